@@ -1,0 +1,169 @@
+"""Reading and writing MOTChallenge files, with one clear error per bad line.
+
+Formats (comma-separated, one box per line, frames 1-based, boxes as left, top, width, height):
+- det.txt:  frame, -1, x, y, w, h, score[, -1, -1, -1]           (7 to 10 columns)
+- gt.txt:   frame, id, x, y, w, h, conf, class, visibility       (MOT17/MOT20: 9 columns; MOT15: 10 with -1s)
+- results:  frame, id, x, y, w, h, score, -1, -1, -1             (what trackers write)
+Empty files and frames without boxes are normal (a frame with no line has no boxes).
+"""
+
+from __future__ import annotations
+
+import configparser
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bench.errors import BenchError
+from bench.fsutil import atomic_path
+
+GT_COLUMNS = ["frame", "id", "x", "y", "w", "h", "conf", "cls", "vis"]
+
+
+@dataclass(frozen=True)
+class SeqInfo:
+    """The `[Sequence]` section of a MOTChallenge `seqinfo.ini`."""
+
+    name: str
+    length: int
+    width: int
+    height: int
+    fps: float
+    im_dir: str = "img1"
+    im_ext: str = ".jpg"
+
+
+def read_seqinfo(seq_dir: str | Path) -> SeqInfo:
+    path = Path(seq_dir) / "seqinfo.ini"
+    if not path.is_file():
+        raise BenchError("missing seqinfo.ini", path, hint="every sequence folder needs one (MOTChallenge layout)")
+    parser = configparser.ConfigParser()
+    try:
+        parser.read(path)
+        s = parser["Sequence"]
+        return SeqInfo(
+            name=s.get("name", Path(seq_dir).name),
+            length=int(s["seqLength"]),
+            width=int(s["imWidth"]),
+            height=int(s["imHeight"]),
+            fps=float(s.get("frameRate", "30")),
+            im_dir=s.get("imDir", "img1"),
+            im_ext=s.get("imExt", ".jpg"),
+        )
+    except (KeyError, ValueError, configparser.Error) as e:
+        raise BenchError(f"bad seqinfo.ini ({e})", path,
+                         hint="it needs [Sequence] with seqLength, imWidth, imHeight (and frameRate)") from None
+
+
+def write_seqinfo(seq_dir: str | Path, info: SeqInfo) -> None:
+    text = (
+        "[Sequence]\n"
+        f"name={info.name}\nimDir={info.im_dir}\nframeRate={info.fps:g}\nseqLength={info.length}\n"
+        f"imWidth={info.width}\nimHeight={info.height}\nimExt={info.im_ext}\n"
+    )
+    with atomic_path(Path(seq_dir) / "seqinfo.ini") as tmp:
+        tmp.write_text(text)
+
+
+def _parse_rows(path: Path, min_cols: int, max_cols: int, what: str) -> np.ndarray:
+    """Parse a MOTChallenge text file into a float array, failing on the first bad line with its number."""
+    if not path.is_file():
+        raise BenchError(f"missing {what} file", path, hint=f"expected a MOTChallenge {what} file here")
+    rows: list[list[float]] = []
+    width = None
+    with open(path) as f:
+        for lineno, raw in enumerate(f, start=1):
+            line = raw.strip()
+            if not line:
+                continue
+            parts = [p.strip() for p in line.split(",")]
+            if not (min_cols <= len(parts) <= max_cols):
+                raise BenchError(f"expected {min_cols} to {max_cols} comma-separated values, got {len(parts)}", path, lineno,
+                                 hint=f"fix or remove this line ({what} format)")
+            try:
+                vals = [float(p) for p in parts]
+            except ValueError:
+                raise BenchError(f"non-numeric value in {line!r}", path, lineno, hint="fix or remove this line") from None
+            if any(math.isnan(v) or math.isinf(v) for v in vals[:7]):
+                raise BenchError("NaN or infinite value", path, lineno, hint="fix or remove this line")
+            frame = vals[0]
+            if frame < 1 or frame != int(frame):
+                raise BenchError(f"frame must be a positive integer, got {parts[0]}", path, lineno,
+                                 hint="frames are 1-based")
+            if vals[4] <= 0 or vals[5] <= 0:
+                raise BenchError(f"box width and height must be positive, got w={parts[4]} h={parts[5]}", path, lineno,
+                                 hint="fix or remove this line")
+            width = max_cols
+            vals = vals + [-1.0] * (max_cols - len(vals))
+            rows.append(vals)
+    if not rows:
+        return np.zeros((0, width or max_cols), dtype=np.float64)
+    return np.asarray(rows, dtype=np.float64)
+
+
+def read_detections(path: str | Path) -> np.ndarray:
+    """Read det.txt → (N, 6) array of frame, x1, y1, x2, y2, score, sorted by frame (stable)."""
+    raw = _parse_rows(Path(path), 7, 10, "detection")
+    out = np.zeros((len(raw), 6), dtype=np.float64)
+    if len(raw):
+        out[:, 0] = raw[:, 0]
+        out[:, 1] = raw[:, 2]
+        out[:, 2] = raw[:, 3]
+        out[:, 3] = raw[:, 2] + raw[:, 4]
+        out[:, 4] = raw[:, 3] + raw[:, 5]
+        out[:, 5] = raw[:, 6]
+        out = out[np.argsort(out[:, 0], kind="stable")]
+    return out
+
+
+def read_gt(path: str | Path) -> np.ndarray:
+    """Read gt.txt → (N, 9) array in `GT_COLUMNS` order (x, y, w, h as in the file). MOT15 files get -1 class/vis."""
+    raw = _parse_rows(Path(path), 6, 10, "ground-truth")
+    return raw[:, :9]
+
+
+def read_results(path: str | Path) -> np.ndarray:
+    """Read a tracker result file → (N, 7): frame, id, x, y, w, h, score."""
+    raw = _parse_rows(Path(path), 6, 10, "tracking result")
+    return raw[:, :7]
+
+
+def split_by_frame(dets: np.ndarray, num_frames: int) -> list[np.ndarray]:
+    """(N, 6) frame-tagged rows → list of per-frame (n, 5) arrays x1, y1, x2, y2, score for frames 1..num_frames."""
+    frames = dets[:, 0].astype(np.int64)
+    if len(frames) and frames.max() > num_frames:
+        num_frames = int(frames.max())
+    order = np.argsort(frames, kind="stable")
+    dets, frames = dets[order], frames[order]
+    bounds = np.searchsorted(frames, np.arange(1, num_frames + 2))
+    return [dets[bounds[i]:bounds[i + 1], 1:6] for i in range(num_frames)]
+
+
+def write_results(path: str | Path, rows: np.ndarray) -> None:
+    """Write (N, 7) frame, id, x, y, w, h, score rows in MOTChallenge result format, atomically."""
+    lines = [
+        f"{int(r[0])},{int(r[1])},{r[2]:.2f},{r[3]:.2f},{r[4]:.2f},{r[5]:.2f},{r[6]:.2f},-1,-1,-1\n" for r in rows
+    ]
+    with atomic_path(path) as tmp:
+        tmp.write_text("".join(lines))
+
+
+def write_gt(path: str | Path, rows: np.ndarray) -> None:
+    """Write (N, 9) MOT17-style gt rows, atomically."""
+    lines = [
+        f"{int(r[0])},{int(r[1])},{r[2]:.2f},{r[3]:.2f},{r[4]:.2f},{r[5]:.2f},{int(r[6])},{int(r[7])},{r[8]:.4f}\n"
+        for r in rows
+    ]
+    with atomic_path(path) as tmp:
+        tmp.write_text("".join(lines))
+
+
+def write_detections(path: str | Path, rows: np.ndarray) -> None:
+    """Write (N, 6) frame, x1, y1, x2, y2, score rows as a 10-column det.txt, atomically."""
+    lines = [
+        f"{int(r[0])},-1,{r[1]:.2f},{r[2]:.2f},{r[3] - r[1]:.2f},{r[4] - r[2]:.2f},{r[5]:.4f},-1,-1,-1\n" for r in rows
+    ]
+    with atomic_path(path) as tmp:
+        tmp.write_text("".join(lines))
