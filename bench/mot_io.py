@@ -163,7 +163,7 @@ def write_gt(path: str | Path, rows: np.ndarray) -> None:
 def write_detections(path: str | Path, rows: np.ndarray) -> None:
     """Write (N, 6) frame, x1, y1, x2, y2, score rows as a 10-column det.txt, atomically."""
     lines = [
-        f"{int(r[0])},-1,{r[1]:.2f},{r[2]:.2f},{r[3] - r[1]:.2f},{r[4] - r[2]:.2f},{r[5]:.4f},-1,-1,-1\n" for r in rows
+        f"{int(r[0])},-1,{r[1]:.2f},{r[2]:.2f},{r[3] - r[1]:.2f},{r[4] - r[2]:.2f},{r[5]:.6f},-1,-1,-1\n" for r in rows
     ]
     with atomic_path(path) as tmp:
         tmp.write_text("".join(lines))

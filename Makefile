@@ -1,0 +1,28 @@
+# Two commands on a fresh clone: `make demo` and `make test` (each installs into .venv/ first if needed).
+# TORCH_SPEC picks the torch build: the CPU build by default; e.g. `make install TORCH_SPEC="torch==2.13.0"`
+# with a CUDA index configured for a GPU machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TORCH_SPEC ?= torch==2.13.0
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/bench run --suite synth
+
+test: install
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) .cache results/*/

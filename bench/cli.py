@@ -1,0 +1,215 @@
+"""The `bench` command line (Typer). User errors print one line and exit 2; bugs keep their traceback."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bench.errors import BenchError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Benchmark and ablation harness for MOT.")
+cache_app = typer.Typer(no_args_is_help=True, help="Show and drop cached detections and embeddings.")
+data_app = typer.Typer(no_args_is_help=True, help="Datasets: generate and preview the synthetic suite.")
+app.add_typer(cache_app, name="cache")
+app.add_typer(data_app, name="data")
+console = Console()
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="bench.toml to use (default: ./bench.toml)")]
+SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="override a config key, e.g. trackers.bytetrack.track_thresh=0.5")]
+
+
+def _config(config: Path | None, overrides: list[str] | None, **flags: object):
+    from bench.config import load_config
+
+    extra = [f"{k}={json.dumps(v)}" for k, v in flags.items() if v is not None]
+    return load_config(config, list(overrides or []) + extra)
+
+
+def _metrics_table(title: str, df) -> Table:
+    table = Table(title=title)
+    for col in ["", *df.columns]:
+        table.add_column(str(col), justify="right")
+    for idx, row in df.iterrows():
+        table.add_row(str(idx), *[str(v) for v in row])
+    return table
+
+
+@app.command()
+def run(
+    suite: Annotated[Optional[str], typer.Option(help="synth | mot17-val | path to a MOTChallenge-layout folder")] = None,
+    trackers: Annotated[Optional[str], typer.Option(help="comma-separated tracker names")] = None,
+    device: Annotated[Optional[str], typer.Option(help="auto | cpu | cuda")] = None,
+    jobs: Annotated[Optional[int], typer.Option(help="parallel tracking jobs")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="random seed")] = None,
+    run_id: Annotated[Optional[str], typer.Option(help="name of the result folder (default: timestamp-confighash)")] = None,
+    report: Annotated[bool, typer.Option(help="write report.md/.tex and plots after evaluating")] = True,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Run the configured trackers on a suite's val sequences, evaluate, and store everything under results/."""
+    from bench.report import summary_table, write_report
+    from bench.runner import run_suite
+    from bench.suites import load_suite
+
+    names = trackers.split(",") if trackers else None
+    cfg = _config(config, set_, **{"run.suite": suite, "run.device": device, "run.jobs": jobs, "run.seed": seed,
+                                   "run.trackers": names})
+    s = load_suite(cfg.run.suite, cfg)
+    run_dir = run_suite(cfg, s, cfg.run.trackers, run_id=run_id)
+    import pandas as pd
+
+    metrics = pd.read_csv(run_dir / "metrics.csv")
+    console.print(_metrics_table(f"{s.name} val — {run_dir.name}", summary_table(metrics)))
+    if report:
+        paths = write_report(run_dir)
+        console.print(f"report: {paths[0]}")
+    console.print(f"results: {run_dir}")
+
+
+@app.command()
+def track(
+    det_files: Annotated[list[Path], typer.Argument(help="MOTChallenge det files; the sequence name is the folder above det/")],
+    out: Annotated[Path, typer.Option(help="output folder for <SEQ>.txt results")],
+    tracker: Annotated[str, typer.Option(help="tracker name")] = "bytetrack",
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Run a tracker over det files and write MOTChallenge result files (no evaluation)."""
+    from bench.mot_io import read_detections, read_seqinfo, split_by_frame, write_results
+    from bench.runner import TrackJob, track_sequence
+    from bench.trackers_registry import TRACKERS, tracker_params
+
+    cfg = _config(config, set_)
+    if tracker not in TRACKERS:
+        raise BenchError(f"unknown tracker {tracker!r}", hint=f"known: {', '.join(TRACKERS)}")
+    for det_file in det_files:
+        seq_dir = det_file.resolve().parent.parent
+        dets = read_detections(det_file)
+        length, fps = (int(dets[:, 0].max()) if len(dets) else 0), 30.0
+        if (seq_dir / "seqinfo.ini").is_file():
+            info = read_seqinfo(seq_dir)
+            length, fps = max(length, info.length), info.fps
+        job = TrackJob(tracker, tracker_params(tracker, cfg.trackers), seq_dir.name, fps, split_by_frame(dets, length),
+                       cfg.output.min_box_area, cfg.output.aspect_ratio_thresh)
+        _, rows, seconds = track_sequence(job)
+        write_results(out / f"{seq_dir.name}.txt", rows)
+        console.print(f"{seq_dir.name}: {length} frames, {len(np.unique(rows[:, 1])) if len(rows) else 0} tracks, "
+                      f"{length / max(seconds, 1e-9):.0f} fps → {out / (seq_dir.name + '.txt')}")
+
+
+@app.command("eval")
+def eval_(
+    results_dir: Annotated[Path, typer.Argument(help="folder with <SEQ>.txt tracker results")],
+    gt: Annotated[Path, typer.Option(help="ground-truth root: <SEQ>/gt/gt.txt (and seqinfo.ini)")],
+    benchmark: Annotated[Optional[str], typer.Option(help="MOT15 | MOT16 | MOT17 | MOT20 (default: detected)")] = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="also write the metrics as JSON")] = None,
+) -> None:
+    """Score any MOTChallenge-layout results against any MOTChallenge-layout ground truth."""
+    from bench.evaluation import evaluate, result_to_json
+    from bench.fsutil import atomic_write_json
+    from bench.report import display_table
+
+    if not results_dir.is_dir():
+        raise BenchError("results folder not found", results_dir)
+    if not gt.is_dir():
+        raise BenchError("ground-truth folder not found", gt)
+    seqs = sorted(p.stem for p in results_dir.glob("*.txt"))
+    if not seqs:
+        raise BenchError("no <SEQ>.txt result files", results_dir)
+    result = evaluate(results_dir, gt, seqs=seqs, benchmark=benchmark, tracker_name=results_dir.name)
+    cols = ["HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDs", "FP", "FN"]
+    console.print(_metrics_table(f"{results_dir.name} ({result.benchmark})", display_table(result.metrics[cols])))
+    for line in result.disagreements:
+        err.print(f"[bold red]TrackEval/motmetrics disagreement: {line}")
+    if json_path:
+        atomic_write_json(json_path, result_to_json(result))
+        console.print(f"json: {json_path}")
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Optional[Path], typer.Argument(help="result folder (default: the latest run)")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Write report.md, report.tex and plots for a stored run."""
+    from bench.report import write_report
+    from bench.runner import latest_run
+
+    if run_dir is None:
+        cfg = _config(config, None)
+        run_dir = latest_run(cfg.results_dir)
+        if run_dir is None:
+            raise BenchError("no runs found", cfg.results_dir, hint="run `bench run` first")
+    for p in write_report(run_dir):
+        console.print(str(p))
+
+
+@cache_app.command("ls")
+def cache_ls(config: ConfigOpt = None) -> None:
+    """List cache entries."""
+    from bench.cache import ArrayCache
+
+    cfg = _config(config, None)
+    entries = ArrayCache(cfg.cache_dir).entries()
+    table = Table(title=f"cache: {cfg.cache_dir}")
+    for col in ("kind", "sequence", "source", "key", "rows", "KiB", "created"):
+        table.add_column(col)
+    for e in entries:
+        table.add_row(e.kind, e.meta.get("label", ""), str(e.meta["key"].get("source", "")), e.key,
+                      str(e.meta.get("rows", "")), f"{e.size / 1024:.1f}", e.meta.get("created", ""))
+    console.print(table)
+    console.print(f"{len(entries)} entries")
+
+
+@cache_app.command("clear")
+def cache_clear(
+    kind: Annotated[Optional[str], typer.Option(help="detections | embeddings (default: all)")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Drop cache entries (the synthetic dataset itself is kept)."""
+    from bench.cache import KINDS, ArrayCache
+
+    if kind is not None and kind not in KINDS:
+        raise BenchError(f"unknown cache kind {kind!r}", hint=f"use one of {', '.join(KINDS)}")
+    cfg = _config(config, None)
+    n = ArrayCache(cfg.cache_dir).clear(kind)
+    console.print(f"removed {n} entries")
+
+
+@data_app.command("synth")
+def data_synth(
+    preview: Annotated[bool, typer.Option(help="write a few annotated frames as PNG")] = False,
+    out: Annotated[Optional[Path], typer.Option(help="preview folder (default: results/synth-preview)")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Generate the synthetic suite (if needed) and show where it is; --preview writes annotated PNG frames."""
+    from bench.suites import load_suite
+    from bench.synth.generate import preview as write_preview
+
+    cfg = _config(config, set_)
+    s = load_suite("synth", cfg)
+    for seq in s.sequences:
+        console.print(f"{seq.split:5s} {seq.name}: {seq.info.length} frames {seq.info.width}x{seq.info.height} → {seq.path}")
+    if preview:
+        out_dir = out or cfg.results_dir / "synth-preview"
+        for seq in s.sequences:
+            for p in write_preview(seq.path, out_dir / seq.name):
+                console.print(str(p))
+
+
+def main() -> None:
+    try:
+        app()
+    except BenchError as e:
+        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+

@@ -1,0 +1,115 @@
+"""`bench report`: markdown and LaTeX tables plus seaborn plots from a stored run's `metrics.csv`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from bench.errors import BenchError  # noqa: E402
+from bench.fsutil import atomic_path, atomic_write_text  # noqa: E402
+
+MAIN = ["HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDs", "FP", "FN", "FPS"]
+RATES = ["HOTA", "DetA", "AssA", "MOTA", "IDF1"]  # stored as fractions, shown as percentages
+COUNTS = ["IDs", "FP", "FN"]
+PLOTTED = ["HOTA", "AssA", "IDF1", "MOTA"]
+
+
+def load_metrics(run_dir: Path) -> tuple[pd.DataFrame, dict]:
+    metrics_path, manifest_path = run_dir / "metrics.csv", run_dir / "manifest.json"
+    for p in (metrics_path, manifest_path):
+        if not p.is_file():
+            raise BenchError("missing run file", p, hint="pass a folder written by `bench run`")
+    return pd.read_csv(metrics_path), json.loads(manifest_path.read_text())
+
+
+def display_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Percentages with one decimal for rates, integers for counts, one decimal for FPS."""
+    out = df.copy()
+    for c in RATES:
+        if c in out:
+            out[c] = (out[c] * 100).round(1)
+    for c in COUNTS:
+        if c in out:
+            out[c] = out[c].round().astype("Int64")
+    if "FPS" in out:
+        out["FPS"] = out["FPS"].round(1)
+    return out
+
+
+def summary_table(metrics: pd.DataFrame) -> pd.DataFrame:
+    combined = metrics[metrics["seq"] == "COMBINED"].set_index("tracker")
+    return display_table(combined[[c for c in MAIN if c in combined]])
+
+
+def per_sequence_table(metrics: pd.DataFrame) -> pd.DataFrame:
+    per_seq = metrics[metrics["seq"] != "COMBINED"].set_index(["seq", "tracker"]).sort_index()
+    return display_table(per_seq[[c for c in MAIN if c in per_seq]])
+
+
+def to_latex(df: pd.DataFrame, caption: str, label: str) -> str:
+    styler = df.style.format(precision=1, na_rep="--")
+    return styler.to_latex(hrules=True, caption=caption, label=label, position_float="centering")
+
+
+def plot_metrics(metrics: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Bar plots of the main metrics per tracker (suite) and HOTA/IDF1 per sequence and tracker."""
+    sns.set_theme(style="whitegrid")
+    paths = []
+    combined = metrics[metrics["seq"] == "COMBINED"]
+    long = combined.melt(id_vars="tracker", value_vars=[c for c in PLOTTED if c in combined],
+                         var_name="metric", value_name="value")
+    long["value"] *= 100
+    fig, ax = plt.subplots(figsize=(7, 4))
+    sns.barplot(data=long, x="metric", y="value", hue="tracker", ax=ax)
+    ax.set_ylabel("%")
+    ax.set_title("Suite metrics per tracker")
+    paths.append(_save(fig, out_dir / "metrics_per_tracker.png"))
+
+    per_seq = metrics[metrics["seq"] != "COMBINED"]
+    for metric in ("HOTA", "IDF1"):
+        fig, ax = plt.subplots(figsize=(max(6, 1.2 * per_seq["seq"].nunique() + 2), 4))
+        data = per_seq.assign(value=per_seq[metric] * 100)
+        sns.barplot(data=data, x="seq", y="value", hue="tracker", ax=ax)
+        ax.set_ylabel(f"{metric} (%)")
+        ax.set_xlabel("")
+        ax.set_title(f"{metric} per sequence")
+        ax.tick_params(axis="x", rotation=30)
+        paths.append(_save(fig, out_dir / f"{metric.lower()}_per_sequence.png"))
+    return paths
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+    return path
+
+
+def write_report(run_dir: Path) -> list[Path]:
+    """Write report.md, report.tex and the PNG plots into the run folder; returns the written paths."""
+    metrics, manifest = load_metrics(run_dir)
+    suite = manifest["suite"]
+    summary, per_seq = summary_table(metrics), per_sequence_table(metrics)
+    plots = plot_metrics(metrics, run_dir)
+    head = (f"Run `{manifest['run_id']}` on suite `{suite['name']}` ({len(suite['sequences'])} val sequences, "
+            f"{suite['benchmark']}-style evaluation with TrackEval, cross-checked by py-motmetrics); "
+            f"detections: `{manifest['detections']['source']}`; commit `{manifest['git_commit'][:10]}`; "
+            f"device `{manifest['device']}`. Rates in %, FPS = tracker-only frames per second.")
+    md = [f"# bench report: {suite['name']}", "", head, "", "## Summary", "", summary.to_markdown(), "",
+          "## Per sequence", "", per_seq.to_markdown(), ""]
+    md += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots] + [""]
+    tex = [f"% bench report: run {manifest['run_id']}, suite {suite['name']}",
+           to_latex(summary, f"Tracking results on {suite['name']} (val).", "tab:summary"),
+           to_latex(per_seq, f"Per-sequence results on {suite['name']} (val).", "tab:per-seq")]
+    md_path, tex_path = run_dir / "report.md", run_dir / "report.tex"
+    atomic_write_text(md_path, "\n".join(md))
+    atomic_write_text(tex_path, "\n\n".join(tex) + "\n")
+    return [md_path, tex_path, *plots]

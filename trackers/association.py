@@ -1,0 +1,94 @@
+"""One association pass as a small declarative object: a cost function plus a threshold.
+
+ByteTrack is three such stages (high-score detections, low-score detections, unconfirmed tracks); variants
+swap a stage's cost (e.g. FineTrack's appearance-weighted first stage) without touching the tracker loop.
+Costs are tracks × detections; assignment is `matching.linear_assignment` (lapjv with a cost limit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol, Sequence
+
+import numpy as np
+
+from trackers.kalman import tlbr_to_tlwh, tlwh_to_tlbr, xyah_to_tlwh
+from trackers.matching import fuse_score, iou_distance, linear_assignment
+
+
+class KalmanTrackLike(Protocol):
+    """What stage cost functions may read from a track: its Kalman mean (cx, cy, a, h, velocities) and feature."""
+
+    mean: np.ndarray
+    feature: np.ndarray | None
+
+
+@dataclass
+class Detections:
+    """One frame's detections as arrays (row i is detection i), with the box formats the trackers need.
+
+    `tlbr` is recomputed from `tlwh` (x1 + (x2 - x1)), as the reference does through its STrack objects, so
+    IoUs agree with it to the last bit.
+    """
+
+    tlwh: np.ndarray  # (N, 4) left, top, w, h
+    scores: np.ndarray  # (N,)
+    features: np.ndarray | None = None  # (N, D) or None
+
+    @classmethod
+    def from_tlbr(cls, tlbr: np.ndarray, scores: np.ndarray, features: np.ndarray | None = None) -> "Detections":
+        return cls(tlbr_to_tlwh(np.asarray(tlbr, dtype=np.float64).reshape(-1, 4)),
+                   np.asarray(scores, dtype=np.float64).reshape(-1), features)
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    @property
+    def tlbr(self) -> np.ndarray:
+        return tlwh_to_tlbr(self.tlwh)
+
+    def subset(self, idx: np.ndarray | Sequence[int]) -> "Detections":
+        idx = np.asarray(idx, dtype=np.int64)
+        feats = None if self.features is None else self.features[idx]
+        return Detections(self.tlwh[idx], self.scores[idx], feats)
+
+    def feature(self, i: int) -> np.ndarray | None:
+        return None if self.features is None else self.features[i]
+
+
+def track_tlbr(tracks: Sequence[KalmanTrackLike]) -> np.ndarray:
+    """(M, 4) x1, y1, x2, y2 of tracks from their Kalman means (vectorised, same float ops as per-track)."""
+    if len(tracks) == 0:
+        return np.zeros((0, 4), dtype=np.float64)
+    xyah = np.array([t.mean[:4] for t in tracks], dtype=np.float64)
+    return tlwh_to_tlbr(xyah_to_tlwh(xyah))
+
+
+def iou_cost(tracks: Sequence[KalmanTrackLike], dets: Detections) -> np.ndarray:
+    """1 - IoU (+1 convention) between predicted track boxes and detections."""
+    return iou_distance(track_tlbr(tracks), dets.tlbr)
+
+
+def score_fused_iou_cost(tracks: Sequence[KalmanTrackLike], dets: Detections) -> np.ndarray:
+    """ByteTrack's default (non-MOT20) cost: 1 - IoU * detection score."""
+    return fuse_score(iou_cost(tracks, dets), dets.scores)
+
+
+CostFn = Callable[[Sequence[KalmanTrackLike], Detections], np.ndarray]
+
+
+@dataclass
+class AssociationStage:
+    """Match tracks to detections with `cost` (tracks × detections) and lapjv's cost limit `thresh`."""
+
+    cost: CostFn
+    thresh: float
+    name: str = ""
+
+    def match(
+        self, tracks: Sequence[KalmanTrackLike], dets: Detections
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """→ (matches (K, 2) [track index, det index], unmatched track indices, unmatched det indices)."""
+        if len(tracks) == 0 or len(dets) == 0:
+            return linear_assignment(np.zeros((len(tracks), len(dets))), self.thresh)
+        return linear_assignment(self.cost(tracks, dets), self.thresh)

@@ -1,0 +1,87 @@
+"""Cost matrices and assignment shared by the trackers.
+
+One orientation everywhere: cost matrices are tracks × detections (rows = tracks, columns = detections).
+`iou` uses the +1 pixel area convention of cython_bbox (what ByteTrack/JDE/FairMOT use), with the same float
+order of operations, so costs match the reference bit for bit.
+"""
+
+from __future__ import annotations
+
+import lap
+import numpy as np
+
+
+def iou(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
+    """(M, 4) × (N, 4) x1, y1, x2, y2 boxes → (M, N) IoU with areas (x2 - x1 + 1) * (y2 - y1 + 1).
+
+    Mirrors cython_bbox.bbox_overlaps(a, b) (a = rows, b = query boxes): union = area_a + area_b - inter,
+    evaluated left to right; pairs whose +1 widths/heights do not overlap get 0.
+    """
+    a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)), dtype=np.float64)
+    area_b = (b[:, 2] - b[:, 0] + 1) * (b[:, 3] - b[:, 1] + 1)
+    area_a = (a[:, 2] - a[:, 0] + 1) * (a[:, 3] - a[:, 1] + 1)
+    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]) + 1
+    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]) + 1
+    inter = iw * ih
+    union = area_a[:, None] + area_b[None, :] - inter
+    overlap = (iw > 0) & (ih > 0)
+    out = np.zeros_like(inter)
+    np.divide(inter, union, out=out, where=overlap)
+    return out
+
+
+def iou_distance(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
+    """1 - IoU: the motion cost of ByteTrack and SORT-style trackers."""
+    return 1 - iou(boxes_a, boxes_b)
+
+
+def fuse_score(cost: np.ndarray, det_scores: np.ndarray) -> np.ndarray:
+    """ByteTrack's fuse_score: cost' = 1 - (1 - cost) * score_j, so confident detections look closer.
+
+    Kept as the reference computes it (1 - cost, not the IoU directly): the two differ in the last bit.
+    """
+    if cost.size == 0:
+        return cost
+    similarity = 1 - cost
+    return 1 - similarity * np.asarray(det_scores, dtype=np.float64)[None, :]
+
+
+def linear_assignment(
+    cost: np.ndarray, thresh: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Min-cost assignment with a per-pair cost limit, via lap.lapjv(extend_cost=True, cost_limit=thresh).
+
+    This is not Hungarian followed by dropping pairs above `thresh`: lapjv solves the problem where leaving a
+    row and a column unmatched costs `thresh`, so it may prefer one cheap pair over two pricier ones.
+    Returns (matches (K, 2) int [track, det], unmatched_tracks (ascending), unmatched_dets (ascending)).
+    """
+    cost = np.asarray(cost, dtype=np.float64)
+    n_rows, n_cols = cost.shape
+    if cost.size == 0:
+        return (
+            np.empty((0, 2), dtype=np.int64),
+            np.arange(n_rows, dtype=np.int64),
+            np.arange(n_cols, dtype=np.int64),
+        )
+    _, x, y = lap.lapjv(cost, extend_cost=True, cost_limit=thresh)
+    rows = np.flatnonzero(x >= 0)
+    matches = np.stack([rows, x[rows]], axis=1).astype(np.int64)
+    return matches, np.flatnonzero(x < 0).astype(np.int64), np.flatnonzero(y < 0).astype(np.int64)
+
+
+def cosine_distance(track_features: np.ndarray, det_features: np.ndarray, normalized: bool = False) -> np.ndarray:
+    """(M, D) × (N, D) → (M, N) cosine distance 1 - cos, clipped at 0 (for appearance trackers).
+
+    With `normalized=True` the rows are assumed L2-normalised already and only the dot product is taken.
+    """
+    a = np.asarray(track_features, dtype=np.float64)
+    b = np.asarray(det_features, dtype=np.float64)
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)), dtype=np.float64)
+    if not normalized:
+        a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+        b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+    return np.maximum(0.0, 1.0 - a @ b.T)

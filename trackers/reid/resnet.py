@@ -1,0 +1,187 @@
+"""ResNet backbones in plain torch (torchvision is unavailable here), exposing stages C2..C5.
+
+Re-ID needs two things a classification ResNet does not give: the intermediate stages (FineTrack builds an FPN
+over C2..C5) and `last_stride=1` (Luo et al. 2019, "Bag of Tricks"): keeping C5 at stride 16 doubles the spatial
+resolution of the final map for little cost. No pretrained weights exist on this machine, so the init matters:
+Kaiming for convs and a zero gamma on the last BN of each residual branch, which makes every block start as an
+identity and lets a from-scratch network train stably.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import Tensor, nn
+
+BASE_WIDTHS = (64, 128, 256, 512)
+
+
+def conv3x3(in_ch: int, out_ch: int, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(in_ch, out_ch, kernel_size=3, stride=stride, padding=1, bias=False)
+
+
+def conv1x1(in_ch: int, out_ch: int, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(in_ch, out_ch, kernel_size=1, stride=stride, bias=False)
+
+
+def scaled_width(base: int, width: float) -> int:
+    """`base * width` rounded to a multiple of 8 (SIMD-friendly channel counts), at least 8."""
+    return max(8, int(round(base * width / 8.0)) * 8)
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convs with an identity (or 1x1 projection) shortcut; ResNet-18/34."""
+
+    expansion = 1
+
+    def __init__(self, in_ch: int, planes: int, stride: int = 1) -> None:
+        super().__init__()
+        out_ch = planes * self.expansion
+        self.conv1 = conv3x3(in_ch, planes, stride)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = conv3x3(planes, out_ch)
+        self.bn2 = nn.BatchNorm2d(out_ch)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = _shortcut(in_ch, out_ch, stride)
+
+    @property
+    def last_bn(self) -> nn.BatchNorm2d:
+        return self.bn2
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + identity)
+
+
+class Bottleneck(nn.Module):
+    """1x1 reduce, 3x3, 1x1 expand (x4); the stride sits on the 3x3 ("ResNet v1.5", as torchvision)."""
+
+    expansion = 4
+
+    def __init__(self, in_ch: int, planes: int, stride: int = 1) -> None:
+        super().__init__()
+        out_ch = planes * self.expansion
+        self.conv1 = conv1x1(in_ch, planes)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = conv3x3(planes, planes, stride)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = conv1x1(planes, out_ch)
+        self.bn3 = nn.BatchNorm2d(out_ch)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = _shortcut(in_ch, out_ch, stride)
+
+    @property
+    def last_bn(self) -> nn.BatchNorm2d:
+        return self.bn3
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return self.relu(out + identity)
+
+
+def _shortcut(in_ch: int, out_ch: int, stride: int) -> nn.Module | None:
+    if stride == 1 and in_ch == out_ch:
+        return None
+    return nn.Sequential(conv1x1(in_ch, out_ch, stride), nn.BatchNorm2d(out_ch))
+
+
+@dataclass(frozen=True)
+class Layout:
+    block: type[BasicBlock] | type[Bottleneck]
+    depths: tuple[int, int, int, int]
+
+
+LAYOUTS: dict[str, Layout] = {
+    "resnet18": Layout(BasicBlock, (2, 2, 2, 2)),
+    "resnet34": Layout(BasicBlock, (3, 4, 6, 3)),
+    "resnet50": Layout(Bottleneck, (3, 4, 6, 3)),
+}
+
+
+class ResNet(nn.Module):
+    """ResNet trunk without the classifier; `forward_stages` returns [C2, C3, C4, C5].
+
+    Strides of C2..C5 are 4, 8, 16 and 16 (`last_stride=1`) or 32 (`last_stride=2`).
+    `width` scales every stage (64,128,256,512 x width, rounded to a multiple of 8) so the model fits a CPU budget.
+    """
+
+    def __init__(
+        self,
+        layout: str = "resnet18",
+        width: float = 1.0,
+        last_stride: int = 1,
+        zero_init_residual: bool = True,
+    ) -> None:
+        super().__init__()
+        if layout not in LAYOUTS:
+            raise ValueError(f"unknown ResNet layout {layout!r}; known: {sorted(LAYOUTS)}")
+        if last_stride not in (1, 2):
+            raise ValueError(f"last_stride must be 1 or 2, got {last_stride}")
+        if width <= 0:
+            raise ValueError(f"width must be positive, got {width}")
+        spec = LAYOUTS[layout]
+        self.layout = layout
+        self.width = width
+        self.last_stride = last_stride
+        planes = [scaled_width(b, width) for b in BASE_WIDTHS]
+
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, planes[0], kernel_size=7, stride=2, padding=3, bias=False),
+            nn.BatchNorm2d(planes[0]),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
+        )
+        strides = (1, 2, 2, last_stride)
+        in_ch = planes[0]
+        stages: list[nn.Sequential] = []
+        for p, depth, stride in zip(planes, spec.depths, strides):
+            blocks: list[nn.Module] = []
+            for i in range(depth):
+                blocks.append(spec.block(in_ch, p, stride if i == 0 else 1))
+                in_ch = p * spec.block.expansion
+            stages.append(nn.Sequential(*blocks))
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+        self.stage_channels: list[int] = [p * spec.block.expansion for p in planes]
+        self.stage_strides: list[int] = [4, 8, 16, 16 * last_stride]
+        self._init_weights(zero_init_residual)
+
+    @property
+    def out_channels(self) -> int:
+        """Channels of C5, i.e. of `forward`'s output."""
+        return self.stage_channels[-1]
+
+    def _init_weights(self, zero_init_residual: bool) -> None:
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        if zero_init_residual:
+            for m in self.modules():
+                if isinstance(m, (BasicBlock, Bottleneck)):
+                    nn.init.zeros_(m.last_bn.weight)
+
+    def forward_stages(self, x: Tensor) -> list[Tensor]:
+        """[C2, C3, C4, C5] for an image batch (B, 3, H, W)."""
+        x = self.stem(x)
+        c2 = self.layer1(x)
+        c3 = self.layer2(c2)
+        c4 = self.layer3(c3)
+        c5 = self.layer4(c4)
+        return [c2, c3, c4, c5]
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.forward_stages(x)[-1]
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+__all__ = ["BasicBlock", "Bottleneck", "ResNet", "LAYOUTS", "scaled_width", "count_parameters"]
