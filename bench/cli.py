@@ -84,7 +84,7 @@ def track(
 ) -> None:
     """Run a tracker over det files and write MOTChallenge result files (no evaluation)."""
     from bench.mot_io import read_detections, read_seqinfo, split_by_frame, write_results
-    from bench.runner import TrackJob, track_sequence
+    from bench.tracking import TrackJob, track_sequence
     from bench.trackers_registry import TRACKERS, tracker_params
 
     cfg = _config(config, set_)
@@ -127,8 +127,6 @@ def eval_(
     result = evaluate(results_dir, gt, seqs=seqs, benchmark=benchmark, tracker_name=results_dir.name)
     cols = ["HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDs", "FP", "FN"]
     console.print(_metrics_table(f"{results_dir.name} ({result.benchmark})", display_table(result.metrics[cols])))
-    for line in result.disagreements:
-        err.print(f"[bold red]TrackEval/motmetrics disagreement: {line}")
     if json_path:
         atomic_write_json(json_path, result_to_json(result))
         console.print(f"json: {json_path}")

@@ -103,8 +103,8 @@ def write_report(run_dir: Path) -> list[Path]:
             f"{suite['benchmark']}-style evaluation with TrackEval, cross-checked by py-motmetrics); "
             f"detections: `{manifest['detections']['source']}`; commit `{manifest['git_commit'][:10]}`; "
             f"device `{manifest['device']}`. Rates in %, FPS = tracker-only frames per second.")
-    md = [f"# bench report: {suite['name']}", "", head, "", "## Summary", "", summary.to_markdown(), "",
-          "## Per sequence", "", per_seq.to_markdown(), ""]
+    md = [f"# bench report: {suite['name']}", "", head, "", "## Summary", "", summary.to_markdown(floatfmt=".1f"), "",
+          "## Per sequence", "", per_seq.reset_index().to_markdown(index=False, floatfmt=".1f"), ""]
     md += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots] + [""]
     tex = [f"% bench report: run {manifest['run_id']}, suite {suite['name']}",
            to_latex(summary, f"Tracking results on {suite['name']} (val).", "tab:summary"),

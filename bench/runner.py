@@ -9,7 +9,6 @@ from __future__ import annotations
 import platform
 import subprocess
 import time
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -27,44 +26,12 @@ from bench.evaluation import evaluate
 from bench.fsutil import atomic_dir, atomic_write_json
 from bench.mot_io import write_results
 from bench.suites import Suite
-from bench.trackers_registry import make_tracker, tracker_params
-from trackers.base import filter_output
+from bench.tracking import TrackJob, track_sequence
+from bench.trackers_registry import tracker_params
 
 console = Console(stderr=True)
 
 PACKAGES = ("numpy", "scipy", "pandas", "lap", "trackeval", "motmetrics", "torch", "joblib")
-
-
-@dataclass(frozen=True)
-class TrackJob:
-    tracker: str
-    params: dict[str, Any]
-    seq: str
-    frame_rate: float
-    frames: list[np.ndarray]
-    min_box_area: float
-    aspect_ratio_thresh: float
-
-
-def track_sequence(job: TrackJob) -> tuple[TrackJob, np.ndarray, float]:
-    """Run one tracker over one sequence; returns result rows (frame, id, x, y, w, h, score) and tracker seconds."""
-    tracker = make_tracker(job.tracker, job.params, job.frame_rate)
-    rows = []
-    seconds = 0.0
-    for frame, dets in enumerate(job.frames, start=1):
-        t0 = time.perf_counter()
-        out = tracker.update(dets)
-        seconds += time.perf_counter() - t0
-        out = filter_output(out, job.min_box_area, job.aspect_ratio_thresh)
-        if len(out):
-            r = np.empty((len(out), 7))
-            r[:, 0] = frame
-            r[:, 1] = out[:, 4]
-            r[:, 2:4] = out[:, 0:2]
-            r[:, 4:6] = out[:, 2:4] - out[:, 0:2]
-            r[:, 6] = out[:, 5]
-            rows.append(r)
-    return job, (np.concatenate(rows) if rows else np.zeros((0, 7))), seconds
 
 
 def resolve_device(device: str) -> str:
@@ -149,8 +116,6 @@ def run_suite(cfg: Config, suite: Suite, trackers: list[str], run_id: str | None
             check = result.crosscheck.copy()
             check.insert(0, "tracker", name)
             checks.append(check.reset_index())
-            for line in result.disagreements:
-                console.print(f"[bold red]TrackEval/motmetrics disagreement ({name}): {line}")
         metrics = pd.concat(tables, ignore_index=True)
         metrics.to_csv(tmp / "metrics.csv", index=False)
         pd.concat(checks, ignore_index=True).to_csv(tmp / "crosscheck.csv", index=False)

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from bench.config import Config
 from bench.errors import BenchError
+from bench.evaluation import detect_benchmark
 from bench.fsutil import atomic_dir, atomic_write_json, file_digest, stable_hash
 from bench.mot_io import SeqInfo, read_detections, read_gt, read_seqinfo, write_detections, write_gt, write_seqinfo
-from bench.synth.generate import generate_synth
 
 SPLITS = ("train", "val")
 
@@ -75,17 +75,10 @@ def _sequence(seq_dir: Path, split: str) -> Sequence:
     info = read_seqinfo(seq_dir)
     return Sequence(name=seq_dir.name, path=seq_dir, split=split, info=info)
 
-def _benchmark_of(root: Path, seqs: list[Sequence]) -> str:
-    """MOT17-style preprocessing when gt carries class/visibility, MOT15-style otherwise."""
-    for s in seqs:
-        if s.gt_path.is_file():
-            gt = read_gt(s.gt_path)
-            if len(gt):
-                return "MOT17" if (gt[:, 7] >= 1).any() else "MOT15"
-    return "MOT17"
-
 def synth_suite(cfg: Config) -> Suite:
     """Generate (once) and load the synthetic suite; the folder name is the hash of the generator parameters."""
+    from bench.synth.generate import generate_synth
+
     params = cfg.synth
     root = cfg.cache_dir / "synth" / stable_hash(params.to_dict())
     marker = root / "splits.json"
@@ -104,7 +97,7 @@ def directory_suite(root: Path) -> Suite:
         raise BenchError("no sequences found", root,
                          hint="a suite folder holds <SEQ>/seqinfo.ini, <SEQ>/img1/, <SEQ>/gt/gt.txt, <SEQ>/det/det.txt")
     seqs = [_sequence(p, "val") for p in seq_dirs]
-    return Suite(name=root.name, root=root, sequences=tuple(seqs), benchmark=_benchmark_of(root, seqs))
+    return Suite(name=root.name, root=root, sequences=tuple(seqs), benchmark=detect_benchmark(root, [s.name for s in seqs]))
 
 MOT17_HELP = (
     "download MOT17 from https://motchallenge.net/data/MOT17/ , unpack it so that <dir>/train/MOT17-02-FRCNN/ exists, "

@@ -17,7 +17,8 @@ class Tracker(Protocol):
     `update(dets, features)`:
       dets: (N, 5) float array x1, y1, x2, y2, score for this frame (N may be 0).
       features: (N, D) float32 appearance embeddings row-aligned with `dets`, or None for motion-only trackers.
-      returns: (M, 6) float array x1, y1, x2, y2, track_id, score of the tracks reported for this frame.
+      returns: (M, 6) float array x, y, w, h (left, top, width, height, as MOTChallenge results are written),
+        track_id, score of the tracks reported for this frame.
     """
 
     needs_features: bool
@@ -26,8 +27,10 @@ class Tracker(Protocol):
 
 
 def filter_output(tracks: np.ndarray, min_box_area: float, aspect_ratio_thresh: float) -> np.ndarray:
-    """ByteTrack's MOT output filter (tools/track.py): keep a box if w*h > min_box_area and not w/h > thresh."""
-    w = tracks[:, 2] - tracks[:, 0]
-    h = tracks[:, 3] - tracks[:, 1]
+    """ByteTrack's MOT output filter (tools/track.py): keep a box if w*h > min_box_area and not w/h > thresh.
+
+    `tracks` are rows as returned by `update()`: x, y, w, h, id, score.
+    """
+    w, h = tracks[:, 2], tracks[:, 3]
     keep = (w * h > min_box_area) & ~(w / np.maximum(h, 1e-12) > aspect_ratio_thresh)
     return tracks[keep]

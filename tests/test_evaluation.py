@@ -1,0 +1,337 @@
+"""bench.evaluation: TrackEval scores, the py-motmetrics cross-check, and user-facing errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bench.evaluation as ev
+from bench.errors import BenchError
+from bench.evaluation import detect_benchmark, evaluate, result_to_json
+from bench.mot_io import SeqInfo, write_gt, write_results, write_seqinfo
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+TUD = DATA / "motmetrics-tud"
+TUD_SEQS = ("TUD-Campus", "TUD-Stadtmitte")
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def _published_tud_values() -> dict[str, dict[str, float]]:
+    """The expected-values table of the data README (py-motmetrics' published TUD numbers)."""
+    lines = [ln.strip() for ln in (DATA / "README.md").read_text().splitlines()]
+    header_at = next(i for i, ln in enumerate(lines) if ln.startswith("| seq |") and "IDF1" in ln)
+    header = [c.strip() for c in lines[header_at].strip("|").split("|")]
+    table: dict[str, dict[str, float]] = {}
+    for ln in lines[header_at + 2:]:
+        if not ln.startswith("|"):
+            break
+        cells = [c.strip() for c in ln.strip("|").split("|")]
+        table[cells[0]] = {h: float(v) for h, v in zip(header[1:], cells[1:])}
+    return table
+
+
+def _tud_layout(tmp_path: Path) -> tuple[Path, Path]:
+    gt_root, results = tmp_path / "gt", tmp_path / "results"
+    results.mkdir()
+    for seq in TUD_SEQS:
+        (gt_root / seq / "gt").mkdir(parents=True)
+        shutil.copyfile(TUD / seq / "gt.txt", gt_root / seq / "gt" / "gt.txt")
+        shutil.copyfile(TUD / seq / "test.txt", results / f"{seq}.txt")
+    return gt_root, results
+
+
+def _walkers(n_frames: int = 20, n_people: int = 2, start_id: int = 1) -> np.ndarray:
+    """MOT17-style gt (frame, id, x, y, w, h, conf, class, vis): people walking right, far apart."""
+    rows = [(f, start_id + p, 10.0 + 4 * f + 300 * p, 50.0 + 5 * p, 40.0, 100.0, 1, 1, 1.0)
+            for f in range(1, n_frames + 1) for p in range(n_people)]
+    return np.asarray(rows, dtype=np.float64)
+
+
+def _as_results(gt: np.ndarray) -> np.ndarray:
+    """gt rows → result rows (frame, id, x, y, w, h, score)."""
+    out = gt[:, :7].copy()
+    out[:, 6] = 1.0
+    return out
+
+
+def _write_seq(gt_root: Path, results: Path, seq: str, gt: np.ndarray, res: np.ndarray,
+               length: int | None = None) -> None:
+    write_gt(gt_root / seq / "gt" / "gt.txt", gt)
+    write_results(results / f"{seq}.txt", res.reshape(-1, 7))
+    if length is not None:
+        write_seqinfo(gt_root / seq, SeqInfo(name=seq, length=length, width=1920, height=1080, fps=30.0))
+
+
+# ------------------------------------------------------------------------------------------------ published values
+
+
+def test_tud_reproduces_py_motmetrics_published_values(tmp_path: Path) -> None:
+    gt_root, results = _tud_layout(tmp_path)
+    assert detect_benchmark(gt_root, list(TUD_SEQS)) == "MOT15"
+    result = evaluate(results, gt_root, benchmark="MOT15")
+    published = _published_tud_values()
+    assert set(published) == {*TUD_SEQS, "OVERALL"}
+    # README column → our column. FM (motmetrics' fragmentations) is TrackEval's Frag; MOTP differs by definition:
+    # motmetrics reports mean (1 − IoU) of matches, TrackEval mean IoU, so ours must equal 1 − published.
+    same_name = {"IDF1": "IDF1", "IDP": "IDP", "IDR": "IDR", "Rcll": "Rcll", "Prcn": "Prcn", "MT": "MT", "PT": "PT",
+                 "ML": "ML", "FP": "FP", "FN": "FN", "IDsw": "IDs", "FM": "Frag", "MOTA": "MOTA"}
+    for seq, expected in published.items():
+        row = result.metrics.loc["COMBINED" if seq == "OVERALL" else seq]
+        for theirs, ours in same_name.items():
+            assert row[ours] == pytest.approx(expected[theirs], abs=1e-3), (seq, ours)
+        assert 1.0 - row["MOTP"] == pytest.approx(expected["MOTP"], abs=1e-3), seq
+    assert list(result.metrics.index) == [*TUD_SEQS, "COMBINED"]
+    assert result.metrics.index.name == "seq"
+    assert result.disagreements == [] and result.agrees
+    assert result.crosscheck["agree"].all()
+    assert (result.crosscheck["max_abs_diff"] <= 1e-6).all()
+    # motmetrics really scored the same thing (not two copies of TrackEval's numbers)
+    assert result.crosscheck.loc["COMBINED", "IDs_motmetrics"] == published["OVERALL"]["IDsw"]
+
+
+def test_tud_with_mot15_detection_and_all_columns(tmp_path: Path) -> None:
+    gt_root, results = _tud_layout(tmp_path)
+    result = evaluate(results, gt_root)  # benchmark detected: Stadtmitte's gt has world coordinates, Campus -1s
+    assert result.benchmark == "MOT15"
+    for col in ("HOTA", "DetA", "AssA", "LocA", "DetRe", "DetPr", "AssRe", "AssPr", "MOTA", "MOTP", "IDF1", "IDP",
+                "IDR", "IDs", "Frag", "FP", "FN", "TP", "MT", "PT", "ML", "GT_IDs", "GT_Dets", "Dets"):
+        assert col in result.metrics.columns, col
+    m = result.metrics
+    assert m["IDs"].dtype.kind == "i" and m["GT_Dets"].dtype.kind == "i" and m["HOTA"].dtype.kind == "f"
+    assert ((m["HOTA"] > 0) & (m["HOTA"] < 1)).all()
+    # HOTA is (alpha-averaged) geometric mean of DetA and AssA per alpha, so it lies between them on average
+    assert (m["HOTA"] <= np.maximum(m["DetA"], m["AssA"]) + 1e-9).all()
+    assert m.loc["COMBINED", "GT_Dets"] == m.loc[list(TUD_SEQS), "GT_Dets"].sum()
+    assert (m["TP"] + m["FN"] == m["GT_Dets"]).all() and (m["TP"] + m["FP"] == m["Dets"]).all()
+    payload = json.loads(json.dumps(result_to_json(result), allow_nan=False))
+    assert payload["benchmark"] == "MOT15" and payload["agrees"] is True
+    assert payload["metrics"]["COMBINED"]["IDs"] == 14 and isinstance(payload["metrics"]["COMBINED"]["IDs"], int)
+    assert payload["crosscheck"]["TUD-Campus"]["agree"] is True
+
+
+# ------------------------------------------------------------------------------------------------ synthetic trackers
+
+
+def test_perfect_tracker_scores_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    gt = _walkers()
+    _write_seq(tmp_path / "gt", tmp_path / "res", "SEQ-A", gt, _as_results(gt), length=25)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    result = evaluate(tmp_path / "res", tmp_path / "gt")
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # TrackEval wrote nothing
+    assert capsys.readouterr() == ("", "")  # and printed nothing
+    assert result.benchmark == "MOT17"
+    row = result.metrics.loc["SEQ-A"]
+    for col in ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "MOTP"):
+        assert row[col] == pytest.approx(1.0, abs=1e-9), col
+    assert row["IDs"] == 0 and row["FP"] == 0 and row["FN"] == 0 and row["GT_Dets"] == len(gt)
+    assert row["Frames"] == 25  # from seqinfo.ini, not from the last frame with boxes
+    assert result.agrees
+
+
+def test_id_swap_lowers_association_and_counts_switches(tmp_path: Path) -> None:
+    gt = _walkers(n_frames=20)
+    swapped = _as_results(gt)
+    late = swapped[:, 0] > 10
+    swapped[late, 1] = 3 - swapped[late, 1]  # ids 1 <-> 2 from frame 11 on
+    _write_seq(tmp_path / "gt", tmp_path / "res", "PERFECT", gt, _as_results(gt))
+    _write_seq(tmp_path / "gt", tmp_path / "res", "SWAP", gt, swapped)
+    result = evaluate(tmp_path / "res", tmp_path / "gt")
+    perfect, swap = result.metrics.loc["PERFECT"], result.metrics.loc["SWAP"]
+    assert swap["IDs"] >= 1
+    assert swap["AssA"] < perfect["AssA"] - 0.1
+    assert swap["IDF1"] < perfect["IDF1"] - 0.1
+    assert swap["HOTA"] < perfect["HOTA"]
+    assert swap["DetA"] == pytest.approx(perfect["DetA"])  # same boxes, only identities differ
+    assert result.metrics.loc["COMBINED", "IDs"] == swap["IDs"]
+    assert result.crosscheck.loc["SWAP", "IDs_motmetrics"] == swap["IDs"]
+    assert result.agrees
+
+
+def test_empty_result_file_scores_all_misses(tmp_path: Path) -> None:
+    gt = _walkers(n_frames=12, n_people=3)
+    _write_seq(tmp_path / "gt", tmp_path / "res", "SEQ-A", gt, np.zeros((0, 7)))
+    assert (tmp_path / "res" / "SEQ-A.txt").stat().st_size == 0
+    result = evaluate(tmp_path / "res", tmp_path / "gt")
+    row = result.metrics.loc["SEQ-A"]
+    assert row["MOTA"] <= 0 and row["FN"] == len(gt) and row["Dets"] == 0 and row["TP"] == 0
+    assert row["HOTA"] == 0 and row["IDF1"] == 0
+    assert result.agrees
+
+
+def test_blank_lines_and_frames_without_boxes(tmp_path: Path) -> None:
+    """Blank lines (fine for bench.mot_io, fatal for TrackEval's csv reader) and box-less frames evaluate fine."""
+    gt = _walkers(n_frames=30)
+    gt = gt[(gt[:, 0] < 8) | (gt[:, 0] > 15)]  # frames 8-15 have no gt at all
+    res = _as_results(gt)
+    res = res[(res[:, 0] != 3) & (res[:, 0] != 20)]  # the tracker misses two frames entirely
+    gt_root, clean, messy = tmp_path / "gt", tmp_path / "clean", tmp_path / "messy"
+    _write_seq(gt_root, clean, "SEQ-A", gt, res, length=40)
+    messy.mkdir()
+    lines = (clean / "SEQ-A.txt").read_text().splitlines()
+    (messy / "SEQ-A.txt").write_text("\n" + "\n".join(lines[:5]) + "\n\n  \n" + "\n".join(lines[5:]) + "\n\n")
+    a, b = evaluate(clean, gt_root), evaluate(messy, gt_root)
+    assert a.metrics.equals(b.metrics)
+    assert a.metrics.loc["SEQ-A", "FN"] == 4 and a.metrics.loc["SEQ-A", "FP"] == 0
+    assert a.metrics.loc["SEQ-A", "Frames"] == 40
+    (messy / "SEQ-A.txt").write_text("\n\n")  # blank lines only: an empty result
+    assert evaluate(messy, gt_root).metrics.loc["SEQ-A", "FN"] == len(gt)
+
+
+def test_sequence_without_gt_boxes(tmp_path: Path) -> None:
+    """No gt at all: motmetrics' MOTA is undefined (x/0), TrackEval's is 0 per sequence (its early return) and −FP
+    combined — not a disagreement, while the counts are still compared."""
+    _write_seq(tmp_path / "gt", tmp_path / "res", "EMPTY", np.zeros((0, 9)), _as_results(_walkers(n_frames=3)))
+    result = evaluate(tmp_path / "res", tmp_path / "gt", benchmark="MOT17")
+    row = result.metrics.loc["EMPTY"]
+    assert row["FP"] == 6 and row["GT_Dets"] == 0 and row["MOTA"] <= 0
+    assert result.metrics.loc["COMBINED", "MOTA"] == -6
+    assert not np.isfinite(result.crosscheck.loc["EMPTY", "MOTA_motmetrics"])
+    assert result.crosscheck.loc["EMPTY", "FP_motmetrics"] == 6
+    assert result.agrees
+    assert result_to_json(result)["crosscheck"]["EMPTY"]["MOTA_motmetrics"] is None
+
+
+# ------------------------------------------------------------------------------------------------ MOT17 preprocessing
+
+
+def _preproc_case(tmp_path: Path, distractor_class: int) -> tuple[Path, Path, int]:
+    """Per frame: a pedestrian, a distractor-class box and a conf-0 pedestrian; the tracker boxes the first two."""
+    frames = range(1, 11)
+    ped = [(f, 1, 100.0 + f, 100.0, 40.0, 100.0, 1, 1, 1.0) for f in frames]
+    other = [(f, 2, 400.0 + f, 100.0, 40.0, 100.0, 1, distractor_class, 1.0) for f in frames]
+    ignored = [(f, 3, 700.0 + f, 100.0, 40.0, 100.0, 0, 1, 1.0) for f in frames]
+    gt = np.asarray(ped + other + ignored)
+    res = np.asarray([(f, 1, 100.0 + f, 100.0, 40.0, 100.0, 1.0) for f in frames]
+                     + [(f, 7, 402.0 + f, 101.0, 40.0, 100.0, 1.0) for f in frames])
+    _write_seq(tmp_path / "gt", tmp_path / "res", "SEQ-A", gt, res)
+    return tmp_path / "res", tmp_path / "gt", len(ped)
+
+
+def test_mot17_tracker_box_on_distractor_is_not_a_false_positive(tmp_path: Path) -> None:
+    results, gt_root, n_ped = _preproc_case(tmp_path, distractor_class=7)  # static person
+    assert detect_benchmark(gt_root, ["SEQ-A"]) == "MOT17"
+    row = evaluate(results, gt_root).metrics.loc["SEQ-A"]
+    assert row["FP"] == 0 and row["Dets"] == n_ped  # boxes on the static person were removed
+    assert row["FN"] == 0 and row["GT_Dets"] == n_ped  # conf-0 pedestrian and distractor are not gt
+    assert row["MOTA"] == pytest.approx(1.0)
+    # Without preprocessing (MOT15 style) the same files count the distractor box as gt, conf-0 still ignored
+    row15 = evaluate(results, gt_root, benchmark="MOT15").metrics.loc["SEQ-A"]
+    assert row15["GT_Dets"] == 2 * n_ped and row15["Dets"] == 2 * n_ped and row15["TP"] == 2 * n_ped
+
+
+def test_non_mot_vehicle_is_a_distractor_only_in_mot20(tmp_path: Path) -> None:
+    results, gt_root, n_ped = _preproc_case(tmp_path, distractor_class=6)
+    mot17 = evaluate(results, gt_root, benchmark="MOT17").metrics.loc["SEQ-A"]
+    mot20 = evaluate(results, gt_root, benchmark="MOT20").metrics.loc["SEQ-A"]
+    assert mot17["FP"] == n_ped and mot20["FP"] == 0
+
+
+# ------------------------------------------------------------------------------------------------ cross-check
+
+
+def test_injected_disagreement_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    gt = _walkers()
+    _write_seq(tmp_path / "gt", tmp_path / "res", "SEQ-A", gt, _as_results(gt))
+    _write_seq(tmp_path / "gt", tmp_path / "res", "SEQ-B", gt, _as_results(gt))
+    real = ev._motmetrics_summary
+
+    def skewed(preprocessed):  # motmetrics "says" something else for SEQ-B's IDF1
+        summary = real(preprocessed)
+        summary.loc["SEQ-B", "IDF1"] -= 0.01
+        return summary
+
+    monkeypatch.setattr(ev, "_motmetrics_summary", skewed)
+    result = evaluate(tmp_path / "res", tmp_path / "gt", tracker_name="mytracker")
+    assert not result.agrees
+    assert len(result.disagreements) == 1
+    line = result.disagreements[0]
+    assert "SEQ-B" in line and "IDF1" in line and "0.99" in line
+    assert not result.crosscheck.loc["SEQ-B", "agree"] and result.crosscheck.loc["SEQ-A", "agree"]
+    assert result.crosscheck.loc["SEQ-B", "max_abs_diff"] == pytest.approx(0.01)
+    assert result.metrics.loc["SEQ-B", "IDF1"] == pytest.approx(1.0)  # reported numbers stay TrackEval's
+    err = capsys.readouterr().err
+    assert "disagreement" in err and "SEQ-B" in err and "mytracker" in err
+    assert result_to_json(result)["agrees"] is False
+
+
+def test_missing_motmetrics_value_is_a_disagreement(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gt = _walkers()
+    _write_seq(tmp_path / "gt", tmp_path / "res", "SEQ-A", gt, _as_results(gt))
+    real = ev._motmetrics_summary
+
+    def nan_mota(preprocessed):
+        summary = real(preprocessed)
+        summary.loc["SEQ-A", "MOTA"] = np.nan  # undefined although there are gt boxes
+        return summary
+
+    monkeypatch.setattr(ev, "_motmetrics_summary", nan_mota)
+    result = evaluate(tmp_path / "res", tmp_path / "gt")
+    assert any("SEQ-A" in line and "MOTA" in line for line in result.disagreements)
+
+
+# ------------------------------------------------------------------------------------------------ errors
+
+
+def test_malformed_result_line_names_file_and_line(tmp_path: Path) -> None:
+    gt = _walkers(n_frames=3)
+    _write_seq(tmp_path / "gt", tmp_path / "res", "SEQ-A", gt, _as_results(gt))
+    path = tmp_path / "res" / "SEQ-A.txt"
+    lines = path.read_text().splitlines()
+    lines[2] = "2,1,abc,50,40,100,1,-1,-1,-1"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(BenchError) as info:
+        evaluate(tmp_path / "res", tmp_path / "gt")
+    assert info.value.path is not None and info.value.path.name == "SEQ-A.txt" and info.value.line == 3
+    assert "SEQ-A.txt:3" in str(info.value)
+
+
+def test_missing_result_file_is_named(tmp_path: Path) -> None:
+    gt = _walkers(n_frames=3)
+    _write_seq(tmp_path / "gt", tmp_path / "res", "SEQ-A", gt, _as_results(gt))
+    _write_seq(tmp_path / "gt", tmp_path / "res", "SEQ-B", gt, _as_results(gt))
+    (tmp_path / "res" / "SEQ-B.txt").unlink()
+    with pytest.raises(BenchError, match="SEQ-B.txt") as info:
+        evaluate(tmp_path / "res", tmp_path / "gt")
+    assert info.value.path == (tmp_path / "res" / "SEQ-B.txt").resolve()
+    assert evaluate(tmp_path / "res", tmp_path / "gt", seqs=["SEQ-A"]).agrees  # the other one alone is fine
+
+
+def test_missing_gt_for_requested_sequence(tmp_path: Path) -> None:
+    gt = _walkers(n_frames=3)
+    _write_seq(tmp_path / "gt", tmp_path / "res", "SEQ-A", gt, _as_results(gt))
+    with pytest.raises(BenchError, match=r"NOPE[/\\]gt[/\\]gt\.txt"):
+        evaluate(tmp_path / "res", tmp_path / "gt", seqs=["NOPE"])
+
+
+def test_inputs_trackeval_would_choke_on_name_the_line(tmp_path: Path) -> None:
+    gt = _walkers(n_frames=5)
+    res = _as_results(gt)
+    res[4, 1] = res[5, 1]  # frame 3 now has the same id twice (rows 5 and 6 → lines 5 and 6)
+    _write_seq(tmp_path / "gt", tmp_path / "res", "SEQ-A", gt, res)
+    with pytest.raises(BenchError, match="appears twice") as info:
+        evaluate(tmp_path / "res", tmp_path / "gt")
+    assert info.value.line == 6
+
+    _write_seq(tmp_path / "gt", tmp_path / "res", "SEQ-A", gt, _as_results(gt), length=4)
+    with pytest.raises(BenchError, match="past the sequence end") as info:
+        evaluate(tmp_path / "res", tmp_path / "gt")
+    assert info.value.path.name == "gt.txt" and info.value.line == 9  # first frame-5 row of the gt
+
+    with pytest.raises(BenchError, match="unknown benchmark"):
+        evaluate(tmp_path / "res", tmp_path / "gt", benchmark="MOT99")
+
+
+def test_mot17_gt_with_bad_class_is_not_silently_mot15(tmp_path: Path) -> None:
+    gt = _walkers(n_frames=3)
+    gt[3, 7] = 0  # class 0 does not exist in MOT17 (line 4)
+    _write_seq(tmp_path / "gt", tmp_path / "res", "SEQ-A", gt, _as_results(gt))
+    with pytest.raises(BenchError) as info:
+        detect_benchmark(tmp_path / "gt", ["SEQ-A"])
+    assert info.value.line == 4

@@ -1,0 +1,270 @@
+"""ByteTrack (Zhang et al., ECCV 2022), reproducing ifzhang/ByteTrack `yolox/tracker/byte_tracker.py` exactly.
+
+Given the same detections, the boxes, scores and the partition of boxes into tracks equal the reference's
+(checked against its output on real MOT15 detections in tests/test_bytetrack.py). That includes its quirks,
+kept on purpose because they change outputs:
+- the list bookkeeping (tracked / lost / removed lists merged and subtracted by track id, in that order), so a
+  lost track removed for age stays in the lost pool one more frame and can still be re-found then; and a
+  track id once removed is dropped from the lost list whenever it is lost again;
+- tracks started after frame 1 are "unconfirmed" (not output, not predicted) until matched once more;
+- lost tracks are predicted with their height velocity zeroed;
+- assignment by lapjv with a cost limit, IoU with the +1 pixel convention, score-fused IoU (non-MOT20).
+Unlike the reference there is no global id counter: ids count from 1 per tracker instance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+from trackers.association import (
+    AssociationStage,
+    CostFn,
+    Detections,
+    iou_cost,
+    score_fused_iou_cost,
+    track_tlbr,
+)
+from trackers.kalman import KalmanFilter, tlwh_to_tlbr, tlwh_to_xyah, xyah_to_tlwh
+from trackers.matching import iou_distance
+
+
+class TrackState(IntEnum):
+    NEW = 0
+    TRACKED = 1
+    LOST = 2
+    REMOVED = 3
+
+
+@dataclass(eq=False, slots=True)
+class Track:
+    """One tracklet: Kalman state plus the bookkeeping ByteTrack's lists rely on."""
+
+    mean: np.ndarray
+    covariance: np.ndarray
+    score: float
+    track_id: int
+    start_frame: int
+    frame_id: int
+    state: TrackState = TrackState.TRACKED
+    is_activated: bool = False
+    tracklet_len: int = 0
+    feature: np.ndarray | None = None
+
+    @property
+    def tlwh(self) -> np.ndarray:
+        """Current box as left, top, w, h: the exact values the reference prints."""
+        return xyah_to_tlwh(self.mean[:4])
+
+    @property
+    def tlbr(self) -> np.ndarray:
+        return tlwh_to_tlbr(self.tlwh)
+
+
+@dataclass
+class ByteTrackConfig:
+    """Defaults are ByteTrack's tools/track.py arguments (what the reference outputs were made with)."""
+
+    track_thresh: float = 0.6  # detections above this are "high" (first stage)
+    match_thresh: float = 0.9  # first-stage cost limit
+    track_buffer: int = 30  # frames a lost track is kept (at 30 fps)
+    mot20: bool = False  # True: plain IoU cost (no score fusion)
+    low_thresh: float = 0.1  # detections in (low_thresh, track_thresh) are "low" (second stage)
+    second_match_thresh: float = 0.5  # second-stage cost limit (plain IoU)
+    unconfirmed_match_thresh: float = 0.7  # cost limit for unconfirmed tracks vs leftover high detections
+    new_track_thresh_offset: float = 0.1  # a new track needs score >= track_thresh + offset
+    duplicate_iou_dist: float = 0.15  # tracked and lost tracks closer than this (1 - IoU) are duplicates
+
+
+def _joint(a: list[Track], b: list[Track]) -> list[Track]:
+    """a followed by the tracks of b whose id is not already present (reference joint_stracks)."""
+    seen = {t.track_id for t in a}
+    out = list(a)
+    for t in b:
+        if t.track_id not in seen:
+            seen.add(t.track_id)
+            out.append(t)
+    return out
+
+
+def _without_ids(a: list[Track], ids: set[int]) -> list[Track]:
+    """a minus the tracks whose id is in ids, order kept (reference sub_stracks)."""
+    return [t for t in a if t.track_id not in ids]
+
+
+class ByteTrack:
+    """Two-stage association of high- then low-score detections to Kalman-predicted tracks."""
+
+    needs_features = False
+
+    def __init__(self, config: ByteTrackConfig | None = None, frame_rate: float = 30,
+                 first_stage_cost: CostFn | None = None) -> None:
+        self.config = config = config if config is not None else ByteTrackConfig()
+        self.kalman = KalmanFilter()
+        self.frame_id = 0
+        self.det_thresh = config.track_thresh + config.new_track_thresh_offset
+        self.max_time_lost = int(frame_rate / 30.0 * config.track_buffer)
+        motion_cost: CostFn = iou_cost if config.mot20 else score_fused_iou_cost
+        # The stages are attributes so variants (e.g. FineTrack) can swap a cost function.
+        self.first_stage = AssociationStage(first_stage_cost or motion_cost, config.match_thresh, "high")
+        self.second_stage = AssociationStage(iou_cost, config.second_match_thresh, "low")
+        self.unconfirmed_stage = AssociationStage(motion_cost, config.unconfirmed_match_thresh, "unconfirmed")
+        self.tracked: list[Track] = []
+        self.lost: list[Track] = []
+        self.removed_ids: set[int] = set()
+        self._last_id = 0
+
+    def _next_id(self) -> int:
+        self._last_id += 1
+        return self._last_id
+
+    def _absorb_feature(self, track: Track, feature: np.ndarray | None) -> None:
+        """Keep the latest detection feature on the track (ByteTrack never reads it; variants may)."""
+        if feature is not None:
+            track.feature = feature
+
+    def _kalman_update(self, track: Track, dets: Detections, i: int) -> None:
+        track.mean, track.covariance = self.kalman.update(track.mean, track.covariance, tlwh_to_xyah(dets.tlwh[i]))
+        track.score = float(dets.scores[i])
+        track.frame_id = self.frame_id
+        track.state = TrackState.TRACKED
+        track.is_activated = True
+        self._absorb_feature(track, dets.feature(i))
+
+    def _predict(self, tracks: list[Track]) -> None:
+        if not tracks:
+            return
+        means = np.asarray([t.mean.copy() for t in tracks])
+        covs = np.asarray([t.covariance for t in tracks])
+        for i, t in enumerate(tracks):
+            if t.state != TrackState.TRACKED:
+                means[i, 7] = 0  # no height velocity while not observed
+        means, covs = self.kalman.multi_predict(means, covs)
+        for t, m, c in zip(tracks, means, covs):
+            t.mean, t.covariance = m, c
+
+    def update(self, dets: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
+        """One frame: (N, 5) x1, y1, x2, y2, score (+ optional (N, D) features) → (M, 6) x, y, w, h, id, score."""
+        cfg = self.config
+        self.frame_id += 1
+        dets = np.asarray(dets, dtype=np.float64).reshape(-1, 5)
+        scores = dets[:, 4]
+        high = scores > cfg.track_thresh
+        low = (scores > cfg.low_thresh) & (scores < cfg.track_thresh)
+        feats_high = None if features is None else np.asarray(features)[high]
+        feats_low = None if features is None else np.asarray(features)[low]
+        dets_high = Detections.from_tlbr(dets[high, :4], scores[high], feats_high)
+        dets_low = Detections.from_tlbr(dets[low, :4], scores[low], feats_low)
+
+        activated: list[Track] = []
+        refound: list[Track] = []
+        newly_lost: list[Track] = []
+        newly_removed: list[Track] = []
+
+        # Tracks started after frame 1 stay unconfirmed until they are matched once more.
+        unconfirmed = [t for t in self.tracked if not t.is_activated]
+        confirmed = [t for t in self.tracked if t.is_activated]
+
+        # Stage 1: confirmed + lost tracks (Kalman-predicted) vs high-score detections.
+        pool = _joint(confirmed, self.lost)
+        self._predict(pool)
+        matches, unmatched_pool, unmatched_high = self.first_stage.match(pool, dets_high)
+        for it, idet in matches:
+            track = pool[it]
+            if track.state == TrackState.TRACKED:
+                track.tracklet_len += 1
+                self._kalman_update(track, dets_high, idet)
+                activated.append(track)
+            else:
+                track.tracklet_len = 0
+                self._kalman_update(track, dets_high, idet)
+                refound.append(track)
+
+        # Stage 2: still-tracked leftovers vs low-score detections, plain IoU.
+        remaining = [pool[i] for i in unmatched_pool if pool[i].state == TrackState.TRACKED]
+        matches, unmatched_remaining, _ = self.second_stage.match(remaining, dets_low)
+        for it, idet in matches:
+            track = remaining[it]
+            track.tracklet_len += 1
+            self._kalman_update(track, dets_low, idet)
+            activated.append(track)
+        for it in unmatched_remaining:
+            track = remaining[it]
+            if track.state != TrackState.LOST:
+                track.state = TrackState.LOST
+                newly_lost.append(track)
+
+        # Stage 3: unconfirmed tracks (not predicted) vs high-score detections left over from stage 1.
+        dets_left = dets_high.subset(unmatched_high)
+        matches, unmatched_unconfirmed, unmatched_left = self.unconfirmed_stage.match(unconfirmed, dets_left)
+        for it, idet in matches:
+            track = unconfirmed[it]
+            track.tracklet_len += 1
+            self._kalman_update(track, dets_left, idet)
+            activated.append(track)
+        for it in unmatched_unconfirmed:
+            track = unconfirmed[it]
+            track.state = TrackState.REMOVED
+            newly_removed.append(track)
+
+        # Stage 4: confident leftovers start new tracks (confirmed at once only on the first frame).
+        for idet in unmatched_left:
+            score = float(dets_left.scores[idet])
+            if score < self.det_thresh:
+                continue
+            mean, cov = self.kalman.initiate(tlwh_to_xyah(dets_left.tlwh[idet]))
+            track = Track(mean=mean, covariance=cov, score=score, track_id=self._next_id(),
+                          start_frame=self.frame_id, frame_id=self.frame_id, is_activated=self.frame_id == 1,
+                          feature=dets_left.feature(idet))
+            activated.append(track)
+
+        # Stage 5: age out lost tracks, then rebuild the lists exactly as the reference does.
+        for track in self.lost:
+            if self.frame_id - track.frame_id > self.max_time_lost:
+                track.state = TrackState.REMOVED
+                newly_removed.append(track)
+
+        self.tracked = [t for t in self.tracked if t.state == TrackState.TRACKED]
+        self.tracked = _joint(self.tracked, activated)
+        self.tracked = _joint(self.tracked, refound)
+        self.lost = _without_ids(self.lost, {t.track_id for t in self.tracked})
+        self.lost.extend(newly_lost)
+        # Only ids removed in *earlier* frames are subtracted here (reference order).
+        self.lost = _without_ids(self.lost, self.removed_ids)
+        self.removed_ids.update(t.track_id for t in newly_removed)
+        self.tracked, self.lost = self._remove_duplicates(self.tracked, self.lost)
+
+        out = self.output_tracks()
+        result = np.zeros((len(out), 6), dtype=np.float64)
+        if out:
+            result[:, :4] = [t.tlwh for t in out]
+            result[:, 4] = [t.track_id for t in out]
+            result[:, 5] = [t.score for t in out]
+        return result
+
+    def output_tracks(self) -> list[Track]:
+        """The tracks `update()` reported for the current frame (tracked and activated), in output order.
+
+        Their `tlwh` is what the reference writes and what `update()` returns (recomputing w as x2 - x1 would
+        differ in the last bit, visible after rounding to 2 decimals in about 1 box in 6000).
+        """
+        return [t for t in self.tracked if t.is_activated]
+
+    def _remove_duplicates(self, tracked: list[Track], lost: list[Track]) -> tuple[list[Track], list[Track]]:
+        """Where a tracked and a lost track overlap (1 - IoU < 0.15), drop the younger of the two."""
+        dist = iou_distance(track_tlbr(tracked), track_tlbr(lost))
+        drop_tracked: set[int] = set()
+        drop_lost: set[int] = set()
+        for p, q in zip(*np.nonzero(dist < self.config.duplicate_iou_dist)):
+            age_p = tracked[p].frame_id - tracked[p].start_frame
+            age_q = lost[q].frame_id - lost[q].start_frame
+            if age_p > age_q:
+                drop_lost.add(int(q))
+            else:
+                drop_tracked.add(int(p))
+        return (
+            [t for i, t in enumerate(tracked) if i not in drop_tracked],
+            [t for i, t in enumerate(lost) if i not in drop_lost],
+        )
