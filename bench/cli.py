@@ -50,6 +50,7 @@ def run(
     jobs: Annotated[Optional[int], typer.Option(help="parallel tracking jobs")] = None,
     seed: Annotated[Optional[int], typer.Option(help="random seed")] = None,
     run_id: Annotated[Optional[str], typer.Option(help="name of the result folder (default: timestamp-confighash)")] = None,
+    reid: Annotated[Optional[Path], typer.Option(help="Re-ID checkpoint for appearance trackers (default: train/reuse)")] = None,
     report: Annotated[bool, typer.Option(help="write report.md/.tex and plots after evaluating")] = True,
     config: ConfigOpt = None,
     set_: SetOpt = None,
@@ -61,7 +62,7 @@ def run(
 
     names = trackers.split(",") if trackers else None
     cfg = _config(config, set_, **{"run.suite": suite, "run.device": device, "run.jobs": jobs, "run.seed": seed,
-                                   "run.trackers": names})
+                                   "run.trackers": names, "reid.checkpoint": str(reid) if reid else None})
     s = load_suite(cfg.run.suite, cfg)
     run_dir = run_suite(cfg, s, cfg.run.trackers, run_id=run_id)
     import pandas as pd
@@ -72,6 +73,36 @@ def run(
         paths = write_report(run_dir)
         console.print(f"report: {paths[0]}")
     console.print(f"results: {run_dir}")
+
+
+@app.command("train")
+def train_cmd(
+    model: Annotated[Optional[str], typer.Option(help="Re-ID model: global (finetrack in a later release)")] = None,
+    suite: Annotated[Optional[str], typer.Option(help="suite whose train split to train on")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="training epochs")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="batch size = P identities × K crops (K from config)")] = None,
+    device: Annotated[Optional[str], typer.Option(help="auto | cpu | cuda")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="random seed")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Train a Re-ID model on a suite's train split; report val mAP / rank-1; store the checkpoint in the cache."""
+    from bench.reid import train_checkpoint
+    from bench.runner import resolve_device
+    from bench.suites import load_suite
+
+    cfg = _config(config, set_, **{"reid.model.name": model, "run.suite": suite, "reid.train.epochs": epochs,
+                                   "run.device": device, "run.seed": seed})
+    if batch_size is not None:
+        if batch_size < cfg.reid.train.k or batch_size % cfg.reid.train.k:
+            raise BenchError(f"--batch-size {batch_size} must be a multiple of reid.train.k = {cfg.reid.train.k}")
+        cfg = _config(config, list(set_ or []) + [f"reid.train.p={batch_size // cfg.reid.train.k}"],
+                      **{"reid.model.name": model, "run.suite": suite, "reid.train.epochs": epochs,
+                         "run.device": device, "run.seed": seed})
+    outcome = train_checkpoint(cfg, load_suite(cfg.run.suite, cfg), cfg.run.seed, resolve_device(cfg.run.device))
+    m = outcome.metrics
+    console.print(f"checkpoint: {outcome.path}\ntrain time: {outcome.seconds:.1f} s; val mAP {m['mAP']:.4f}, "
+                  f"rank-1 {m['rank1']:.4f} ({m['queries']} queries)")
 
 
 @app.command()
@@ -85,11 +116,14 @@ def track(
     """Run a tracker over det files and write MOTChallenge result files (no evaluation)."""
     from bench.mot_io import read_detections, read_seqinfo, split_by_frame, write_results
     from bench.tracking import TrackJob, track_sequence
-    from bench.trackers_registry import TRACKERS, tracker_params
+    from bench.trackers_registry import NEEDS_FEATURES, TRACKERS, tracker_params
 
     cfg = _config(config, set_)
     if tracker not in TRACKERS:
         raise BenchError(f"unknown tracker {tracker!r}", hint=f"known: {', '.join(TRACKERS)}")
+    if NEEDS_FEATURES[tracker]:
+        raise BenchError(f"{tracker} needs images for Re-ID features; `bench track` takes det files only",
+                         hint="use `bench run --suite DIR --trackers ...` on a MOTChallenge-layout folder")
     for det_file in det_files:
         seq_dir = det_file.resolve().parent.parent
         dets = read_detections(det_file)
@@ -97,7 +131,7 @@ def track(
         if (seq_dir / "seqinfo.ini").is_file():
             info = read_seqinfo(seq_dir)
             length, fps = max(length, info.length), info.fps
-        job = TrackJob(tracker, tracker_params(tracker, cfg.trackers), seq_dir.name, fps, split_by_frame(dets, length),
+        job = TrackJob(tracker, tracker_params(tracker, cfg.trackers), seq_dir.name, fps, split_by_frame(dets, length), None,
                        cfg.output.min_box_area, cfg.output.aspect_ratio_thresh)
         _, rows, seconds = track_sequence(job)
         write_results(out / f"{seq_dir.name}.txt", rows)

@@ -18,6 +18,8 @@ from typing import Any
 from bench.errors import BenchError
 from bench.fsutil import stable_hash
 from bench.synth.params import SynthParams
+from trackers.reid.models import ModelConfig
+from trackers.reid.train import TrainConfig
 
 DEVICES = ("auto", "cpu", "cuda")
 DETECTORS = ("FRCNN", "DPM", "SDP")
@@ -66,6 +68,18 @@ class ByteTrackSection:
 
 
 @dataclass
+class ReIDSection:
+    """The appearance model used by Re-ID trackers: trained on the suite's train split unless `checkpoint` is set."""
+
+    checkpoint: str = ""  # a .pt written by `bench train`; "" = train (once) and reuse from the cache
+    embed_batch_size: int = 128
+    eval_min_frame_gap: int = 25  # retrieval eval: same-identity gallery crops closer than this are left out
+    eval_query_stride: int = 10  # retrieval eval: every n-th frame's crops are queries
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+@dataclass
 class TrackersConfig:
     bytetrack: ByteTrackSection = field(default_factory=ByteTrackSection)
 
@@ -78,6 +92,7 @@ class Config:
     mot17: Mot17Config = field(default_factory=Mot17Config)
     output: OutputFilterConfig = field(default_factory=OutputFilterConfig)
     trackers: TrackersConfig = field(default_factory=TrackersConfig)
+    reid: ReIDSection = field(default_factory=ReIDSection)
     base_dir: Path = field(default=Path("."), metadata={"internal": True})
 
     def to_dict(self) -> dict[str, Any]:
@@ -151,6 +166,9 @@ def _check_type(value: Any, tp: Any, key: str, source: str) -> Any:
             return items if origin is list else tuple(items)
     elif tp is Any:
         return value
+    elif origin is dict:
+        if isinstance(value, dict):
+            return dict(value)
     elif tp is bool:
         if isinstance(value, bool):
             return value

@@ -27,7 +27,9 @@ from bench.fsutil import atomic_dir, atomic_write_json
 from bench.mot_io import write_results
 from bench.suites import Suite
 from bench.tracking import TrackJob, track_sequence
-from bench.trackers_registry import tracker_params
+from bench.embeddings import load_embeddings
+from bench.reid import ensure_checkpoint, load_checkpoint
+from bench.trackers_registry import NEEDS_FEATURES, tracker_params
 
 console = Console(stderr=True)
 
@@ -85,9 +87,24 @@ def run_suite(cfg: Config, suite: Suite, trackers: list[str], run_id: str | None
         hits += hit
     timings["detections"] = {"seconds": time.perf_counter() - t0, "cache_hits": hits, "sequences": len(seqs)}
 
+    features_of: dict[str, list[np.ndarray]] = {}
+    reid_meta = None
+    if any(NEEDS_FEATURES[name] for name in trackers):
+        t0 = time.perf_counter()
+        ckpt = ensure_checkpoint(cfg, suite, cfg.run.seed, device)
+        embedder, reid_meta = load_checkpoint(ckpt, device, cfg.reid.embed_batch_size)
+        t1, hits = time.perf_counter(), 0
+        det_key = {"source": source.name, "params": source.params()}
+        for seq in seqs:
+            features_of[seq.name], hit = load_embeddings(embedder, seq, frames_of[seq.name], det_key, cache)
+            hits += hit
+        n = sum(len(d) for f in frames_of.values() for d in f)
+        timings["reid"] = {"checkpoint_seconds": t1 - t0, "embedding_seconds": time.perf_counter() - t1,
+                           "cache_hits": hits, "crops": n}
+
     jobs = [
         TrackJob(name, tracker_params(name, cfg.trackers), s.name, s.info.fps, frames_of[s.name],
-                 cfg.output.min_box_area, cfg.output.aspect_ratio_thresh)
+                 features_of.get(s.name) if NEEDS_FEATURES[name] else None, cfg.output.min_box_area, cfg.output.aspect_ratio_thresh)
         for name in trackers for s in seqs
     ]
     with atomic_dir(run_dir) as tmp:
@@ -133,6 +150,7 @@ def run_suite(cfg: Config, suite: Suite, trackers: list[str], run_id: str | None
             "seed": cfg.run.seed,
             "jobs": cfg.run.jobs,
             "detections": {"source": source.name, "params": source.params()},
+            "reid": reid_meta,
             "timings": timings,
             "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
         })

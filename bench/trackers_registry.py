@@ -9,6 +9,7 @@ from trackers.base import Tracker
 from trackers.bytetrack import ByteTrack, ByteTrackConfig
 
 TRACKERS = ("bytetrack",)
+NEEDS_FEATURES = {"bytetrack": ByteTrack.needs_features}
 
 
 def tracker_params(name: str, cfg_trackers: Any) -> dict[str, Any]:

@@ -22,6 +22,7 @@ class TrackJob:
     seq: str
     frame_rate: float
     frames: list[np.ndarray]
+    features: list[np.ndarray] | None
     min_box_area: float
     aspect_ratio_thresh: float
 
@@ -29,11 +30,14 @@ class TrackJob:
 def track_sequence(job: TrackJob) -> tuple[TrackJob, np.ndarray, float]:
     """Run one tracker over one sequence; returns result rows (frame, id, x, y, w, h, score) and tracker seconds."""
     tracker = make_tracker(job.tracker, job.params, job.frame_rate)
+    if tracker.needs_features and job.features is None:
+        raise ValueError(f"{job.tracker} needs Re-ID features but the job has none")
     rows = []
     seconds = 0.0
     for frame, dets in enumerate(job.frames, start=1):
         t0 = time.perf_counter()
-        out = tracker.update(dets)
+        feats = job.features[frame - 1] if tracker.needs_features else None
+        out = tracker.update(dets, feats)
         seconds += time.perf_counter() - t0
         out = filter_output(out, job.min_box_area, job.aspect_ratio_thresh)
         if len(out):

@@ -22,7 +22,9 @@ torch.set_num_threads(1)
     ],
 )
 @pytest.mark.parametrize("last_stride", [1, 2])
-def test_resnet_stage_shapes_and_strides(layout: str, width: float, expected_channels: list[int], last_stride: int) -> None:
+def test_resnet_stage_shapes_and_strides(
+    layout: str, width: float, expected_channels: list[int], last_stride: int
+) -> None:
     net = ResNet(layout, width=width, last_stride=last_stride).eval()
     assert net.stage_channels == expected_channels
     h, w = 64, 32

@@ -5,7 +5,7 @@ built so that appearance and occlusion matter as in real pedestrian scenes: look
 behind static objects and at similar depths, and a detector whose misses and scores follow visibility.
 """
 
-# from bench.synth.generate import generate_synth, preview
+from bench.synth.generate import generate_synth, preview
 from bench.synth.params import SynthParams
 
 __all__ = ["SynthParams", "generate_synth", "preview"]

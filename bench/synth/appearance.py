@@ -81,7 +81,7 @@ def random_appearance(rng: np.random.Generator) -> Appearance:
     accessory = ACCESSORIES[int(rng.choice(len(ACCESSORIES), p=[0.4, 0.2, 0.2, 0.2]))]
     return Appearance(
         skin=int(rng.integers(len(SKIN))),
-        hair=_pick(rng, HAIR),
+        hair=list(HAIR)[int(rng.choice(len(HAIR), p=[0.3, 0.25, 0.18, 0.12, 0.05, 0.1]))],
         hair_style=_pick(rng, HAIR_STYLES),
         upper=upper,
         upper2=upper2,

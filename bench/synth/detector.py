@@ -42,7 +42,8 @@ class GtBox:
 def detect_probability(visibility: np.ndarray | float, cfg: DetectorConfig) -> np.ndarray:
     """Chance that a person with this visibility is detected."""
     v = np.asarray(visibility, dtype=np.float64)
-    return (1.0 - cfg.miss_floor) / (1.0 + np.exp(-(v - cfg.vis50) / cfg.vis_slope))
+    # The extra ramp makes hidden people (visibility 0) impossible to detect, not just unlikely.
+    return (1.0 - cfg.miss_floor) / (1.0 + np.exp(-(v - cfg.vis50) / cfg.vis_slope)) * np.clip(v / 0.1, 0.0, 1.0)
 
 
 def _clip_box(b: np.ndarray, width: int, height: int) -> np.ndarray | None:

@@ -28,7 +28,7 @@ class MotionConfig:
     retarget_prob: float = 0.012  # chance of a new heading/speed preference per frame
     turnaround_prob: float = 0.0015
     stop_seconds: tuple[float, float] = (1.0, 4.0)
-    spawn_rate: float = 0.06  # chance per frame and missing person that someone enters
+    spawn_rate: float = 0.12  # chance per frame and missing person that someone enters
     lane_gap_m: tuple[float, float] = (0.35, 1.2)  # depth offset between head-on crossing partners
 
 

@@ -313,10 +313,33 @@ def compose_frame(scene: Scene, cam: Camera, people: list[tuple[PersonState, App
     return frame, idbuf, stats
 
 
-def finish_frame(frame: np.ndarray, gain: float, bias: float, noise_std: float,
-                 rng: np.random.Generator) -> np.ndarray:
+class NoiseBank:
+    """Sensor noise from a few pre-drawn Gaussian fields, shifted and sign-flipped per frame.
+
+    Drawing a fresh 640x360x3 Gaussian field costs more than the rest of a frame; a shifted field from a small
+    bank looks the same to a detector or a Re-ID model and stays deterministic.
+    """
+
+    def __init__(self, height: int, width: int, std: float, rng: np.random.Generator, fields: int = 4,
+                 pad: int = 24) -> None:
+        self.h, self.w, self.pad, self.std = height, width, pad, std
+        self.fields = [rng.standard_normal((height + pad, width + pad, 3), dtype=np.float32) * np.float32(std)
+                       for _ in range(fields)] if std > 0 else []
+
+    def sample(self, rng: np.random.Generator) -> np.ndarray | None:
+        if not self.fields:
+            return None
+        k = int(rng.integers(len(self.fields)))
+        oy, ox = (int(v) for v in rng.integers(0, self.pad + 1, size=2))
+        field = self.fields[k][oy:oy + self.h, ox:ox + self.w]
+        return -field if rng.random() < 0.5 else field
+
+
+def finish_frame(frame: np.ndarray, gain: float, bias: float, noise: np.ndarray | None) -> np.ndarray:
     """Global lighting (gain/bias) and sensor noise; returns the uint8 image."""
-    out = frame * np.float32(gain) + np.float32(bias)
-    if noise_std > 0:
-        out += rng.standard_normal(out.shape, dtype=np.float32) * np.float32(noise_std)
-    return np.clip(out, 0, 255).astype(np.uint8)
+    out = frame * np.float32(gain)
+    out += np.float32(bias)
+    if noise is not None:
+        out += noise
+    np.clip(out, 0, 255, out=out)
+    return out.astype(np.uint8)

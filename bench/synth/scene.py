@@ -82,7 +82,7 @@ def _ground(cam: Camera, rng: np.random.Generator, h: int, w: int, margin: int) 
     img *= (1.0 + 0.08 * _smooth_noise(rng, h, w, 24))[..., None]
     # A path of a different colour along the walking area.
     z_path = float(rng.uniform(cam.z_near + 1, cam.z_far - 1))
-    path = np.abs(z - z_path) < 0.8
+    path = np.broadcast_to(np.abs(z - z_path) < 0.8, (h, w))
     img[path] *= np.array(rng.uniform(0.85, 1.1, size=3), np.float32)
     return img
 

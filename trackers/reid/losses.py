@@ -42,7 +42,8 @@ def batch_hard_triplet_loss(
     features: (B, D) embeddings (the pre-BN feature in the BNNeck recipe); labels: (B,) identity ids.
     """
     if features.ndim != 2 or labels.ndim != 1 or features.shape[0] != labels.shape[0]:
-        raise ValueError(f"expected features (B, D) and labels (B,), got {tuple(features.shape)}, {tuple(labels.shape)}")
+        shapes = f"{tuple(features.shape)}, {tuple(labels.shape)}"
+        raise ValueError(f"expected features (B, D) and labels (B,), got {shapes}")
     dist = pairwise_euclidean(features)
     same = labels[:, None] == labels[None, :]
     eye = torch.eye(len(labels), dtype=torch.bool, device=labels.device)

@@ -1,0 +1,74 @@
+"""Re-ID embeddings of detections, computed in batches on CPU or CUDA and cached like detections.
+
+The cache key holds the sequence's content, the detection source and its parameters, the checkpoint's hash and
+the input size, so a retrained model or another detector never serves stale embeddings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from bench.cache import ArrayCache
+from bench.crops import crop_boxes, read_frame
+from bench.suites import Sequence
+from trackers.reid.preprocess import normalise
+
+
+@dataclass
+class Embedder:
+    """An eval-mode Re-ID model plus what identifies it (checkpoint hash) and how to feed it."""
+
+    model: nn.Module
+    checkpoint_hash: str
+    input_size: tuple[int, int]
+    device: str = "cpu"
+    batch_size: int = 128
+
+    def __post_init__(self) -> None:
+        self.model = self.model.to(self.device).eval()
+
+    def key(self) -> dict[str, Any]:
+        return {"checkpoint": self.checkpoint_hash, "input_size": list(self.input_size)}
+
+    def embed(self, crops: torch.Tensor) -> np.ndarray:
+        """uint8 (n, 3, h, w) crops → (n, D) float32 L2-normalised embeddings."""
+        outs = []
+        with torch.inference_mode():
+            for i in range(0, len(crops), self.batch_size):
+                batch = normalise(crops[i:i + self.batch_size].to(self.device))
+                outs.append(self.model(batch).float().cpu())
+        if not outs:
+            return np.zeros((0, getattr(self.model, "embedding_dim", 0)), dtype=np.float32)
+        return torch.cat(outs).numpy().astype(np.float32)
+
+    def embed_sequence(self, seq: Sequence, frames: list[np.ndarray]) -> np.ndarray:
+        """Embeddings of all boxes of all frames, in frame order (rows of `np.concatenate(frames)`)."""
+        crops = [crop_boxes(read_frame(seq.image_path(f)), dets[:, :4], self.input_size)
+                 for f, dets in enumerate(frames, start=1) if len(dets)]
+        all_crops = torch.cat(crops) if crops else torch.zeros((0, 3, *self.input_size), dtype=torch.uint8)
+        return self.embed(all_crops)
+
+
+def load_embeddings(embedder: Embedder, seq: Sequence, frames: list[np.ndarray], det_key: dict[str, Any],
+                    cache: ArrayCache) -> tuple[list[np.ndarray], bool]:
+    """Per-frame (n, D) embeddings aligned with `frames`, and whether the cache served them."""
+    key = {"seq": seq.fingerprint(), "detections": det_key, "model": embedder.key()}
+
+    def compute() -> pd.DataFrame:
+        emb = embedder.embed_sequence(seq, frames)
+        df = pd.DataFrame(emb, columns=[f"e{i}" for i in range(emb.shape[1])])
+        df.insert(0, "frame", np.repeat(np.arange(1, len(frames) + 1), [len(d) for d in frames]))
+        return df
+
+    df, hit = cache.get_or_compute("embeddings", key, compute, label=seq.name)
+    emb = df.drop(columns="frame").to_numpy(dtype=np.float32)
+    counts = [len(d) for d in frames]
+    if len(emb) != sum(counts):  # a corrupted or foreign entry: never hand misaligned features to a tracker
+        raise RuntimeError(f"embedding cache entry for {seq.name} has {len(emb)} rows, expected {sum(counts)}")
+    return np.split(emb, np.cumsum(counts)[:-1]), hit

@@ -1,0 +1,299 @@
+"""DeepSORT (Wojke, Bewley and Paulus, ICIP 2017), following the reference nwojke/deep_sort.
+
+Per frame (read `DeepSORT.update` top to bottom):
+1. drop detections below `min_confidence` (and shorter than `min_detection_height`; optional NMS), as the
+   reference's deep_sort_app does before calling its tracker;
+2. predict every track one frame ahead with the constant-velocity Kalman filter of `trackers.kalman`;
+3. matching cascade over confirmed tracks, one level per time since update (1, 2, ..., max_age), so a track
+   seen more recently gets first pick. The cost is the smallest cosine distance between a detection's feature
+   and the track's gallery of past features (the last `nn_budget`), set to INFTY_COST where the detection lies
+   outside the track's Mahalanobis gate (chi-square 95% bound, 4 dof); pairs above `max_cosine_distance` stay
+   unmatched;
+4. IoU matching (1 - IoU <= `max_iou_distance`) of the leftovers against tentative tracks and the confirmed
+   tracks missed for exactly this frame;
+5. matched tracks take a Kalman update, append the feature to their gallery and are confirmed at `n_init` hits;
+   a tentative track that misses is deleted, a confirmed one once `time_since_update > max_age`;
+6. every unmatched detection starts a tentative track.
+
+Deliberate details and differences from the reference:
+- Assignment is `matching.linear_assignment` (lapjv with a cost limit). The reference clips costs above the
+  threshold to threshold + 1e-5, solves a full Hungarian assignment and drops the clipped pairs; both minimise
+  the same objective up to that 1e-5 and ties.
+- IoU has no +1 pixel offset (`iou_no_offset`), as the reference's `iou_matching.iou`; `matching.iou` uses the
+  +1 convention of cython_bbox, which DeepSORT does not.
+- As in the reference, a confirmed track can be re-found only while `time_since_update <= max_age` after the
+  prediction (the cascade has max_age levels), i.e. after at most max_age - 1 missed frames; it is deleted at
+  its (max_age + 1)-th miss.
+- `n_init <= 1` confirms a track at birth; the reference only confirms inside an update, so n_init 1 behaves
+  there like n_init 2.
+- Output: confirmed tracks with `time_since_update <= output_max_time_since_update`. The default 0 reports only
+  tracks matched in this frame (like ByteTrack, so the two are scored alike and every row carries the score of
+  the detection it was matched to); deep_sort_app writes `<= 1`, i.e. also one predicted box after a miss, which
+  `output_max_time_since_update=1` reproduces (such a row carries the last matched score).
+- The box reported is the track's Kalman state after the update as left, top, width, height (the reference's
+  `to_tlwh()`, and the `trackers.base.Tracker` output convention), not the detection.
+- Detections keep their input order unless NMS is on (`nms_max_overlap < 1`); deep_sort_app always runs its
+  NMS, which, even when it suppresses nothing, reorders detections by descending score. Only the numbering of
+  new track ids can differ because of that.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+from trackers.association import AssociationStage, Detections, track_tlbr
+from trackers.kalman import CHI2INV95, KalmanFilter, tlwh_to_xyah, xyah_to_tlwh
+from trackers.matching import cosine_distance
+
+# Cost of a pair outside the Mahalanobis gate (reference linear_assignment.INFTY_COST): far above any threshold.
+INFTY_COST = 1e5
+
+
+class TrackState(IntEnum):
+    TENTATIVE = 1
+    CONFIRMED = 2
+    DELETED = 3
+
+
+@dataclass(eq=False, slots=True)
+class Track:
+    """One target: Kalman state, the appearance gallery, and the counters that drive confirmation and deletion."""
+
+    mean: np.ndarray
+    covariance: np.ndarray
+    track_id: int
+    score: float  # score of the last detection matched to this track
+    gallery: deque[np.ndarray]  # features of the matched detections, oldest first, at most nn_budget
+    hits: int = 1
+    age: int = 1
+    time_since_update: int = 0
+    state: TrackState = TrackState.TENTATIVE
+
+    @property
+    def feature(self) -> np.ndarray:
+        """The latest appearance feature (what single-feature stage costs read)."""
+        return self.gallery[-1]
+
+    @property
+    def tlwh(self) -> np.ndarray:
+        return xyah_to_tlwh(self.mean[:4])
+
+
+@dataclass
+class DeepSORTConfig:
+    """Defaults are the reference's (tracker.py, deep_sort_app.py), except `min_confidence`.
+
+    `min_confidence` 0.3: DeepSORT has no second, low-score stage, so this one threshold decides which partly
+    occluded detections it may use at all; n_init filters the false positives a low threshold lets in. 0.8, the
+    value deep_sort_app uses, was tuned for the score scale of the POI Faster R-CNN MOT16 detections and would
+    discard most boxes of other detectors (MOT15 public detections score 0.5-1.0); 0.3 is the widely used
+    default of DeepSORT run on modern detectors (e.g. ZQPei/deep_sort_pytorch).
+    """
+
+    min_confidence: float = 0.3  # detections with score < this are dropped
+    max_cosine_distance: float = 0.2  # cascade cost limit (matching_threshold)
+    nn_budget: int | None = 100  # gallery size per track (last nn_budget features); None: unbounded
+    max_iou_distance: float = 0.7  # IoU-stage cost limit on 1 - IoU
+    max_age: int = 70  # cascade depth; a confirmed track is deleted when time_since_update > max_age
+    n_init: int = 3  # consecutive hits for a tentative track to be confirmed
+    gating_threshold: float = CHI2INV95[4]  # squared Mahalanobis gate on (x, y, a, h)
+    nms_max_overlap: float = 1.0  # reference NMS (intersection / area of the weaker box); 1.0: off
+    min_detection_height: float = 0.0  # detections shorter than this (pixels) are dropped
+    output_max_time_since_update: int = 0  # 0: only tracks matched this frame; 1: as deep_sort_app
+
+    def __post_init__(self) -> None:
+        if self.n_init < 1:
+            raise ValueError(f"n_init must be >= 1, got {self.n_init}")
+        if self.max_age < 1:
+            raise ValueError(f"max_age must be >= 1, got {self.max_age}")
+        if self.nn_budget is not None and self.nn_budget < 1:
+            raise ValueError(f"nn_budget must be >= 1 or None, got {self.nn_budget}")
+        if self.output_max_time_since_update < 0:
+            raise ValueError(f"output_max_time_since_update must be >= 0, got {self.output_max_time_since_update}")
+
+
+def iou_no_offset(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
+    """(M, 4) × (N, 4) x1, y1, x2, y2 → (M, N) IoU with areas w * h (DeepSORT's convention, no +1 pixel)."""
+    a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
+    iw = np.maximum(0.0, np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]))
+    ih = np.maximum(0.0, np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]))
+    inter = iw * ih
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    out = np.zeros_like(inter)
+    np.divide(inter, union, out=out, where=union > 0)
+    return out
+
+
+def non_max_suppression(tlwh: np.ndarray, scores: np.ndarray, max_overlap: float) -> np.ndarray:
+    """Greedy NMS as deep_sort_app's preprocessing → kept indices, highest score first.
+
+    Its overlap is not IoU: it is the intersection over the area of the lower-scored box (+1 pixel areas, in
+    float32), and a box is suppressed when that exceeds `max_overlap`, so 1.0 suppresses nothing.
+    """
+    boxes = np.asarray(tlwh, dtype=np.float32).reshape(-1, 4)
+    x1, y1 = boxes[:, 0], boxes[:, 1]
+    x2, y2 = boxes[:, 2] + x1, boxes[:, 3] + y1
+    area = (x2 - x1 + 1) * (y2 - y1 + 1)
+    remaining = np.argsort(np.asarray(scores))  # ascending: the best box is last
+    kept: list[int] = []
+    while len(remaining) > 0:
+        best, rest = remaining[-1], remaining[:-1]
+        kept.append(int(best))
+        w = np.maximum(0, np.minimum(x2[best], x2[rest]) - np.maximum(x1[best], x1[rest]) + 1)
+        h = np.maximum(0, np.minimum(y2[best], y2[rest]) - np.maximum(y1[best], y1[rest]) + 1)
+        remaining = rest[(w * h) / area[rest] <= max_overlap]
+    return np.asarray(kept, dtype=np.int64)
+
+
+class DeepSORT:
+    """SORT's Kalman tracker with an appearance-first matching cascade (see the module docstring)."""
+
+    needs_features = True
+
+    def __init__(self, config: DeepSORTConfig | None = None, frame_rate: float = 30) -> None:
+        self.config = config = config if config is not None else DeepSORTConfig()
+        # Accepted so the harness builds every tracker alike; the reference has no frame-rate dependence
+        # (max_age counts frames), so neither does this.
+        self.frame_rate = frame_rate
+        self.kalman = KalmanFilter()
+        self.appearance_stage = AssociationStage(self._gated_appearance_cost, config.max_cosine_distance, "cascade")
+        self.iou_stage = AssociationStage(self._iou_cost, config.max_iou_distance, "iou")
+        self.tracks: list[Track] = []
+        self._last_id = 0
+        self._feature_dim: int | None = None
+
+    def update(self, dets: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
+        """One frame: (N, 5) x1, y1, x2, y2, score and (N, D) features → (M, 6) x, y, w, h, id, score."""
+        cfg = self.config
+        detections = self._select_detections(*self._checked_inputs(dets, features))
+
+        # 1. Predict every track to this frame.
+        for track in self.tracks:
+            track.mean, track.covariance = self.kalman.predict(track.mean, track.covariance)
+            track.age += 1
+            track.time_since_update += 1
+
+        # 2. Matching cascade: confirmed tracks by gated appearance cost, most recently updated first.
+        confirmed = [t for t in self.tracks if t.state == TrackState.CONFIRMED]
+        unmatched_dets = np.arange(len(detections))
+        matches: list[tuple[Track, int]] = []
+        for level in range(1, cfg.max_age + 1):
+            if len(unmatched_dets) == 0:
+                break
+            level_tracks = [t for t in confirmed if t.time_since_update == level]
+            if not level_tracks:
+                continue
+            pairs, _, left = self.appearance_stage.match(level_tracks, detections.subset(unmatched_dets))
+            matches += [(level_tracks[it], int(unmatched_dets[idet])) for it, idet in pairs]
+            unmatched_dets = unmatched_dets[left]
+
+        # 3. IoU matching: tentative tracks and confirmed tracks that missed only this frame. (The reference
+        # also gives tracks with time_since_update > 1 an infinite IoU cost; none reach this stage.)
+        matched = {t for t, _ in matches}
+        candidates = [t for t in self.tracks if t.state == TrackState.TENTATIVE] + [
+            t for t in confirmed if t not in matched and t.time_since_update == 1
+        ]
+        pairs, _, left = self.iou_stage.match(candidates, detections.subset(unmatched_dets))
+        matches += [(candidates[it], int(unmatched_dets[idet])) for it, idet in pairs]
+        unmatched_dets = unmatched_dets[left]
+
+        # 4. Measurement update of the matched tracks; confirmation after n_init hits.
+        for track, idet in matches:
+            self._apply_detection(track, detections, idet)
+
+        # 5. Misses: a tentative track dies at once, a confirmed one after max_age frames unseen.
+        matched = {t for t, _ in matches}
+        for track in self.tracks:
+            if track in matched:
+                continue
+            if track.state == TrackState.TENTATIVE or track.time_since_update > cfg.max_age:
+                track.state = TrackState.DELETED
+
+        # 6. Every unmatched detection starts a tentative track.
+        for idet in unmatched_dets:
+            self.tracks.append(self._new_track(detections, int(idet)))
+        self.tracks = [t for t in self.tracks if t.state != TrackState.DELETED]
+
+        return self._report()
+
+    def _checked_inputs(self, dets: np.ndarray, features: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """DeepSORT without appearance is a different tracker: refuse missing or misaligned features."""
+        dets = np.asarray(dets, dtype=np.float64).reshape(-1, 5)
+        if features is None:
+            raise ValueError("DeepSORT needs appearance features for every detection (got features=None)")
+        features = np.array(features, dtype=np.float32)  # a copy: galleries must not alias the caller's buffer
+        if len(dets) == 0 and features.size == 0:
+            return dets, features.reshape(0, self._feature_dim or 0)
+        if features.ndim != 2 or len(features) != len(dets):
+            raise ValueError(
+                f"features must be (N, D) row-aligned with the {len(dets)} detections, got shape {features.shape}"
+            )
+        if self._feature_dim is None:
+            self._feature_dim = features.shape[1]
+        elif features.shape[1] != self._feature_dim:
+            raise ValueError(f"feature dimension changed from {self._feature_dim} to {features.shape[1]}")
+        return dets, features
+
+    def _select_detections(self, dets: np.ndarray, features: np.ndarray) -> Detections:
+        """deep_sort_app's preprocessing: minimum height, minimum confidence, then (optionally) NMS."""
+        cfg = self.config
+        keep = (dets[:, 3] - dets[:, 1] >= cfg.min_detection_height) & (dets[:, 4] >= cfg.min_confidence)
+        detections = Detections.from_tlbr(dets[keep, :4], dets[keep, 4], features[keep])
+        if cfg.nms_max_overlap < 1.0 and len(detections) > 0:
+            detections = detections.subset(non_max_suppression(detections.tlwh, detections.scores,
+                                                               cfg.nms_max_overlap))
+        return detections
+
+    def _gated_appearance_cost(self, tracks: list[Track], dets: Detections) -> np.ndarray:
+        """Tracks × detections: min cosine distance to each track's gallery, INFTY_COST outside the Kalman gate."""
+        assert dets.features is not None
+        measurements = tlwh_to_xyah(dets.tlwh)
+        cost = np.empty((len(tracks), len(dets)), dtype=np.float64)
+        for row, track in enumerate(tracks):
+            cost[row] = cosine_distance(np.asarray(track.gallery), dets.features).min(axis=0)
+            gate = self.kalman.gating_distance(track.mean, track.covariance, measurements)
+            cost[row, gate > self.config.gating_threshold] = INFTY_COST
+        return cost
+
+    def _iou_cost(self, tracks: list[Track], dets: Detections) -> np.ndarray:
+        """Tracks × detections: 1 - IoU of the predicted track boxes and the detections."""
+        return 1.0 - iou_no_offset(track_tlbr(tracks), dets.tlbr)
+
+    def _apply_detection(self, track: Track, dets: Detections, idet: int) -> None:
+        track.mean, track.covariance = self.kalman.update(track.mean, track.covariance,
+                                                          tlwh_to_xyah(dets.tlwh[idet]))
+        track.gallery.append(dets.features[idet])
+        track.score = float(dets.scores[idet])
+        track.hits += 1
+        track.time_since_update = 0
+        if track.state == TrackState.TENTATIVE and track.hits >= self.config.n_init:
+            track.state = TrackState.CONFIRMED
+
+    def _new_track(self, dets: Detections, idet: int) -> Track:
+        mean, covariance = self.kalman.initiate(tlwh_to_xyah(dets.tlwh[idet]))
+        self._last_id += 1
+        gallery: deque[np.ndarray] = deque([dets.features[idet]], maxlen=self.config.nn_budget)
+        state = TrackState.CONFIRMED if self.config.n_init <= 1 else TrackState.TENTATIVE
+        return Track(mean=mean, covariance=covariance, track_id=self._last_id, score=float(dets.scores[idet]),
+                     gallery=gallery, state=state)
+
+    def _report(self) -> np.ndarray:
+        """Confirmed tracks updated recently enough: Kalman box as x, y, w, h (the reference's `to_tlwh()`, what
+        `trackers.base.Tracker` returns), id, and the last matched detection's score."""
+        out = [
+            t for t in self.tracks
+            if t.state == TrackState.CONFIRMED and t.time_since_update <= self.config.output_max_time_since_update
+        ]
+        result = np.zeros((len(out), 6), dtype=np.float64)
+        if out:
+            result[:, :4] = [t.tlwh for t in out]
+            result[:, 4] = [t.track_id for t in out]
+            result[:, 5] = [t.score for t in out]
+        return result
