@@ -87,6 +87,7 @@ def train_cmd(
     set_: SetOpt = None,
 ) -> None:
     """Train a Re-ID model on a suite's train split; report val mAP / rank-1; store the checkpoint in the cache."""
+    from bench.config import apply_overrides
     from bench.reid import train_checkpoint
     from bench.runner import resolve_device
     from bench.suites import load_suite
@@ -96,9 +97,7 @@ def train_cmd(
     if batch_size is not None:
         if batch_size < cfg.reid.train.k or batch_size % cfg.reid.train.k:
             raise BenchError(f"--batch-size {batch_size} must be a multiple of reid.train.k = {cfg.reid.train.k}")
-        cfg = _config(config, list(set_ or []) + [f"reid.train.p={batch_size // cfg.reid.train.k}"],
-                      **{"reid.model.name": model, "run.suite": suite, "reid.train.epochs": epochs,
-                         "run.device": device, "run.seed": seed})
+        cfg = apply_overrides(cfg, [f"reid.train.p={batch_size // cfg.reid.train.k}"])
     outcome = train_checkpoint(cfg, load_suite(cfg.run.suite, cfg), cfg.run.seed, resolve_device(cfg.run.device))
     m = outcome.metrics
     console.print(f"checkpoint: {outcome.path}\ntrain time: {outcome.seconds:.1f} s; val mAP {m['mAP']:.4f}, "

@@ -201,7 +201,7 @@ def test_crossings_happen(dataset) -> None:
         for a, b in json.loads((root / name / "synth.json").read_text())["crossing_pairs"]:
             built += 1
             crossed += (min(a, b), max(a, b)) in found
-    assert built >= 3 and crossed >= 1
+    assert built >= 3 and crossed >= built // 3
 
 
 def test_detector_misses_and_scores_follow_visibility(dataset) -> None:
@@ -256,6 +256,25 @@ def test_occlusion_buffer_gives_visibility() -> None:
     assert by[2].box[3] < by[1].box[3] and by[2].box[3] - by[2].box[1] < by[1].box[3] - by[1].box[1]
 
 
+@pytest.mark.parametrize("seed", [0, 5])  # together: pillar, bench, crate, planter
+def test_scene_objects_hide_people_behind_them(seed: int) -> None:
+    cam = Camera.from_params(SynthParams())
+    scene = build_scene(cam, 4, 0.0, np.random.default_rng(seed))
+    assert len(scene.occluders) == 4
+    apps, _ = make_appearances([1], np.random.default_rng(1), 0.0, 2)
+    for k, o in enumerate(scene.occluders):
+        behind = [(PersonState(1, o.x, o.z + 0.8, 0.0, 1, False), apps[1])]
+        front = [(PersonState(1, o.x, o.z - 0.8, 0.0, 1, False), apps[1])]
+        _, idbuf_b, (sb,) = compose_frame(scene, cam, behind, (0, 0))
+        _, _, (sf,) = compose_frame(scene, cam, front, (0, 0))
+        # A bench's slats leave gaps; solid objects hide most of the legs and body.
+        assert sb.visible_pixels < (0.95 if o.kind == "bench" else 0.8) * sb.full_pixels, o.kind
+        assert (idbuf_b == -2 - k).any()
+        # In front of this object nothing hides them (unless another object stands even nearer).
+        if all(other.z >= o.z - 0.8 or abs(other.x - o.x) > 1.5 for other in scene.occluders):
+            assert sf.visible_pixels == sf.full_pixels, o.kind
+
+
 def test_motion_has_entries_exits_and_stops() -> None:
     params = SynthParams()
     cam = Camera.from_params(params)
@@ -267,11 +286,13 @@ def test_motion_has_entries_exits_and_stops() -> None:
     assert first - last, "people leave during the sequence"
     assert any(not s.moving for f in res.frames for s in f)
     assert all(5 <= len(f) <= 12 for f in res.frames)
-    entered = seen - first
+    first_state: dict[int, PersonState] = {}
     for f in res.frames:
         for s in f:
-            if s.pid in entered and all(s.pid not in {p.pid for p in g} for g in res.frames[:res.frames.index(f)]):
-                assert abs(s.x) > cam.half_view_x(s.z), "entries start outside the image border"
+            first_state.setdefault(s.pid, s)
+    for pid in seen - first:
+        s = first_state[pid]
+        assert abs(s.x) > cam.half_view_x(s.z), "entries start outside the image border"
     again = simulate(cam, MotionConfig(people=10, stop_prob=0.01), 200, 25, [], np.random.default_rng(5))
     assert again.frames == res.frames
 

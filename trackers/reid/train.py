@@ -109,7 +109,7 @@ def train(model: nn.Module, crops: Tensor, labels: np.ndarray, cfg: TrainConfig,
             optim.zero_grad(set_to_none=True)
             losses["loss"].backward()
             optim.step()
-            values = {k: float(v) for k, v in losses.items()}
+            values = {k: float(v.detach()) for k, v in losses.items()}
             for k, v in values.items():
                 sums[k] = sums.get(k, 0.0) + v
             it += 1

@@ -1,0 +1,100 @@
+"""`bench run` end to end on a tiny synthetic suite: files, manifest, caches, atomicity, reproducibility."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench.config import load_config
+from bench.report import write_report
+from bench.runner import latest_run, run_suite
+from bench.suites import load_suite
+
+TINY = ["synth.frames=40", "synth.num_train=1", "synth.num_val=2", "synth.people=6", "run.jobs=1"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bench")
+    cfg = load_config(None, TINY + [f"paths.cache='{root / 'cache'}'", f"paths.results='{root / 'results'}'"])
+    return cfg, load_suite("synth", cfg)
+
+
+def test_run_writes_results_manifest_metrics_and_report(tiny):
+    cfg, suite = tiny
+    run_dir = run_suite(cfg, suite, ["bytetrack"], run_id="first")
+    val = [s.name for s in suite.split("val")]
+    assert sorted(p.stem for p in (run_dir / "bytetrack").glob("*.txt")) == sorted(val)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["config_hash"] == cfg.hash()
+    assert manifest["suite"]["sequences"] == val
+    assert manifest["timings"]["detections"]["cache_hits"] == 0
+    assert set(manifest["packages"]) >= {"trackeval", "motmetrics", "numpy"}
+    metrics = pd.read_csv(run_dir / "metrics.csv")
+    assert set(metrics["seq"]) == set(val) | {"COMBINED"}
+    combined = metrics[metrics["seq"] == "COMBINED"].iloc[0]
+    assert 0.2 < combined["HOTA"] <= 1 and 0 < combined["IDF1"] <= 1 and combined["FPS"] > 0
+    check = pd.read_csv(run_dir / "crosscheck.csv")
+    assert check["agree"].all()
+    paths = write_report(run_dir)
+    md = (run_dir / "report.md").read_text()
+    assert "bytetrack" in md and "HOTA" in md and all(p.exists() for p in paths)
+    assert "\\toprule" in (run_dir / "report.tex").read_text()
+    assert latest_run(cfg.results_dir) == run_dir
+
+
+def test_second_run_reuses_cache_and_reproduces(tiny):
+    cfg, suite = tiny
+    a = run_suite(cfg, suite, ["bytetrack"], run_id="a")
+    b = run_suite(cfg, suite, ["bytetrack"], run_id="b")
+    manifest = json.loads((b / "manifest.json").read_text())
+    assert manifest["timings"]["detections"]["cache_hits"] == len(suite.split("val"))
+    for f in (a / "bytetrack").glob("*.txt"):
+        assert f.read_text() == (b / "bytetrack" / f.name).read_text()
+
+
+def test_failed_run_leaves_nothing(tiny, monkeypatch):
+    cfg, suite = tiny
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("evaluation crashed")
+
+    monkeypatch.setattr("bench.runner.evaluate", boom)
+    with pytest.raises(RuntimeError):
+        run_suite(cfg, suite, ["bytetrack"], run_id="broken")
+    assert not (cfg.results_dir / "broken").exists()
+    assert not [p for p in cfg.results_dir.iterdir() if p.name.startswith(".broken")]
+
+
+def test_changed_tracker_parameter_changes_config_hash_not_detection_cache(tiny):
+    cfg, suite = tiny
+    other = load_config(None, TINY + [f"paths.cache='{cfg.cache_dir}'", f"paths.results='{cfg.results_dir}'",
+                                      "trackers.bytetrack.track_thresh=0.5"])
+    run_dir = run_suite(other, suite, ["bytetrack"], run_id="other")
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["config_hash"] != cfg.hash()
+    assert manifest["timings"]["detections"]["cache_hits"] == len(suite.split("val"))
+
+
+def test_empty_sequence_is_scored_not_crashed(tmp_path):
+    """A sequence with no gt and no detections (all frames empty) is normal input."""
+    from bench.mot_io import SeqInfo, write_seqinfo
+
+    for name in ("EMPTY-01", "ONE-01"):
+        d = tmp_path / "suite" / name
+        (d / "gt").mkdir(parents=True)
+        (d / "det").mkdir()
+        write_seqinfo(d, SeqInfo(name=name, length=5, width=100, height=100, fps=30))
+        (d / "gt" / "gt.txt").write_text("" if name == "EMPTY-01" else
+                                         "".join(f"{f},1,10,10,20,40,1,1,1.0\n" for f in range(1, 6)))
+        (d / "det" / "det.txt").write_text("" if name == "EMPTY-01" else
+                                           "".join(f"{f},-1,10,10,20,40,0.9,-1,-1,-1\n" for f in range(1, 6)))
+    cfg = load_config(None, [f"paths.cache='{tmp_path / 'cache'}'", f"paths.results='{tmp_path / 'results'}'",
+                             "run.jobs=1"])
+    run_dir = run_suite(cfg, load_suite(str(tmp_path / "suite"), cfg), ["bytetrack"], run_id="r")
+    assert (run_dir / "bytetrack" / "EMPTY-01.txt").read_text() == ""
+    metrics = pd.read_csv(run_dir / "metrics.csv").set_index("seq")
+    assert metrics.loc["ONE-01", "MOTA"] == pytest.approx(1.0)
