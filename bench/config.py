@@ -18,6 +18,8 @@ from typing import Any
 from bench.errors import BenchError
 from bench.fsutil import stable_hash
 from bench.synth.params import SynthParams
+from trackers.bytetrack import ByteTrackConfig
+from trackers.deepsort import DeepSORTConfig
 from trackers.reid.models import ModelConfig
 from trackers.reid.train import TrainConfig
 
@@ -60,14 +62,6 @@ class OutputFilterConfig:
 
 
 @dataclass
-class ByteTrackSection:
-    track_thresh: float = 0.6
-    match_thresh: float = 0.9
-    track_buffer: int = 30
-    mot20: bool = False
-
-
-@dataclass
 class ReIDSection:
     """The appearance model used by Re-ID trackers: trained on the suite's train split unless `checkpoint` is set."""
 
@@ -81,7 +75,10 @@ class ReIDSection:
 
 @dataclass
 class TrackersConfig:
-    bytetrack: ByteTrackSection = field(default_factory=ByteTrackSection)
+    """One section per tracker: the trackers' own config dataclasses, so defaults live in one place."""
+
+    bytetrack: ByteTrackConfig = field(default_factory=ByteTrackConfig)
+    deepsort: DeepSORTConfig = field(default_factory=DeepSORTConfig)
 
 
 @dataclass

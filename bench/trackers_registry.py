@@ -7,9 +7,14 @@ from typing import Any
 
 from trackers.base import Tracker
 from trackers.bytetrack import ByteTrack, ByteTrackConfig
+from trackers.deepsort import DeepSORT, DeepSORTConfig
 
-TRACKERS = ("bytetrack",)
-NEEDS_FEATURES = {"bytetrack": ByteTrack.needs_features}
+REGISTRY: dict[str, tuple[type, type]] = {
+    "bytetrack": (ByteTrack, ByteTrackConfig),
+    "deepsort": (DeepSORT, DeepSORTConfig),
+}
+TRACKERS = tuple(REGISTRY)
+NEEDS_FEATURES = {name: cls.needs_features for name, (cls, _) in REGISTRY.items()}
 
 
 def tracker_params(name: str, cfg_trackers: Any) -> dict[str, Any]:
@@ -18,6 +23,5 @@ def tracker_params(name: str, cfg_trackers: Any) -> dict[str, Any]:
 
 
 def make_tracker(name: str, params: dict[str, Any], frame_rate: float) -> Tracker:
-    if name == "bytetrack":
-        return ByteTrack(ByteTrackConfig(**params), frame_rate=int(round(frame_rate)))
-    raise ValueError(f"unknown tracker {name!r}")  # config validation rejects unknown names before this
+    cls, config_cls = REGISTRY[name]
+    return cls(config_cls(**params), frame_rate=frame_rate)
