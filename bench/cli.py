@@ -42,6 +42,23 @@ def _metrics_table(title: str, df) -> Table:
     return table
 
 
+def _with_checkpoints(cfg, specs: list[str]):
+    """Apply `--reid [TRACKER=]PATH` options as reid.<tracker>.checkpoint overrides."""
+    from bench.config import apply_overrides
+    from bench.trackers_registry import NEEDS_FEATURES
+
+    overrides = []
+    for spec in specs:
+        tracker, _, path = spec.rpartition("=")
+        targets = [tracker] if tracker else [t for t in cfg.run.trackers if NEEDS_FEATURES[t]]
+        for t in targets:
+            if not NEEDS_FEATURES.get(t):
+                raise BenchError(f"--reid {spec}: {t!r} is not an appearance tracker",
+                                 hint=f"use one of {', '.join(k for k, v in NEEDS_FEATURES.items() if v)}")
+            overrides.append(f"reid.{t}.checkpoint={json.dumps(str(Path(path).resolve()))}")
+    return apply_overrides(cfg, overrides)
+
+
 @app.command()
 def run(
     suite: Annotated[Optional[str], typer.Option(help="synth | mot17-val | path to a MOTChallenge-layout folder")] = None,
@@ -50,7 +67,8 @@ def run(
     jobs: Annotated[Optional[int], typer.Option(help="parallel tracking jobs")] = None,
     seed: Annotated[Optional[int], typer.Option(help="random seed")] = None,
     run_id: Annotated[Optional[str], typer.Option(help="name of the result folder (default: timestamp-confighash)")] = None,
-    reid: Annotated[Optional[Path], typer.Option(help="Re-ID checkpoint for appearance trackers (default: train/reuse)")] = None,
+    reid: Annotated[Optional[list[str]], typer.Option(help="[TRACKER=]PATH: Re-ID checkpoint for an appearance tracker "
+                                                   "(no TRACKER: every appearance tracker); default: train once, reuse")] = None,
     report: Annotated[bool, typer.Option(help="write report.md/.tex and plots after evaluating")] = True,
     config: ConfigOpt = None,
     set_: SetOpt = None,
@@ -62,7 +80,8 @@ def run(
 
     names = trackers.split(",") if trackers else None
     cfg = _config(config, set_, **{"run.suite": suite, "run.device": device, "run.jobs": jobs, "run.seed": seed,
-                                   "run.trackers": names, "reid.checkpoint": str(reid) if reid else None})
+                                   "run.trackers": names})
+    cfg = _with_checkpoints(cfg, reid or [])
     s = load_suite(cfg.run.suite, cfg)
     run_dir = run_suite(cfg, s, cfg.run.trackers, run_id=run_id)
     import pandas as pd
@@ -77,7 +96,7 @@ def run(
 
 @app.command("train")
 def train_cmd(
-    model: Annotated[Optional[str], typer.Option(help="Re-ID model: global (finetrack in a later release)")] = None,
+    model: Annotated[str, typer.Option(help="Re-ID model: global (DeepSORT's) or finetrack")] = "global",
     suite: Annotated[Optional[str], typer.Option(help="suite whose train split to train on")] = None,
     epochs: Annotated[Optional[int], typer.Option(help="training epochs")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="batch size = P identities × K crops (K from config)")] = None,
@@ -88,17 +107,21 @@ def train_cmd(
 ) -> None:
     """Train a Re-ID model on a suite's train split; report val mAP / rank-1; store the checkpoint in the cache."""
     from bench.config import apply_overrides
-    from bench.reid import train_checkpoint
+    from bench.reid import section_for_model, train_checkpoint
     from bench.runner import resolve_device
     from bench.suites import load_suite
 
-    cfg = _config(config, set_, **{"reid.model.name": model, "run.suite": suite, "reid.train.epochs": epochs,
-                                   "run.device": device, "run.seed": seed})
+    cfg = _config(config, set_, **{"run.suite": suite, "run.device": device, "run.seed": seed})
+    tracker = section_for_model(cfg, model)
+    tc = cfg.reid.section(tracker).train
+    overrides = [f"reid.{tracker}.train.epochs={epochs}"] if epochs is not None else []
     if batch_size is not None:
-        if batch_size < cfg.reid.train.k or batch_size % cfg.reid.train.k:
-            raise BenchError(f"--batch-size {batch_size} must be a multiple of reid.train.k = {cfg.reid.train.k}")
-        cfg = apply_overrides(cfg, [f"reid.train.p={batch_size // cfg.reid.train.k}"])
-    outcome = train_checkpoint(cfg, load_suite(cfg.run.suite, cfg), cfg.run.seed, resolve_device(cfg.run.device))
+        if batch_size < tc.k or batch_size % tc.k:
+            raise BenchError(f"--batch-size {batch_size} must be a multiple of reid.{tracker}.train.k = {tc.k}")
+        overrides.append(f"reid.{tracker}.train.p={batch_size // tc.k}")
+    cfg = apply_overrides(cfg, overrides)
+    outcome = train_checkpoint(cfg, tracker, load_suite(cfg.run.suite, cfg), cfg.run.seed,
+                               resolve_device(cfg.run.device))
     m = outcome.metrics
     console.print(f"checkpoint: {outcome.path}\ntrain time: {outcome.seconds:.1f} s; val mAP {m['mAP']:.4f}, "
                   f"rank-1 {m['rank1']:.4f} ({m['queries']} queries)")

@@ -20,6 +20,7 @@ from bench.fsutil import stable_hash
 from bench.synth.params import SynthParams
 from trackers.bytetrack import ByteTrackConfig
 from trackers.deepsort import DeepSORTConfig
+from trackers.finetrack import FineTrackConfig
 from trackers.reid.models import ModelConfig
 from trackers.reid.train import TrainConfig
 
@@ -62,15 +63,32 @@ class OutputFilterConfig:
 
 
 @dataclass
-class ReIDSection:
-    """The appearance model used by Re-ID trackers: trained on the suite's train split unless `checkpoint` is set."""
+class ReIDModelSection:
+    """One appearance tracker's Re-ID model: trained on the suite's train split (once, then cached) unless
+    `checkpoint` names a `.pt` written by `bench train`."""
 
-    checkpoint: str = ""  # a .pt written by `bench train`; "" = train (once) and reuse from the cache
+    checkpoint: str = ""
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def _finetrack_section() -> ReIDModelSection:
+    return ReIDModelSection(model=ModelConfig(name="finetrack", extra={"fafpn": True, "parts": "mpmg", "k": 6}),
+                            train=TrainConfig(sampler="sgs"))
+
+
+@dataclass
+class ReIDSection:
+    """Re-ID models per appearance tracker (DeepSORT: the global baseline; FineTrack: FAFPN + MPMG)."""
+
     embed_batch_size: int = 128
     eval_min_frame_gap: int = 25  # retrieval eval: same-identity gallery crops closer than this are left out
     eval_query_stride: int = 10  # retrieval eval: every n-th frame's crops are queries
-    model: ModelConfig = field(default_factory=ModelConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
+    deepsort: ReIDModelSection = field(default_factory=ReIDModelSection)
+    finetrack: ReIDModelSection = field(default_factory=_finetrack_section)
+
+    def section(self, tracker: str) -> ReIDModelSection:
+        return getattr(self, tracker)
 
 
 @dataclass
@@ -79,6 +97,7 @@ class TrackersConfig:
 
     bytetrack: ByteTrackConfig = field(default_factory=ByteTrackConfig)
     deepsort: DeepSORTConfig = field(default_factory=DeepSORTConfig)
+    finetrack: FineTrackConfig = field(default_factory=FineTrackConfig)
 
 
 @dataclass
@@ -165,7 +184,7 @@ def _check_type(value: Any, tp: Any, key: str, source: str) -> Any:
         return value
     elif origin is dict:
         if isinstance(value, dict):
-            return dict(value)
+            return dict(value)  # merged into the existing dict by _build
     elif tp is bool:
         if isinstance(value, bool):
             return value
@@ -200,9 +219,14 @@ def _build(cls: type, data: dict[str, Any], prefix: str, source: str, base: Any 
         tp = hints[k]
         if dataclasses.is_dataclass(tp) and isinstance(v, dict):
             values[k] = _build(tp, v, key, source, base=getattr(obj, k))
+        elif typing.get_origin(tp) is dict and isinstance(v, dict):
+            values[k] = {**getattr(obj, k), **v}  # overrides merge into free-form dicts (e.g. model.extra)
         else:
             values[k] = _check_type(v, tp, key, source)
-    return dataclasses.replace(obj, **values)
+    try:
+        return dataclasses.replace(obj, **values)
+    except ValueError as e:  # a dataclass's own validation (__post_init__)
+        raise BenchError(f"{prefix or 'config'}: {e}", source) from None
 
 
 def _parse_override(item: str) -> tuple[list[str], Any]:

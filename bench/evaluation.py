@@ -2,8 +2,16 @@
 
 TrackEval computes every reported number (HOTA, CLEAR, Identity, counts) with its own MOTChallenge benchmark
 preprocessing. py-motmetrics is an independent implementation of MOTA/IDF1/ID switches: it is fed the very boxes,
-ids and IoUs TrackEval scored (after preprocessing), so any difference between the two is a bug somewhere, and
-is reported loudly rather than averaged away.
+ids and IoUs TrackEval scored (after preprocessing), and any difference is reported loudly rather than averaged away.
+
+One difference is by definition, not a bug: the per-frame CLEAR matching after a gap. TrackEval favours (+1000 score)
+only pairs matched in the previous frame (the last one that had both gt and tracker boxes), then maximises IoU.
+motmetrics first re-links every gt to its *last ever* matched tracker id (`MOTAccumulator.m`, kept across frames
+where that gt went unmatched), greedily in gt order and before its Hungarian step. So when a gt is re-acquired
+after one or more missed frames and its old tracker id is still a valid (IoU >= 0.5) but not the best pairing, the
+two can match differently: IDs, FP and FN (and so MOTA) then legitimately differ, while IDF1 (one global id
+assignment in both) still agrees. The check stays strict; such a report needs a look at the matching before it is
+called a bug.
 
 Input files are validated first with `bench.mot_io` (one `BenchError` naming file and line per problem), plus the
 checks TrackEval would otherwise fail on with a traceback (duplicate ids in a frame, frames past the sequence end,
@@ -391,6 +399,9 @@ def _warn(lines: list[str], tracker_name: str) -> None:
     console = Console(stderr=True)
     for line in lines:
         console.print(f"[bold red]TrackEval/py-motmetrics disagreement ({escape(tracker_name)}): {escape(line)}")
+    if lines:
+        console.print("[red]Reported numbers are TrackEval's. IDF1 must agree; IDs/FP/FN (and MOTA) can differ by "
+                      "definition when a target is re-acquired after a gap (see bench/evaluation.py).")
 
 
 # ----------------------------------------------------------------------------------------------------------------

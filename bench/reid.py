@@ -7,8 +7,9 @@ trains the model the first time a suite needs it and reuses it afterwards.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,38 +19,65 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from bench.config import Config
+from bench.config import Config, ReIDModelSection
 from bench.embeddings import Embedder
 from bench.errors import BenchError
 from bench.fsutil import atomic_path, file_digest, stable_hash
 from bench.reid_data import CropSet, gt_crops
 from bench.suites import Suite
 from trackers.reid.metrics import retrieval_metrics
+from torch.utils.data import Sampler
+
+from trackers.reid.finetrack_loss import make_loss
 from trackers.reid.models import ModelConfig
-from trackers.reid.train import train
+from trackers.reid.samplers import PKSampler, RandomBatchSampler, SGSSampler
+from trackers.reid.train import TrainConfig, train
 
 console = Console(stderr=True)
 
 
-def reid_key(cfg: Config, suite: Suite, seed: int) -> dict[str, Any]:
+def reid_key(section: ReIDModelSection, suite: Suite, seed: int) -> dict[str, Any]:
     """Everything that determines a trained model: the train sequences' content, both configs and the seed."""
     return {
         "suite": stable_hash([s.fingerprint() for s in suite.split("train")]),
-        "model": cfg.reid.model.to_dict(),
-        "train": cfg.reid.train.to_dict(),
+        "model": section.model.to_dict(),
+        "train": section.train.to_dict(),
         "seed": seed,
     }
 
 
-def checkpoint_path(cfg: Config, suite: Suite, seed: int) -> Path:
-    return cfg.cache_dir / "reid" / f"{cfg.reid.model.name}-{stable_hash(reid_key(cfg, suite, seed))}-s{seed}.pt"
+def checkpoint_path(cfg: Config, section: ReIDModelSection, suite: Suite, seed: int) -> Path:
+    key = stable_hash(reid_key(section, suite, seed))
+    return cfg.cache_dir / "reid" / f"{section.model.name}-{key}-s{seed}.pt"
 
 
-def evaluate_retrieval(model: torch.nn.Module, val: CropSet, cfg: Config, device: str) -> dict[str, float]:
+def section_for_model(cfg: Config, model: str) -> str:
+    """The reid.<tracker> section whose model is `model` (`bench train --model global` → reid.deepsort)."""
+    for f in dataclasses.fields(cfg.reid):
+        value = getattr(cfg.reid, f.name)
+        if isinstance(value, ReIDModelSection) and value.model.name == model:
+            return f.name
+    raise BenchError(f"no reid.<tracker> section uses model {model!r}", hint="models: global, finetrack")
+
+
+def make_sampler(data: CropSet, tc: TrainConfig, seed: int) -> Sampler[list[int]]:
+    """The batch sampler named by `train.sampler`; every epoch shows about every crop once."""
+    batch = tc.p * tc.k
+    if tc.sampler == "pk":
+        return PKSampler(data.labels, tc.p, tc.k, seed=seed, batches_per_epoch=max(1, math.ceil(len(data) / batch)))
+    if tc.sampler == "sgs":
+        return SGSSampler(data.seqs, data.frames, data.labels, batch, group_frames=tc.group_frames, seed=seed)
+    if tc.sampler == "random":
+        return RandomBatchSampler(len(data), batch, seed=seed)
+    raise BenchError(f"unknown sampler {tc.sampler!r}", hint="use pk, sgs or random")
+
+
+def evaluate_retrieval(model: torch.nn.Module, input_size: tuple[int, int], val: CropSet, cfg: Config,
+                       device: str) -> dict[str, float]:
     """mAP / rank-1 on the val split's gt crops (queries: every `eval_query_stride`-th frame)."""
     if len(val) == 0:
         return {"mAP": float("nan"), "rank1": float("nan"), "queries": 0}
-    embedder = Embedder(model, "", tuple(cfg.reid.model.input_size), device, cfg.reid.embed_batch_size)
+    embedder = Embedder(model, "", input_size, device, cfg.reid.embed_batch_size)
     feats = embedder.embed(val.crops)
     queries = np.flatnonzero((val.frames - 1) % cfg.reid.eval_query_stride == 0)
     return retrieval_metrics(feats, val.ids, val.seqs, val.frames, queries, cfg.reid.eval_min_frame_gap)
@@ -63,20 +91,20 @@ class TrainOutcome:
     history: list[dict[str, float]]
 
 
-def train_checkpoint(cfg: Config, suite: Suite, seed: int, device: str,
-                     sampler_factory: Callable[..., Any] | None = None) -> TrainOutcome:
-    """Train on the suite's train split, evaluate on its val split, write the checkpoint atomically."""
-    mc, tc = cfg.reid.model, cfg.reid.train
+def train_checkpoint(cfg: Config, tracker: str, suite: Suite, seed: int, device: str) -> TrainOutcome:
+    """Train `reid.<tracker>`'s model on the suite's train split, evaluate on its val split, save atomically."""
+    section = cfg.reid.section(tracker)
+    mc, tc = section.model, section.train
     size = tuple(mc.input_size)
     train_seqs = suite.split("train")
     if not train_seqs:
         raise BenchError(f"suite {suite.name!r} has no train sequences to train a Re-ID model on",
-                         hint="pass a checkpoint with --reid PATH (or reid.checkpoint in bench.toml)")
+                         hint=f"pass a checkpoint with --reid PATH (or reid.{tracker}.checkpoint in bench.toml)")
     t0 = time.perf_counter()
     data = gt_crops(train_seqs, size, tc.min_visibility, tc.frame_stride)
     if data.num_classes < tc.p:
-        raise BenchError(f"only {data.num_classes} identities in the train split, fewer than reid.train.p = {tc.p}",
-                         hint="lower reid.train.p or reid.train.min_visibility")
+        raise BenchError(f"only {data.num_classes} identities in the train split, fewer than "
+                         f"reid.{tracker}.train.p = {tc.p}", hint=f"lower reid.{tracker}.train.p")
     torch.manual_seed(seed)
     model = mc.build(data.num_classes)
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -89,18 +117,18 @@ def train_checkpoint(cfg: Config, suite: Suite, seed: int, device: str,
         def on_step(it: int, total: int, losses: dict[str, float]) -> None:
             progress.update(task, completed=it, total=total, loss=losses["loss"])
 
-        sampler = sampler_factory(data, tc, seed) if sampler_factory else None
-        history = train(model, data.crops, data.labels, tc, seed=seed, device=device, sampler=sampler,
-                        on_step=on_step)
+        loss_fn = make_loss(mc, tc)
+        history = train(model, data.crops, data.labels, tc, seed=seed, device=device,
+                        sampler=make_sampler(data, tc, seed), loss_fn=loss_fn, on_step=on_step)
     seconds = time.perf_counter() - t0
     val = gt_crops(suite.split("val"), size, tc.min_visibility, 1)
-    metrics = evaluate_retrieval(model, val, cfg, device)
-    path = checkpoint_path(cfg, suite, seed)
+    metrics = evaluate_retrieval(model, size, val, cfg, device)
+    path = checkpoint_path(cfg, section, suite, seed)
     payload = {
         "model_config": mc.to_dict(),
         "train_config": tc.to_dict(),
-        "config_hash": stable_hash(reid_key(cfg, suite, seed)),
-        "key": reid_key(cfg, suite, seed),
+        "config_hash": stable_hash(reid_key(section, suite, seed)),
+        "key": reid_key(section, suite, seed),
         "seed": seed,
         "num_classes": data.num_classes,
         "train_crops": len(data),
@@ -135,11 +163,12 @@ def load_checkpoint(path: Path, device: str, batch_size: int = 128) -> tuple[Emb
     return embedder, meta
 
 
-def ensure_checkpoint(cfg: Config, suite: Suite, seed: int, device: str) -> Path:
-    """The configured checkpoint, else the cached one for this suite and config, else train it now."""
-    if cfg.reid.checkpoint:
-        return cfg.resolve(cfg.reid.checkpoint)
-    path = checkpoint_path(cfg, suite, seed)
+def ensure_checkpoint(cfg: Config, tracker: str, suite: Suite, seed: int, device: str) -> Path:
+    """`reid.<tracker>.checkpoint` if set, else the cached one for this suite and config, else train it now."""
+    section = cfg.reid.section(tracker)
+    if section.checkpoint:
+        return cfg.resolve(section.checkpoint)
+    path = checkpoint_path(cfg, section, suite, seed)
     if path.is_file():
         return path
-    return train_checkpoint(cfg, suite, seed, device).path
+    return train_checkpoint(cfg, tracker, suite, seed, device).path

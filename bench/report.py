@@ -103,11 +103,10 @@ def write_report(run_dir: Path) -> list[Path]:
             f"{suite['benchmark']}-style evaluation with TrackEval, cross-checked by py-motmetrics); "
             f"detections: `{manifest['detections']['source']}`; commit `{manifest['git_commit'][:10]}`; "
             f"device `{manifest['device']}`. Rates in %, FPS = tracker-only frames per second.")
-    reid = manifest.get("reid")
-    if reid:
-        m = reid.get("metrics", {})
-        head += (f"\n\nRe-ID model `{reid['model_config']['name']}` ({reid['model_config']['layout']} ×"
-                 f"{reid['model_config']['width']}, input {reid['model_config']['input_size']}), trained on "
+    for tracker, reid in (manifest.get("reid") or {}).items():
+        m, mc = reid.get("metrics", {}), reid["model_config"]
+        head += (f"\n\n{tracker} Re-ID model `{mc['name']}` ({mc['layout']} ×{mc['width']}, input "
+                 f"{mc['input_size']}{', ' + str(mc['extra']) if mc.get('extra') else ''}), trained on "
                  f"{reid.get('train_crops', '?')} crops in {reid.get('train_seconds', float('nan')):.0f} s: val mAP "
                  f"{100 * m.get('mAP', float('nan')):.1f}, rank-1 {100 * m.get('rank1', float('nan')):.1f} "
                  f"(checkpoint `{Path(reid['path']).name}`).")

@@ -87,24 +87,25 @@ def run_suite(cfg: Config, suite: Suite, trackers: list[str], run_id: str | None
         hits += hit
     timings["detections"] = {"seconds": time.perf_counter() - t0, "cache_hits": hits, "sequences": len(seqs)}
 
-    features_of: dict[str, list[np.ndarray]] = {}
-    reid_meta = None
-    if any(NEEDS_FEATURES[name] for name in trackers):
+    features_of: dict[str, dict[str, list[np.ndarray]]] = {}  # tracker → sequence → per-frame embeddings
+    reid_meta: dict[str, Any] = {}
+    det_key = {"source": source.name, "params": source.params()}
+    for name in (n for n in trackers if NEEDS_FEATURES[n]):
         t0 = time.perf_counter()
-        ckpt = ensure_checkpoint(cfg, suite, cfg.run.seed, device)
-        embedder, reid_meta = load_checkpoint(ckpt, device, cfg.reid.embed_batch_size)
+        ckpt = ensure_checkpoint(cfg, name, suite, cfg.run.seed, device)
+        embedder, reid_meta[name] = load_checkpoint(ckpt, device, cfg.reid.embed_batch_size)
         t1, hits = time.perf_counter(), 0
-        det_key = {"source": source.name, "params": source.params()}
+        features_of[name] = {}
         for seq in seqs:
-            features_of[seq.name], hit = load_embeddings(embedder, seq, frames_of[seq.name], det_key, cache)
+            features_of[name][seq.name], hit = load_embeddings(embedder, seq, frames_of[seq.name], det_key, cache)
             hits += hit
-        n = sum(len(d) for f in frames_of.values() for d in f)
-        timings["reid"] = {"checkpoint_seconds": t1 - t0, "embedding_seconds": time.perf_counter() - t1,
-                           "cache_hits": hits, "crops": n}
+        timings.setdefault("reid", {})[name] = {
+            "checkpoint_seconds": t1 - t0, "embedding_seconds": time.perf_counter() - t1, "cache_hits": hits,
+            "crops": sum(len(d) for f in frames_of.values() for d in f)}
 
     jobs = [
         TrackJob(name, tracker_params(name, cfg.trackers), s.name, s.info.fps, frames_of[s.name],
-                 features_of.get(s.name) if NEEDS_FEATURES[name] else None, cfg.output.min_box_area, cfg.output.aspect_ratio_thresh)
+                 features_of[name][s.name] if NEEDS_FEATURES[name] else None, cfg.output.min_box_area, cfg.output.aspect_ratio_thresh)
         for name in trackers for s in seqs
     ]
     with atomic_dir(run_dir) as tmp:

@@ -8,10 +8,12 @@ from typing import Any
 from trackers.base import Tracker
 from trackers.bytetrack import ByteTrack, ByteTrackConfig
 from trackers.deepsort import DeepSORT, DeepSORTConfig
+from trackers.finetrack import FineTrack, FineTrackConfig
 
 REGISTRY: dict[str, tuple[type, type]] = {
     "bytetrack": (ByteTrack, ByteTrackConfig),
     "deepsort": (DeepSORT, DeepSORTConfig),
+    "finetrack": (FineTrack, FineTrackConfig),
 }
 TRACKERS = tuple(REGISTRY)
 NEEDS_FEATURES = {name: cls.needs_features for name, (cls, _) in REGISTRY.items()}

@@ -26,14 +26,16 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
 
 from bench.errors import BenchError
 from bench.nms import install_torchvision_stand_in, nms
-from bench.suites import Sequence
+
+if TYPE_CHECKING:
+    from bench.suites import Sequence
 
 PAD_VALUE = 114
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)  # RGB
@@ -156,16 +158,17 @@ class YOLOXDetections:
         device = _resolve_device(self.device)
         exp = load_exp(self.exp)
         exp.num_classes = self.num_classes
-        with torch.random.fork_rng(devices=[]):
+        # no_grad: fusing conv+BN outside it leaves non-leaf weights (and a warning on every .to()).
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
             torch.manual_seed(0)  # random init (tests) must be reproducible: its output is cached like any other
             model = exp.get_model()
-        if self.checkpoint:
-            _load_weights(model, self.checkpoint_path(), self)
-        model.eval()
-        if self.fuse:
-            from yolox.utils import fuse_model
+            if self.checkpoint:
+                _load_weights(model, self.checkpoint_path(), self)
+            model.eval().requires_grad_(False)
+            if self.fuse:
+                from yolox.utils import fuse_model
 
-            model = fuse_model(model)
+                model = fuse_model(model)
         dtype = torch.float16 if (self.fp16 and device.type == "cuda") else torch.float32
         return model.to(device=device, dtype=dtype), device, dtype
 

@@ -276,6 +276,57 @@ def test_missing_motmetrics_value_is_a_disagreement(tmp_path: Path, monkeypatch:
     assert any("SEQ-A" in line and "MOTA" in line for line in result.disagreements)
 
 
+def _box_rows(boxes: list[tuple[int, int, float]], gt: bool) -> np.ndarray:
+    """(frame, id, x) → 40×100 boxes at y=100; two such boxes dx apart have IoU (40 − dx) / (40 + dx)."""
+    tail = (1, 1, 1.0) if gt else (1.0,)
+    return np.asarray([(f, i, x, 100.0, 40.0, 100.0, *tail) for f, i, x in boxes], dtype=np.float64).reshape(
+        -1, 9 if gt else 7)
+
+
+def test_reacquisition_after_a_gap_is_a_known_definitional_difference(tmp_path: Path) -> None:
+    """Pins the one legitimate TrackEval/motmetrics difference (module docstring): after a gt went unmatched,
+    motmetrics re-links it to its last-ever tracker id first; TrackEval only favours last frame's pairs, then IoU.
+
+    A sits at x=100, B at x=114. IoUs: same x 1.0, dx 4 → 0.818, dx 10 → 0.6, dx 14 → 0.48 (no match).
+    """
+    gt_root, res = tmp_path / "gt", tmp_path / "res"
+    # REACQUIRE: X tracks A in frame 1, loses it in frames 2-3, and in frame 4 sits between A (0.6) and B (0.818)
+    # while B's own track Y is missing. TrackEval gives X to B (max IoU: B switches Y→X, then X→Y in frame 5);
+    # motmetrics re-links A to X (its frame-1 partner), B is missed, no switch at all. Same FP/FN, 2 vs 0 IDs.
+    a = [(f, 1, 100.0) for f in range(1, 6)]
+    b = [(f, 2, 114.0) for f in range(1, 6)]
+    x = [(1, 1, 100.0), (4, 1, 110.0), (5, 1, 100.0)]
+    y = [(f, 2, 114.0) for f in (1, 2, 3, 5)]
+    _write_seq(gt_root, res, "REACQUIRE", _box_rows(a + b, gt=True), _box_rows(x + y, gt=False))
+    # LOCK: A matched to X in frame 1, missed in frame 2; in frame 3 X overlaps A (0.6) and B (0.818), Y only A
+    # (0.6). TrackEval takes both pairs A-Y, B-X (A switches X→Y); motmetrics locks A-X first, so B is missed and
+    # Y is a false positive: one TP fewer, and FP/FN both one higher. Frame 2 needs some tracker box (Z, far off):
+    # in a frame without any, TrackEval keeps the previous frame's pairs as "last frame" ones and would favour A-X.
+    a = [(f, 1, 100.0) for f in range(1, 4)]
+    _write_seq(gt_root, res, "LOCK", _box_rows(a + [(3, 2, 114.0)], gt=True),
+               _box_rows([(1, 1, 100.0), (2, 3, 500.0), (3, 1, 110.0), (3, 2, 90.0)], gt=False))
+    result = evaluate(res, gt_root)
+    cc, m = result.crosscheck, result.metrics
+    expected = {  # seq: {metric: (TrackEval, motmetrics)}
+        "REACQUIRE": {"IDs": (2, 0), "FP": (0, 0), "FN": (3, 3), "MOTA": (0.5, 0.7)},
+        "LOCK": {"IDs": (1, 0), "FP": (1, 2), "FN": (1, 2), "MOTA": (0.25, 0.0)},
+    }
+    for seq, values in expected.items():
+        for name, (te, mm_val) in values.items():
+            assert m.loc[seq, name] == pytest.approx(te), (seq, name)  # reported numbers are TrackEval's
+            assert cc.loc[seq, f"{name}_trackeval"] == pytest.approx(te), (seq, name)
+            assert cc.loc[seq, f"{name}_motmetrics"] == pytest.approx(mm_val), (seq, name)
+        assert cc.loc[seq, "IDF1_trackeval"] == pytest.approx(cc.loc[seq, "IDF1_motmetrics"], abs=1e-9)
+        assert not cc.loc[seq, "agree"]
+    assert m.loc["REACQUIRE", "IDF1"] == pytest.approx(14 / 17) and m.loc["LOCK", "IDF1"] == pytest.approx(0.5)
+    # the check is not loosened: every differing metric is reported, nothing else is
+    reported = {(line.split()[0].rstrip(":"), line.split()[1]) for line in result.disagreements}
+    differing = {(s, n) for s, v in expected.items() for n, (te, mm_val) in v.items() if te != mm_val}
+    assert {r for r in reported if r[0] != "COMBINED"} == differing
+    assert not any("IDF1" in line for line in result.disagreements)
+    assert not result.agrees
+
+
 # ------------------------------------------------------------------------------------------------ errors
 
 

@@ -16,9 +16,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import Sampler
 
-from trackers.reid.losses import ReIDLoss, ReIDLossConfig
 from trackers.reid.preprocess import normalise
-from trackers.reid.samplers import PKSampler
 
 SCHEDULES = ("cosine", "step")
 
@@ -38,6 +36,13 @@ class TrainConfig:
     frame_stride: int = 2  # take every n-th frame of the train sequences (adjacent frames are near duplicates)
     flip: bool = True  # random horizontal flip
     pad_crop: int = 4  # random translation by up to this many pixels (pad + crop)
+    sampler: str = "pk"  # pk: P identities × K crops; sgs: shuffled groups of consecutive frames; random
+    group_frames: int = 8  # sgs: consecutive frames per group
+    # FineTrack's loss weights (ignored by the global model): α = part_weight_per_k · K, β, γ (γ·L_div).
+    part_weight_per_k: float = 0.5
+    global_weight: float = 0.3
+    diversity_weight: float = 2.0
+    diversity: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,25 +74,18 @@ def augment(batch: Tensor, cfg: TrainConfig, gen: torch.Generator) -> Tensor:
     return batch
 
 
-def default_sampler(labels: np.ndarray, cfg: TrainConfig, seed: int) -> Sampler[list[int]]:
-    """P×K batches; an epoch has as many batches as it takes to show about every crop once."""
-    per_epoch = max(1, math.ceil(len(labels) / (cfg.p * cfg.k)))
-    return PKSampler(labels, cfg.p, cfg.k, seed=seed, batches_per_epoch=per_epoch)
-
-
-def train(model: nn.Module, crops: Tensor, labels: np.ndarray, cfg: TrainConfig, seed: int, device: str = "cpu",
-          sampler: Sampler[list[int]] | None = None, loss_fn: nn.Module | None = None,
+def train(model: nn.Module, crops: Tensor, labels: np.ndarray, cfg: TrainConfig, seed: int,
+          sampler: Sampler[list[int]], loss_fn: nn.Module, device: str = "cpu",
           on_step: Callable[[int, int, dict[str, float]], None] | None = None) -> list[dict[str, float]]:
     """Train `model` in place on uint8 `crops` (N, 3, h, w) with integer `labels` (N,) in 0..C-1.
 
-    Returns one dict of mean losses per epoch. `on_step(it, total, losses)` reports progress.
+    `sampler` yields batches of indices (P×K, SGS or random); `loss_fn(output, labels)` returns a dict with
+    "loss". Returns one dict of mean losses per epoch. `on_step(it, total, losses)` reports progress.
     """
     if cfg.schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {cfg.schedule!r}")
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    sampler = sampler or default_sampler(labels, cfg, seed)
-    loss_fn = loss_fn or ReIDLoss(ReIDLossConfig(label_smoothing=cfg.label_smoothing, margin=cfg.triplet_margin))
     model.to(device).train()
     optim = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     per_epoch = len(sampler)
