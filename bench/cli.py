@@ -128,6 +128,30 @@ def train_cmd(
 
 
 @app.command()
+def ablate(
+    name: Annotated[str, typer.Argument(help="ablation: fafpn, mpmg, sgs, div, k, assoc, all, or a .toml path")],
+    suite: Annotated[Optional[str], typer.Option(help="suite (default from bench.toml)")] = None,
+    seeds: Annotated[int, typer.Option(help="seeds per variant (0..N-1)")] = 3,
+    device: Annotated[Optional[str], typer.Option(help="auto | cpu | cuda")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Train and run every variant of an ablation for N seeds; write mean ± std tables with Δ vs the full model."""
+    from bench.ablate import load_ablation, run_ablation
+    from bench.report import write_ablation_report
+    from bench.suites import load_suite
+
+    if seeds < 1:
+        raise BenchError(f"--seeds must be >= 1, got {seeds}")
+    cfg = _config(config, set_, **{"run.suite": suite, "run.device": device})
+    ablation = load_ablation(name, cfg)
+    out = run_ablation(cfg, load_suite(cfg.run.suite, cfg), ablation, seeds)
+    paths = write_ablation_report(out)
+    console.print((out / "ablation.md").read_text())
+    console.print(f"report: {paths[0]}")
+
+
+@app.command()
 def track(
     det_files: Annotated[list[Path], typer.Argument(help="MOTChallenge det files; the sequence name is the folder above det/")],
     out: Annotated[Path, typer.Option(help="output folder for <SEQ>.txt results")],
@@ -193,8 +217,8 @@ def report(
     run_dir: Annotated[Optional[Path], typer.Argument(help="result folder (default: the latest run)")] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Write report.md, report.tex and plots for a stored run."""
-    from bench.report import write_report
+    """Write report.md, report.tex and plots for a stored run or ablation (default: the latest run)."""
+    from bench.report import write_ablation_report, write_report
     from bench.runner import latest_run
 
     if run_dir is None:
@@ -202,7 +226,8 @@ def report(
         run_dir = latest_run(cfg.results_dir)
         if run_dir is None:
             raise BenchError("no runs found", cfg.results_dir, hint="run `bench run` first")
-    for p in write_report(run_dir):
+    writer = write_ablation_report if (run_dir / "ablation.csv").is_file() else write_report
+    for p in writer(run_dir):
         console.print(str(p))
 
 

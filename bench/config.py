@@ -229,8 +229,8 @@ def _build(cls: type, data: dict[str, Any], prefix: str, source: str, base: Any 
         raise BenchError(f"{prefix or 'config'}: {e}", source) from None
 
 
-def _parse_override(item: str) -> tuple[list[str], Any]:
-    """`a.b.c=value` → (['a','b','c'], value) with value parsed as a TOML value, or as a string if it isn't one."""
+def _parse_override(item: str) -> tuple[str, Any]:
+    """`a.b.c=value` → ('a.b.c', value) with value parsed as a TOML value, or as a string if it isn't one."""
     if "=" not in item:
         raise BenchError(f"bad override {item!r}", hint="use KEY=VALUE, e.g. --set trackers.bytetrack.track_thresh=0.5")
     key, raw = item.split("=", 1)
@@ -238,19 +238,23 @@ def _parse_override(item: str) -> tuple[list[str], Any]:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
-    return key.strip().split("."), value
+    return key.strip(), value
+
+
+def apply_mapping(cfg: Config, mapping: dict[str, Any], source: str) -> Config:
+    """Apply {"a.b.c": value} overrides (ablation variants, --set) with the same key and type rules as the file."""
+    for dotted, value in mapping.items():
+        nested: Any = value
+        for k in reversed(dotted.split(".")):
+            nested = {k: nested}
+        cfg = _build(Config, nested, "", source, base=cfg)
+    cfg.validate(source)
+    return cfg
 
 
 def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
     """Apply `--set a.b=value` overrides (same key rules as the file)."""
-    for item in overrides:
-        keys, value = _parse_override(item)
-        nested: Any = value
-        for k in reversed(keys):
-            nested = {k: nested}
-        cfg = _build(Config, nested, "", "--set", base=cfg)
-    cfg.validate("--set")
-    return cfg
+    return apply_mapping(cfg, dict(_parse_override(item) for item in overrides), "--set")
 
 
 def find_config(explicit: str | Path | None = None) -> Path | None:

@@ -30,7 +30,7 @@ def crop_boxes(image: np.ndarray, boxes: np.ndarray, size: tuple[int, int]) -> t
     """(n, 4) x1, y1, x2, y2 boxes of an (H, W, 3) image → (n, 3, h, w) uint8 crops (bilinear resize)."""
     h_img, w_img = image.shape[:2]
     out = torch.zeros((len(boxes), 3, *size), dtype=torch.uint8)
-    frame = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
+    frame = torch.from_numpy(np.array(image, copy=True)).permute(2, 0, 1)
     for i, (x1, y1, x2, y2) in enumerate(np.asarray(boxes, dtype=np.float64)):
         l, t = max(int(np.floor(x1)), 0), max(int(np.floor(y1)), 0)
         r, b = min(int(np.ceil(x2)), w_img), min(int(np.ceil(y2)), h_img)

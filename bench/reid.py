@@ -72,6 +72,15 @@ def make_sampler(data: CropSet, tc: TrainConfig, seed: int) -> Sampler[list[int]
     raise BenchError(f"unknown sampler {tc.sampler!r}", hint="use pk, sgs or random")
 
 
+def training_loss(mc: ModelConfig, tc: TrainConfig) -> torch.nn.Module:
+    """The model's loss with the training section's weights (FineTrack: α = part_weight_per_k·K, β, γ)."""
+    if mc.name != "finetrack":
+        return make_loss(mc, tc.label_smoothing, tc.triplet_margin)
+    k = int(mc.extra.get("k", 6))
+    return make_loss(mc, tc.label_smoothing, tc.triplet_margin, alpha=tc.part_weight_per_k * k,
+                     beta=tc.global_weight, gamma=tc.diversity_weight, diversity=tc.diversity)
+
+
 def evaluate_retrieval(model: torch.nn.Module, input_size: tuple[int, int], val: CropSet, cfg: Config,
                        device: str) -> dict[str, float]:
     """mAP / rank-1 on the val split's gt crops (queries: every `eval_query_stride`-th frame)."""
@@ -117,7 +126,7 @@ def train_checkpoint(cfg: Config, tracker: str, suite: Suite, seed: int, device:
         def on_step(it: int, total: int, losses: dict[str, float]) -> None:
             progress.update(task, completed=it, total=total, loss=losses["loss"])
 
-        loss_fn = make_loss(mc, tc)
+        loss_fn = training_loss(mc, tc)
         history = train(model, data.crops, data.labels, tc, seed=seed, device=device,
                         sampler=make_sampler(data, tc, seed), loss_fn=loss_fn, on_step=on_step)
     seconds = time.perf_counter() - t0

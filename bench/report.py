@@ -93,6 +93,60 @@ def _save(fig: plt.Figure, path: Path) -> Path:
     return path
 
 
+PUBLISHED = Path(__file__).resolve().parent / "data" / "published.csv"
+
+
+def published_table() -> pd.DataFrame:
+    """The papers' published test-set numbers (data in bench/data/published.csv), for context only."""
+    return pd.read_csv(PUBLISHED).set_index(["benchmark", "tracker"])
+
+
+def _published_section() -> tuple[list[str], str]:
+    table = published_table()
+    note = ("Published test-set results as reported by the papers (not measured by bench; other detector, data and "
+            "training — for context only, not comparable to the synth numbers above).")
+    md = ["## Published results (papers, not measured here)", "", note, "",
+          table.drop(columns="source").to_markdown(floatfmt=".1f"), "",
+          "Sources: " + "; ".join(sorted(set(table["source"]))), ""]
+    tex = to_latex(table.drop(columns="source"), "Published test-set results (from the papers; not measured by "
+                   "bench).", "tab:published")
+    return md, tex
+
+
+def write_ablation_report(out_dir: Path) -> list[Path]:
+    """ablation.md / ablation.tex (mean ± std over seeds, Δ vs the full model) and a HOTA/IDF1 plot per variant."""
+    from bench.ablate import summarise
+
+    info = json.loads((out_dir / "ablation.json").read_text())
+    table = pd.read_csv(out_dir / "ablation.csv")
+    order = ["bytetrack", *info["variants"]]
+    summary = summarise(table, info["baseline"], order)
+    head = (f"Ablation `{info['name']}` on suite `{info['suite']}`: {info['description']}. FineTrack variants, "
+            f"{info['seeds']} seed(s) each, mean ± std over seeds; Δ = difference of the means against "
+            f"`{info['baseline']}`; ByteTrack (no Re-ID, seed-independent) for reference. HOTA, AssA, IDF1, MOTA, "
+            f"mAP and rank-1 in %; mAP/rank-1 on the val split's gt crops.")
+    overrides = "\n".join(f"- `{v}`: {info['overrides'][v] or 'default config'}" for v in info["variants"])
+    pub_md, pub_tex = _published_section()
+    md = [f"# Ablation: {info['name']}", "", head, "", summary.to_markdown(), "", "Variants:", "", overrides, "",
+          *pub_md]
+    sns.set_theme(style="whitegrid")
+    long = table.melt(id_vars=["variant", "seed"], value_vars=["HOTA", "AssA", "IDF1"], var_name="metric")
+    long["value"] *= 100
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(order) + 2), 4))
+    sns.barplot(data=long, x="variant", y="value", hue="metric", order=order, errorbar="sd", ax=ax)
+    ax.set_ylabel("%")
+    ax.set_xlabel("")
+    ax.set_title(f"Ablation {info['name']} (mean ± sd over seeds)")
+    plot = _save(fig, out_dir / "ablation.png")
+    md += [f"![ablation]({plot.name})", ""]
+    md_path, tex_path = out_dir / "ablation.md", out_dir / "ablation.tex"
+    atomic_write_text(md_path, "\n".join(md))
+    atomic_write_text(tex_path, to_latex(summary, f"Ablation {info['name']} on {info['suite']} (val), mean $\\pm$ "
+                                         f"std over {info['seeds']} seed(s).", f"tab:ablation-{info['name']}")
+                      + "\n" + pub_tex + "\n")
+    return [md_path, tex_path, plot]
+
+
 def write_report(run_dir: Path) -> list[Path]:
     """Write report.md, report.tex and the PNG plots into the run folder; returns the written paths."""
     metrics, manifest = load_metrics(run_dir)
@@ -113,9 +167,11 @@ def write_report(run_dir: Path) -> list[Path]:
     md = [f"# bench report: {suite['name']}", "", head, "", "## Summary", "", summary.to_markdown(floatfmt=".1f"), "",
           "## Per sequence", "", per_seq.reset_index().to_markdown(index=False, floatfmt=".1f"), ""]
     md += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots] + [""]
+    pub_md, pub_tex = _published_section()
+    md += pub_md
     tex = [f"% bench report: run {manifest['run_id']}, suite {suite['name']}",
            to_latex(summary, f"Tracking results on {suite['name']} (val).", "tab:summary"),
-           to_latex(per_seq, f"Per-sequence results on {suite['name']} (val).", "tab:per-seq")]
+           to_latex(per_seq, f"Per-sequence results on {suite['name']} (val).", "tab:per-seq"), pub_tex]
     md_path, tex_path = run_dir / "report.md", run_dir / "report.tex"
     atomic_write_text(md_path, "\n".join(md))
     atomic_write_text(tex_path, "\n\n".join(tex) + "\n")

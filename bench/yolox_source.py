@@ -128,7 +128,7 @@ class YOLOXDetections:
 
     def detect(self, seq: Sequence) -> np.ndarray:
         """(N, 6) float64 rows frame, x1, y1, x2, y2, score for frames 1..length, in original image pixels."""
-        model, device, dtype = self._build_model()
+        model, device, dtype = self._model()
         size = self.resolved_input_size()
         rows: list[np.ndarray] = []
         for frames, batch, ratios, shapes in self._batches(seq, size):
@@ -153,6 +153,22 @@ class YOLOXDetections:
         scores_np = scores[order].cpu().double().numpy()
         ok = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])  # boxes wholly in the padding clip to nothing
         return np.column_stack([boxes[ok], scores_np[ok]])
+
+    def _model(self) -> tuple[torch.nn.Module, torch.device, torch.dtype]:
+        """The built model, kept on this instance across sequences (YOLOX-X takes seconds to build and load);
+        rebuilt if the checkpoint or exp file changed in between."""
+        exp_file = _exp_file(self.exp)
+        key = (file_sha256(self.checkpoint_path()) if self.checkpoint else "",
+               file_sha256(exp_file) if exp_file is not None else "")
+        cached = self.__dict__.get("_model_cache")
+        if cached is None or cached[0] != key:
+            cached = (key, self._build_model())
+            object.__setattr__(self, "_model_cache", cached)  # not a field: no effect on eq, hash or params
+        return cached[1]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle (e.g. to worker processes) without the built model."""
+        return {k: v for k, v in self.__dict__.items() if k != "_model_cache"}
 
     def _build_model(self) -> tuple[torch.nn.Module, torch.device, torch.dtype]:
         device = _resolve_device(self.device)

@@ -99,11 +99,19 @@ def test_batched_nms_matches_per_class_brute_force() -> None:
     assert np.all(np.diff(scores.numpy()[got]) <= 0)  # sorted by decreasing score
 
 
-def test_a_working_torchvision_is_never_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_working_torchvision_is_never_replaced(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     working = types.ModuleType("torchvision")
-    monkeypatch.setitem(sys.modules, "torchvision", working)
+    monkeypatch.setitem(sys.modules, "torchvision", working)  # already imported
     assert install_torchvision_stand_in() is False
     assert sys.modules["torchvision"] is working
+
+    (tmp_path / "torchvision").mkdir()  # importable but not yet imported
+    (tmp_path / "torchvision" / "__init__.py").write_text("REAL = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "torchvision")
+    assert install_torchvision_stand_in() is False
+    assert getattr(sys.modules["torchvision"], "REAL", False)
+    del sys.modules["torchvision"]  # monkeypatch restores the earlier entry, if any
 
 
 def test_stand_in_registered_when_torchvision_fails(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -195,6 +203,37 @@ def test_detect_output_contract(nano_dets: np.ndarray) -> None:
     assert np.all(x1 < x2) and np.all(y1 < y2)
     assert x1.min() >= 0 and y1.min() >= 0 and x2.max() <= W and y2.max() <= H
     assert np.all((s >= 0) & (s <= 1))
+
+
+class FixedHead(torch.nn.Module):
+    """Stands in for the network: per image, the decoded head output (cx, cy, w, h, obj, cls) of three anchors
+    placed at known input-pixel positions, so the whole detect() geometry can be checked exactly."""
+
+    def __init__(self, rows: torch.Tensor) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        assert x.shape[1:] == (3, *SIZE)
+        return self.rows.expand(x.shape[0], -1, -1).clone()
+
+
+def test_detect_maps_head_output_back_to_image_pixels(seq: Sequence, monkeypatch: pytest.MonkeyPatch) -> None:
+    r = letterbox_ratio((H, W), SIZE)  # 1.6: width-limited
+    image_box = np.array([30.0, 20.0, 90.0, 110.0])
+    x1, y1, x2, y2 = to_input_coords(image_box[None], r)[0]
+    rows = torch.tensor([
+        [(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1, 0.9, 0.8],  # score 0.72: kept
+        [(x1 + x2) / 2 + 1, (y1 + y2) / 2, x2 - x1, y2 - y1, 0.9, 0.5],  # IoU ~0.99 with the first: suppressed
+        [100.0, 210.0, 40.0, 20.0, 0.5, 0.4],  # in the padding below the image (y > 120 * 1.6): dropped
+    ], dtype=torch.float32)[None]
+    source = nano(conf_thresh=0.1)
+    monkeypatch.setattr(YOLOXDetections, "_build_model",
+                        lambda self: (FixedHead(rows), torch.device("cpu"), torch.float32))
+    d = source.detect(seq)
+    assert d[:, 0].tolist() == [1.0, 2.0, 3.0]
+    np.testing.assert_allclose(d[:, 1:5], np.tile(image_box, (N_FRAMES, 1)), atol=1e-4)
+    np.testing.assert_allclose(d[:, 5], 0.72, atol=1e-6)
 
 
 def nano_weights(seed: int, num_classes: int = 1) -> dict[str, torch.Tensor]:
@@ -340,3 +379,41 @@ def test_from_config(tmp_path: Path) -> None:
         yolox_source_from_config({"checkpoint": str(ckpt), "input_size": [800, 1441]}, device="cpu")
     with pytest.raises(BenchError, match="checkpoint is not set"):
         yolox_source_from_config({}, device="cpu")
+
+
+NANO_EXP_FILE = """
+from yolox.exp.default.yolox_nano import Exp as NanoExp
+
+
+class Exp(NanoExp):
+    def __init__(self):
+        super().__init__()
+        self.num_classes = 1
+        self.test_size = {size}
+"""
+
+
+def test_exp_file_sets_input_size_and_its_content_is_in_the_key(tmp_path: Path, seq: Sequence) -> None:
+    exp_file = tmp_path / "nano_mot.py"
+    exp_file.write_text(NANO_EXP_FILE.format(size=SIZE))
+    source = nano(exp=str(exp_file), input_size=None)
+    before = source.params()
+    assert before["input_size"] == list(SIZE) and "exp_sha256" in before
+    assert source.detect(seq).shape[1] == 6
+    exp_file.write_text(NANO_EXP_FILE.format(size=(256, 320)))
+    after = source.params()
+    assert after["input_size"] == [256, 320] and after["exp_sha256"] != before["exp_sha256"]
+    with pytest.raises(BenchError, match="exp file not found"):
+        nano(exp=str(tmp_path / "missing_exp.py")).params()
+    with pytest.raises(BenchError, match="unknown YOLOX exp"):
+        nano(exp="yolox-xxl", input_size=None).params()
+
+
+def test_pickling_leaves_the_built_model_behind(seq: Sequence) -> None:
+    import pickle
+
+    source = nano()
+    source._model()
+    assert "_model_cache" in source.__dict__
+    clone = pickle.loads(pickle.dumps(source))
+    assert clone == source and "_model_cache" not in clone.__dict__

@@ -27,8 +27,6 @@ post-BN part features and the L2-normalised post-BN global feature, (B, (K+1)·D
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -265,15 +263,6 @@ class FineTrackReID(nn.Module):
         return F.normalize(torch.cat(pieces, dim=1), dim=1)
 
 
-def finetrack_kwargs(extra: dict[str, Any]) -> dict[str, Any]:
-    """The FineTrack switches understood in `ModelConfig.extra` (for documentation/validation by callers)."""
-    known = {"fpn_dim", "fafpn", "parts", "k", "out_stride"}
-    unknown = set(extra) - known
-    if unknown:
-        raise ValueError(f"unknown finetrack options {sorted(unknown)}; known: {sorted(known)}")
-    return dict(extra)
-
-
 __all__ = [
     "FAFPN",
     "FineTrackReID",
@@ -281,7 +270,6 @@ __all__ = [
     "MPMG",
     "PART_MODES",
     "PartMaskHead",
-    "finetrack_kwargs",
     "masked_average",
     "stripe_masks",
     "warp_by_flow",

@@ -159,3 +159,7 @@ def build_model(name: str, num_classes: int, **kwargs: Any) -> nn.Module:
     if name not in MODEL_REGISTRY:
         raise ValueError(f"unknown Re-ID model {name!r}; registered: {sorted(MODEL_REGISTRY)}")
     return MODEL_REGISTRY[name](num_classes=num_classes, **kwargs)
+
+
+# Models defined in their own modules register themselves on import; imported last to avoid a circular import.
+import trackers.reid.finetrack  # noqa: E402,F401  (registers "finetrack")

@@ -84,3 +84,122 @@ class PKSampler(Sampler[list[int]]):
                 pick = rng.choice(members, size=self.k, replace=len(members) < self.k)
                 batch.extend(int(i) for i in pick)
             yield batch
+
+
+def _merge_singletons(batches: list[list[int]]) -> list[list[int]]:
+    """Fold one-crop batches into a neighbour: BatchNorm cannot train on a batch of one, and a lone crop has no
+    positive or negative for the triplet loss. The neighbour then holds batch_size + 1 crops at most."""
+    if len(batches) < 2:
+        return batches
+    out: list[list[int]] = []
+    for batch in batches:
+        if len(batch) == 1 and out:
+            out[-1].extend(batch)
+        else:
+            out.append(batch)
+    if len(out[0]) == 1 and len(out) > 1:
+        out[1] = out[0] + out[1]
+        out.pop(0)
+    return out
+
+
+class SGSSampler(Sampler[list[int]]):
+    """Shuffle-Group Sampling (FineTrack): batches made of whole groups of consecutive frames of one sequence.
+
+    Why: a batch drawn from a few consecutive frames holds several crops of each identity present there (positives)
+    and the people they are confused with in tracking — same scene, same moment (hard negatives), balancing
+    positives and negatives as a tracker's association step sees them.
+
+    Each sequence's distinct frame numbers are sorted and cut into runs of `group_frames` *present* frames (with a
+    frame stride of 2, a group of 8 spans 16 frame numbers). A group larger than `batch_size` is split in frame
+    order into chunks of `batch_size` crops (the last one smaller). Each epoch the order of these units is shuffled
+    from (seed, epoch) and they are packed into batches first-come: a unit joins the current batch if it fits,
+    otherwise the batch is emitted and a new one starts. So batches hold ≤ batch_size crops (but see
+    `_merge_singletons`), every crop appears exactly once per epoch, and the number of batches can differ by a few
+    between epochs; `len()` is exact for the current epoch (after `set_epoch`).
+    """
+
+    def __init__(
+        self,
+        seqs: Sequence[str] | np.ndarray,
+        frames: Sequence[int] | np.ndarray,
+        labels: Sequence[int] | Sequence[str] | np.ndarray,
+        batch_size: int,
+        group_frames: int = 8,
+        seed: int = 0,
+    ) -> None:
+        seqs_arr, frames_arr, labels_arr = np.asarray(seqs), np.asarray(frames), np.asarray(labels)
+        n = len(labels_arr)
+        if seqs_arr.shape != (n,) or frames_arr.shape != (n,):
+            raise ValueError(f"seqs, frames and labels must be 1-D of one length, got "
+                             f"{seqs_arr.shape}, {frames_arr.shape}, {labels_arr.shape}")
+        if batch_size < 2:
+            raise ValueError(f"batch_size must be >= 2, got {batch_size}")
+        if group_frames < 1:
+            raise ValueError(f"group_frames must be >= 1, got {group_frames}")
+        self.batch_size = batch_size
+        self.group_frames = group_frames
+        self.seed = seed
+        self.epoch = 0
+        self.groups: list[np.ndarray] = []  # crop indices per group, in frame order
+        for seq in sorted(set(seqs_arr.tolist())):
+            in_seq = np.flatnonzero(seqs_arr == seq)
+            in_seq = in_seq[np.argsort(frames_arr[in_seq], kind="stable")]
+            _, frame_rank = np.unique(frames_arr[in_seq], return_inverse=True)
+            group_of = frame_rank // group_frames
+            for g in range(int(group_of.max()) + 1 if len(in_seq) else 0):
+                self.groups.append(in_seq[group_of == g])
+        self.units: list[np.ndarray] = [
+            group[i : i + batch_size] for group in self.groups for i in range(0, len(group), batch_size)
+        ]
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _batches(self) -> list[list[int]]:
+        rng = np.random.default_rng([self.seed, self.epoch])
+        batches: list[list[int]] = []
+        current: list[int] = []
+        for u in rng.permutation(len(self.units)):
+            unit = self.units[u]
+            if current and len(current) + len(unit) > self.batch_size:
+                batches.append(current)
+                current = []
+            current.extend(int(i) for i in unit)
+        if current:
+            batches.append(current)
+        return _merge_singletons(batches)
+
+    def __len__(self) -> int:
+        return len(self._batches())
+
+    def __iter__(self) -> Iterator[list[int]]:
+        yield from self._batches()
+
+
+class RandomBatchSampler(Sampler[list[int]]):
+    """Uniformly random batches: each epoch is a permutation of 0..n-1 from (seed, epoch), cut into `batch_size`
+    chunks (a final one-crop chunk is folded into the previous batch). The reference against SGS: batch
+    composition ignores identities, sequences and frame order entirely."""
+
+    def __init__(self, n: int, batch_size: int, seed: int = 0) -> None:
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        if batch_size < 2:
+            raise ValueError(f"batch_size must be >= 2, got {batch_size}")
+        self.n = n
+        self.batch_size = batch_size
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        full, rest = divmod(self.n, self.batch_size)
+        return full + (1 if rest > 1 or full == 0 else 0)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        perm = np.random.default_rng([self.seed, self.epoch]).permutation(self.n)
+        batches = [perm[i : i + self.batch_size].tolist() for i in range(0, self.n, self.batch_size)]
+        yield from _merge_singletons(batches)

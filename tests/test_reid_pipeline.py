@@ -1,0 +1,104 @@
+"""Crops, retrieval metrics, training determinism, checkpoints and the embedding cache on a tiny synth suite."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from bench.cache import ArrayCache
+from bench.config import load_config
+from bench.crops import crop_boxes
+from bench.detections import PublicDetections, load_detections
+from bench.embeddings import load_embeddings
+from bench.errors import BenchError
+from bench.reid import checkpoint_path, ensure_checkpoint, load_checkpoint, train_checkpoint
+from bench.suites import load_suite
+from trackers.reid.metrics import retrieval_metrics
+
+TINY = ["synth.frames=30", "synth.num_train=1", "synth.num_val=1", "synth.people=8", "run.jobs=1",
+        "reid.deepsort.model.width=0.125", "reid.deepsort.model.input_size=[32, 16]",
+        "reid.deepsort.train.epochs=1", "reid.deepsort.train.p=4", "reid.deepsort.train.k=2",
+        "reid.deepsort.train.frame_stride=3"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("reid")
+    cfg = load_config(None, TINY + [f"paths.cache='{root / 'cache'}'", f"paths.results='{root / 'results'}'"])
+    return cfg, load_suite("synth", cfg)
+
+
+def test_crop_boxes_content_clipping_and_outside():
+    img = np.zeros((40, 60, 3), dtype=np.uint8)
+    img[10:30, 20:30] = (200, 100, 50)
+    crops = crop_boxes(img, np.array([[20, 10, 30, 30], [-10, -10, 5, 5], [100, 100, 120, 130]]), (8, 4))
+    assert crops.shape == (3, 3, 8, 4) and crops.dtype == torch.uint8
+    assert (crops[0, 0] == 200).all() and (crops[0, 2] == 50).all()
+    assert (crops[1] == 0).all()  # clipped to the black corner
+    assert (crops[2] == 0).all()  # entirely outside: zeros
+
+
+def test_retrieval_metrics_hand_case():
+    feats = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9], [0.8, 0.2]], dtype=np.float64)
+    ids = np.array(["a", "a", "b", "b", "b"])
+    seqs = np.array(["s"] * 5)
+    frames = np.array([1, 100, 1, 100, 200])
+    m = retrieval_metrics(feats, ids, seqs, frames, np.array([0, 2]), min_frame_gap=25)
+    # query 0 (a): gallery 1(a), 2(b), 3(b), 4(b) ranked by cos: 1 (0.994), 4 (0.970), 3, 2 → AP 1, rank-1 hit
+    # query 2 (b): gallery 0(a),1(a),3(b),4(b): 3 (0.994), 4 (0.243), 1 (0.110), 0 (0) → AP 1, hit
+    assert m["mAP"] == pytest.approx(1.0) and m["rank1"] == 1.0 and m["queries"] == 2
+    # near-duplicate exclusion: with a huge frame gap every same-id gallery item is excluded → no queries count
+    assert retrieval_metrics(feats, ids, seqs, frames, np.array([0]), min_frame_gap=1000)["queries"] == 0
+    # a query whose positive ranks second: AP 0.5
+    feats2 = np.array([[1, 0], [0, 1], [0.9, 0.3]], dtype=np.float64)
+    m2 = retrieval_metrics(feats2, np.array(["a", "a", "b"]), np.array(["s"] * 3), np.array([1, 50, 100]),
+                           np.array([0]))
+    assert m2["mAP"] == pytest.approx(0.5) and m2["rank1"] == 0.0
+
+
+def test_training_is_deterministic_and_checkpoint_has_metrics(tiny):
+    cfg, suite = tiny
+    first = train_checkpoint(cfg, "deepsort", suite, seed=0, device="cpu")
+    payload1 = torch.load(first.path, weights_only=False)
+    first.path.rename(first.path.with_suffix(".bak"))
+    second = train_checkpoint(cfg, "deepsort", suite, seed=0, device="cpu")
+    payload2 = torch.load(second.path, weights_only=False)
+    for k, v in payload1["state_dict"].items():
+        assert torch.equal(v, payload2["state_dict"][k]), k
+    assert 0 <= payload1["metrics"]["mAP"] <= 1 and payload1["metrics"]["queries"] > 0
+    assert payload1["model_config"]["name"] == "global" and payload1["num_classes"] >= 4
+    assert ensure_checkpoint(cfg, "deepsort", suite, 0, "cpu") == second.path  # cached: not retrained
+
+
+def test_embedding_cache_hits_and_invalidates_on_checkpoint_change(tiny):
+    cfg, suite = tiny
+    seq = suite.split("val")[0]
+    cache = ArrayCache(cfg.cache_dir)
+    frames, _ = load_detections(PublicDetections(), seq, cache)
+    det_key = {"source": "public", "params": PublicDetections().params()}
+    path = ensure_checkpoint(cfg, "deepsort", suite, 0, "cpu")
+    embedder, meta = load_checkpoint(path, "cpu")
+    feats, hit = load_embeddings(embedder, seq, frames, det_key, cache)
+    assert not hit
+    assert [len(f) for f in feats] == [len(d) for d in frames]
+    nonempty = np.concatenate([f for f in feats if len(f)])
+    np.testing.assert_allclose(np.linalg.norm(nonempty, axis=1), 1.0, rtol=1e-5)
+    again, hit = load_embeddings(embedder, seq, frames, det_key, cache)
+    assert hit and all(np.array_equal(a, b) for a, b in zip(feats, again))
+    other = train_checkpoint(cfg, "deepsort", suite, seed=1, device="cpu").path  # another checkpoint
+    assert other != path and other == checkpoint_path(cfg, cfg.reid.deepsort, suite, 1)
+    embedder2, meta2 = load_checkpoint(other, "cpu")
+    assert meta2["sha256"] != meta["sha256"]
+    _, hit = load_embeddings(embedder2, seq, frames, det_key, cache)
+    assert not hit
+
+
+def test_bad_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(BenchError, match="not found"):
+        load_checkpoint(tmp_path / "missing.pt", "cpu")
+    bad = tmp_path / "bad.pt"
+    torch.save({"hello": 1}, bad)
+    with pytest.raises(BenchError, match="not a bench Re-ID checkpoint"):
+        load_checkpoint(bad, "cpu")
