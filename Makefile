@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,yolox]"
+	$(BIN)/python -m pip install --quiet --no-build-isolation --no-deps "yolox==0.3.0"
 	touch $(STAMP)
 
 demo: install

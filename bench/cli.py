@@ -215,6 +215,7 @@ def eval_(
 @app.command()
 def report(
     run_dir: Annotated[Optional[Path], typer.Argument(help="result folder (default: the latest run)")] = None,
+    published: Annotated[bool, typer.Option(help="add the papers' published test-set results, clearly labelled")] = True,
     config: ConfigOpt = None,
 ) -> None:
     """Write report.md, report.tex and plots for a stored run or ablation (default: the latest run)."""
@@ -227,7 +228,7 @@ def report(
         if run_dir is None:
             raise BenchError("no runs found", cfg.results_dir, hint="run `bench run` first")
     writer = write_ablation_report if (run_dir / "ablation.csv").is_file() else write_report
-    for p in writer(run_dir):
+    for p in writer(run_dir, published=published):
         console.print(str(p))
 
 

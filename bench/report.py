@@ -103,17 +103,19 @@ def published_table() -> pd.DataFrame:
 
 def _published_section() -> tuple[list[str], str]:
     table = published_table()
+    shown = table.drop(columns="source").reset_index()
+    shown["IDs"] = shown["IDs"].map(lambda v: "–" if pd.isna(v) else str(int(v)))
     note = ("Published test-set results as reported by the papers (not measured by bench; other detector, data and "
             "training — for context only, not comparable to the synth numbers above).")
     md = ["## Published results (papers, not measured here)", "", note, "",
-          table.drop(columns="source").to_markdown(floatfmt=".1f"), "",
-          "Sources: " + "; ".join(sorted(set(table["source"]))), ""]
-    tex = to_latex(table.drop(columns="source"), "Published test-set results (from the papers; not measured by "
+          shown.to_markdown(index=False, floatfmt=".1f"), "",
+          "Sources: " + "; ".join(f"{b} {t}: {src}" for (b, t), src in table["source"].items()), ""]
+    tex = to_latex(shown.set_index(["benchmark", "tracker"]), "Published test-set results (from the papers; not measured by "
                    "bench).", "tab:published")
     return md, tex
 
 
-def write_ablation_report(out_dir: Path) -> list[Path]:
+def write_ablation_report(out_dir: Path, published: bool = True) -> list[Path]:
     """ablation.md / ablation.tex (mean ± std over seeds, Δ vs the full model) and a HOTA/IDF1 plot per variant."""
     from bench.ablate import summarise
 
@@ -126,7 +128,7 @@ def write_ablation_report(out_dir: Path) -> list[Path]:
             f"`{info['baseline']}`; ByteTrack (no Re-ID, seed-independent) for reference. HOTA, AssA, IDF1, MOTA, "
             f"mAP and rank-1 in %; mAP/rank-1 on the val split's gt crops.")
     overrides = "\n".join(f"- `{v}`: {info['overrides'][v] or 'default config'}" for v in info["variants"])
-    pub_md, pub_tex = _published_section()
+    pub_md, pub_tex = _published_section() if published else ([], "")
     md = [f"# Ablation: {info['name']}", "", head, "", summary.to_markdown(), "", "Variants:", "", overrides, "",
           *pub_md]
     sns.set_theme(style="whitegrid")
@@ -147,7 +149,7 @@ def write_ablation_report(out_dir: Path) -> list[Path]:
     return [md_path, tex_path, plot]
 
 
-def write_report(run_dir: Path) -> list[Path]:
+def write_report(run_dir: Path, published: bool = True) -> list[Path]:
     """Write report.md, report.tex and the PNG plots into the run folder; returns the written paths."""
     metrics, manifest = load_metrics(run_dir)
     suite = manifest["suite"]
@@ -167,7 +169,7 @@ def write_report(run_dir: Path) -> list[Path]:
     md = [f"# bench report: {suite['name']}", "", head, "", "## Summary", "", summary.to_markdown(floatfmt=".1f"), "",
           "## Per sequence", "", per_seq.reset_index().to_markdown(index=False, floatfmt=".1f"), ""]
     md += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots] + [""]
-    pub_md, pub_tex = _published_section()
+    pub_md, pub_tex = _published_section() if published else ([], "")
     md += pub_md
     tex = [f"% bench report: run {manifest['run_id']}, suite {suite['name']}",
            to_latex(summary, f"Tracking results on {suite['name']} (val).", "tab:summary"),

@@ -113,10 +113,12 @@ class SGSSampler(Sampler[list[int]]):
     Each sequence's distinct frame numbers are sorted and cut into runs of `group_frames` *present* frames (with a
     frame stride of 2, a group of 8 spans 16 frame numbers). A group larger than `batch_size` is split in frame
     order into chunks of `batch_size` crops (the last one smaller). Each epoch the order of these units is shuffled
-    from (seed, epoch) and they are packed into batches first-come: a unit joins the current batch if it fits,
-    otherwise the batch is emitted and a new one starts. So batches hold ≤ batch_size crops (but see
-    `_merge_singletons`), every crop appears exactly once per epoch, and the number of batches can differ by a few
-    between epochs; `len()` is exact for the current epoch (after `set_epoch`).
+    from (seed, epoch) and they are packed first-fit: in the shuffled order each unit joins the first batch opened
+    so far that still has room for it, else opens a new batch (so the small tail chunks of split groups and small
+    groups share batches instead of leaving many near-empty ones). Batches are yielded in the order they were
+    opened. So batches hold ≤ batch_size crops (but see `_merge_singletons`), every crop appears exactly once per
+    epoch, and the number of batches can differ slightly between epochs; `len()` is exact for the current epoch
+    (after `set_epoch`).
     """
 
     def __init__(
@@ -141,6 +143,7 @@ class SGSSampler(Sampler[list[int]]):
         self.group_frames = group_frames
         self.seed = seed
         self.epoch = 0
+        self._cache: tuple[int, list[list[int]]] | None = None
         self.groups: list[np.ndarray] = []  # crop indices per group, in frame order
         for seq in sorted(set(seqs_arr.tolist())):
             in_seq = np.flatnonzero(seqs_arr == seq)
@@ -157,24 +160,31 @@ class SGSSampler(Sampler[list[int]]):
         self.epoch = epoch
 
     def _batches(self) -> list[list[int]]:
+        if self._cache is not None and self._cache[0] == self.epoch:
+            return self._cache[1]
         rng = np.random.default_rng([self.seed, self.epoch])
+        smallest = min((len(u) for u in self.units), default=1)
         batches: list[list[int]] = []
-        current: list[int] = []
+        open_ids: list[int] = []  # batches that can still take the smallest unit, in opening order
         for u in rng.permutation(len(self.units)):
             unit = self.units[u]
-            if current and len(current) + len(unit) > self.batch_size:
-                batches.append(current)
-                current = []
-            current.extend(int(i) for i in unit)
-        if current:
-            batches.append(current)
-        return _merge_singletons(batches)
+            target = next((b for b in open_ids if len(batches[b]) + len(unit) <= self.batch_size), None)
+            if target is None:
+                target = len(batches)
+                batches.append([])
+                open_ids.append(target)
+            batches[target].extend(int(i) for i in unit)
+            if len(batches[target]) + smallest > self.batch_size:
+                open_ids.remove(target)
+        batches = _merge_singletons(batches)
+        self._cache = (self.epoch, batches)
+        return batches
 
     def __len__(self) -> int:
         return len(self._batches())
 
     def __iter__(self) -> Iterator[list[int]]:
-        yield from self._batches()
+        yield from (list(b) for b in self._batches())
 
 
 class RandomBatchSampler(Sampler[list[int]]):
