@@ -48,6 +48,14 @@ class RunConfig:
 
 
 @dataclass
+class DetectionsConfig:
+    """Detection source settings; `yolox` keys are checked by `bench.yolox_source` (exp, checkpoint, input_size,
+    conf_thresh, nms_thresh, fp16, batch_size, num_classes, class_index, legacy_normalise, fuse)."""
+
+    yolox: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Mot17Config:
     """MOT17 half split (ByteTrack's convention): val = second half of each training sequence."""
 
@@ -106,6 +114,7 @@ class Config:
     run: RunConfig = field(default_factory=RunConfig)
     synth: SynthParams = field(default_factory=SynthParams)
     mot17: Mot17Config = field(default_factory=Mot17Config)
+    detections: DetectionsConfig = field(default_factory=DetectionsConfig)
     output: OutputFilterConfig = field(default_factory=OutputFilterConfig)
     trackers: TrackersConfig = field(default_factory=TrackersConfig)
     reid: ReIDSection = field(default_factory=ReIDSection)
@@ -147,9 +156,9 @@ class Config:
         for name in self.run.trackers:
             if name not in known:
                 raise BenchError(f"run.trackers: unknown tracker {name!r}", source, hint=f"known: {', '.join(sorted(known))}")
-        if self.run.detections != "public":
+        if self.run.detections not in ("public", "yolox"):
             raise BenchError(f"run.detections: unknown detection source {self.run.detections!r}", source,
-                             hint="known: public")
+                             hint="known: public, yolox")
 
 
 def _asdict(obj: Any) -> Any:

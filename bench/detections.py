@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from bench.cache import ArrayCache
+from bench.config import Config
 from bench.mot_io import read_detections, split_by_frame
 from bench.suites import Sequence
 
@@ -40,10 +41,16 @@ class PublicDetections:
         return read_detections(seq.det_path)
 
 
-def make_source(name: str) -> DetectionSource:
-    if name == "public":
-        return PublicDetections()
-    raise ValueError(f"unknown detection source {name!r}")  # config validation names the key before this
+def make_source(cfg: Config, device: str) -> DetectionSource:
+    """The configured source (`run.detections`); YOLOX settings come from `[detections.yolox]`."""
+    if cfg.run.detections == "yolox":
+        from bench.yolox_source import yolox_source_from_config
+
+        section = dict(cfg.detections.yolox)
+        if section.get("checkpoint"):
+            section["checkpoint"] = str(cfg.resolve(section["checkpoint"]))
+        return yolox_source_from_config(section, device)
+    return PublicDetections()
 
 
 def load_detections(source: DetectionSource, seq: Sequence, cache: ArrayCache) -> tuple[list[np.ndarray], bool]:

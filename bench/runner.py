@@ -74,8 +74,8 @@ def run_suite(cfg: Config, suite: Suite, trackers: list[str], run_id: str | None
     run_id = run_id or time.strftime("%Y%m%d-%H%M%S") + f"-{cfg.hash()[:6]}"
     run_dir = cfg.results_dir / run_id
     cache = ArrayCache(cfg.cache_dir)
-    source = make_source(cfg.run.detections)
     device = resolve_device(cfg.run.device)
+    source = make_source(cfg, device)
     seqs = suite.split("val")
     timings: dict[str, Any] = {"detections": {}, "tracking": {}}
 

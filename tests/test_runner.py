@@ -98,3 +98,32 @@ def test_empty_sequence_is_scored_not_crashed(tmp_path):
     assert (run_dir / "bytetrack" / "EMPTY-01.txt").read_text() == ""
     metrics = pd.read_csv(run_dir / "metrics.csv").set_index("seq")
     assert metrics.loc["ONE-01", "MOTA"] == pytest.approx(1.0)
+
+
+def test_appearance_trackers_train_once_and_reuse_embeddings(tmp_path):
+    import torch
+
+    torch.set_num_threads(1)
+    small = []
+    for t in ("deepsort", "finetrack"):
+        small += [f"reid.{t}.model.width=0.125", f"reid.{t}.model.input_size=[32, 16]", f"reid.{t}.train.epochs=1",
+                  f"reid.{t}.train.p=4", f"reid.{t}.train.k=2", f"reid.{t}.train.frame_stride=3"]
+    cfg = load_config(None, TINY + small + ["reid.finetrack.model.extra.k=2", f"paths.cache='{tmp_path / 'c'}'",
+                                            f"paths.results='{tmp_path / 'r'}'"])
+    suite = load_suite("synth", cfg)
+    trackers = ["bytetrack", "deepsort", "finetrack"]
+    first = json.loads((run_suite(cfg, suite, trackers, run_id="one") / "manifest.json").read_text())
+    assert set(first["reid"]) == {"deepsort", "finetrack"}
+    assert first["reid"]["deepsort"]["model_config"]["name"] == "global"
+    assert first["reid"]["finetrack"]["model_config"]["name"] == "finetrack"
+    assert first["timings"]["reid"]["finetrack"]["cache_hits"] == 0
+    second = json.loads((run_suite(cfg, suite, trackers, run_id="two") / "manifest.json").read_text())
+    for t in ("deepsort", "finetrack"):
+        assert second["reid"][t]["sha256"] == first["reid"][t]["sha256"]  # not retrained
+        assert second["timings"]["reid"][t]["cache_hits"] == len(suite.split("val"))
+    metrics = pd.read_csv(cfg.results_dir / "two" / "metrics.csv")
+    assert set(metrics["tracker"]) == set(trackers)
+    for t in trackers:
+        a = (cfg.results_dir / "one" / t).glob("*.txt")
+        for f in a:
+            assert f.read_text() == (cfg.results_dir / "two" / t / f.name).read_text()
