@@ -66,8 +66,11 @@ def load_ablation(name: str, cfg: Config) -> Ablation:
         raise BenchError(f"invalid TOML ({e})", path) from None
     unknown = set(data) - {"description", "baseline", "variant"}
     if unknown:
-        raise BenchError(f"unknown key(s) {', '.join(sorted(unknown))}", path,
-                         hint="an ablation has description, baseline and [[variant]] tables")
+        raise BenchError(
+            f"unknown key(s) {', '.join(sorted(unknown))}",
+            path,
+            hint="an ablation has description, baseline and [[variant]] tables",
+        )
     variants = []
     for i, v in enumerate(data.get("variant", [])):
         if set(v) - {"name", "set"} or "name" not in v:
@@ -115,10 +118,20 @@ def run_ablation(cfg: Config, suite: Suite, ablation: Ablation, seeds: int) -> P
     with atomic_path(out / "ablation.csv") as tmp:
         table.to_csv(tmp, index=False)
     with atomic_path(out / "ablation.json") as tmp:
-        tmp.write_text(json.dumps({"name": ablation.name, "description": ablation.description,
-                                   "baseline": ablation.baseline, "seeds": seeds, "suite": suite.name,
-                                   "variants": [v.name for v in ablation.variants],
-                                   "overrides": {v.name: v.overrides for v in ablation.variants}}, indent=2))
+        tmp.write_text(
+            json.dumps(
+                {
+                    "name": ablation.name,
+                    "description": ablation.description,
+                    "baseline": ablation.baseline,
+                    "seeds": seeds,
+                    "suite": suite.name,
+                    "variants": [v.name for v in ablation.variants],
+                    "overrides": {v.name: v.overrides for v in ablation.variants},
+                },
+                indent=2,
+            )
+        )
     return out
 
 
@@ -134,8 +147,12 @@ def summarise(table: pd.DataFrame, baseline: str, order: list[str]) -> pd.DataFr
     for c in cols:
         scale = 100.0 if c in ("HOTA", "AssA", "IDF1", "MOTA", "mAP", "rank1") else 1.0
         digits = 0 if c in ("IDs", "train_seconds") else 1
-        out[c] = [f"{mean.loc[v, c] * scale:.{digits}f} ± {std.loc[v, c] * scale:.{digits}f}"
-                  if not np.isnan(mean.loc[v, c]) else "–" for v in out.index]
+        out[c] = [
+            f"{mean.loc[v, c] * scale:.{digits}f} ± {std.loc[v, c] * scale:.{digits}f}"
+            if not np.isnan(mean.loc[v, c])
+            else "–"
+            for v in out.index
+        ]
     for c in ("HOTA", "AssA", "IDF1"):
         base = mean.loc[baseline, c]
         out[f"Δ{c}"] = [f"{(mean.loc[v, c] - base) * 100:+.1f}" for v in out.index]

@@ -43,8 +43,9 @@ class ArrayCache:
         d = self.root / kind
         return d / f"{key}.parquet", d / f"{key}.json"
 
-    def get_or_compute(self, kind: str, key_parts: dict[str, Any], compute: Callable[[], pd.DataFrame],
-                       label: str = "") -> tuple[pd.DataFrame, bool]:
+    def get_or_compute(
+        self, kind: str, key_parts: dict[str, Any], compute: Callable[[], pd.DataFrame], label: str = ""
+    ) -> tuple[pd.DataFrame, bool]:
         """Return (frame, hit). On a miss, compute, store atomically and return the stored frame."""
         key = stable_hash(key_parts, length=24)
         data_path, meta_path = self._paths(kind, key)
@@ -53,13 +54,18 @@ class ArrayCache:
         df = compute()
         with atomic_path(data_path) as tmp:
             df.to_parquet(tmp, index=False)
-        meta = {"label": label, "key": key_parts, "rows": len(df), "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        meta = {
+            "label": label,
+            "key": key_parts,
+            "rows": len(df),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
         atomic_write_json(meta_path, meta)
         return df, False
 
     def entries(self, kind: str | None = None) -> list[CacheEntry]:
         out = []
-        for k in ([kind] if kind else KINDS):
+        for k in [kind] if kind else KINDS:
             d = self.root / k
             if not d.is_dir():
                 continue
@@ -72,7 +78,7 @@ class ArrayCache:
     def clear(self, kind: str | None = None) -> int:
         """Remove entries (and stray temp files); returns how many entries were removed."""
         n = 0
-        for k in ([kind] if kind else KINDS):
+        for k in [kind] if kind else KINDS:
             d = self.root / k
             if not d.is_dir():
                 continue

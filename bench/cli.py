@@ -23,7 +23,9 @@ console = Console()
 err = Console(stderr=True)
 
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="bench.toml to use (default: ./bench.toml)")]
-SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="override a config key, e.g. trackers.bytetrack.track_thresh=0.5")]
+SetOpt = Annotated[
+    Optional[list[str]], typer.Option("--set", help="override a config key, e.g. trackers.bytetrack.track_thresh=0.5")
+]
 
 
 def _config(config: Path | None, overrides: list[str] | None, **flags: object):
@@ -53,22 +55,33 @@ def _with_checkpoints(cfg, specs: list[str]):
         targets = [tracker] if tracker else [t for t in cfg.run.trackers if NEEDS_FEATURES[t]]
         for t in targets:
             if not NEEDS_FEATURES.get(t):
-                raise BenchError(f"--reid {spec}: {t!r} is not an appearance tracker",
-                                 hint=f"use one of {', '.join(k for k, v in NEEDS_FEATURES.items() if v)}")
+                raise BenchError(
+                    f"--reid {spec}: {t!r} is not an appearance tracker",
+                    hint=f"use one of {', '.join(k for k, v in NEEDS_FEATURES.items() if v)}",
+                )
             overrides.append(f"reid.{t}.checkpoint={json.dumps(str(Path(path).resolve()))}")
     return apply_overrides(cfg, overrides)
 
 
 @app.command()
 def run(
-    suite: Annotated[Optional[str], typer.Option(help="synth | mot17-val | path to a MOTChallenge-layout folder")] = None,
+    suite: Annotated[
+        Optional[str], typer.Option(help="synth | mot17-val | path to a MOTChallenge-layout folder")
+    ] = None,
     trackers: Annotated[Optional[str], typer.Option(help="comma-separated tracker names")] = None,
     device: Annotated[Optional[str], typer.Option(help="auto | cpu | cuda")] = None,
     jobs: Annotated[Optional[int], typer.Option(help="parallel tracking jobs")] = None,
     seed: Annotated[Optional[int], typer.Option(help="random seed")] = None,
-    run_id: Annotated[Optional[str], typer.Option(help="name of the result folder (default: timestamp-confighash)")] = None,
-    reid: Annotated[Optional[list[str]], typer.Option(help="[TRACKER=]PATH: Re-ID checkpoint for an appearance tracker "
-                                                   "(no TRACKER: every appearance tracker); default: train once, reuse")] = None,
+    run_id: Annotated[
+        Optional[str], typer.Option(help="name of the result folder (default: timestamp-confighash)")
+    ] = None,
+    reid: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            help="[TRACKER=]PATH: Re-ID checkpoint for an appearance tracker "
+            "(no TRACKER: every appearance tracker); default: train once, reuse"
+        ),
+    ] = None,
     report: Annotated[bool, typer.Option(help="write report.md/.tex and plots after evaluating")] = True,
     config: ConfigOpt = None,
     set_: SetOpt = None,
@@ -79,8 +92,11 @@ def run(
     from bench.suites import load_suite
 
     names = trackers.split(",") if trackers else None
-    cfg = _config(config, set_, **{"run.suite": suite, "run.device": device, "run.jobs": jobs, "run.seed": seed,
-                                   "run.trackers": names})
+    cfg = _config(
+        config,
+        set_,
+        **{"run.suite": suite, "run.device": device, "run.jobs": jobs, "run.seed": seed, "run.trackers": names},
+    )
     cfg = _with_checkpoints(cfg, reid or [])
     s = load_suite(cfg.run.suite, cfg)
     run_dir = run_suite(cfg, s, cfg.run.trackers, run_id=run_id)
@@ -99,7 +115,9 @@ def train_cmd(
     model: Annotated[str, typer.Option(help="Re-ID model: global (DeepSORT's) or finetrack")] = "global",
     suite: Annotated[Optional[str], typer.Option(help="suite whose train split to train on")] = None,
     epochs: Annotated[Optional[int], typer.Option(help="training epochs")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="batch size = P identities × K crops (K from config)")] = None,
+    batch_size: Annotated[
+        Optional[int], typer.Option(help="batch size = P identities × K crops (K from config)")
+    ] = None,
     device: Annotated[Optional[str], typer.Option(help="auto | cpu | cuda")] = None,
     seed: Annotated[Optional[int], typer.Option(help="random seed")] = None,
     config: ConfigOpt = None,
@@ -120,11 +138,14 @@ def train_cmd(
             raise BenchError(f"--batch-size {batch_size} must be a multiple of reid.{tracker}.train.k = {tc.k}")
         overrides.append(f"reid.{tracker}.train.p={batch_size // tc.k}")
     cfg = apply_overrides(cfg, overrides)
-    outcome = train_checkpoint(cfg, tracker, load_suite(cfg.run.suite, cfg), cfg.run.seed,
-                               resolve_device(cfg.run.device))
+    outcome = train_checkpoint(
+        cfg, tracker, load_suite(cfg.run.suite, cfg), cfg.run.seed, resolve_device(cfg.run.device)
+    )
     m = outcome.metrics
-    console.print(f"checkpoint: {outcome.path}\ntrain time: {outcome.seconds:.1f} s; val mAP {m['mAP']:.4f}, "
-                  f"rank-1 {m['rank1']:.4f} ({m['queries']} queries)")
+    console.print(
+        f"checkpoint: {outcome.path}\ntrain time: {outcome.seconds:.1f} s; val mAP {m['mAP']:.4f}, "
+        f"rank-1 {m['rank1']:.4f} ({m['queries']} queries)"
+    )
 
 
 @app.command()
@@ -153,7 +174,9 @@ def ablate(
 
 @app.command()
 def track(
-    det_files: Annotated[list[Path], typer.Argument(help="MOTChallenge det files; the sequence name is the folder above det/")],
+    det_files: Annotated[
+        list[Path], typer.Argument(help="MOTChallenge det files; the sequence name is the folder above det/")
+    ],
     out: Annotated[Path, typer.Option(help="output folder for <SEQ>.txt results")],
     tracker: Annotated[str, typer.Option(help="tracker name")] = "bytetrack",
     config: ConfigOpt = None,
@@ -168,8 +191,10 @@ def track(
     if tracker not in TRACKERS:
         raise BenchError(f"unknown tracker {tracker!r}", hint=f"known: {', '.join(TRACKERS)}")
     if NEEDS_FEATURES[tracker]:
-        raise BenchError(f"{tracker} needs images for Re-ID features; `bench track` takes det files only",
-                         hint="use `bench run --suite DIR --trackers ...` on a MOTChallenge-layout folder")
+        raise BenchError(
+            f"{tracker} needs images for Re-ID features; `bench track` takes det files only",
+            hint="use `bench run --suite DIR --trackers ...` on a MOTChallenge-layout folder",
+        )
     for det_file in det_files:
         seq_dir = det_file.resolve().parent.parent
         dets = read_detections(det_file)
@@ -177,12 +202,22 @@ def track(
         if (seq_dir / "seqinfo.ini").is_file():
             info = read_seqinfo(seq_dir)
             length, fps = max(length, info.length), info.fps
-        job = TrackJob(tracker, tracker_params(tracker, cfg.trackers), seq_dir.name, fps, split_by_frame(dets, length), None,
-                       cfg.output.min_box_area, cfg.output.aspect_ratio_thresh)
+        job = TrackJob(
+            tracker,
+            tracker_params(tracker, cfg.trackers),
+            seq_dir.name,
+            fps,
+            split_by_frame(dets, length),
+            None,
+            cfg.output.min_box_area,
+            cfg.output.aspect_ratio_thresh,
+        )
         _, rows, seconds = track_sequence(job)
         write_results(out / f"{seq_dir.name}.txt", rows)
-        console.print(f"{seq_dir.name}: {length} frames, {len(np.unique(rows[:, 1])) if len(rows) else 0} tracks, "
-                      f"{length / max(seconds, 1e-9):.0f} fps → {out / (seq_dir.name + '.txt')}")
+        console.print(
+            f"{seq_dir.name}: {length} frames, {len(np.unique(rows[:, 1])) if len(rows) else 0} tracks, "
+            f"{length / max(seconds, 1e-9):.0f} fps → {out / (seq_dir.name + '.txt')}"
+        )
 
 
 @app.command("eval")
@@ -215,7 +250,9 @@ def eval_(
 @app.command()
 def report(
     run_dir: Annotated[Optional[Path], typer.Argument(help="result folder (default: the latest run)")] = None,
-    published: Annotated[bool, typer.Option(help="add the papers' published test-set results, clearly labelled")] = True,
+    published: Annotated[
+        bool, typer.Option(help="add the papers' published test-set results, clearly labelled")
+    ] = True,
     config: ConfigOpt = None,
 ) -> None:
     """Write report.md, report.tex and plots for a stored run or ablation (default: the latest run)."""
@@ -243,8 +280,15 @@ def cache_ls(config: ConfigOpt = None) -> None:
     for col in ("kind", "sequence", "source", "key", "rows", "KiB", "created"):
         table.add_column(col)
     for e in entries:
-        table.add_row(e.kind, e.meta.get("label", ""), str(e.meta["key"].get("source", "")), e.key,
-                      str(e.meta.get("rows", "")), f"{e.size / 1024:.1f}", e.meta.get("created", ""))
+        table.add_row(
+            e.kind,
+            e.meta.get("label", ""),
+            str(e.meta["key"].get("source", "")),
+            e.key,
+            str(e.meta.get("rows", "")),
+            f"{e.size / 1024:.1f}",
+            e.meta.get("created", ""),
+        )
     console.print(table)
     console.print(f"{len(entries)} entries")
 
@@ -278,7 +322,9 @@ def data_synth(
     cfg = _config(config, set_)
     s = load_suite("synth", cfg)
     for seq in s.sequences:
-        console.print(f"{seq.split:5s} {seq.name}: {seq.info.length} frames {seq.info.width}x{seq.info.height} → {seq.path}")
+        console.print(
+            f"{seq.split:5s} {seq.name}: {seq.info.length} frames {seq.info.width}x{seq.info.height} → {seq.path}"
+        )
     if preview:
         out_dir = out or cfg.results_dir / "synth-preview"
         for seq in s.sequences:
@@ -292,4 +338,3 @@ def main() -> None:
     except BenchError as e:
         err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
         sys.exit(2)
-

@@ -81,8 +81,10 @@ class ReIDModelSection:
 
 
 def _finetrack_section() -> ReIDModelSection:
-    return ReIDModelSection(model=ModelConfig(name="finetrack", extra={"fafpn": True, "parts": "mpmg", "k": 6}),
-                            train=TrainConfig(sampler="sgs"))
+    return ReIDModelSection(
+        model=ModelConfig(name="finetrack", extra={"fafpn": True, "parts": "mpmg", "k": 6}),
+        train=TrainConfig(sampler="sgs"),
+    )
 
 
 @dataclass
@@ -151,14 +153,19 @@ class Config:
         if self.run.jobs < 1:
             raise BenchError(f"run.jobs must be >= 1, got {self.run.jobs}", source)
         if self.mot17.detector not in DETECTORS:
-            raise BenchError(f"mot17.detector must be one of {', '.join(DETECTORS)}, got {self.mot17.detector!r}", source)
+            raise BenchError(
+                f"mot17.detector must be one of {', '.join(DETECTORS)}, got {self.mot17.detector!r}", source
+            )
         known = {f.name for f in dataclasses.fields(TrackersConfig)}
         for name in self.run.trackers:
             if name not in known:
-                raise BenchError(f"run.trackers: unknown tracker {name!r}", source, hint=f"known: {', '.join(sorted(known))}")
+                raise BenchError(
+                    f"run.trackers: unknown tracker {name!r}", source, hint=f"known: {', '.join(sorted(known))}"
+                )
         if self.run.detections not in ("public", "yolox"):
-            raise BenchError(f"run.detections: unknown detection source {self.run.detections!r}", source,
-                             hint="known: public, yolox")
+            raise BenchError(
+                f"run.detections: unknown detection source {self.run.detections!r}", source, hint="known: public, yolox"
+            )
 
 
 def _asdict(obj: Any) -> Any:

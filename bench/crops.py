@@ -15,13 +15,16 @@ from PIL import Image
 
 from bench.errors import BenchError
 
+
 def read_frame(path: Path) -> np.ndarray:
     """An RGB frame as an (H, W, 3) uint8 array."""
     try:
         with Image.open(path) as im:
             return np.asarray(im.convert("RGB"))
     except FileNotFoundError:
-        raise BenchError("missing frame image", path, hint="the sequence's img1/ folder must hold every frame") from None
+        raise BenchError(
+            "missing frame image", path, hint="the sequence's img1/ folder must hold every frame"
+        ) from None
     except OSError as e:
         raise BenchError(f"unreadable frame image ({e})", path) from None
 
@@ -32,11 +35,11 @@ def crop_boxes(image: np.ndarray, boxes: np.ndarray, size: tuple[int, int]) -> t
     out = torch.zeros((len(boxes), 3, *size), dtype=torch.uint8)
     frame = torch.from_numpy(np.array(image, copy=True)).permute(2, 0, 1)
     for i, (x1, y1, x2, y2) in enumerate(np.asarray(boxes, dtype=np.float64)):
-        l, t = max(int(np.floor(x1)), 0), max(int(np.floor(y1)), 0)
-        r, b = min(int(np.ceil(x2)), w_img), min(int(np.ceil(y2)), h_img)
-        if r <= l or b <= t:
+        left, top = max(int(np.floor(x1)), 0), max(int(np.floor(y1)), 0)
+        right, bottom = min(int(np.ceil(x2)), w_img), min(int(np.ceil(y2)), h_img)
+        if right <= left or bottom <= top:
             continue
-        patch = frame[:, t:b, l:r].unsqueeze(0).float()
+        patch = frame[:, top:bottom, left:right].unsqueeze(0).float()
         resized = F.interpolate(patch, size=size, mode="bilinear", align_corners=False, antialias=True)
         out[i] = resized[0].round().clamp(0, 255).to(torch.uint8)
     return out

@@ -41,7 +41,7 @@ class Embedder:
         outs = []
         with torch.inference_mode():
             for i in range(0, len(crops), self.batch_size):
-                batch = normalise(crops[i:i + self.batch_size].to(self.device))
+                batch = normalise(crops[i : i + self.batch_size].to(self.device))
                 outs.append(self.model(batch).float().cpu())
         if not outs:
             return np.zeros((0, getattr(self.model, "embedding_dim", 0)), dtype=np.float32)
@@ -49,14 +49,18 @@ class Embedder:
 
     def embed_sequence(self, seq: Sequence, frames: list[np.ndarray]) -> np.ndarray:
         """Embeddings of all boxes of all frames, in frame order (rows of `np.concatenate(frames)`)."""
-        crops = [crop_boxes(read_frame(seq.image_path(f)), dets[:, :4], self.input_size)
-                 for f, dets in enumerate(frames, start=1) if len(dets)]
+        crops = [
+            crop_boxes(read_frame(seq.image_path(f)), dets[:, :4], self.input_size)
+            for f, dets in enumerate(frames, start=1)
+            if len(dets)
+        ]
         all_crops = torch.cat(crops) if crops else torch.zeros((0, 3, *self.input_size), dtype=torch.uint8)
         return self.embed(all_crops)
 
 
-def load_embeddings(embedder: Embedder, seq: Sequence, frames: list[np.ndarray], det_key: dict[str, Any],
-                    cache: ArrayCache) -> tuple[list[np.ndarray], bool]:
+def load_embeddings(
+    embedder: Embedder, seq: Sequence, frames: list[np.ndarray], det_key: dict[str, Any], cache: ArrayCache
+) -> tuple[list[np.ndarray], bool]:
     """Per-frame (n, D) embeddings aligned with `frames`, and whether the cache served them."""
     key = {"seq": seq.fingerprint(), "detections": det_key, "model": embedder.key()}
 

@@ -53,8 +53,9 @@ def read_seqinfo(seq_dir: str | Path) -> SeqInfo:
             im_ext=s.get("imExt", ".jpg"),
         )
     except (KeyError, ValueError, configparser.Error) as e:
-        raise BenchError(f"bad seqinfo.ini ({e})", path,
-                         hint="it needs [Sequence] with seqLength, imWidth, imHeight (and frameRate)") from None
+        raise BenchError(
+            f"bad seqinfo.ini ({e})", path, hint="it needs [Sequence] with seqLength, imWidth, imHeight (and frameRate)"
+        ) from None
 
 
 def write_seqinfo(seq_dir: str | Path, info: SeqInfo) -> None:
@@ -80,21 +81,32 @@ def _parse_rows(path: Path, min_cols: int, max_cols: int, what: str) -> np.ndarr
                 continue
             parts = [p.strip() for p in line.split(",")]
             if not (min_cols <= len(parts) <= max_cols):
-                raise BenchError(f"expected {min_cols} to {max_cols} comma-separated values, got {len(parts)}", path, lineno,
-                                 hint=f"fix or remove this line ({what} format)")
+                raise BenchError(
+                    f"expected {min_cols} to {max_cols} comma-separated values, got {len(parts)}",
+                    path,
+                    lineno,
+                    hint=f"fix or remove this line ({what} format)",
+                )
             try:
                 vals = [float(p) for p in parts]
             except ValueError:
-                raise BenchError(f"non-numeric value in {line!r}", path, lineno, hint="fix or remove this line") from None
+                raise BenchError(
+                    f"non-numeric value in {line!r}", path, lineno, hint="fix or remove this line"
+                ) from None
             if any(math.isnan(v) or math.isinf(v) for v in vals[:7]):
                 raise BenchError("NaN or infinite value", path, lineno, hint="fix or remove this line")
             frame = vals[0]
             if frame < 1 or frame != int(frame):
-                raise BenchError(f"frame must be a positive integer, got {parts[0]}", path, lineno,
-                                 hint="frames are 1-based")
+                raise BenchError(
+                    f"frame must be a positive integer, got {parts[0]}", path, lineno, hint="frames are 1-based"
+                )
             if vals[4] <= 0 or vals[5] <= 0:
-                raise BenchError(f"box width and height must be positive, got w={parts[4]} h={parts[5]}", path, lineno,
-                                 hint="fix or remove this line")
+                raise BenchError(
+                    f"box width and height must be positive, got w={parts[4]} h={parts[5]}",
+                    path,
+                    lineno,
+                    hint="fix or remove this line",
+                )
             width = max_cols
             vals = vals + [-1.0] * (max_cols - len(vals))
             rows.append(vals)
@@ -138,14 +150,12 @@ def split_by_frame(dets: np.ndarray, num_frames: int) -> list[np.ndarray]:
     order = np.argsort(frames, kind="stable")
     dets, frames = dets[order], frames[order]
     bounds = np.searchsorted(frames, np.arange(1, num_frames + 2))
-    return [dets[bounds[i]:bounds[i + 1], 1:6] for i in range(num_frames)]
+    return [dets[bounds[i] : bounds[i + 1], 1:6] for i in range(num_frames)]
 
 
 def write_results(path: str | Path, rows: np.ndarray) -> None:
     """Write (N, 7) frame, id, x, y, w, h, score rows in MOTChallenge result format, atomically."""
-    lines = [
-        f"{int(r[0])},{int(r[1])},{r[2]:.2f},{r[3]:.2f},{r[4]:.2f},{r[5]:.2f},{r[6]:.2f},-1,-1,-1\n" for r in rows
-    ]
+    lines = [f"{int(r[0])},{int(r[1])},{r[2]:.2f},{r[3]:.2f},{r[4]:.2f},{r[5]:.2f},{r[6]:.2f},-1,-1,-1\n" for r in rows]
     with atomic_path(path) as tmp:
         tmp.write_text("".join(lines))
 

@@ -77,12 +77,20 @@ def training_loss(mc: ModelConfig, tc: TrainConfig) -> torch.nn.Module:
     if mc.name != "finetrack":
         return make_loss(mc, tc.label_smoothing, tc.triplet_margin)
     k = int(mc.extra.get("k", 6))
-    return make_loss(mc, tc.label_smoothing, tc.triplet_margin, alpha=tc.part_weight_per_k * k,
-                     beta=tc.global_weight, gamma=tc.diversity_weight, diversity=tc.diversity)
+    return make_loss(
+        mc,
+        tc.label_smoothing,
+        tc.triplet_margin,
+        alpha=tc.part_weight_per_k * k,
+        beta=tc.global_weight,
+        gamma=tc.diversity_weight,
+        diversity=tc.diversity,
+    )
 
 
-def evaluate_retrieval(model: torch.nn.Module, input_size: tuple[int, int], val: CropSet, cfg: Config,
-                       device: str) -> dict[str, float]:
+def evaluate_retrieval(
+    model: torch.nn.Module, input_size: tuple[int, int], val: CropSet, cfg: Config, device: str
+) -> dict[str, float]:
     """mAP / rank-1 on the val split's gt crops (queries: every `eval_query_stride`-th frame)."""
     if len(val) == 0:
         return {"mAP": float("nan"), "rank1": float("nan"), "queries": 0}
@@ -107,28 +115,48 @@ def train_checkpoint(cfg: Config, tracker: str, suite: Suite, seed: int, device:
     size = tuple(mc.input_size)
     train_seqs = suite.split("train")
     if not train_seqs:
-        raise BenchError(f"suite {suite.name!r} has no train sequences to train a Re-ID model on",
-                         hint=f"pass a checkpoint with --reid PATH (or reid.{tracker}.checkpoint in bench.toml)")
+        raise BenchError(
+            f"suite {suite.name!r} has no train sequences to train a Re-ID model on",
+            hint=f"pass a checkpoint with --reid PATH (or reid.{tracker}.checkpoint in bench.toml)",
+        )
     t0 = time.perf_counter()
     data = gt_crops(train_seqs, size, tc.min_visibility, tc.frame_stride)
     if data.num_classes < tc.p:
-        raise BenchError(f"only {data.num_classes} identities in the train split, fewer than "
-                         f"reid.{tracker}.train.p = {tc.p}", hint=f"lower reid.{tracker}.train.p")
+        raise BenchError(
+            f"only {data.num_classes} identities in the train split, fewer than reid.{tracker}.train.p = {tc.p}",
+            hint=f"lower reid.{tracker}.train.p",
+        )
     torch.manual_seed(seed)
     model = mc.build(data.num_classes)
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("loss {task.fields[loss]:.3f}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                        console=console)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]:.3f}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
     with progress:
-        task = progress.add_task(f"training {mc.name} Re-ID ({len(data)} crops, {data.num_classes} ids)",
-                                 total=None, loss=float("nan"))
+        task = progress.add_task(
+            f"training {mc.name} Re-ID ({len(data)} crops, {data.num_classes} ids)", total=None, loss=float("nan")
+        )
 
         def on_step(it: int, total: int, losses: dict[str, float]) -> None:
             progress.update(task, completed=it, total=total, loss=losses["loss"])
 
         loss_fn = training_loss(mc, tc)
-        history = train(model, data.crops, data.labels, tc, seed=seed, device=device,
-                        sampler=make_sampler(data, tc, seed), loss_fn=loss_fn, on_step=on_step)
+        history = train(
+            model,
+            data.crops,
+            data.labels,
+            tc,
+            seed=seed,
+            device=device,
+            sampler=make_sampler(data, tc, seed),
+            loss_fn=loss_fn,
+            on_step=on_step,
+        )
     seconds = time.perf_counter() - t0
     val = gt_crops(suite.split("val"), size, tc.min_visibility, 1)
     metrics = evaluate_retrieval(model, size, val, cfg, device)
@@ -148,8 +176,10 @@ def train_checkpoint(cfg: Config, tracker: str, suite: Suite, seed: int, device:
     }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
-    console.print(f"Re-ID {mc.name}: trained in {seconds:.0f} s on {len(data)} crops / {data.num_classes} ids; "
-                  f"val mAP {metrics['mAP']:.3f} rank-1 {metrics['rank1']:.3f} ({metrics['queries']} queries) → {path}")
+    console.print(
+        f"Re-ID {mc.name}: trained in {seconds:.0f} s on {len(data)} crops / {data.num_classes} ids; "
+        f"val mAP {metrics['mAP']:.3f} rank-1 {metrics['rank1']:.3f} ({metrics['queries']} queries) → {path}"
+    )
     return TrainOutcome(path, seconds, metrics, history)
 
 

@@ -63,8 +63,9 @@ def plot_metrics(metrics: pd.DataFrame, out_dir: Path) -> list[Path]:
     sns.set_theme(style="whitegrid")
     paths = []
     combined = metrics[metrics["seq"] == "COMBINED"]
-    long = combined.melt(id_vars="tracker", value_vars=[c for c in PLOTTED if c in combined],
-                         var_name="metric", value_name="value")
+    long = combined.melt(
+        id_vars="tracker", value_vars=[c for c in PLOTTED if c in combined], var_name="metric", value_name="value"
+    )
     long["value"] *= 100
     fig, ax = plt.subplots(figsize=(7, 4))
     sns.barplot(data=long, x="metric", y="value", hue="tracker", ax=ax)
@@ -105,13 +106,25 @@ def _published_section() -> tuple[list[str], str]:
     table = published_table()
     shown = table.drop(columns="source").reset_index()
     shown["IDs"] = shown["IDs"].map(lambda v: "–" if pd.isna(v) else str(int(v)))
-    note = ("Published test-set results as reported by the papers (not measured by bench; other detector, data and "
-            "training — for context only, not comparable to the synth numbers above).")
-    md = ["## Published results (papers, not measured here)", "", note, "",
-          shown.to_markdown(index=False, floatfmt=".1f"), "",
-          "Sources: " + "; ".join(f"{b} {t}: {src}" for (b, t), src in table["source"].items()), ""]
-    tex = to_latex(shown.set_index(["benchmark", "tracker"]), "Published test-set results (from the papers; not measured by "
-                   "bench).", "tab:published")
+    note = (
+        "Published test-set results as reported by the papers (not measured by bench; other detector, data and "
+        "training — for context only, not comparable to the synth numbers above)."
+    )
+    md = [
+        "## Published results (papers, not measured here)",
+        "",
+        note,
+        "",
+        shown.to_markdown(index=False, floatfmt=".1f"),
+        "",
+        "Sources: " + "; ".join(f"{b} {t}: {src}" for (b, t), src in table["source"].items()),
+        "",
+    ]
+    tex = to_latex(
+        shown.set_index(["benchmark", "tracker"]),
+        "Published test-set results (from the papers; not measured by bench).",
+        "tab:published",
+    )
     return md, tex
 
 
@@ -123,14 +136,27 @@ def write_ablation_report(out_dir: Path, published: bool = True) -> list[Path]:
     table = pd.read_csv(out_dir / "ablation.csv")
     order = ["bytetrack", *info["variants"]]
     summary = summarise(table, info["baseline"], order)
-    head = (f"Ablation `{info['name']}` on suite `{info['suite']}`: {info['description']}. FineTrack variants, "
-            f"{info['seeds']} seed(s) each, mean ± std over seeds; Δ = difference of the means against "
-            f"`{info['baseline']}`; ByteTrack (no Re-ID, seed-independent) for reference. HOTA, AssA, IDF1, MOTA, "
-            f"mAP and rank-1 in %; mAP/rank-1 on the val split's gt crops.")
+    head = (
+        f"Ablation `{info['name']}` on suite `{info['suite']}`: {info['description']}. FineTrack variants, "
+        f"{info['seeds']} seed(s) each, mean ± std over seeds; Δ = difference of the means against "
+        f"`{info['baseline']}`; ByteTrack (no Re-ID, seed-independent) for reference. HOTA, AssA, IDF1, MOTA, "
+        f"mAP and rank-1 in %; mAP/rank-1 on the val split's gt crops."
+    )
     overrides = "\n".join(f"- `{v}`: {info['overrides'][v] or 'default config'}" for v in info["variants"])
     pub_md, pub_tex = _published_section() if published else ([], "")
-    md = [f"# Ablation: {info['name']}", "", head, "", summary.to_markdown(), "", "Variants:", "", overrides, "",
-          *pub_md]
+    md = [
+        f"# Ablation: {info['name']}",
+        "",
+        head,
+        "",
+        summary.to_markdown(),
+        "",
+        "Variants:",
+        "",
+        overrides,
+        "",
+        *pub_md,
+    ]
     sns.set_theme(style="whitegrid")
     long = table.melt(id_vars=["variant", "seed"], value_vars=["HOTA", "AssA", "IDF1"], var_name="metric")
     long["value"] *= 100
@@ -143,9 +169,17 @@ def write_ablation_report(out_dir: Path, published: bool = True) -> list[Path]:
     md += [f"![ablation]({plot.name})", ""]
     md_path, tex_path = out_dir / "ablation.md", out_dir / "ablation.tex"
     atomic_write_text(md_path, "\n".join(md))
-    atomic_write_text(tex_path, to_latex(summary, f"Ablation {info['name']} on {info['suite']} (val), mean $\\pm$ "
-                                         f"std over {info['seeds']} seed(s).", f"tab:ablation-{info['name']}")
-                      + "\n" + pub_tex + "\n")
+    atomic_write_text(
+        tex_path,
+        to_latex(
+            summary,
+            f"Ablation {info['name']} on {info['suite']} (val), mean $\\pm$ std over {info['seeds']} seed(s).",
+            f"tab:ablation-{info['name']}",
+        )
+        + "\n"
+        + pub_tex
+        + "\n",
+    )
     return [md_path, tex_path, plot]
 
 
@@ -155,25 +189,44 @@ def write_report(run_dir: Path, published: bool = True) -> list[Path]:
     suite = manifest["suite"]
     summary, per_seq = summary_table(metrics), per_sequence_table(metrics)
     plots = plot_metrics(metrics, run_dir)
-    head = (f"Run `{manifest['run_id']}` on suite `{suite['name']}` ({len(suite['sequences'])} val sequences, "
-            f"{suite['benchmark']}-style evaluation with TrackEval, cross-checked by py-motmetrics); "
-            f"detections: `{manifest['detections']['source']}`; commit `{manifest['git_commit'][:10]}`; "
-            f"device `{manifest['device']}`. Rates in %, FPS = tracker-only frames per second.")
+    head = (
+        f"Run `{manifest['run_id']}` on suite `{suite['name']}` ({len(suite['sequences'])} val sequences, "
+        f"{suite['benchmark']}-style evaluation with TrackEval, cross-checked by py-motmetrics); "
+        f"detections: `{manifest['detections']['source']}`; commit `{manifest['git_commit'][:10]}`; "
+        f"device `{manifest['device']}`. Rates in %, FPS = tracker-only frames per second."
+    )
     for tracker, reid in (manifest.get("reid") or {}).items():
         m, mc = reid.get("metrics", {}), reid["model_config"]
-        head += (f"\n\n{tracker} Re-ID model `{mc['name']}` ({mc['layout']} ×{mc['width']}, input "
-                 f"{mc['input_size']}{', ' + str(mc['extra']) if mc.get('extra') else ''}), trained on "
-                 f"{reid.get('train_crops', '?')} crops in {reid.get('train_seconds', float('nan')):.0f} s: val mAP "
-                 f"{100 * m.get('mAP', float('nan')):.1f}, rank-1 {100 * m.get('rank1', float('nan')):.1f} "
-                 f"(checkpoint `{Path(reid['path']).name}`).")
-    md = [f"# bench report: {suite['name']}", "", head, "", "## Summary", "", summary.to_markdown(floatfmt=".1f"), "",
-          "## Per sequence", "", per_seq.reset_index().to_markdown(index=False, floatfmt=".1f"), ""]
+        head += (
+            f"\n\n{tracker} Re-ID model `{mc['name']}` ({mc['layout']} ×{mc['width']}, input "
+            f"{mc['input_size']}{', ' + str(mc['extra']) if mc.get('extra') else ''}), trained on "
+            f"{reid.get('train_crops', '?')} crops in {reid.get('train_seconds', float('nan')):.0f} s: val mAP "
+            f"{100 * m.get('mAP', float('nan')):.1f}, rank-1 {100 * m.get('rank1', float('nan')):.1f} "
+            f"(checkpoint `{Path(reid['path']).name}`)."
+        )
+    md = [
+        f"# bench report: {suite['name']}",
+        "",
+        head,
+        "",
+        "## Summary",
+        "",
+        summary.to_markdown(floatfmt=".1f"),
+        "",
+        "## Per sequence",
+        "",
+        per_seq.reset_index().to_markdown(index=False, floatfmt=".1f"),
+        "",
+    ]
     md += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots] + [""]
     pub_md, pub_tex = _published_section() if published else ([], "")
     md += pub_md
-    tex = [f"% bench report: run {manifest['run_id']}, suite {suite['name']}",
-           to_latex(summary, f"Tracking results on {suite['name']} (val).", "tab:summary"),
-           to_latex(per_seq, f"Per-sequence results on {suite['name']} (val).", "tab:per-seq"), pub_tex]
+    tex = [
+        f"% bench report: run {manifest['run_id']}, suite {suite['name']}",
+        to_latex(summary, f"Tracking results on {suite['name']} (val).", "tab:summary"),
+        to_latex(per_seq, f"Per-sequence results on {suite['name']} (val).", "tab:per-seq"),
+        pub_tex,
+    ]
     md_path, tex_path = run_dir / "report.md", run_dir / "report.tex"
     atomic_write_text(md_path, "\n".join(md))
     atomic_write_text(tex_path, "\n\n".join(tex) + "\n")

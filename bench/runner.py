@@ -51,8 +51,9 @@ def resolve_device(device: str) -> str:
 
 def git_commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).resolve().parent)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).resolve().parent
+        )
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -100,30 +101,52 @@ def run_suite(cfg: Config, suite: Suite, trackers: list[str], run_id: str | None
             features_of[name][seq.name], hit = load_embeddings(embedder, seq, frames_of[seq.name], det_key, cache)
             hits += hit
         timings.setdefault("reid", {})[name] = {
-            "checkpoint_seconds": t1 - t0, "embedding_seconds": time.perf_counter() - t1, "cache_hits": hits,
-            "crops": sum(len(d) for f in frames_of.values() for d in f)}
+            "checkpoint_seconds": t1 - t0,
+            "embedding_seconds": time.perf_counter() - t1,
+            "cache_hits": hits,
+            "crops": sum(len(d) for f in frames_of.values() for d in f),
+        }
 
     jobs = [
-        TrackJob(name, tracker_params(name, cfg.trackers), s.name, s.info.fps, frames_of[s.name],
-                 features_of[name][s.name] if NEEDS_FEATURES[name] else None, cfg.output.min_box_area, cfg.output.aspect_ratio_thresh)
-        for name in trackers for s in seqs
+        TrackJob(
+            name,
+            tracker_params(name, cfg.trackers),
+            s.name,
+            s.info.fps,
+            frames_of[s.name],
+            features_of[name][s.name] if NEEDS_FEATURES[name] else None,
+            cfg.output.min_box_area,
+            cfg.output.aspect_ratio_thresh,
+        )
+        for name in trackers
+        for s in seqs
     ]
     with atomic_dir(run_dir) as tmp:
-        progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), console=console, transient=False)
+        progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
         with progress:
             task = progress.add_task(f"tracking {len(seqs)} seqs × {len(trackers)} trackers", total=len(jobs))
             parallel = Parallel(n_jobs=min(cfg.run.jobs, max(len(jobs), 1)), return_as="generator_unordered")
             for job, rows, seconds in parallel(delayed(track_sequence)(j) for j in jobs):
                 write_results(tmp / job.tracker / f"{job.seq}.txt", rows)
                 timings["tracking"].setdefault(job.tracker, {})[job.seq] = {
-                    "frames": len(job.frames), "seconds": seconds, "fps": len(job.frames) / max(seconds, 1e-9)}
+                    "frames": len(job.frames),
+                    "seconds": seconds,
+                    "fps": len(job.frames) / max(seconds, 1e-9),
+                }
                 progress.advance(task)
 
         tables, checks = [], []
         for name in trackers:
-            result = evaluate(tmp / name, suite.root, seqs=[s.name for s in seqs], benchmark=suite.benchmark,
-                              tracker_name=name)
+            result = evaluate(
+                tmp / name, suite.root, seqs=[s.name for s in seqs], benchmark=suite.benchmark, tracker_name=name
+            )
             t = timings["tracking"][name]
             table = result.metrics.copy()
             fps = {s: v["fps"] for s, v in t.items()}
@@ -138,23 +161,30 @@ def run_suite(cfg: Config, suite: Suite, trackers: list[str], run_id: str | None
         metrics.to_csv(tmp / "metrics.csv", index=False)
         pd.concat(checks, ignore_index=True).to_csv(tmp / "crosscheck.csv", index=False)
         timings["total_seconds"] = time.time() - started
-        atomic_write_json(tmp / "manifest.json", {
-            "run_id": run_id,
-            "suite": {"name": suite.name, "root": str(suite.root), "benchmark": suite.benchmark,
-                      "sequences": [s.name for s in seqs]},
-            "trackers": trackers,
-            "config": cfg.to_dict(),
-            "config_hash": cfg.hash(),
-            "git_commit": git_commit(),
-            "packages": package_versions(),
-            "device": device,
-            "seed": cfg.run.seed,
-            "jobs": cfg.run.jobs,
-            "detections": {"source": source.name, "params": source.params()},
-            "reid": reid_meta,
-            "timings": timings,
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
-        })
+        atomic_write_json(
+            tmp / "manifest.json",
+            {
+                "run_id": run_id,
+                "suite": {
+                    "name": suite.name,
+                    "root": str(suite.root),
+                    "benchmark": suite.benchmark,
+                    "sequences": [s.name for s in seqs],
+                },
+                "trackers": trackers,
+                "config": cfg.to_dict(),
+                "config_hash": cfg.hash(),
+                "git_commit": git_commit(),
+                "packages": package_versions(),
+                "device": device,
+                "seed": cfg.run.seed,
+                "jobs": cfg.run.jobs,
+                "detections": {"source": source.name, "params": source.params()},
+                "reid": reid_meta,
+                "timings": timings,
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
+            },
+        )
     return run_dir
 
 

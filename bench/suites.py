@@ -22,6 +22,7 @@ from bench.mot_io import SeqInfo, read_detections, read_gt, read_seqinfo, write_
 
 SPLITS = ("train", "val")
 
+
 @dataclass(frozen=True)
 class Sequence:
     name: str
@@ -47,6 +48,7 @@ class Sequence:
         listing = sorted((p.name, p.stat().st_size) for p in img_dir.iterdir()) if img_dir.is_dir() else []
         return stable_hash([file_digest(*files), listing])
 
+
 @dataclass(frozen=True)
 class Suite:
     name: str
@@ -59,6 +61,7 @@ class Suite:
             raise BenchError(f"unknown split {split!r}", hint=f"use one of {', '.join(SPLITS)}")
         return [s for s in self.sequences if s.split == split]
 
+
 def load_suite(name: str, cfg: Config) -> Suite:
     """Resolve a suite name (`synth`, `mot17-val`) or a MOTChallenge-layout directory."""
     if name == "synth":
@@ -68,12 +71,16 @@ def load_suite(name: str, cfg: Config) -> Suite:
     path = Path(name)
     if path.is_dir():
         return directory_suite(path)
-    raise BenchError(f"unknown suite {name!r}",
-                     hint="use 'synth', 'mot17-val' or a directory in MOTChallenge layout (<dir>/<SEQ>/seqinfo.ini)")
+    raise BenchError(
+        f"unknown suite {name!r}",
+        hint="use 'synth', 'mot17-val' or a directory in MOTChallenge layout (<dir>/<SEQ>/seqinfo.ini)",
+    )
+
 
 def _sequence(seq_dir: Path, split: str) -> Sequence:
     info = read_seqinfo(seq_dir)
     return Sequence(name=seq_dir.name, path=seq_dir, split=split, info=info)
+
 
 def synth_suite(cfg: Config) -> Suite:
     """Generate (once) and load the synthetic suite; the folder name is the hash of the generator parameters."""
@@ -90,19 +97,27 @@ def synth_suite(cfg: Config) -> Suite:
     seqs = tuple(_sequence(root / name, split) for name, split in splits)
     return Suite(name="synth", root=root, sequences=seqs, benchmark="MOT17")
 
+
 def directory_suite(root: Path) -> Suite:
     """Any MOTChallenge-layout folder: every sub-folder with a seqinfo.ini is a val sequence."""
     seq_dirs = sorted(p for p in root.iterdir() if (p / "seqinfo.ini").is_file())
     if not seq_dirs:
-        raise BenchError("no sequences found", root,
-                         hint="a suite folder holds <SEQ>/seqinfo.ini, <SEQ>/img1/, <SEQ>/gt/gt.txt, <SEQ>/det/det.txt")
+        raise BenchError(
+            "no sequences found",
+            root,
+            hint="a suite folder holds <SEQ>/seqinfo.ini, <SEQ>/img1/, <SEQ>/gt/gt.txt, <SEQ>/det/det.txt",
+        )
     seqs = [_sequence(p, "val") for p in seq_dirs]
-    return Suite(name=root.name, root=root, sequences=tuple(seqs), benchmark=detect_benchmark(root, [s.name for s in seqs]))
+    return Suite(
+        name=root.name, root=root, sequences=tuple(seqs), benchmark=detect_benchmark(root, [s.name for s in seqs])
+    )
+
 
 MOT17_HELP = (
     "download MOT17 from https://motchallenge.net/data/MOT17/ , unpack it so that <dir>/train/MOT17-02-FRCNN/ exists, "
-    "then set paths.mot17 = \"<dir>\" in bench.toml or export BENCH_MOT17=<dir>"
+    'then set paths.mot17 = "<dir>" in bench.toml or export BENCH_MOT17=<dir>'
 )
+
 
 def mot17_val_suite(cfg: Config) -> Suite:
     """MOT17 train/ with ByteTrack's half split, written as real MOTChallenge sequences into the cache.
@@ -119,8 +134,13 @@ def mot17_val_suite(cfg: Config) -> Suite:
     src = sorted(p for p in train.glob(f"MOT17-*-{det}") if p.is_dir()) if train.is_dir() else []
     if not src:
         raise BenchError(f"no MOT17-*-{det} sequences found", train, hint=MOT17_HELP)
-    key = stable_hash({"root": str(train.resolve()), "det": det,
-                       "seqs": [file_digest(p / "seqinfo.ini", p / "gt" / "gt.txt", p / "det" / "det.txt") for p in src]})
+    key = stable_hash(
+        {
+            "root": str(train.resolve()),
+            "det": det,
+            "seqs": [file_digest(p / "seqinfo.ini", p / "gt" / "gt.txt", p / "det" / "det.txt") for p in src],
+        }
+    )
     out = cfg.cache_dir / "suites" / "mot17-half" / key
     if not (out / "splits.json").is_file():
         with atomic_dir(out) as tmp:
@@ -137,6 +157,7 @@ def mot17_val_suite(cfg: Config) -> Suite:
     # The gt root for evaluation is the val folder: sequence names there are plain MOT17-XX-DET.
     val = tuple(Sequence(s.path.name, s.path, s.split, s.info) for s in seqs)
     return Suite(name="mot17-val", root=out / "val", sequences=val, benchmark="MOT17")
+
 
 def _write_frame_range(src: Path, info: SeqInfo, dst: Path, first: int, last: int) -> None:
     """Write frames first..last of `src` as a sequence renumbered from 1 (gt, det, symlinked images)."""
@@ -158,10 +179,22 @@ def _write_frame_range(src: Path, info: SeqInfo, dst: Path, first: int, last: in
     dets = dets[(dets[:, 0] >= first) & (dets[:, 0] <= last)].copy()
     dets[:, 0] -= offset
     write_detections(dst / "det" / "det.txt", dets)
-    write_seqinfo(dst, SeqInfo(name=info.name, length=last - first + 1, width=info.width, height=info.height,
-                               fps=info.fps, im_dir=info.im_dir, im_ext=info.im_ext))
+    write_seqinfo(
+        dst,
+        SeqInfo(
+            name=info.name,
+            length=last - first + 1,
+            width=info.width,
+            height=info.height,
+            fps=info.fps,
+            im_dir=info.im_dir,
+            im_ext=info.im_ext,
+        ),
+    )
+
 
 def seq_lengths(seqs: list[Sequence]) -> dict[str, int]:
     return {s.name: s.info.length for s in seqs}
+
 
 __all__ = ["Sequence", "Suite", "load_suite", "seq_lengths"]

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import torch
 
+from bench.crops import read_frame
 from bench.errors import BenchError
 from bench.nms import install_torchvision_stand_in, nms
 
@@ -193,7 +194,7 @@ class YOLOXDetections:
         """Letterboxed batches; the next batch is decoded in threads while the model runs on the current one."""
         frames = list(range(1, seq.info.length + 1))
         chunks = [frames[i:i + self.batch_size] for i in range(0, len(frames), self.batch_size)]
-        prep = lambda f: prepare_image(read_rgb(seq.image_path(f)), size, self.legacy_normalise)  # noqa: E731
+        prep = lambda f: prepare_image(read_frame(seq.image_path(f)), size, self.legacy_normalise)  # noqa: E731
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
             pending: list[Future] = [pool.submit(prep, f) for f in chunks[0]] if chunks else []
             for i, chunk in enumerate(chunks):
@@ -203,19 +204,6 @@ class YOLOXDetections:
 
 
 # ---- pre-processing and coordinates -------------------------------------------------------------------------
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    """(H, W, 3) uint8 RGB image (PIL; grayscale and RGBA are converted)."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
-    except FileNotFoundError:
-        raise BenchError("missing image", path, hint="every frame 1..seqLength needs an image in imDir") from None
-    except OSError as e:
-        raise BenchError(f"cannot read image ({e})", path) from None
 
 
 def letterbox_ratio(image_hw: tuple[int, int], input_size: tuple[int, int]) -> float:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from bench.mot_io import read_results
 
 ROOT = Path(__file__).resolve().parents[1]
 SEQS = ["ADL-Rundle-6", "ETH-Pedcross2", "KITTI-17", "PETS09-S2L1", "TUD-Campus"]

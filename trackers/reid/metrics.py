@@ -9,8 +9,14 @@ from __future__ import annotations
 import numpy as np
 
 
-def retrieval_metrics(feats: np.ndarray, ids: np.ndarray, seqs: np.ndarray, frames: np.ndarray,
-                      query_idx: np.ndarray, min_frame_gap: int = 25) -> dict[str, float]:
+def retrieval_metrics(
+    feats: np.ndarray,
+    ids: np.ndarray,
+    seqs: np.ndarray,
+    frames: np.ndarray,
+    query_idx: np.ndarray,
+    min_frame_gap: int = 25,
+) -> dict[str, float]:
     """mAP and rank-1 (fractions) of each query against all other crops, with the frame-gap exclusion.
 
     `ids` must be unique across sequences (e.g. "seq:id" strings or globally unique ints). Queries without a

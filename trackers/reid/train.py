@@ -1,7 +1,7 @@
 """The Re-ID training loop: pure torch on in-memory uint8 crops (no file I/O here).
 
 Deterministic under a seed on CPU: model init, sampling, augmentation and dropout all draw from generators seeded
-from `TrainConfig.seed`. AdamW with linear warm-up, then cosine or step decay, per iteration.
+from the `seed` argument. AdamW with linear warm-up, then cosine or step decay, per iteration.
 """
 
 from __future__ import annotations
@@ -70,13 +70,21 @@ def augment(batch: Tensor, cfg: TrainConfig, gen: torch.Generator) -> Tensor:
         padded = torch.nn.functional.pad(batch, (p, p, p, p))
         dx = torch.randint(0, 2 * p + 1, (n,), generator=gen)
         dy = torch.randint(0, 2 * p + 1, (n,), generator=gen)
-        batch = torch.stack([padded[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w] for i in range(n)])
+        batch = torch.stack([padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(n)])
     return batch
 
 
-def train(model: nn.Module, crops: Tensor, labels: np.ndarray, cfg: TrainConfig, seed: int,
-          sampler: Sampler[list[int]], loss_fn: nn.Module, device: str = "cpu",
-          on_step: Callable[[int, int, dict[str, float]], None] | None = None) -> list[dict[str, float]]:
+def train(
+    model: nn.Module,
+    crops: Tensor,
+    labels: np.ndarray,
+    cfg: TrainConfig,
+    seed: int,
+    sampler: Sampler[list[int]],
+    loss_fn: nn.Module,
+    device: str = "cpu",
+    on_step: Callable[[int, int, dict[str, float]], None] | None = None,
+) -> list[dict[str, float]]:
     """Train `model` in place on uint8 `crops` (N, 3, h, w) with integer `labels` (N,) in 0..C-1.
 
     `sampler` yields batches of indices (P×K, SGS or random); `loss_fn(output, labels)` returns a dict with
