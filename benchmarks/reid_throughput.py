@@ -23,13 +23,13 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 try:
-    from trackers.reid.losses import ReIDLoss
+    from trackers.reid.finetrack_loss import make_loss
     from trackers.reid.models import ModelConfig
 except ModuleNotFoundError:  # run as a script from a checkout without the package installed
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from trackers.reid.losses import ReIDLoss
+    from trackers.reid.finetrack_loss import make_loss
     from trackers.reid.models import ModelConfig
 
 NUM_CLASSES = 100
@@ -87,7 +87,7 @@ def _batch(cfg: ModelConfig, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
 def flops_per_crop(cfg: ModelConfig) -> tuple[float, float]:
     """(inference, training) FLOPs per crop, counted on a 4-crop batch (training = forward + backward)."""
     model = cfg.build(NUM_CLASSES)
-    crit = ReIDLoss()
+    crit = make_loss(cfg)
     x, y = _batch(cfg, 4)
     with FlopCounterMode(display=False) as fc, torch.inference_mode():
         model.eval()(x)
@@ -115,7 +115,7 @@ def measure(case: Case) -> tuple[float, float]:
     infer_s = time_it(infer, case.min_time_s, warmup=lambda: infer(x_warm))
 
     model.train()
-    crit = ReIDLoss()
+    crit = make_loss(cfg)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-4, weight_decay=5e-4)
 
     def step(inp: torch.Tensor = x, lab: torch.Tensor = y) -> None:
@@ -136,7 +136,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    cases = [Case("resnet18 w0.25 128x64 (default)", ModelConfig(width=0.25, input_size=(128, 64)), args.batch, 3.0)]
+    finetrack = ModelConfig(name="finetrack", width=0.25, input_size=(128, 64),
+                            extra={"fafpn": True, "parts": "mpmg", "k": 6})
+    cases = [Case("global w0.25 128x64 (default)", ModelConfig(width=0.25, input_size=(128, 64)), args.batch, 3.0),
+             Case("finetrack w0.25 128x64 (default)", finetrack, args.batch, 3.0)]
     if not args.skip_large:
         # ~4 GFLOP/crop: one batch of 64 is ~2 s to infer and ~7 s to train, so only a few timed runs.
         cases.append(Case("resnet18 w1.0 256x128", ModelConfig(width=1.0, input_size=(256, 128)), args.batch, 5.0))

@@ -87,3 +87,16 @@ def test_missing_mot17_names_where_to_put_it(tmp_path):
     proc = bench("run", "--suite", "mot17-val", cwd=tmp_path, check=False)
     assert proc.returncode == 2 and "BENCH_MOT17" in proc.stderr.replace("\n", "")
     assert not (tmp_path / "results").exists() or not any((tmp_path / "results").iterdir())
+
+
+def test_cache_ls_and_clear(tmp_path):
+    from tests.test_suites import make_mot17_tree
+
+    make_mot17_tree(tmp_path / "MOT17")
+    (tmp_path / "bench.toml").write_text(f"[paths]\ncache = '{tmp_path / 'c'}'\nresults = '{tmp_path / 'r'}'\n"
+                                         "[run]\ntrackers = ['bytetrack']\njobs = 1\n")
+    bench("run", "--suite", str(tmp_path / "MOT17" / "train"), "--no-report", cwd=tmp_path)
+    listing = bench("cache", "ls", cwd=tmp_path).stdout
+    assert "4 entries" in listing and "MOT17-02-FRCNN" in listing and "public" in listing
+    assert "removed 4 entries" in bench("cache", "clear", "--kind", "detections", cwd=tmp_path).stdout
+    assert "0 entries" in bench("cache", "ls", cwd=tmp_path).stdout
