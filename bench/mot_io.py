@@ -93,7 +93,7 @@ def _parse_rows(path: Path, min_cols: int, max_cols: int, what: str) -> np.ndarr
                 raise BenchError(
                     f"non-numeric value in {line!r}", path, lineno, hint="fix or remove this line"
                 ) from None
-            if any(math.isnan(v) or math.isinf(v) for v in vals[:7]):
+            if any(math.isnan(v) or math.isinf(v) for v in vals):
                 raise BenchError("NaN or infinite value", path, lineno, hint="fix or remove this line")
             frame = vals[0]
             if frame < 1 or frame != int(frame):

@@ -18,28 +18,35 @@ import numpy as np
 import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from torch.utils.data import Sampler
 
+import trackers.reid
 from bench.config import Config, ReIDModelSection
 from bench.embeddings import Embedder
 from bench.errors import BenchError
 from bench.fsutil import atomic_path, file_digest, stable_hash
 from bench.reid_data import CropSet, gt_crops
 from bench.suites import Suite
-from trackers.reid.metrics import retrieval_metrics
-from torch.utils.data import Sampler
-
 from trackers.reid.finetrack_loss import make_loss
+from trackers.reid.metrics import retrieval_metrics
 from trackers.reid.models import ModelConfig
 from trackers.reid.samplers import PKSampler, RandomBatchSampler, SGSSampler
 from trackers.reid.train import TrainConfig, train
 
 console = Console(stderr=True)
+REID_CODE = Path(trackers.reid.__file__).parent
+
+
+def code_fingerprint() -> str:
+    """Hash of the Re-ID model, loss, sampler and training code: a changed model never reuses a stale checkpoint."""
+    return file_digest(*sorted(REID_CODE.glob("*.py")))
 
 
 def reid_key(section: ReIDModelSection, suite: Suite, seed: int) -> dict[str, Any]:
-    """Everything that determines a trained model: the train sequences' content, both configs and the seed."""
+    """Everything that determines a trained model: the train sequences' content, both configs, the code, the seed."""
     return {
         "suite": stable_hash([s.fingerprint() for s in suite.split("train")]),
+        "code": code_fingerprint(),
         "model": section.model.to_dict(),
         "train": section.train.to_dict(),
         "seed": seed,

@@ -102,3 +102,15 @@ def test_bad_checkpoint_is_a_clear_error(tmp_path):
     torch.save({"hello": 1}, bad)
     with pytest.raises(BenchError, match="not a bench Re-ID checkpoint"):
         load_checkpoint(bad, "cpu")
+
+
+def test_checkpoint_key_follows_code_and_config(tiny, monkeypatch):
+    from bench.config import apply_overrides
+
+    cfg, suite = tiny
+    base = checkpoint_path(cfg, cfg.reid.deepsort, suite, 0)
+    assert checkpoint_path(cfg, cfg.reid.deepsort, suite, 0) == base
+    other = apply_overrides(cfg, ["reid.deepsort.train.lr=0.01"])
+    assert checkpoint_path(other, other.reid.deepsort, suite, 0) != base
+    monkeypatch.setattr("bench.reid.code_fingerprint", lambda: "edited-model-code")
+    assert checkpoint_path(cfg, cfg.reid.deepsort, suite, 0) != base
