@@ -87,6 +87,9 @@ def plot_metrics(metrics: pd.DataFrame, out_dir: Path) -> list[Path]:
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
+    for ax in fig.axes:
+        if ax.get_legend() is not None:  # outside the bars, so it never hides one
+            sns.move_legend(ax, "upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, format="png")
