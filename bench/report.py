@@ -152,7 +152,7 @@ def write_ablation_report(out_dir: Path, published: bool = True) -> list[Path]:
         "",
         head,
         "",
-        summary.to_markdown(),
+        summary.to_markdown(disable_numparse=True),
         "",
         "Variants:",
         "",
