@@ -60,13 +60,15 @@ def stable_hash(obj: Any, length: int = 16) -> str:
     return hashlib.sha256(blob).hexdigest()[:length]
 
 
-def file_digest(*paths: str | Path, length: int = 16) -> str:
-    """Content hash of one or more files (a sequence's identity for cache keys)."""
+def sha256_file(path: str | Path) -> str:
+    """Full sha256 hex digest of a file's content, read in 1 MiB chunks (checkpoints can be hundreds of MB)."""
     h = hashlib.sha256()
-    for p in paths:
-        p = Path(p)
-        h.update(p.name.encode())
-        with open(p, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-    return h.hexdigest()[:length]
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def file_digest(*paths: str | Path, length: int = 16) -> str:
+    """Hash of the names and contents of one or more files (a sequence's or code's identity for cache keys)."""
+    return stable_hash([(Path(p).name, sha256_file(p)) for p in paths], length)

@@ -24,7 +24,7 @@ import trackers.reid
 from bench.config import Config, ReIDModelSection
 from bench.embeddings import Embedder
 from bench.errors import BenchError
-from bench.fsutil import atomic_path, file_digest, stable_hash
+from bench.fsutil import atomic_path, file_digest, sha256_file, stable_hash
 from bench.reid_data import CropSet, gt_crops
 from bench.suites import Suite
 from trackers.reid.finetrack_loss import make_loss
@@ -204,7 +204,7 @@ def load_checkpoint(path: Path, device: str, batch_size: int = 128) -> tuple[Emb
         raise BenchError(f"not a bench Re-ID checkpoint ({e.__class__.__name__}: {e})", path) from None
     meta = {k: v for k, v in payload.items() if k != "state_dict"}
     meta["path"] = str(path)
-    meta["sha256"] = file_digest(path)
+    meta["sha256"] = sha256_file(path)
     embedder = Embedder(model, meta["sha256"], tuple(mc.input_size), device, batch_size)
     return embedder, meta
 

@@ -33,14 +33,16 @@ import torch
 
 from bench.crops import read_frame
 from bench.errors import BenchError
+from bench.fsutil import sha256_file
 from bench.nms import install_torchvision_stand_in, nms
+from trackers.reid import preprocess as reid_preprocess
 
 if TYPE_CHECKING:
     from bench.suites import Sequence
 
 PAD_VALUE = 114
-IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)  # RGB
-IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+IMAGENET_MEAN = np.array(reid_preprocess.IMAGENET_MEAN, dtype=np.float32)  # RGB, ByteTrack's legacy normalisation
+IMAGENET_STD = np.array(reid_preprocess.IMAGENET_STD, dtype=np.float32)
 STRIDE = 32  # YOLOX's coarsest feature stride: input sides must be multiples of it
 EXP_NAMES = ("yolox-nano", "yolox-tiny", "yolox-s", "yolox-m", "yolox-l", "yolox-x", "yolov3")
 
@@ -328,11 +330,7 @@ def file_sha256(path: Path) -> str:
     st = path.stat()
     key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
     if key not in _SHA_CACHE:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        _SHA_CACHE[key] = h.hexdigest()
+        _SHA_CACHE[key] = sha256_file(path)
     return _SHA_CACHE[key]
 
 

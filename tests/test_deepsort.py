@@ -13,11 +13,10 @@ from trackers.deepsort import (
     DeepSORT,
     DeepSORTConfig,
     TrackState,
-    iou_no_offset,
     non_max_suppression,
 )
 from trackers.kalman import tlwh_to_xyah
-from trackers.matching import cosine_distance
+from trackers.matching import cosine_distance, iou
 
 D = 16
 W, H = 80.0, 200.0  # pedestrian-like boxes; Kalman noise scales with the height
@@ -322,8 +321,8 @@ def test_detections_are_not_aliased():
 def test_iou_has_no_pixel_offset():
     a = np.array([[0.0, 0.0, 10.0, 10.0]])
     b = np.array([[5.0, 0.0, 15.0, 10.0], [0.0, 0.0, 10.0, 10.0], [20.0, 20.0, 30.0, 30.0]])
-    np.testing.assert_allclose(iou_no_offset(a, b), [[50 / 150, 1.0, 0.0]])
-    assert iou_no_offset(np.zeros((0, 4)), b).shape == (0, 3)
+    np.testing.assert_allclose(iou(a, b, offset=0.0), [[50 / 150, 1.0, 0.0]])
+    assert iou(np.zeros((0, 4)), b, offset=0.0).shape == (0, 3)
 
 
 def test_nms_overlap_is_relative_to_the_weaker_box():

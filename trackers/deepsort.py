@@ -19,8 +19,8 @@ Deliberate details and differences from the reference:
 - Assignment is `matching.linear_assignment` (lapjv with a cost limit). The reference clips costs above the
   threshold to threshold + 1e-5, solves a full Hungarian assignment and drops the clipped pairs; both minimise
   the same objective up to that 1e-5 and ties.
-- IoU has no +1 pixel offset (`iou_no_offset`), as the reference's `iou_matching.iou`; `matching.iou` uses the
-  +1 convention of cython_bbox, which DeepSORT does not.
+- IoU has no +1 pixel offset (`matching.iou(..., offset=0.0)`), as the reference's `iou_matching.iou`; ByteTrack
+  uses the +1 convention of cython_bbox, which DeepSORT does not.
 - As in the reference, a confirmed track can be re-found only while `time_since_update <= max_age` after the
   prediction (the cascade has max_age levels), i.e. after at most max_age - 1 missed frames; it is deleted at
   its (max_age + 1)-th miss.
@@ -47,7 +47,7 @@ import numpy as np
 
 from trackers.association import AssociationStage, Detections, track_tlbr
 from trackers.kalman import CHI2INV95, KalmanFilter, tlwh_to_xyah, xyah_to_tlwh
-from trackers.matching import cosine_distance
+from trackers.matching import cosine_distance, iou
 
 # Cost of a pair outside the Mahalanobis gate (reference linear_assignment.INFTY_COST): far above any threshold.
 INFTY_COST = 1e5
@@ -114,21 +114,6 @@ class DeepSORTConfig:
             raise ValueError(f"nn_budget must be >= 1 or None, got {self.nn_budget}")
         if self.output_max_time_since_update < 0:
             raise ValueError(f"output_max_time_since_update must be >= 0, got {self.output_max_time_since_update}")
-
-
-def iou_no_offset(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
-    """(M, 4) × (N, 4) x1, y1, x2, y2 → (M, N) IoU with areas w * h (DeepSORT's convention, no +1 pixel)."""
-    a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
-    iw = np.maximum(0.0, np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]))
-    ih = np.maximum(0.0, np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]))
-    inter = iw * ih
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    out = np.zeros_like(inter)
-    np.divide(inter, union, out=out, where=union > 0)
-    return out
 
 
 def non_max_suppression(tlwh: np.ndarray, scores: np.ndarray, max_overlap: float) -> np.ndarray:
@@ -264,7 +249,7 @@ class DeepSORT:
 
     def _iou_cost(self, tracks: list[Track], dets: Detections) -> np.ndarray:
         """Tracks × detections: 1 - IoU of the predicted track boxes and the detections."""
-        return 1.0 - iou_no_offset(track_tlbr(tracks), dets.tlbr)
+        return 1.0 - iou(track_tlbr(tracks), dets.tlbr, offset=0.0)
 
     def _apply_detection(self, track: Track, dets: Detections, idet: int) -> None:
         track.mean, track.covariance = self.kalman.update(track.mean, track.covariance,

@@ -16,6 +16,7 @@ import numpy as np
 
 from trackers.association import CostFn, Detections, KalmanTrackLike, iou_cost
 from trackers.bytetrack import ByteTrack, ByteTrackConfig, Track
+from trackers.matching import cosine_distance
 
 ASSOCIATIONS = ("fused", "iou", "feat")
 
@@ -40,22 +41,23 @@ def feature_distance(tracks: Sequence[KalmanTrackLike], dets: Detections) -> np.
     """d_feat = 1 − cosine similarity, tracks × detections."""
     if dets.features is None or any(t.feature is None for t in tracks):
         raise ValueError("FineTrack's first stage needs features on every track and detection")
-    t = _unit(np.stack([t.feature for t in tracks]).astype(np.float64))
-    d = _unit(np.asarray(dets.features, dtype=np.float64))
-    return 1.0 - t @ d.T
+    return cosine_distance(np.stack([t.feature for t in tracks]), dets.features)
+
+
+def _gated(d_feat: np.ndarray, d_iou: np.ndarray) -> np.ndarray:
+    """d̃_feat = 1 − (1 − d_feat)·[d_IoU < 1]: appearance only where the boxes overlap, else 1."""
+    return 1.0 - (1.0 - d_feat) * (d_iou < 1.0)
 
 
 def gated_feature_cost(tracks: Sequence[KalmanTrackLike], dets: Detections) -> np.ndarray:
-    """d̃_feat = 1 − (1 − d_feat)·[d_IoU < 1]: appearance only where the boxes overlap, else 1."""
-    overlap = iou_cost(tracks, dets) < 1.0
-    return 1.0 - (1.0 - feature_distance(tracks, dets)) * overlap
+    """d̃_feat alone (association = "feat")."""
+    return _gated(feature_distance(tracks, dets), iou_cost(tracks, dets))
 
 
 def fused_cost(tracks: Sequence[KalmanTrackLike], dets: Detections) -> np.ndarray:
     """d = sqrt(d̃_feat · d_IoU)."""
     d_iou = iou_cost(tracks, dets)
-    d_feat = 1.0 - (1.0 - feature_distance(tracks, dets)) * (d_iou < 1.0)
-    return np.sqrt(np.clip(d_feat, 0.0, None) * d_iou)
+    return np.sqrt(np.clip(_gated(feature_distance(tracks, dets), d_iou), 0.0, None) * d_iou)
 
 
 FIRST_STAGE_COSTS: dict[str, CostFn | None] = {"fused": fused_cost, "iou": None, "feat": gated_feature_cost}

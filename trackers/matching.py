@@ -11,20 +11,21 @@ import lap
 import numpy as np
 
 
-def iou(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
-    """(M, 4) × (N, 4) x1, y1, x2, y2 boxes → (M, N) IoU with areas (x2 - x1 + 1) * (y2 - y1 + 1).
+def iou(boxes_a: np.ndarray, boxes_b: np.ndarray, offset: float = 1.0) -> np.ndarray:
+    """(M, 4) × (N, 4) x1, y1, x2, y2 boxes → (M, N) IoU with areas (x2 - x1 + offset) * (y2 - y1 + offset).
 
-    Mirrors cython_bbox.bbox_overlaps(a, b) (a = rows, b = query boxes): union = area_a + area_b - inter,
-    evaluated left to right; pairs whose +1 widths/heights do not overlap get 0.
+    offset 1 mirrors cython_bbox.bbox_overlaps(a, b) (ByteTrack; a = rows, b = query boxes); offset 0 is DeepSORT's
+    iou_matching.iou. union = area_a + area_b - inter, evaluated left to right; pairs whose widths/heights do not
+    overlap get 0.
     """
     a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
     b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
     if len(a) == 0 or len(b) == 0:
         return np.zeros((len(a), len(b)), dtype=np.float64)
-    area_b = (b[:, 2] - b[:, 0] + 1) * (b[:, 3] - b[:, 1] + 1)
-    area_a = (a[:, 2] - a[:, 0] + 1) * (a[:, 3] - a[:, 1] + 1)
-    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]) + 1
-    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]) + 1
+    area_b = (b[:, 2] - b[:, 0] + offset) * (b[:, 3] - b[:, 1] + offset)
+    area_a = (a[:, 2] - a[:, 0] + offset) * (a[:, 3] - a[:, 1] + offset)
+    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]) + offset
+    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]) + offset
     inter = iw * ih
     union = area_a[:, None] + area_b[None, :] - inter
     overlap = (iw > 0) & (ih > 0)
