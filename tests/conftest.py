@@ -5,11 +5,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
+DATA = ROOT / "tests" / "data"  # fixtures copied into the repo; see tests/data/README.md
 
 
 @pytest.fixture
-def shared_data() -> Path:
-    if not SHARED.is_dir():
-        pytest.fail(f"shared test data not found at {SHARED}: the project expects ../shared/data beside the repo")
-    return SHARED
+def mot_data() -> Path:
+    """Real MOTChallenge fixtures inside the repository (a bare clone has no ../shared)."""
+    return DATA

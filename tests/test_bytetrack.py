@@ -16,7 +16,7 @@ from trackers.bytetrack import ByteTrack, ByteTrackConfig, TrackState
 from trackers.kalman import CHI2INV95, KalmanFilter, tlwh_to_xyah, xyah_to_tlwh
 from trackers.matching import cosine_distance, fuse_score, iou, linear_assignment
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parent / "data"
 SEQUENCES = ["ADL-Rundle-6", "ETH-Pedcross2", "KITTI-17", "PETS09-S2L1", "TUD-Campus"]
 
 

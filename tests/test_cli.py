@@ -37,24 +37,24 @@ def _rows_by_track(path: Path) -> tuple[dict[int, set[str]], set[tuple[int, str]
     return tracks, boxes
 
 
-def test_track_reproduces_bytetrack_reference_files(tmp_path, shared_data):
-    dets = [str(shared_data / "mot15-dets" / s / "det" / "det.txt") for s in SEQS]
+def test_track_reproduces_bytetrack_reference_files(tmp_path, mot_data):
+    dets = [str(mot_data / "mot15-dets" / s / "det" / "det.txt") for s in SEQS]
     bench("track", *dets, "--tracker", "bytetrack", "--out", str(tmp_path))
     for seq in SEQS:
         ours, our_boxes = _rows_by_track(tmp_path / f"{seq}.txt")
-        ref, ref_boxes = _rows_by_track(shared_data / "bytetrack-reference" / f"{seq}.txt")
+        ref, ref_boxes = _rows_by_track(mot_data / "bytetrack-reference" / f"{seq}.txt")
         assert our_boxes == ref_boxes, seq
         # same partition of boxes into tracks (ids may be numbered differently)
         assert sorted(map(sorted, ours.values())) == sorted(map(sorted, ref.values())), seq
 
 
-def test_eval_reproduces_motmetrics_tud(tmp_path, shared_data):
+def test_eval_reproduces_motmetrics_tud(tmp_path, mot_data):
     gt_root, res = tmp_path / "gt", tmp_path / "res"
     for seq in ("TUD-Campus", "TUD-Stadtmitte"):
         (gt_root / seq / "gt").mkdir(parents=True)
-        shutil.copy(shared_data / "motmetrics-tud" / seq / "gt.txt", gt_root / seq / "gt" / "gt.txt")
+        shutil.copy(mot_data / "motmetrics-tud" / seq / "gt.txt", gt_root / seq / "gt" / "gt.txt")
         res.mkdir(exist_ok=True)
-        shutil.copy(shared_data / "motmetrics-tud" / seq / "test.txt", res / f"{seq}.txt")
+        shutil.copy(mot_data / "motmetrics-tud" / seq / "test.txt", res / f"{seq}.txt")
     out = tmp_path / "m.json"
     proc = bench("eval", str(res), "--gt", str(gt_root), "--benchmark", "MOT15", "--json", str(out))
     assert "disagreement" not in proc.stderr

@@ -14,7 +14,7 @@ from bench.errors import BenchError
 from bench.evaluation import detect_benchmark, evaluate, result_to_json
 from bench.mot_io import SeqInfo, write_gt, write_results, write_seqinfo
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parent / "data"
 TUD = DATA / "motmetrics-tud"
 TUD_SEQS = ("TUD-Campus", "TUD-Stadtmitte")
 

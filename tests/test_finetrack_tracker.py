@@ -48,8 +48,8 @@ def test_crossing_targets_keep_ids_with_fused_association():
     assert id_nearest(swapped[end], xa[end]) == id_nearest(swapped[start], xb[start])  # IoU-only swaps
 
 
-def test_iou_association_is_exactly_bytetrack(shared_data):
-    dets = read_detections(shared_data / "mot15-dets" / "TUD-Campus" / "det" / "det.txt")
+def test_iou_association_is_exactly_bytetrack(mot_data):
+    dets = read_detections(mot_data / "mot15-dets" / "TUD-Campus" / "det" / "det.txt")
     frames = split_by_frame(dets, int(dets[:, 0].max()))
     rng = np.random.default_rng(0)
     bt, ft = ByteTrack(ByteTrackConfig()), FineTrack(FineTrackConfig(association="iou"))
@@ -58,9 +58,9 @@ def test_iou_association_is_exactly_bytetrack(shared_data):
         np.testing.assert_array_equal(bt.update(f), ft.update(f, feats))
 
 
-def test_appearance_changes_the_outcome_on_real_detections(shared_data):
+def test_appearance_changes_the_outcome_on_real_detections(mot_data):
     """With features that contradict the boxes, fused association must behave differently from IoU."""
-    dets = read_detections(shared_data / "mot15-dets" / "PETS09-S2L1" / "det" / "det.txt")
+    dets = read_detections(mot_data / "mot15-dets" / "PETS09-S2L1" / "det" / "det.txt")
     frames = split_by_frame(dets, 200)[:200]
     rng = np.random.default_rng(0)
     a, b = FineTrack(FineTrackConfig(association="iou")), FineTrack()

@@ -181,12 +181,12 @@ def test_random_batches_ignore_frame_order_sgs_batches_do_not() -> None:
     assert _same_frame_pairs(_epoch(sgs, 0)) == frame_pairs
 
 
-def test_sgs_on_real_ground_truth_has_more_positives_than_random(shared_data) -> None:  # type: ignore[no-untyped-def]
+def test_sgs_on_real_ground_truth_has_more_positives_than_random(mot_data) -> None:  # type: ignore[no-untyped-def]
     from bench.mot_io import read_gt
 
     seqs, frames, ids = [], [], []
     for name in ("TUD-Campus", "TUD-Stadtmitte"):
-        gt = read_gt(shared_data / "motmetrics-tud" / name / "gt.txt")
+        gt = read_gt(mot_data / "motmetrics-tud" / name / "gt.txt")
         seqs += [name] * len(gt)
         frames += gt[:, 0].astype(int).tolist()
         ids += [f"{name}:{int(i)}" for i in gt[:, 1]]
