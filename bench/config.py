@@ -21,6 +21,7 @@ from bench.synth.params import SynthParams
 from trackers.bytetrack import ByteTrackConfig
 from trackers.deepsort import DeepSORTConfig
 from trackers.finetrack import FineTrackConfig
+from trackers.reid.finetrack import FineTrackModelConfig
 from trackers.reid.models import ModelConfig
 from trackers.reid.train import TrainConfig
 
@@ -73,7 +74,8 @@ class OutputFilterConfig:
 @dataclass
 class ReIDModelSection:
     """One appearance tracker's Re-ID model: trained on the suite's train split (once, then cached) unless
-    `checkpoint` names a `.pt` written by `bench train`."""
+    `checkpoint` names a `.pt` written by `bench train`. `model` is the config class registered for `model.name`
+    (e.g. FineTrackModelConfig), so each model's own keys are checked."""
 
     checkpoint: str = ""
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -82,7 +84,7 @@ class ReIDModelSection:
 
 def _finetrack_section() -> ReIDModelSection:
     return ReIDModelSection(
-        model=ModelConfig(name="finetrack", extra={"fafpn": True, "parts": "mpmg", "k": 6}),
+        model=FineTrackModelConfig(),
         train=TrainConfig(sampler="sgs"),
     )
 
@@ -224,9 +226,15 @@ def _check_type(value: Any, tp: Any, key: str, source: str) -> Any:
 
 def _build(cls: type, data: dict[str, Any], prefix: str, source: str, base: Any = None) -> Any:
     """Build dataclass `cls` from `data`, starting from `base` (or the defaults); unknown keys are errors."""
+    obj = base if base is not None else cls()
+    if isinstance(obj, ModelConfig) and isinstance(data.get("name"), str):  # a Re-ID model's keys follow its name
+        try:
+            obj = obj.renamed(data["name"])
+        except ValueError as e:
+            raise BenchError(f"{prefix}.name: {e}", source) from None
+    cls = type(obj)
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
-    obj = base if base is not None else cls()
     values = {}
     for k, v in data.items():
         key = f"{prefix}.{k}" if prefix else k

@@ -1,14 +1,18 @@
 """Re-ID models for a suite: train once per (suite, model config, training config, seed), store, reuse, embed.
 
-A checkpoint is a `.pt` holding the model and training configs, their hash, the seed, the identity count and the
-val retrieval metrics (mAP, rank-1). It lives under `<cache>/reid/<hash>.pt`, written atomically, so `bench run`
-trains the model the first time a suite needs it and reuses it afterwards.
+A checkpoint is a `.pt` holding the model and training configs (plain dicts, so it loads with `weights_only=True`),
+their hash, the seed, the identity count and the val retrieval metrics (mAP, rank-1). It lives under
+`<cache>/reid/<hash>.pt`, written atomically, with the file's sha256 beside it (`.pt.sha256`): `bench run` trains
+the model the first time a suite needs it, reuses it afterwards, and retrains an entry whose digest no longer
+matches.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import math
+import pickle
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +28,12 @@ import trackers.reid
 from bench.config import Config, ReIDModelSection
 from bench.embeddings import Embedder
 from bench.errors import BenchError
-from bench.fsutil import atomic_path, file_digest, sha256_file, stable_hash
+from bench.fsutil import atomic_path, atomic_write_text, sha256_file, stable_hash
 from bench.reid_data import CropSet, gt_crops
 from bench.suites import Suite
-from trackers.reid.finetrack_loss import make_loss
 from trackers.reid.metrics import retrieval_metrics
 from trackers.reid.models import ModelConfig
+from trackers.reid.resnet import ResNet, load_torchvision_weights
 from trackers.reid.samplers import PKSampler, RandomBatchSampler, SGSSampler
 from trackers.reid.train import TrainConfig, train
 
@@ -37,25 +41,62 @@ console = Console(stderr=True)
 REID_CODE = Path(trackers.reid.__file__).parent
 
 
-def code_fingerprint() -> str:
-    """Hash of the Re-ID model, loss, sampler and training code: a changed model never reuses a stale checkpoint."""
-    return file_digest(*sorted(REID_CODE.glob("*.py")))
+def _without_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
 
 
-def reid_key(section: ReIDModelSection, suite: Suite, seed: int) -> dict[str, Any]:
-    """Everything that determines a trained model: the train sequences' content, both configs, the code, the seed."""
+def code_fingerprint(root: Path = REID_CODE) -> str:
+    """Hash of the Re-ID model, loss, sampler and training code as parsed (AST without docstrings): a code change
+    never reuses a stale checkpoint, while editing comments, docstrings or formatting keeps every cached model."""
+    parts = []
+    for path in sorted(root.glob("*.py")):
+        tree = _without_docstrings(ast.parse(path.read_text(), filename=str(path)))
+        parts.append((path.name, ast.dump(tree, annotate_fields=True, include_attributes=False)))
+    return stable_hash(parts)
+
+
+def pretrained_path(cfg: Config, section: ReIDModelSection) -> Path | None:
+    """The resolved `model.pretrained` file (None when unset); a missing file is an error."""
+    if not section.model.pretrained:
+        return None
+    path = cfg.resolve(section.model.pretrained)
+    if not path.is_file():
+        raise BenchError(
+            "pretrained backbone weights not found", path,
+            hint="set reid.<tracker>.model.pretrained to a torchvision ResNet state dict (see README)",
+        )
+    return path
+
+
+def reid_key(cfg: Config, section: ReIDModelSection, suite: Suite, seed: int) -> dict[str, Any]:
+    """Everything that determines a trained model: the train sequences' content, both configs (the pretrained
+    weights by content, not path), the code, the seed."""
+    model = section.model.to_dict()
+    pretrained = pretrained_path(cfg, section)
+    if pretrained is not None:
+        model["pretrained"] = sha256_file(pretrained)
     return {
         "suite": stable_hash([s.fingerprint() for s in suite.split("train")]),
         "code": code_fingerprint(),
-        "model": section.model.to_dict(),
+        "model": model,
         "train": section.train.to_dict(),
         "seed": seed,
     }
 
 
 def checkpoint_path(cfg: Config, section: ReIDModelSection, suite: Suite, seed: int) -> Path:
-    key = stable_hash(reid_key(section, suite, seed))
+    key = stable_hash(reid_key(cfg, section, suite, seed))
     return cfg.cache_dir / "reid" / f"{section.model.name}-{key}-s{seed}.pt"
+
+
+def digest_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
 
 
 def section_for_model(cfg: Config, model: str) -> str:
@@ -79,20 +120,22 @@ def make_sampler(data: CropSet, tc: TrainConfig, seed: int) -> Sampler[list[int]
     raise BenchError(f"unknown sampler {tc.sampler!r}", hint="use pk, sgs or random")
 
 
-def training_loss(mc: ModelConfig, tc: TrainConfig) -> torch.nn.Module:
-    """The model's loss with the training section's weights (FineTrack: α = part_weight_per_k·K, β, γ)."""
-    if mc.name != "finetrack":
-        return make_loss(mc, tc.label_smoothing, tc.triplet_margin)
-    k = int(mc.extra.get("k", 6))
-    return make_loss(
-        mc,
-        tc.label_smoothing,
-        tc.triplet_margin,
-        alpha=tc.part_weight_per_k * k,
-        beta=tc.global_weight,
-        gamma=tc.diversity_weight,
-        diversity=tc.diversity,
-    )
+def load_pretrained(model: torch.nn.Module, path: Path, label: str) -> None:
+    """Load an ImageNet ResNet state dict (torchvision/timm key layout) into `model.backbone`; heads stay new."""
+    backbone = getattr(model, "backbone", None)
+    if not isinstance(backbone, ResNet):
+        raise BenchError(f"{label}: this model has no ResNet backbone to load pretrained weights into")
+    state = _torch_load(path, "pretrained weights")
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise BenchError("not a state dict of tensors (expected torch.save(model.state_dict(), path))", path)
+    try:
+        report = load_torchvision_weights(backbone, state)
+    except ValueError as e:
+        raise BenchError(f"pretrained weights do not fit {label} ({e})", path) from None
+    random = f"; stayed random: {', '.join(report.missing)}" if report.missing else ""
+    console.print(f"{label}: loaded {len(report.loaded)}/{report.total} backbone tensors from {path}{random}")
 
 
 def evaluate_retrieval(
@@ -135,6 +178,9 @@ def train_checkpoint(cfg: Config, tracker: str, suite: Suite, seed: int, device:
         )
     torch.manual_seed(seed)
     model = mc.build(data.num_classes)
+    pretrained = pretrained_path(cfg, section)
+    if pretrained is not None:
+        load_pretrained(model, pretrained, f"reid.{tracker}.model.pretrained")
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -152,7 +198,7 @@ def train_checkpoint(cfg: Config, tracker: str, suite: Suite, seed: int, device:
         def on_step(it: int, total: int, losses: dict[str, float]) -> None:
             progress.update(task, completed=it, total=total, loss=losses["loss"])
 
-        loss_fn = training_loss(mc, tc)
+        loss_fn = mc.make_loss(tc)
         history = train(
             model,
             data.crops,
@@ -168,11 +214,12 @@ def train_checkpoint(cfg: Config, tracker: str, suite: Suite, seed: int, device:
     val = gt_crops(suite.split("val"), size, tc.min_visibility, 1)
     metrics = evaluate_retrieval(model, size, val, cfg, device)
     path = checkpoint_path(cfg, section, suite, seed)
+    key = reid_key(cfg, section, suite, seed)
     payload = {
         "model_config": mc.to_dict(),
         "train_config": tc.to_dict(),
-        "config_hash": stable_hash(reid_key(section, suite, seed)),
-        "key": reid_key(section, suite, seed),
+        "config_hash": stable_hash(key),
+        "key": key,
         "seed": seed,
         "num_classes": data.num_classes,
         "train_crops": len(data),
@@ -183,6 +230,7 @@ def train_checkpoint(cfg: Config, tracker: str, suite: Suite, seed: int, device:
     }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
+    atomic_write_text(digest_path(path), sha256_file(path) + "\n")  # written last: no digest, no valid entry
     console.print(
         f"Re-ID {mc.name}: trained in {seconds:.0f} s on {len(data)} crops / {data.num_classes} ids; "
         f"val mAP {metrics['mAP']:.3f} rank-1 {metrics['rank1']:.3f} ({metrics['queries']} queries) → {path}"
@@ -190,17 +238,31 @@ def train_checkpoint(cfg: Config, tracker: str, suite: Suite, seed: int, device:
     return TrainOutcome(path, seconds, metrics, history)
 
 
+def _torch_load(path: Path, what: str) -> Any:
+    """`torch.load(weights_only=True)`: tensors and plain containers only, never code; any failure is one line."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise BenchError(
+            f"refusing to load {what}: not a plain tensor file ({first[:200]})", path,
+            hint="only files of tensors and plain values load (torch.load weights_only=True); pickled code never runs",
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError, TypeError, AttributeError, KeyError, IndexError) as e:
+        raise BenchError(f"cannot read {what} ({type(e).__name__}: {str(e).strip()[:200]})", path) from None
+
+
 def load_checkpoint(path: Path, device: str, batch_size: int = 128) -> tuple[Embedder, dict[str, Any]]:
     """An inference-only embedder from a checkpoint, plus its metadata (without the weights)."""
     if not path.is_file():
         raise BenchError("Re-ID checkpoint not found", path, hint="train one with `bench train` or drop --reid")
+    payload = _torch_load(path, "the Re-ID checkpoint")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
         mc = ModelConfig.from_dict(payload["model_config"])
         model = mc.build(0)
         state = {k: v for k, v in payload["state_dict"].items() if not k.endswith("classifier.weight")}
         model.load_state_dict(state)
-    except (KeyError, RuntimeError, EOFError, OSError) as e:
+    except (KeyError, RuntimeError, TypeError, ValueError, AttributeError) as e:
         raise BenchError(f"not a bench Re-ID checkpoint ({e.__class__.__name__}: {e})", path) from None
     meta = {k: v for k, v in payload.items() if k != "state_dict"}
     meta["path"] = str(path)
@@ -209,12 +271,28 @@ def load_checkpoint(path: Path, device: str, batch_size: int = 128) -> tuple[Emb
     return embedder, meta
 
 
+def cached_checkpoint_ok(path: Path) -> bool:
+    """True when the cache entry's file matches the digest recorded when it was written; otherwise one warning
+    line, and the entry (file and digest) is deleted so it gets retrained, never used."""
+    if not path.is_file() and not digest_path(path).is_file():
+        return False
+    try:
+        ok = digest_path(path).read_text().strip() == sha256_file(path)
+    except OSError:
+        ok = False
+    if not ok:
+        console.print(f"[yellow]warning:[/] cached Re-ID checkpoint {path} is damaged or incomplete; retraining it")
+        path.unlink(missing_ok=True)
+        digest_path(path).unlink(missing_ok=True)
+    return ok
+
+
 def ensure_checkpoint(cfg: Config, tracker: str, suite: Suite, seed: int, device: str) -> Path:
     """`reid.<tracker>.checkpoint` if set, else the cached one for this suite and config, else train it now."""
     section = cfg.reid.section(tracker)
     if section.checkpoint:
         return cfg.resolve(section.checkpoint)
     path = checkpoint_path(cfg, section, suite, seed)
-    if path.is_file():
+    if cached_checkpoint_ok(path):
         return path
     return train_checkpoint(cfg, tracker, suite, seed, device).path

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import pickle
 import os
 import sys
 from collections.abc import Iterator
@@ -294,12 +295,19 @@ def load_exp(exp: str) -> Any:
 
 
 def _load_weights(model: torch.nn.Module, path: Path, source: YOLOXDetections) -> None:
-    """Load a YOLOX/ByteTrack checkpoint (the state dict, or a dict holding it under "model") strictly: a
-    checkpoint that does not fit the exp/num_classes is an error, never silently half-random weights."""
+    """Load a YOLOX/ByteTrack checkpoint (the state dict, or a dict holding it under "model", as ByteTrack's
+    `.pth.tar` with `model`, `optimizer`, `start_epoch`) strictly, with `weights_only=True` (tensors and plain values
+    only, never code): a checkpoint that does not fit the exp/num_classes is an error, never half-random weights."""
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise BenchError(
+            f"refusing to load the checkpoint: not a plain tensor file ({first})", path,
+            hint="only files of tensors and plain values load (torch.load weights_only=True); pickled code never runs",
+        ) from None
     except Exception as e:
-        raise BenchError(f"cannot read the checkpoint ({type(e).__name__}: {e})", path) from None
+        raise BenchError(f"cannot read the checkpoint ({type(e).__name__}: {str(e).strip()[:200]})", path) from None
     state = ckpt["model"] if isinstance(ckpt, dict) and "model" in ckpt else ckpt
     if not isinstance(state, dict):
         raise BenchError("the checkpoint holds no state dict (expected a dict, or a dict with key 'model')", path)

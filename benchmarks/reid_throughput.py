@@ -23,14 +23,16 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 try:
-    from trackers.reid.finetrack_loss import make_loss
+    from trackers.reid.finetrack import FineTrackModelConfig
     from trackers.reid.models import ModelConfig
+    from trackers.reid.train import TrainConfig
 except ModuleNotFoundError:  # run as a script from a checkout without the package installed
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from trackers.reid.finetrack_loss import make_loss
+    from trackers.reid.finetrack import FineTrackModelConfig
     from trackers.reid.models import ModelConfig
+    from trackers.reid.train import TrainConfig
 
 NUM_CLASSES = 100
 
@@ -87,7 +89,7 @@ def _batch(cfg: ModelConfig, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
 def flops_per_crop(cfg: ModelConfig) -> tuple[float, float]:
     """(inference, training) FLOPs per crop, counted on a 4-crop batch (training = forward + backward)."""
     model = cfg.build(NUM_CLASSES)
-    crit = make_loss(cfg)
+    crit = cfg.make_loss(TrainConfig())
     x, y = _batch(cfg, 4)
     with FlopCounterMode(display=False) as fc, torch.inference_mode():
         model.eval()(x)
@@ -115,7 +117,7 @@ def measure(case: Case) -> tuple[float, float]:
     infer_s = time_it(infer, case.min_time_s, warmup=lambda: infer(x_warm))
 
     model.train()
-    crit = make_loss(cfg)
+    crit = cfg.make_loss(TrainConfig())
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-4, weight_decay=5e-4)
 
     def step(inp: torch.Tensor = x, lab: torch.Tensor = y) -> None:
@@ -136,8 +138,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    finetrack = ModelConfig(name="finetrack", width=0.25, input_size=(128, 64),
-                            extra={"fafpn": True, "parts": "mpmg", "k": 6})
+    finetrack = FineTrackModelConfig(width=0.25, input_size=(128, 64))
     cases = [Case("global w0.25 128x64 (default)", ModelConfig(width=0.25, input_size=(128, 64)), args.batch, 3.0),
              Case("finetrack w0.25 128x64 (default)", finetrack, args.batch, 3.0)]
     if not args.skip_large:

@@ -16,7 +16,7 @@ from bench.suites import load_suite
 
 TINY = ["synth.frames=30", "synth.num_train=1", "synth.num_val=1", "synth.people=8", "run.jobs=1",
         "reid.finetrack.model.width=0.125", "reid.finetrack.model.input_size=[32, 16]",
-        "reid.finetrack.model.extra.k=2", "reid.finetrack.train.epochs=1", "reid.finetrack.train.p=4",
+        "reid.finetrack.model.k=2", "reid.finetrack.train.epochs=1", "reid.finetrack.train.p=4",
         "reid.finetrack.train.k=2", "reid.finetrack.train.frame_stride=3"]
 
 ABLATION = """
@@ -28,7 +28,7 @@ name = "full"
 
 [[variant]]
 name = "stripes"
-set = { "reid.finetrack.model.extra.parts" = "stripes", "trackers.finetrack.association" = "iou" }
+set = { "reid.finetrack.model.parts" = "stripes", "trackers.finetrack.association" = "iou" }
 """
 
 

@@ -8,9 +8,11 @@ import math
 import pytest
 import torch
 
-from trackers.reid.finetrack_loss import FineTrackLoss, FineTrackLossConfig, diversity_loss, make_loss
+from trackers.reid.finetrack import FineTrackModelConfig
+from trackers.reid.finetrack_loss import FineTrackLoss, FineTrackLossConfig, diversity_loss
 from trackers.reid.losses import ReIDLoss, batch_hard_triplet_loss, cross_entropy_label_smoothing
 from trackers.reid.models import ModelConfig
+from trackers.reid.train import TrainConfig
 
 torch.set_num_threads(1)
 
@@ -96,16 +98,14 @@ def test_diversity_gradient_pushes_parts_apart() -> None:
     assert val(diversity_loss(stepped)) < before
 
 
-def test_make_loss_dispatch() -> None:
-    assert isinstance(make_loss(ModelConfig(name="global")), ReIDLoss)
-    ft = make_loss(ModelConfig(name="finetrack"), label_smoothing=0.0, margin=0.5, gamma=1.0, diversity=False)
+def test_each_model_builds_its_registered_loss() -> None:
+    assert isinstance(ModelConfig().make_loss(TrainConfig()), ReIDLoss)
+    tc = TrainConfig(label_smoothing=0.0, triplet_margin=0.5, diversity_weight=1.0, diversity=False)
+    ft = FineTrackModelConfig(k=4).make_loss(tc)
     assert isinstance(ft, FineTrackLoss)
     assert ft.config.label_smoothing == 0.0 and ft.config.margin == 0.5
-    assert ft.config.gamma == 1.0 and not ft.config.diversity
-    assert ft.alpha_for(6) == 3.0
-    with pytest.raises(ValueError, match="do not apply"):
-        make_loss(ModelConfig(name="global"), gamma=1.0)
-    with pytest.raises(ValueError, match="no loss"):
-        make_loss(ModelConfig(name="osnet"))
-    with pytest.raises(TypeError):
-        make_loss(ModelConfig(name="finetrack"), not_a_field=1)
+    assert ft.config.gamma == 1.0 and not ft.config.diversity and ft.config.beta == 0.3
+    assert ft.alpha_for(4) == 2.0  # part_weight_per_k (0.5) · K from the model config
+    assert FineTrackLoss().alpha_for(6) == 3.0  # the default alpha follows K the same way
+    with pytest.raises(ValueError, match="unknown Re-ID model"):
+        ModelConfig(name="osnet")

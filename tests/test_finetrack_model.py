@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from trackers.reid.finetrack import FineTrackReID, masked_average, stripe_masks, warp_by_flow
+from trackers.reid.finetrack import FineTrackModelConfig, FineTrackReID, masked_average, stripe_masks, warp_by_flow
 from trackers.reid.finetrack_loss import FineTrackLoss
 from trackers.reid.models import MODEL_REGISTRY, ModelConfig, build_model
 
@@ -145,16 +145,34 @@ def test_plain_fpn_has_no_flow_parameters() -> None:
 
 def test_build_model_via_model_config() -> None:
     assert "finetrack" in MODEL_REGISTRY
-    cfg = ModelConfig(name="finetrack", width=WIDTH, input_size=(H, W),
-                      extra={"fafpn": False, "parts": "stripes", "k": 4})
+    cfg = FineTrackModelConfig(width=WIDTH, input_size=(H, W), fafpn=False, parts="stripes", k=4)
     model = cfg.build(num_classes=7)
     assert isinstance(model, FineTrackReID)
     assert model.parts == "stripes" and model.num_parts == 4 and not model.fafpn
     assert model.num_classes == 7
     assert build_model("finetrack", 0, width=WIDTH).num_classes == 0
     # Round trip through the stored dict rebuilds the same architecture.
-    again = ModelConfig.from_dict(cfg.to_dict()).build(num_classes=7)
-    assert again.embedding_dim == model.embedding_dim == 5 * model.feat_dim
+    again = ModelConfig.from_dict(cfg.to_dict())
+    assert again == cfg
+    assert again.build(num_classes=7).embedding_dim == model.embedding_dim == 5 * model.feat_dim
+    # A checkpoint written before typed configs (switches in an `extra` dict) still rebuilds the same config.
+    legacy = {k: v for k, v in cfg.to_dict().items() if k not in ("fafpn", "parts", "k", "fpn_dim", "out_stride",
+                                                                   "pretrained")}
+    legacy["extra"] = {"fafpn": False, "parts": "stripes", "k": 4}
+    assert ModelConfig.from_dict(legacy) == cfg
+
+
+def test_finetrack_defaults_live_in_its_config() -> None:
+    cfg = FineTrackModelConfig()
+    model = cfg.build(num_classes=3)
+    assert (model.fafpn, model.parts, model.num_parts) == (cfg.fafpn, cfg.parts, cfg.k) == (True, "mpmg", 6)
+    for bad in ({"parts": "mpgm"}, {"k": 0}, {"out_stride": 2}, {"width": 0.0}, {"layout": "resnet99"}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            FineTrackModelConfig(**bad)
+    with pytest.raises(ValueError, match="takes a FineTrackModelConfig"):
+        ModelConfig(name="finetrack")
+    with pytest.raises(TypeError):
+        ModelConfig.from_dict({"name": "global", "parts": "mpmg"})  # a FineTrack key on the global model
 
 
 def test_inference_only_model_refuses_to_train() -> None:

@@ -61,10 +61,10 @@ def test_retrieval_metrics_hand_case():
 def test_training_is_deterministic_and_checkpoint_has_metrics(tiny):
     cfg, suite = tiny
     first = train_checkpoint(cfg, "deepsort", suite, seed=0, device="cpu")
-    payload1 = torch.load(first.path, weights_only=False)
+    payload1 = torch.load(first.path, weights_only=True)
     first.path.rename(first.path.with_suffix(".bak"))
     second = train_checkpoint(cfg, "deepsort", suite, seed=0, device="cpu")
-    payload2 = torch.load(second.path, weights_only=False)
+    payload2 = torch.load(second.path, weights_only=True)
     for k, v in payload1["state_dict"].items():
         assert torch.equal(v, payload2["state_dict"][k]), k
     assert 0 <= payload1["metrics"]["mAP"] <= 1 and payload1["metrics"]["queries"] > 0

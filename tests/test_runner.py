@@ -107,7 +107,7 @@ def test_appearance_trackers_train_once_and_reuse_embeddings(tmp_path):
     for t in ("deepsort", "finetrack"):
         small += [f"reid.{t}.model.width=0.125", f"reid.{t}.model.input_size=[32, 16]", f"reid.{t}.train.epochs=1",
                   f"reid.{t}.train.p=4", f"reid.{t}.train.k=2", f"reid.{t}.train.frame_stride=3"]
-    cfg = load_config(None, TINY + small + ["reid.finetrack.model.extra.k=2", f"paths.cache='{tmp_path / 'c'}'",
+    cfg = load_config(None, TINY + small + ["reid.finetrack.model.k=2", f"paths.cache='{tmp_path / 'c'}'",
                                             f"paths.results='{tmp_path / 'r'}'"])
     suite = load_suite("synth", cfg)
     trackers = ["bytetrack", "deepsort", "finetrack"]

@@ -27,16 +27,42 @@ post-BN part features and the L2-normalised post-BN global feature, (B, (K+1)·D
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from trackers.reid.finetrack_loss import finetrack_loss
 from trackers.reid.heads import BNNeck
-from trackers.reid.models import make_pooling, register_model
+from trackers.reid.models import ModelConfig, make_pooling, register_model
 from trackers.reid.resnet import ResNet, scaled_width
 
 PART_MODES = ("mpmg", "stripes", "none")
 MASK_EPS = 1e-6
+
+
+@dataclass
+class FineTrackModelConfig(ModelConfig):
+    """FineTrack's switches and their defaults (the one place they live); keys `reid.<tracker>.model.<field>`."""
+
+    name: str = "finetrack"
+    fafpn: bool = True  # flow-aligned FPN merge (False: plain bilinear FPN)
+    parts: str = "mpmg"  # mpmg (learned masks) | stripes (fixed horizontal) | none (global branch only)
+    k: int = 6  # number of parts K
+    fpn_dim: int | None = None  # None: scaled_width(256, width)
+    out_stride: int = 4  # 4: fuse down to C2; 8: stop at C3
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.parts not in PART_MODES:
+            raise ValueError(f"parts must be one of {', '.join(PART_MODES)}, got {self.parts!r}")
+        if self.k < 1:
+            raise ValueError(f"k (number of parts) must be >= 1, got {self.k}")
+        if self.out_stride not in (4, 8):
+            raise ValueError(f"out_stride must be 4 or 8, got {self.out_stride}")
+        if self.fpn_dim is not None and self.fpn_dim < 1:
+            raise ValueError(f"fpn_dim must be >= 1, got {self.fpn_dim}")
 
 
 def conv_bn(in_ch: int, out_ch: int, kernel: int, relu: bool) -> nn.Sequential:
@@ -168,7 +194,7 @@ def masked_average(fmap: Tensor, masks: Tensor) -> Tensor:
     return num / den
 
 
-@register_model("finetrack")
+@register_model("finetrack", config=FineTrackModelConfig, loss=finetrack_loss)
 class FineTrackReID(nn.Module):
     """ResNet -> (FA)FPN fused map -> global pooling + K part features (learned masks / stripes) -> BNNecks.
 
@@ -185,13 +211,13 @@ class FineTrackReID(nn.Module):
         width: float = 0.25,
         last_stride: int = 1,
         input_size: tuple[int, int] = (128, 64),
-        fpn_dim: int | None = None,
-        fafpn: bool = True,
-        parts: str = "mpmg",
-        k: int = 6,
+        fpn_dim: int | None = FineTrackModelConfig.fpn_dim,
+        fafpn: bool = FineTrackModelConfig.fafpn,
+        parts: str = FineTrackModelConfig.parts,
+        k: int = FineTrackModelConfig.k,
         pooling: str = "avg",
         embedding_dim: int | None = None,
-        out_stride: int = 4,
+        out_stride: int = FineTrackModelConfig.out_stride,
     ) -> None:
         super().__init__()
         if parts not in PART_MODES:
@@ -265,6 +291,7 @@ class FineTrackReID(nn.Module):
 
 __all__ = [
     "FAFPN",
+    "FineTrackModelConfig",
     "FineTrackReID",
     "FlowAlignedMerge",
     "MPMG",

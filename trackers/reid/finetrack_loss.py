@@ -1,6 +1,7 @@
-"""FineTrack training objective and the loss factory for the Re-ID models.
+"""FineTrack training objective (registered with the FineTrack model as its loss).
 
-L = α·(L_cls^p + L_tri^p) + β·(L_cls^g + L_tri^g) + γ·L_div, with α = 0.5·K, β = 0.3, γ = 2 by default (FineTrack).
+L = α·(L_cls^p + L_tri^p) + β·(L_cls^g + L_tri^g) + γ·L_div, with α = 0.5·K, β = 0.3, γ = 2 by default (FineTrack;
+the defaults live in `TrainConfig`: part_weight_per_k, global_weight, diversity_weight).
 The part terms are averaged over the K parts (label-smoothed CE on each part's logits, batch-hard triplet on each
 part's pre-BN feature), so α = 0.5·K makes the part objective 0.5·Σ_k — each part weighs as much as it would alone.
 
@@ -24,8 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from trackers.reid.losses import ReIDLoss, ReIDLossConfig, batch_hard_triplet_loss, cross_entropy_label_smoothing
-from trackers.reid.models import ModelConfig
+from trackers.reid.losses import batch_hard_triplet_loss, cross_entropy_label_smoothing
+from trackers.reid.train import TrainConfig
 
 
 def diversity_loss(part_features: Tensor) -> Tensor:
@@ -43,14 +44,14 @@ def diversity_loss(part_features: Tensor) -> Tensor:
 
 @dataclass
 class FineTrackLossConfig:
-    """Weights of the FineTrack objective; `alpha=None` means 0.5·K for the model's K parts."""
+    """Weights of the FineTrack objective; `alpha=None` means part_weight_per_k·K (0.5·K) for the model's K parts."""
 
     alpha: float | None = None
-    beta: float = 0.3
-    gamma: float = 2.0
-    diversity: bool = True  # False: drop γ·L_div (ablation)
-    label_smoothing: float = 0.1
-    margin: float = 0.3
+    beta: float = TrainConfig.global_weight
+    gamma: float = TrainConfig.diversity_weight
+    diversity: bool = TrainConfig.diversity  # False: drop γ·L_div (ablation)
+    label_smoothing: float = TrainConfig.label_smoothing
+    margin: float = TrainConfig.triplet_margin
     soft_margin: bool = False
 
 
@@ -66,7 +67,7 @@ class FineTrackLoss(nn.Module):
         self.config = config or FineTrackLossConfig()
 
     def alpha_for(self, k: int) -> float:
-        return 0.5 * k if self.config.alpha is None else self.config.alpha
+        return TrainConfig.part_weight_per_k * k if self.config.alpha is None else self.config.alpha
 
     def forward(self, outputs: dict[str, Tensor], labels: Tensor) -> dict[str, Tensor]:
         c = self.config
@@ -99,21 +100,18 @@ class FineTrackLoss(nn.Module):
         }
 
 
-def make_loss(model_config: ModelConfig, label_smoothing: float = 0.1, margin: float = 0.3,
-              **finetrack_loss_kwargs: Any) -> nn.Module:
-    """The training loss that matches a model config: ReIDLoss for "global", FineTrackLoss for "finetrack".
-
-    `finetrack_loss_kwargs` are FineTrackLossConfig fields (alpha, beta, gamma, diversity, soft_margin); they are
-    rejected for "global" so a misrouted ablation switch fails loudly instead of being ignored.
-    """
-    if model_config.name == "global":
-        if finetrack_loss_kwargs:
-            raise ValueError(f"FineTrack loss options {sorted(finetrack_loss_kwargs)} do not apply to model 'global'")
-        return ReIDLoss(ReIDLossConfig(label_smoothing=label_smoothing, margin=margin))
-    if model_config.name == "finetrack":
-        cfg = FineTrackLossConfig(label_smoothing=label_smoothing, margin=margin, **finetrack_loss_kwargs)
-        return FineTrackLoss(cfg)
-    raise ValueError(f"no loss defined for Re-ID model {model_config.name!r}; known: 'global', 'finetrack'")
+def finetrack_loss(mc: Any, tc: TrainConfig) -> FineTrackLoss:
+    """FineTrack's loss for model config `mc` (its K) with the training section's weights: α = part_weight_per_k·K."""
+    return FineTrackLoss(
+        FineTrackLossConfig(
+            alpha=tc.part_weight_per_k * mc.k,
+            beta=tc.global_weight,
+            gamma=tc.diversity_weight,
+            diversity=tc.diversity,
+            label_smoothing=tc.label_smoothing,
+            margin=tc.triplet_margin,
+        )
+    )
 
 
-__all__ = ["FineTrackLoss", "FineTrackLossConfig", "diversity_loss", "make_loss"]
+__all__ = ["FineTrackLoss", "FineTrackLossConfig", "diversity_loss", "finetrack_loss"]

@@ -1,8 +1,10 @@
-"""Re-ID models, composed by one factory (timm-style): every switch is a constructor argument.
+"""Re-ID models, composed by one factory (timm-style): every switch is a typed config field.
 
-`build_model("global", num_classes, layout=..., width=...)` looks the name up in `MODEL_REGISTRY`; a new model
-(e.g. FineTrack) registers itself with `@register_model("finetrack")` and becomes buildable from the same config
-path without touching this file's callers.
+Each model registers itself with its config dataclass and its training loss:
+`@register_model("finetrack", config=FineTrackModelConfig, loss=finetrack_loss)`. The config class holds the
+model's defaults (the one place they live); `ModelConfig.for_name(name)` / `ModelConfig.from_dict(d)` pick the
+class by name, so bench's config loader rejects unknown keys and bad values when the file loads, and
+`config.build(num_classes)` / `config.make_loss(train_config)` need no per-model branches in their callers.
 
 Contract shared by every model here:
   train mode: `forward(x) -> {"features": pre-BN feature (triplet loss), "logits": (B, num_classes) (CE loss)}`
@@ -11,8 +13,9 @@ Contract shared by every model here:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -20,12 +23,17 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from trackers.reid.heads import BNNeck
-from trackers.reid.resnet import ResNet
+from trackers.reid.losses import ReIDLoss, ReIDLossConfig
+from trackers.reid.resnet import LAYOUTS, ResNet
+
+POOLINGS = ("avg", "gem")
+LEGACY_EXTRA = "extra"  # checkpoints written before typed configs kept model switches in a free-form dict
 
 
 @dataclass
 class ModelConfig:
-    """Everything needed to rebuild a model; `to_dict()` is what gets hashed/stored next to checkpoints."""
+    """The global model's config and the base of every model's config. `to_dict()` (plain values only) is what
+    gets hashed and stored in checkpoints; fields other than `name` and `pretrained` are constructor kwargs."""
 
     name: str = "global"
     layout: str = "resnet18"
@@ -34,7 +42,41 @@ class ModelConfig:
     last_stride: int = 1
     pooling: str = "avg"  # "avg" or "gem"
     embedding_dim: int | None = None  # None: use the backbone's C5 channels, no reduction layer
-    extra: dict[str, Any] = field(default_factory=dict)  # model-specific switches (e.g. for finetrack)
+    pretrained: str = ""  # torchvision/timm ImageNet ResNet state dict loaded into the backbone before training
+
+    def __post_init__(self) -> None:
+        entry = MODEL_REGISTRY.get(self.name)
+        if entry is None:
+            raise ValueError(f"name: unknown Re-ID model {self.name!r}; registered: {', '.join(sorted(MODEL_REGISTRY))}")
+        if type(self) is not entry.config:
+            raise ValueError(f"model {self.name!r} takes a {entry.config.__name__}, not a {type(self).__name__}")
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
+        if not self.width > 0:
+            raise ValueError(f"width must be > 0, got {self.width}")
+        if len(self.input_size) != 2 or min(self.input_size) < 1:
+            raise ValueError(f"input_size must be [H, W] with H, W >= 1, got {list(self.input_size)}")
+        if self.last_stride not in (1, 2):
+            raise ValueError(f"last_stride must be 1 or 2, got {self.last_stride}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
+        if self.embedding_dim is not None and self.embedding_dim < 1:
+            raise ValueError(f"embedding_dim must be >= 1, got {self.embedding_dim}")
+
+    @staticmethod
+    def for_name(name: str, **values: Any) -> ModelConfig:
+        """The registered config class of model `name`, with `values` set (ValueError for an unknown name)."""
+        if name not in MODEL_REGISTRY:
+            raise ValueError(f"unknown Re-ID model {name!r}; registered: {', '.join(sorted(MODEL_REGISTRY))}")
+        return MODEL_REGISTRY[name].config(name=name, **values)
+
+    def renamed(self, name: str) -> ModelConfig:
+        """This config as model `name`'s config: shared fields kept, the other model's own fields at its defaults."""
+        target = MODEL_REGISTRY[name].config if name in MODEL_REGISTRY else None
+        if target is type(self):
+            return dataclasses.replace(self, name=name)
+        shared = {f.name: getattr(self, f.name) for f in dataclasses.fields(ModelConfig) if f.name != "name"}
+        return ModelConfig.for_name(name, **shared)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -43,20 +85,25 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        """Rebuild from `to_dict()` output (also the older form with an `extra` dict); unknown keys are errors."""
         d = dict(d)
+        d.update(d.pop(LEGACY_EXTRA, None) or {})
         if "input_size" in d:
             d["input_size"] = tuple(d["input_size"])
-        return cls(**d)
+        return ModelConfig.for_name(d.pop("name", "global"), **d)
 
     def model_kwargs(self) -> dict[str, Any]:
-        """Constructor kwargs for `build_model` (everything but the name)."""
-        d = {k: v for k, v in asdict(self).items() if k not in ("name", "extra")}
+        """Constructor kwargs for the registered builder (everything but the name and the pretrained file)."""
+        d = {k: v for k, v in asdict(self).items() if k not in ("name", "pretrained")}
         d["input_size"] = tuple(self.input_size)
-        d.update(self.extra)
         return d
 
     def build(self, num_classes: int) -> nn.Module:
         return build_model(self.name, num_classes, **self.model_kwargs())
+
+    def make_loss(self, train_config: Any) -> nn.Module:
+        """The model's training loss, weighted by the training section (see each model's registered loss)."""
+        return MODEL_REGISTRY[self.name].loss(self, train_config)
 
 
 class GeM(nn.Module):
@@ -81,7 +128,7 @@ def make_pooling(name: str) -> nn.Module:
         return AvgPool()
     if name == "gem":
         return GeM()
-    raise ValueError(f"unknown pooling {name!r}; use 'avg' or 'gem'")
+    raise ValueError(f"unknown pooling {name!r}; use {' or '.join(POOLINGS)}")
 
 
 class GlobalReID(nn.Module):
@@ -136,16 +183,34 @@ class GlobalReID(nn.Module):
 
 
 ModelBuilder = Callable[..., nn.Module]
-MODEL_REGISTRY: dict[str, ModelBuilder] = {}
+LossFactory = Callable[[Any, Any], nn.Module]  # (model config, trainer's TrainConfig) -> loss module
 
 
-def register_model(name: str) -> Callable[[ModelBuilder], ModelBuilder]:
-    """Decorator: make `build_model(name, ...)` call the decorated builder/class."""
+def global_loss(mc: ModelConfig, tc: Any) -> nn.Module:
+    """Strong-baseline objective: label-smoothed CE + batch-hard triplet, weights from the training section."""
+    return ReIDLoss(ReIDLossConfig(label_smoothing=tc.label_smoothing, margin=tc.triplet_margin))
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    builder: ModelBuilder  # builder(num_classes=..., **config.model_kwargs()) -> nn.Module
+    config: type[ModelConfig]
+    loss: LossFactory
+
+
+MODEL_REGISTRY: dict[str, ModelEntry] = {}
+
+
+def register_model(
+    name: str, config: type[ModelConfig] = ModelConfig, loss: LossFactory = global_loss
+) -> Callable[[ModelBuilder], ModelBuilder]:
+    """Decorator: make `build_model(name, ...)` call the decorated builder/class; `config` is the model's config
+    dataclass (a ModelConfig subclass holding its defaults), `loss` builds its training loss."""
 
     def deco(builder: ModelBuilder) -> ModelBuilder:
         if name in MODEL_REGISTRY:
             raise ValueError(f"model {name!r} is already registered")
-        MODEL_REGISTRY[name] = builder
+        MODEL_REGISTRY[name] = ModelEntry(builder, config, loss)
         return builder
 
     return deco
@@ -158,7 +223,7 @@ def build_model(name: str, num_classes: int, **kwargs: Any) -> nn.Module:
     """Build a registered Re-ID model; `num_classes=0` builds an inference-only model (no classifier)."""
     if name not in MODEL_REGISTRY:
         raise ValueError(f"unknown Re-ID model {name!r}; registered: {sorted(MODEL_REGISTRY)}")
-    return MODEL_REGISTRY[name](num_classes=num_classes, **kwargs)
+    return MODEL_REGISTRY[name].builder(num_classes=num_classes, **kwargs)
 
 
 # Models defined in their own modules register themselves on import; imported last to avoid a circular import.

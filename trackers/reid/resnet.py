@@ -2,14 +2,16 @@
 
 Re-ID needs two things a classification ResNet does not give: the intermediate stages (FineTrack builds an FPN
 over C2..C5) and `last_stride=1` (Luo et al. 2019, "Bag of Tricks"): keeping C5 at stride 16 doubles the spatial
-resolution of the final map for little cost. No pretrained weights exist on this machine, so the init matters:
+resolution of the final map for little cost. Training starts from scratch unless ImageNet weights are given
+(`load_torchvision_weights`, torchvision's key layout), so the init matters:
 Kaiming for convs and a zero gamma on the last BN of each residual branch, which makes every block start as an
 identity and lets a from-scratch network train stably.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from torch import Tensor, nn
 
@@ -180,8 +182,76 @@ class ResNet(nn.Module):
         return self.forward_stages(x)[-1]
 
 
+# torchvision/timm name the stem `conv1`/`bn1` at the top level; here they are `stem.0`/`stem.1`. Every other
+# backbone key (layer1..layer4, downsample.0/1) is spelled the same; `fc.*` is the ImageNet classifier (not loaded).
+TORCHVISION_PREFIXES = {"conv1.": "stem.0.", "bn1.": "stem.1."}
+TORCHVISION_HEAD = ("fc.",)
+
+
+@dataclass
+class PretrainedReport:
+    loaded: list[str] = field(default_factory=list)  # backbone keys taken from the file
+    missing: list[str] = field(default_factory=list)  # backbone keys the file lacks: they stay random
+    unused: list[str] = field(default_factory=list)  # file keys that are neither backbone nor classifier
+
+    @property
+    def total(self) -> int:
+        return len(self.loaded) + len(self.missing)
+
+
+def torchvision_to_backbone_key(key: str) -> str:
+    """A torchvision/timm ResNet state-dict key in this module's naming."""
+    for tv, ours in TORCHVISION_PREFIXES.items():
+        if key.startswith(tv):
+            return ours + key[len(tv) :]
+    return key
+
+
+def load_torchvision_weights(backbone: ResNet, state: Mapping[str, Tensor]) -> PretrainedReport:
+    """Copy an ImageNet ResNet state dict (torchvision's = timm's key layout) into `backbone`.
+
+    Shapes must match exactly (same layout, width 1.0): a mismatch or a file with no backbone key at all is a
+    ValueError naming the keys; the classifier (`fc.*`) is ignored.
+    """
+    own = backbone.state_dict()
+    report = PretrainedReport()
+    mapped: dict[str, Tensor] = {}
+    bad = []
+    for key, value in state.items():
+        if key.startswith(TORCHVISION_HEAD):
+            continue
+        ours = torchvision_to_backbone_key(key.removeprefix("module."))
+        if ours not in own:
+            report.unused.append(key)
+        elif tuple(value.shape) != tuple(own[ours].shape):
+            bad.append(f"{key} {tuple(value.shape)} vs {tuple(own[ours].shape)}")
+        else:
+            mapped[ours] = value
+    if bad:
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        raise ValueError(
+            f"{len(bad)} tensor shapes differ ({'; '.join(bad[:3])}{more}); "
+            f"pretrained weights need layout {backbone.layout!r} at width 1.0, this backbone has width {backbone.width}"
+        )
+    if not mapped:
+        raise ValueError(f"no key matches a {backbone.layout} backbone (expected torchvision names like layer1.0.conv1.weight)")
+    backbone.load_state_dict(mapped, strict=False)
+    report.loaded = [k for k in own if k in mapped]
+    report.missing = [k for k in own if k not in mapped]
+    return report
+
+
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-__all__ = ["BasicBlock", "Bottleneck", "ResNet", "LAYOUTS", "scaled_width", "count_parameters"]
+__all__ = [
+    "BasicBlock",
+    "Bottleneck",
+    "LAYOUTS",
+    "PretrainedReport",
+    "ResNet",
+    "count_parameters",
+    "load_torchvision_weights",
+    "scaled_width",
+]
