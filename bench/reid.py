@@ -135,7 +135,8 @@ def load_pretrained(model: torch.nn.Module, path: Path, label: str) -> None:
     except ValueError as e:
         raise BenchError(f"pretrained weights do not fit {label} ({e})", path) from None
     random = f"; stayed random: {', '.join(report.missing)}" if report.missing else ""
-    console.print(f"{label}: loaded {len(report.loaded)}/{report.total} backbone tensors from {path}{random}")
+    console.print(f"{label}: loaded {len(report.loaded)}/{report.total} backbone tensors from {path}{random}",
+                  soft_wrap=True, highlight=False)
 
 
 def evaluate_retrieval(
@@ -281,7 +282,8 @@ def cached_checkpoint_ok(path: Path) -> bool:
     except OSError:
         ok = False
     if not ok:
-        console.print(f"[yellow]warning:[/] cached Re-ID checkpoint {path} is damaged or incomplete; retraining it")
+        console.print(f"[yellow]warning:[/] cached Re-ID checkpoint {path} is damaged or incomplete; retraining it",
+                      soft_wrap=True, highlight=False)
         path.unlink(missing_ok=True)
         digest_path(path).unlink(missing_ok=True)
     return ok

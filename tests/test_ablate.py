@@ -64,7 +64,7 @@ def test_tiny_ablation_runs_resumes_and_summarises(tmp_path):
     assert (table["variant"] == "full").sum() == 2 and set(table[table["variant"] == "full"]["seed"]) == {0, 1}
     assert table.loc[table["variant"] == "full", "mAP"].between(0, 1).all()
     manifest = json.loads((out / "stripes-s1" / "manifest.json").read_text())
-    assert manifest["config"]["reid"]["finetrack"]["model"]["extra"]["parts"] == "stripes"
+    assert manifest["config"]["reid"]["finetrack"]["model"]["parts"] == "stripes"
     assert manifest["config"]["trackers"]["finetrack"]["association"] == "iou"
     assert manifest["seed"] == 1
     # resuming: finished runs are reused, not recomputed

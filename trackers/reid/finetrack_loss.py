@@ -1,7 +1,7 @@
 """FineTrack training objective (registered with the FineTrack model as its loss).
 
-L = α·(L_cls^p + L_tri^p) + β·(L_cls^g + L_tri^g) + γ·L_div, with α = 0.5·K, β = 0.3, γ = 2 by default (FineTrack;
-the defaults live in `TrainConfig`: part_weight_per_k, global_weight, diversity_weight).
+L = α·(L_cls^p + L_tri^p) + β·(L_cls^g + L_tri^g) + γ·L_div, with α = 0.5·K, β = 0.3, γ = 2 by default
+(FineTrack; the defaults live in `TrainConfig`: part_weight_per_k, global_weight, diversity_weight).
 The part terms are averaged over the K parts (label-smoothed CE on each part's logits, batch-hard triplet on each
 part's pre-BN feature), so α = 0.5·K makes the part objective 0.5·Σ_k — each part weighs as much as it would alone.
 

@@ -47,7 +47,8 @@ class ModelConfig:
     def __post_init__(self) -> None:
         entry = MODEL_REGISTRY.get(self.name)
         if entry is None:
-            raise ValueError(f"name: unknown Re-ID model {self.name!r}; registered: {', '.join(sorted(MODEL_REGISTRY))}")
+            known = ", ".join(sorted(MODEL_REGISTRY))
+            raise ValueError(f"name: unknown Re-ID model {self.name!r}; registered: {known}")
         if type(self) is not entry.config:
             raise ValueError(f"model {self.name!r} takes a {entry.config.__name__}, not a {type(self).__name__}")
         if self.layout not in LAYOUTS:

@@ -234,7 +234,9 @@ def load_torchvision_weights(backbone: ResNet, state: Mapping[str, Tensor]) -> P
             f"pretrained weights need layout {backbone.layout!r} at width 1.0, this backbone has width {backbone.width}"
         )
     if not mapped:
-        raise ValueError(f"no key matches a {backbone.layout} backbone (expected torchvision names like layer1.0.conv1.weight)")
+        raise ValueError(
+            f"no key matches a {backbone.layout} backbone (expected torchvision names like layer1.0.conv1.weight)"
+        )
     backbone.load_state_dict(mapped, strict=False)
     report.loaded = [k for k in own if k in mapped]
     report.missing = [k for k in own if k not in mapped]
