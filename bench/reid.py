@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 import math
-import pickle
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from bench.errors import BenchError
 from bench.fsutil import atomic_path, atomic_write_text, sha256_file, stable_hash
 from bench.reid_data import CropSet, gt_crops
 from bench.suites import Suite
+from bench.torch_files import load_weights_only
 from trackers.reid.metrics import retrieval_metrics
 from trackers.reid.models import ModelConfig
 from trackers.reid.resnet import ResNet, load_torchvision_weights
@@ -125,7 +125,7 @@ def load_pretrained(model: torch.nn.Module, path: Path, label: str) -> None:
     backbone = getattr(model, "backbone", None)
     if not isinstance(backbone, ResNet):
         raise BenchError(f"{label}: this model has no ResNet backbone to load pretrained weights into")
-    state = _torch_load(path, "pretrained weights")
+    state = load_weights_only(path, "pretrained weights")
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -239,25 +239,11 @@ def train_checkpoint(cfg: Config, tracker: str, suite: Suite, seed: int, device:
     return TrainOutcome(path, seconds, metrics, history)
 
 
-def _torch_load(path: Path, what: str) -> Any:
-    """`torch.load(weights_only=True)`: tensors and plain containers only, never code; any failure is one line."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise BenchError(
-            f"refusing to load {what}: not a plain tensor file ({first[:200]})", path,
-            hint="only files of tensors and plain values load (torch.load weights_only=True); pickled code never runs",
-        ) from None
-    except (RuntimeError, EOFError, OSError, ValueError, TypeError, AttributeError, KeyError, IndexError) as e:
-        raise BenchError(f"cannot read {what} ({type(e).__name__}: {str(e).strip()[:200]})", path) from None
-
-
 def load_checkpoint(path: Path, device: str, batch_size: int = 128) -> tuple[Embedder, dict[str, Any]]:
     """An inference-only embedder from a checkpoint, plus its metadata (without the weights)."""
     if not path.is_file():
         raise BenchError("Re-ID checkpoint not found", path, hint="train one with `bench train` or drop --reid")
-    payload = _torch_load(path, "the Re-ID checkpoint")
+    payload = load_weights_only(path, "the Re-ID checkpoint")
     try:
         mc = ModelConfig.from_dict(payload["model_config"])
         model = mc.build(0)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
-import pickle
 import os
 import sys
 from collections.abc import Iterator
@@ -36,6 +35,7 @@ from bench.crops import read_frame
 from bench.errors import BenchError
 from bench.fsutil import sha256_file
 from bench.nms import install_torchvision_stand_in, nms
+from bench.torch_files import load_weights_only
 from trackers.reid import preprocess as reid_preprocess
 
 if TYPE_CHECKING:
@@ -298,16 +298,7 @@ def _load_weights(model: torch.nn.Module, path: Path, source: YOLOXDetections) -
     """Load a YOLOX/ByteTrack checkpoint (the state dict, or a dict holding it under "model", as ByteTrack's
     `.pth.tar` with `model`, `optimizer`, `start_epoch`) strictly, with `weights_only=True` (tensors and plain values
     only, never code): a checkpoint that does not fit the exp/num_classes is an error, never half-random weights."""
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
-        raise BenchError(
-            f"refusing to load the checkpoint: not a plain tensor file ({first})", path,
-            hint="only files of tensors and plain values load (torch.load weights_only=True); pickled code never runs",
-        ) from None
-    except Exception as e:
-        raise BenchError(f"cannot read the checkpoint ({type(e).__name__}: {str(e).strip()[:200]})", path) from None
+    ckpt = load_weights_only(path, "the checkpoint")
     state = ckpt["model"] if isinstance(ckpt, dict) and "model" in ckpt else ckpt
     if not isinstance(state, dict):
         raise BenchError("the checkpoint holds no state dict (expected a dict, or a dict with key 'model')", path)
