@@ -100,8 +100,8 @@ def test_diversity_gradient_pushes_parts_apart() -> None:
 
 def test_each_model_builds_its_registered_loss() -> None:
     assert isinstance(ModelConfig().make_loss(TrainConfig()), ReIDLoss)
-    tc = TrainConfig(label_smoothing=0.0, triplet_margin=0.5, diversity_weight=1.0, diversity=False)
-    ft = FineTrackModelConfig(k=4).make_loss(tc)
+    tc = TrainConfig(label_smoothing=0.0, triplet_margin=0.5)
+    ft = FineTrackModelConfig(k=4, diversity_weight=1.0, diversity=False).make_loss(tc)
     assert isinstance(ft, FineTrackLoss)
     assert ft.config.label_smoothing == 0.0 and ft.config.margin == 0.5
     assert ft.config.gamma == 1.0 and not ft.config.diversity and ft.config.beta == 0.3

@@ -41,6 +41,9 @@ def test_finetrack_keys_are_typed_and_checked_when_the_config_loads(tmp_path: Pa
         ("reid.finetrack.model.extra.k=2", "reid.finetrack.model.extra"),  # the old free-form dict is gone
         ("reid.deepsort.model.parts=mpmg", "reid.deepsort.model.parts"),  # a FineTrack key on the global model
         ("reid.deepsort.model.name=osnet", "reid.deepsort.model.name"),
+        ("reid.deepsort.model.diversity=false", "reid.deepsort.model.diversity"),  # FineTrack's loss weight
+        ("reid.finetrack.train.diversity=false", "reid.finetrack.train.diversity"),  # moved to the model's config
+        ("reid.finetrack.model.diversity_weight=-1", "diversity_weight"),
     ]:
         with pytest.raises(BenchError, match=named.replace(".", r"\.")):
             load_config(None, [override])

@@ -27,15 +27,15 @@ post-BN part features and the L2-normalised post-BN global feature, (B, (K+1)·D
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from trackers.reid.finetrack_loss import finetrack_loss
+from trackers.reid.finetrack_loss import PART_WEIGHT_PER_K, FineTrackLossConfig, finetrack_loss
 from trackers.reid.heads import BNNeck
-from trackers.reid.models import ModelConfig, make_pooling, register_model
+from trackers.reid.models import LOSS, ModelConfig, make_pooling, register_model
 from trackers.reid.resnet import ResNet, scaled_width
 
 PART_MODES = ("mpmg", "stripes", "none")
@@ -44,7 +44,8 @@ MASK_EPS = 1e-6
 
 @dataclass
 class FineTrackModelConfig(ModelConfig):
-    """FineTrack's switches and their defaults (the one place they live); keys `reid.<tracker>.model.<field>`."""
+    """FineTrack's switches and their defaults (the one place they live); keys `reid.<tracker>.model.<field>`.
+    Fields marked `loss` weight its training objective (`finetrack_loss`) and are not constructor arguments."""
 
     name: str = "finetrack"
     fafpn: bool = True  # flow-aligned FPN merge (False: plain bilinear FPN)
@@ -52,6 +53,10 @@ class FineTrackModelConfig(ModelConfig):
     k: int = 6  # number of parts K
     fpn_dim: int | None = None  # None: scaled_width(256, width)
     out_stride: int = 4  # 4: fuse down to C2; 8: stop at C3
+    part_weight_per_k: float = field(default=PART_WEIGHT_PER_K, metadata=LOSS)  # α = part_weight_per_k · K
+    global_weight: float = field(default=FineTrackLossConfig.beta, metadata=LOSS)  # β
+    diversity_weight: float = field(default=FineTrackLossConfig.gamma, metadata=LOSS)  # γ
+    diversity: bool = field(default=FineTrackLossConfig.diversity, metadata=LOSS)  # False: no γ·L_div (ablation)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -63,6 +68,9 @@ class FineTrackModelConfig(ModelConfig):
             raise ValueError(f"out_stride must be 4 or 8, got {self.out_stride}")
         if self.fpn_dim is not None and self.fpn_dim < 1:
             raise ValueError(f"fpn_dim must be >= 1, got {self.fpn_dim}")
+        for name in ("part_weight_per_k", "global_weight", "diversity_weight"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
 
 def conv_bn(in_ch: int, out_ch: int, kernel: int, relu: bool) -> nn.Sequential:

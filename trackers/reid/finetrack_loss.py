@@ -1,7 +1,8 @@
 """FineTrack training objective (registered with the FineTrack model as its loss).
 
 L = α·(L_cls^p + L_tri^p) + β·(L_cls^g + L_tri^g) + γ·L_div, with α = 0.5·K, β = 0.3, γ = 2 by default
-(FineTrack; the defaults live in `TrainConfig`: part_weight_per_k, global_weight, diversity_weight).
+(FineTrack; the defaults are `FineTrackLossConfig`'s, set per model as `reid.<tracker>.model.part_weight_per_k`,
+`global_weight`, `diversity_weight`, `diversity`).
 The part terms are averaged over the K parts (label-smoothed CE on each part's logits, batch-hard triplet on each
 part's pre-BN feature), so α = 0.5·K makes the part objective 0.5·Σ_k — each part weighs as much as it would alone.
 
@@ -29,6 +30,9 @@ from trackers.reid.losses import batch_hard_triplet_loss, cross_entropy_label_sm
 from trackers.reid.train import TrainConfig
 
 
+PART_WEIGHT_PER_K = 0.5  # α = 0.5·K
+
+
 def diversity_loss(part_features: Tensor) -> Tensor:
     """Mean off-diagonal cosine similarity between the K part features of each sample; part_features (N, K, D)."""
     if part_features.ndim != 3:
@@ -47,9 +51,9 @@ class FineTrackLossConfig:
     """Weights of the FineTrack objective; `alpha=None` means part_weight_per_k·K (0.5·K) for the model's K parts."""
 
     alpha: float | None = None
-    beta: float = TrainConfig.global_weight
-    gamma: float = TrainConfig.diversity_weight
-    diversity: bool = TrainConfig.diversity  # False: drop γ·L_div (ablation)
+    beta: float = 0.3
+    gamma: float = 2.0
+    diversity: bool = True  # False: drop γ·L_div (ablation)
     label_smoothing: float = TrainConfig.label_smoothing
     margin: float = TrainConfig.triplet_margin
     soft_margin: bool = False
@@ -67,7 +71,7 @@ class FineTrackLoss(nn.Module):
         self.config = config or FineTrackLossConfig()
 
     def alpha_for(self, k: int) -> float:
-        return TrainConfig.part_weight_per_k * k if self.config.alpha is None else self.config.alpha
+        return PART_WEIGHT_PER_K * k if self.config.alpha is None else self.config.alpha
 
     def forward(self, outputs: dict[str, Tensor], labels: Tensor) -> dict[str, Tensor]:
         c = self.config
@@ -101,13 +105,14 @@ class FineTrackLoss(nn.Module):
 
 
 def finetrack_loss(mc: Any, tc: TrainConfig) -> FineTrackLoss:
-    """FineTrack's loss for model config `mc` (its K) with the training section's weights: α = part_weight_per_k·K."""
+    """FineTrack's loss for model config `mc` (its K and loss weights; α = part_weight_per_k·K), with the training
+    section's label smoothing and triplet margin."""
     return FineTrackLoss(
         FineTrackLossConfig(
-            alpha=tc.part_weight_per_k * mc.k,
-            beta=tc.global_weight,
-            gamma=tc.diversity_weight,
-            diversity=tc.diversity,
+            alpha=mc.part_weight_per_k * mc.k,
+            beta=mc.global_weight,
+            gamma=mc.diversity_weight,
+            diversity=mc.diversity,
             label_smoothing=tc.label_smoothing,
             margin=tc.triplet_margin,
         )

@@ -27,6 +27,7 @@ from trackers.reid.losses import ReIDLoss, ReIDLossConfig
 from trackers.reid.resnet import LAYOUTS, ResNet
 
 POOLINGS = ("avg", "gem")
+LOSS = {"loss": True}  # field metadata: a loss weight of the model's registered loss, not a constructor argument
 LEGACY_EXTRA = "extra"  # checkpoints written before typed configs kept model switches in a free-form dict
 
 
@@ -94,8 +95,9 @@ class ModelConfig:
         return ModelConfig.for_name(d.pop("name", "global"), **d)
 
     def model_kwargs(self) -> dict[str, Any]:
-        """Constructor kwargs for the registered builder (everything but the name and the pretrained file)."""
-        d = {k: v for k, v in asdict(self).items() if k not in ("name", "pretrained")}
+        """Constructor kwargs for the registered builder (all but the name, the pretrained file and loss weights)."""
+        skip = {"name", "pretrained"} | {f.name for f in dataclasses.fields(self) if f.metadata.get("loss")}
+        d = {k: v for k, v in asdict(self).items() if k not in skip}
         d["input_size"] = tuple(self.input_size)
         return d
 

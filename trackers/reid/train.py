@@ -38,11 +38,6 @@ class TrainConfig:
     pad_crop: int = 4  # random translation by up to this many pixels (pad + crop)
     sampler: str = "pk"  # pk: P identities × K crops; sgs: shuffled groups of consecutive frames; random
     group_frames: int = 8  # sgs: consecutive frames per group
-    # FineTrack's loss weights (ignored by the global model): α = part_weight_per_k · K, β, γ (γ·L_div).
-    part_weight_per_k: float = 0.5
-    global_weight: float = 0.3
-    diversity_weight: float = 2.0
-    diversity: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
