@@ -42,17 +42,22 @@ class EvalResult:
         return not self.disagreements
 
 
-def score_sequence(inputs: EvalInputs, seq: str, with_crosscheck: bool = True) -> tuple[dict, dict | None]:
-    """TrackEval's per-metric results for one sequence and motmetrics' partial summary of the same data.
+PARTS = ("trackeval", "crosscheck")
 
-    A plain function of its inputs (runs in a worker process as it is)."""
+
+def score_sequence(inputs: EvalInputs, seq: str, parts: tuple[str, ...] = PARTS) -> dict[str, dict]:
+    """{"trackeval": per-metric results, "crosscheck": motmetrics' partial summary} for one sequence (the parts
+    asked for). Both start from TrackEval's preprocessed data; a plain function of its inputs, run in a worker
+    process as it is."""
     data = trackeval_adapter.preprocess(inputs.results_dir, inputs.gt_root, seq, inputs.lengths[seq],
                                         inputs.benchmark, inputs.gts[seq], inputs.results[seq])
-    te = trackeval_adapter.score(data)
-    if not with_crosscheck:
-        return te, None
-    part = crosscheck.partial(crosscheck.accumulate(data))
-    return te, {k: v for k, v in part.items() if np.isscalar(v)}  # scalars are all compute_overall needs
+    out: dict[str, dict] = {}
+    if "trackeval" in parts:
+        out["trackeval"] = trackeval_adapter.score(data)
+    if "crosscheck" in parts:
+        part = crosscheck.partial(crosscheck.accumulate(data))
+        out["crosscheck"] = {k: v for k, v in part.items() if np.isscalar(v)}  # all that compute_overall needs
+    return out
 
 
 def _one_seq_inputs(inputs: EvalInputs, seq: str) -> EvalInputs:
@@ -61,16 +66,24 @@ def _one_seq_inputs(inputs: EvalInputs, seq: str) -> EvalInputs:
                       {seq: inputs.results[seq]}, {seq: inputs.lengths[seq]}, inputs.benchmark)
 
 
-def _score_all(inputs: EvalInputs, jobs: int | None) -> list[tuple[dict, dict | None]]:
+def _score_all(inputs: EvalInputs, jobs: int | None) -> dict[str, dict[str, dict]]:
+    """{seq: {part: result}}. In parallel: one task per sequence, or per sequence and part when there are cores
+    for that (each part then preprocesses on its own, which costs less than waiting for the other)."""
     boxes = sum(len(inputs.gts[s].rows) + len(inputs.results[s].rows) for s in inputs.seqs)
     if jobs is None:
-        jobs = min(len(inputs.seqs), os.cpu_count() or 1) if boxes >= PARALLEL_MIN_BOXES else 1
-    if jobs <= 1 or len(inputs.seqs) == 1:
-        return [score_sequence(inputs, s) for s in inputs.seqs]
+        jobs = (os.cpu_count() or 1) if boxes >= PARALLEL_MIN_BOXES else 1
+    if jobs <= 1:
+        return {s: score_sequence(inputs, s) for s in inputs.seqs}
     from joblib import Parallel, delayed
 
-    return Parallel(n_jobs=min(jobs, len(inputs.seqs)))(
-        delayed(score_sequence)(_one_seq_inputs(inputs, s), s) for s in inputs.seqs)
+    split = jobs >= len(PARTS) * len(inputs.seqs)
+    tasks = [(s, (p,) if split else PARTS) for s in inputs.seqs for p in (PARTS if split else PARTS[:1])]
+    done = Parallel(n_jobs=min(jobs, len(tasks)))(
+        delayed(score_sequence)(_one_seq_inputs(inputs, s), s, parts) for s, parts in tasks)
+    out: dict[str, dict[str, dict]] = {s: {} for s in inputs.seqs}
+    for (s, _), result in zip(tasks, done):
+        out[s].update(result)
+    return out
 
 
 def evaluate(results_dir: Path, gt_root: Path, seqs: list[str] | None = None, benchmark: str | None = None,
@@ -88,11 +101,11 @@ def evaluate(results_dir: Path, gt_root: Path, seqs: list[str] | None = None, be
         scored = _score_all(inputs, jobs)
     except trackeval.utils.TrackEvalException as e:  # validation should make this unreachable
         raise BenchError(f"TrackEval could not evaluate these results: {e}", inputs.results_dir) from None
-    te = {s: r[0] for s, r in zip(inputs.seqs, scored)}
+    te = {s: scored[s]["trackeval"] for s in inputs.seqs}
     te["COMBINED"] = trackeval_adapter.combine(te)
     metrics = pd.DataFrame([{"seq": s, **trackeval_adapter.metrics_row(te[s])} for s in [*inputs.seqs, "COMBINED"]])
     metrics = metrics.set_index("seq")[list(RATE_COLUMNS + COUNT_COLUMNS)]
-    mm_summary = crosscheck.summary({s: r[1] for s, r in zip(inputs.seqs, scored)})
+    mm_summary = crosscheck.summary({s: scored[s]["crosscheck"] for s in inputs.seqs})
     check, disagreements = crosscheck.compare(metrics, mm_summary)
     reporter = reporter or SilentReporter()
     for line in disagreements:
