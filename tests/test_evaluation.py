@@ -410,3 +410,73 @@ def test_mot17_gt_with_bad_class_is_not_silently_mot15(tmp_path: Path) -> None:
     with pytest.raises(BenchError) as info:
         detect_benchmark(tmp_path / "gt", ["SEQ-A"])
     assert info.value.line == 4
+
+
+# ------------------------------------------------------------------------------------------------ parsing once, parallel
+
+
+def test_trackeval_gets_what_its_own_reader_would_read(tmp_path: Path) -> None:
+    """bench feeds TrackEval the rows it parsed; they equal TrackEval's own `_load_raw_file` output exactly."""
+    import trackeval
+
+    from bench import trackeval_adapter
+    from bench.eval_inputs import load_inputs
+
+    gt_root, results = _tud_layout(tmp_path)
+    gt = _walkers(n_frames=12, n_people=3)
+    gt[::5, 6] = 0  # zero-marked boxes
+    res = _as_results(gt)[::2]
+    _write_seq(gt_root, results, "SEQ-MOT17", gt[np.lexsort((-gt[:, 1], gt[:, 0]))], res, length=15)
+    for seq, benchmark in [("TUD-Campus", "MOT15"), ("TUD-Stadtmitte", "MOT15"), ("SEQ-MOT17", "MOT17")]:
+        inputs = load_inputs(results, gt_root, [seq], benchmark)
+        dataset = trackeval_adapter._dataset(inputs.results_dir, inputs.gt_root, seq, inputs.lengths[seq],
+                                             benchmark, inputs.gts[seq], inputs.results[seq])
+        for is_gt in (True, False):
+            theirs = trackeval.datasets.MotChallenge2DBox._load_raw_file(dataset, inputs.results_dir.name, seq,
+                                                                         is_gt)
+            ours = dataset._load_raw_file(inputs.results_dir.name, seq, is_gt)
+            assert set(ours) == set(theirs), (seq, is_gt)
+            for key, value in theirs.items():
+                if isinstance(value, list):
+                    assert len(value) == len(ours[key])
+                    for a, b in zip(value, ours[key]):
+                        a, b = (a["zero_marked"], b["zero_marked"]) if isinstance(a, dict) else (a, b)
+                        assert np.array_equal(np.asarray(a, dtype=float).reshape(-1),
+                                              np.asarray(b, dtype=float).reshape(-1)), (seq, key)
+                else:
+                    assert value == ours[key], (seq, key)
+
+
+def test_parallel_scoring_gives_identical_results(tmp_path: Path) -> None:
+    gt_root, results = _tud_layout(tmp_path)
+    one = evaluate(results, gt_root, jobs=1)
+    for jobs in (2, 4):  # per sequence, and per sequence and part
+        many = evaluate(results, gt_root, jobs=jobs)
+        assert many.metrics.equals(one.metrics) and many.crosscheck.equals(one.crosscheck), jobs
+        assert many.disagreements == one.disagreements and many.sequences == one.sequences == list(TUD_SEQS)
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+
+
+def _bench_cli(*args: str) -> "subprocess.CompletedProcess[str]":
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    return subprocess.run([sys.executable, "-c", "from bench.cli import main; main()", *args], cwd=root, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "COLUMNS": "200"})
+
+
+def test_cli_eval_needs_every_gt_sequence_unless_named(tmp_path: Path) -> None:
+    gt_root, results = _tud_layout(tmp_path)
+    (results / "TUD-Stadtmitte.txt").unlink()
+    proc = _bench_cli("eval", str(results), "--gt", str(gt_root))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "no results for 1 of 2 gt sequences: TUD-Stadtmitte" in proc.stderr.replace("\n", "")
+    out = tmp_path / "m.json"
+    proc = _bench_cli("eval", str(results), "--gt", str(gt_root), "--seqs", "TUD-Campus", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "COMBINED covers 1 sequences: TUD-Campus" in proc.stdout
+    data = json.loads(out.read_text())
+    assert data["sequences"] == ["TUD-Campus"] and set(data["metrics"]) == {"TUD-Campus", "COMBINED"}
