@@ -1,7 +1,8 @@
 """py-motmetrics as an independent second opinion on TrackEval's MOTA, IDF1, ID switches, FP and FN.
 
 motmetrics is fed the very boxes, ids and IoUs TrackEval scored (after its preprocessing), runs its own matching
-(its default solver, lap's lapjv where `lap` is installed, as here) and its own metric code; any difference is reported, not averaged.
+(its default solver: lap's lapjv where `lap` is installed, as here) and its own metric code; any difference is
+reported, not averaged.
 
 One difference is by definition, not a bug: the per-frame CLEAR matching after a gap. TrackEval favours (+1000 score)
 only pairs matched in the previous frame (the last one that had both gt and tracker boxes), then maximises IoU.

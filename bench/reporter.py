@@ -1,4 +1,4 @@
-"""Where library code sends user-facing messages: the CLI passes a Rich-backed reporter, tests and defaults stay silent."""
+"""Where library code sends user-facing messages: the CLI passes a Rich-backed reporter; defaults stay silent."""
 
 from __future__ import annotations
 

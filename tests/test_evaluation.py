@@ -412,7 +412,7 @@ def test_mot17_gt_with_bad_class_is_not_silently_mot15(tmp_path: Path) -> None:
     assert info.value.line == 4
 
 
-# ------------------------------------------------------------------------------------------------ parsing once, parallel
+# ------------------------------------------------------------------------------------------- parsing once, parallel
 
 
 def test_trackeval_gets_what_its_own_reader_would_read(tmp_path: Path) -> None:
@@ -464,7 +464,8 @@ def _bench_cli(*args: str) -> "subprocess.CompletedProcess[str]":
     import sys
 
     root = Path(__file__).resolve().parents[1]
-    return subprocess.run([sys.executable, "-c", "from bench.cli import main; main()", *args], cwd=root, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-c", "from bench.cli import main; main()", *args], cwd=root,
+                          capture_output=True, text=True,
                           env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "COLUMNS": "200"})
 
 
