@@ -21,9 +21,9 @@ from bench import crosscheck, trackeval_adapter
 from bench.crosscheck import AGREEMENT_TOL, CROSSCHECK_METRICS  # noqa: F401 - re-exported
 from bench.errors import BenchError
 from bench.eval_inputs import BENCHMARKS, EvalInputs, load_inputs  # noqa: F401 - re-exported
-from bench.mot_text import TextRows, detect_benchmark  # noqa: F401 - re-exported
+from bench.mot_text import detect_benchmark  # noqa: F401 - re-exported
 from bench.reporter import Reporter, SilentReporter
-from bench.trackeval_adapter import COUNT_COLUMNS, HOTA_COLUMNS, MATCH_IOU, RATE_COLUMNS  # noqa: F401
+from bench.trackeval_adapter import COUNT_COLUMNS, RATE_COLUMNS
 
 PARALLEL_MIN_BOXES = 50_000  # below this, starting worker processes costs more than it saves
 

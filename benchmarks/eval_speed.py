@@ -9,6 +9,7 @@ interleaved; also bench in one process). Goal (issue 12): ratio ≤ 1.0. The mac
 on a shared machine the parallel path can only win when cores are free.
 
 Run from the repo root: .venv/bin/python benchmarks/eval_speed.py [--repeats 3] [--frames 1500] [--people 50]
+or on existing files:   .venv/bin/python benchmarks/eval_speed.py --gt GT_ROOT --results RESULTS_DIR
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def build_case(root: Path, frames: int, people: int, seed: int = 0) -> tuple[Pat
     return gt_root, results, n_gt, n_res
 
 
-def time_trackeval(gt_root: Path, results: Path) -> float:
+def time_trackeval(gt_root: Path, results: Path, seqs: list[str]) -> float:
     import trackeval
 
     start = time.perf_counter()
@@ -82,7 +83,7 @@ def time_trackeval(gt_root: Path, results: Path) -> float:
     dataset = trackeval.datasets.MotChallenge2DBox({
         "GT_FOLDER": str(gt_root), "TRACKERS_FOLDER": str(results.parent), "TRACKERS_TO_EVAL": [results.name],
         "BENCHMARK": "MOT17", "SKIP_SPLIT_FOL": True, "TRACKER_SUB_FOLDER": "", "PRINT_CONFIG": False,
-        "SEQ_INFO": {s: None for s in SEQS}})
+        "SEQ_INFO": {s: None for s in seqs}})
     metrics = [trackeval.metrics.HOTA(), trackeval.metrics.CLEAR({"THRESHOLD": 0.5, "PRINT_CONFIG": False}),
                trackeval.metrics.Identity({"THRESHOLD": 0.5, "PRINT_CONFIG": False})]
     with contextlib.redirect_stdout(io.StringIO()):  # the Evaluator's one unconditional "Evaluating ..." line
@@ -104,14 +105,23 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--frames", type=int, default=1500)
     parser.add_argument("--people", type=int, default=50)
+    parser.add_argument("--gt", type=Path, help="time an existing case instead: gt root (<SEQ>/gt/gt.txt) ...")
+    parser.add_argument("--results", type=Path, help="... and a folder of <SEQ>.txt results for every gt sequence")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-eval-speed-") as tmp:
-        gt_root, results, n_gt, n_res = build_case(Path(tmp), args.frames, args.people)
-        print(f"case: {len(SEQS)} sequences, {n_gt} gt boxes, {n_res} result boxes")
+        if args.gt:
+            gt_root, results = args.gt.resolve(), args.results.resolve()
+            seqs = sorted(p.name for p in gt_root.iterdir() if (p / "gt" / "gt.txt").is_file())
+            n_gt = sum(len((gt_root / s / "gt" / "gt.txt").read_text().splitlines()) for s in seqs)
+            n_res = sum(len((results / f"{s}.txt").read_text().splitlines()) for s in seqs)
+        else:
+            gt_root, results, n_gt, n_res = build_case(Path(tmp), args.frames, args.people)
+            seqs = list(SEQS)
+        print(f"case: {len(seqs)} sequences, {n_gt} gt boxes, {n_res} result boxes")
         print(f"cores: {os.cpu_count()}, load average: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
         runs: dict[str, list[float]] = {"trackeval": [], "bench": [], "bench_1proc": []}
         for _ in range(args.repeats):  # interleaved, so that load changes hit all three alike
-            runs["trackeval"].append(time_trackeval(gt_root, results))
+            runs["trackeval"].append(time_trackeval(gt_root, results, seqs))
             runs["bench"].append(time_bench(gt_root, results))
             runs["bench_1proc"].append(time_bench(gt_root, results, jobs=1))
         med = {k: statistics.median(v) for k, v in runs.items()}
