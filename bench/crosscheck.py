@@ -16,6 +16,7 @@ called a bug.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -49,21 +50,23 @@ def accumulate(data: dict) -> Any:
     return acc
 
 
-def partial(acc: Any) -> dict:
-    """motmetrics' per-sequence metric values with their intermediates (what `compute_overall` combines)."""
+@functools.cache
+def _host() -> Any:
     import motmetrics as mm
 
+    return mm.metrics.create()  # registers ~40 metrics; built once per process
+
+
+def partial(acc: Any) -> dict:
+    """motmetrics' per-sequence metric values with their intermediates (what `compute_overall` combines)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return mm.metrics.create().compute(acc, metrics=_MM_METRICS, return_dataframe=False, return_cached=True)
+        return _host().compute(acc, metrics=_MM_METRICS, return_dataframe=False, return_cached=True)
 
 
 def summary(partials: dict[str, dict]) -> pd.DataFrame:
     """py-motmetrics' MOTA, IDF1, IDs, FP, FN (and the denominators) per sequence plus "COMBINED" (its OVERALL)."""
-    import motmetrics as mm
-
-    mh = mm.metrics.create()
     with np.errstate(divide="ignore", invalid="ignore"):
-        overall = mh.compute_overall(list(partials.values()), metrics=_MM_METRICS, return_dataframe=False)
+        overall = _host().compute_overall(list(partials.values()), metrics=_MM_METRICS, return_dataframe=False)
     rows = {seq: {k: p[k] for k in _MM_METRICS} for seq, p in partials.items()}
     rows["COMBINED"] = {k: overall[k] for k in _MM_METRICS}
     return pd.DataFrame.from_dict(rows, orient="index").rename(columns=_MM_NAMES).astype(float)
