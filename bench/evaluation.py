@@ -94,7 +94,8 @@ def evaluate(results_dir: Path, gt_root: Path, seqs: list[str] | None = None, be
 
     seqs=None → every <SEQ> folder in gt_root that has gt/gt.txt, and each needs a result file (no partial scoring
     unless the subset is named). benchmark=None → detect_benchmark. jobs=None → parallel over sequences for large
-    inputs (as many processes as there are idle cores). Disagreements with py-motmetrics go to `reporter` (silent by default) and into the result."""
+    inputs (as many processes as there are idle cores). Disagreements with py-motmetrics go to `reporter` (silent
+    by default) and into the result."""
     inputs = load_inputs(Path(results_dir), Path(gt_root), seqs, benchmark)
     import trackeval
 
