@@ -225,23 +225,28 @@ def eval_(
     results_dir: Annotated[Path, typer.Argument(help="folder with <SEQ>.txt tracker results")],
     gt: Annotated[Path, typer.Option(help="ground-truth root: <SEQ>/gt/gt.txt (and seqinfo.ini)")],
     benchmark: Annotated[Optional[str], typer.Option(help="MOT15 | MOT16 | MOT17 | MOT20 (default: detected)")] = None,
+    seqs: Annotated[
+        Optional[str], typer.Option(help="comma-separated subset to score (default: every gt sequence, all required)")
+    ] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="also write the metrics as JSON")] = None,
 ) -> None:
     """Score any MOTChallenge-layout results against any MOTChallenge-layout ground truth."""
+    from rich.markup import escape
+
     from bench.evaluation import evaluate, result_to_json
     from bench.fsutil import atomic_write_json
     from bench.report import display_table
 
-    if not results_dir.is_dir():
-        raise BenchError("results folder not found", results_dir)
-    if not gt.is_dir():
-        raise BenchError("ground-truth folder not found", gt)
-    seqs = sorted(p.stem for p in results_dir.glob("*.txt"))
-    if not seqs:
-        raise BenchError("no <SEQ>.txt result files", results_dir)
-    result = evaluate(results_dir, gt, seqs=seqs, benchmark=benchmark, tracker_name=results_dir.name)
+    class _ErrReporter:
+        def message(self, text: str) -> None:
+            err.print(f"[red]{escape(text)}")
+
+    names = [s.strip() for s in seqs.split(",") if s.strip()] if seqs is not None else None
+    result = evaluate(results_dir, gt, seqs=names, benchmark=benchmark, tracker_name=results_dir.name,
+                      reporter=_ErrReporter())
     cols = ["HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDs", "FP", "FN"]
     console.print(_metrics_table(f"{results_dir.name} ({result.benchmark})", display_table(result.metrics[cols])))
+    console.print(f"COMBINED covers {len(result.sequences)} sequences: {', '.join(result.sequences)}")
     if json_path:
         atomic_write_json(json_path, result_to_json(result))
         console.print(f"json: {json_path}")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench.config import Config
 from bench.errors import BenchError
-from bench.evaluation import detect_benchmark
+from bench.mot_text import detect_benchmark
 from bench.fsutil import atomic_dir, atomic_write_json, file_digest, stable_hash
 from bench.mot_io import SeqInfo, read_detections, read_gt, read_seqinfo, write_detections, write_gt, write_seqinfo
 

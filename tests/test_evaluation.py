@@ -235,20 +235,29 @@ def test_non_mot_vehicle_is_a_distractor_only_in_mot20(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------------ cross-check
 
 
+class _Collect:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def message(self, text: str) -> None:
+        self.lines.append(text)
+
+
 def test_injected_disagreement_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+                                           capfd: pytest.CaptureFixture[str]) -> None:
     gt = _walkers()
     _write_seq(tmp_path / "gt", tmp_path / "res", "SEQ-A", gt, _as_results(gt))
     _write_seq(tmp_path / "gt", tmp_path / "res", "SEQ-B", gt, _as_results(gt))
-    real = ev._motmetrics_summary
+    real = ev.crosscheck.summary
 
-    def skewed(preprocessed):  # motmetrics "says" something else for SEQ-B's IDF1
-        summary = real(preprocessed)
+    def skewed(partials):  # motmetrics "says" something else for SEQ-B's IDF1
+        summary = real(partials)
         summary.loc["SEQ-B", "IDF1"] -= 0.01
         return summary
 
-    monkeypatch.setattr(ev, "_motmetrics_summary", skewed)
-    result = evaluate(tmp_path / "res", tmp_path / "gt", tracker_name="mytracker")
+    monkeypatch.setattr(ev.crosscheck, "summary", skewed)
+    reporter = _Collect()
+    result = evaluate(tmp_path / "res", tmp_path / "gt", tracker_name="mytracker", reporter=reporter)
     assert not result.agrees
     assert len(result.disagreements) == 1
     line = result.disagreements[0]
@@ -256,22 +265,25 @@ def test_injected_disagreement_is_reported(tmp_path: Path, monkeypatch: pytest.M
     assert not result.crosscheck.loc["SEQ-B", "agree"] and result.crosscheck.loc["SEQ-A", "agree"]
     assert result.crosscheck.loc["SEQ-B", "max_abs_diff"] == pytest.approx(0.01)
     assert result.metrics.loc["SEQ-B", "IDF1"] == pytest.approx(1.0)  # reported numbers stay TrackEval's
-    err = capsys.readouterr().err
-    assert "disagreement" in err and "SEQ-B" in err and "mytracker" in err
+    assert capfd.readouterr() == ("", "")  # the library prints nothing itself ...
+    assert "disagreement" in reporter.lines[0] and "SEQ-B" in reporter.lines[0] and "mytracker" in reporter.lines[0]
+    assert "TrackEval's" in reporter.lines[-1]  # ... the caller's reporter gets the lines and the note
     assert result_to_json(result)["agrees"] is False
+    evaluate(tmp_path / "res", tmp_path / "gt")  # default reporter: silent
+    assert capfd.readouterr() == ("", "")
 
 
 def test_missing_motmetrics_value_is_a_disagreement(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     gt = _walkers()
     _write_seq(tmp_path / "gt", tmp_path / "res", "SEQ-A", gt, _as_results(gt))
-    real = ev._motmetrics_summary
+    real = ev.crosscheck.summary
 
-    def nan_mota(preprocessed):
-        summary = real(preprocessed)
+    def nan_mota(partials):
+        summary = real(partials)
         summary.loc["SEQ-A", "MOTA"] = np.nan  # undefined although there are gt boxes
         return summary
 
-    monkeypatch.setattr(ev, "_motmetrics_summary", nan_mota)
+    monkeypatch.setattr(ev.crosscheck, "summary", nan_mota)
     result = evaluate(tmp_path / "res", tmp_path / "gt")
     assert any("SEQ-A" in line and "MOTA" in line for line in result.disagreements)
 
@@ -343,15 +355,27 @@ def test_malformed_result_line_names_file_and_line(tmp_path: Path) -> None:
     assert "SEQ-A.txt:3" in str(info.value)
 
 
-def test_missing_result_file_is_named(tmp_path: Path) -> None:
+def test_results_for_fewer_sequences_than_the_gt_is_an_error_unless_named(tmp_path: Path) -> None:
     gt = _walkers(n_frames=3)
-    _write_seq(tmp_path / "gt", tmp_path / "res", "SEQ-A", gt, _as_results(gt))
-    _write_seq(tmp_path / "gt", tmp_path / "res", "SEQ-B", gt, _as_results(gt))
+    for seq in ("SEQ-A", "SEQ-B", "SEQ-C"):
+        _write_seq(tmp_path / "gt", tmp_path / "res", seq, gt, _as_results(gt))
     (tmp_path / "res" / "SEQ-B.txt").unlink()
-    with pytest.raises(BenchError, match="SEQ-B.txt") as info:
+    (tmp_path / "res" / "SEQ-C.txt").unlink()
+    with pytest.raises(BenchError, match="no results for 2 of 3 gt sequences: SEQ-B, SEQ-C") as info:
         evaluate(tmp_path / "res", tmp_path / "gt")
+    assert "--seqs" in str(info.value)
+    result = evaluate(tmp_path / "res", tmp_path / "gt", seqs=["SEQ-A"])  # the named subset alone is fine
+    assert result.agrees and result.sequences == ["SEQ-A"] and list(result.metrics.index) == ["SEQ-A", "COMBINED"]
+    assert result_to_json(result)["sequences"] == ["SEQ-A"]
+    with pytest.raises(BenchError, match="SEQ-B.txt") as info:  # a named sequence needs its result file
+        evaluate(tmp_path / "res", tmp_path / "gt", seqs=["SEQ-A", "SEQ-B"])
     assert info.value.path == (tmp_path / "res" / "SEQ-B.txt").resolve()
-    assert evaluate(tmp_path / "res", tmp_path / "gt", seqs=["SEQ-A"]).agrees  # the other one alone is fine
+    _write_seq(tmp_path / "gt2", tmp_path / "res", "SEQ-B", gt, _as_results(gt))
+    _write_seq(tmp_path / "gt2", tmp_path / "res", "SEQ-C", gt, _as_results(gt))
+    _write_results_only = tmp_path / "res" / "SEQ-X.txt"
+    _write_results_only.write_text("1,1,10,10,40,100,1,-1,-1,-1\n")
+    with pytest.raises(BenchError, match="results without gt: SEQ-X.txt"):
+        evaluate(tmp_path / "res", tmp_path / "gt")
 
 
 def test_missing_gt_for_requested_sequence(tmp_path: Path) -> None:
@@ -386,3 +410,74 @@ def test_mot17_gt_with_bad_class_is_not_silently_mot15(tmp_path: Path) -> None:
     with pytest.raises(BenchError) as info:
         detect_benchmark(tmp_path / "gt", ["SEQ-A"])
     assert info.value.line == 4
+
+
+# ------------------------------------------------------------------------------------------- parsing once, parallel
+
+
+def test_trackeval_gets_what_its_own_reader_would_read(tmp_path: Path) -> None:
+    """bench feeds TrackEval the rows it parsed; they equal TrackEval's own `_load_raw_file` output exactly."""
+    import trackeval
+
+    from bench import trackeval_adapter
+    from bench.eval_inputs import load_inputs
+
+    gt_root, results = _tud_layout(tmp_path)
+    gt = _walkers(n_frames=12, n_people=3)
+    gt[::5, 6] = 0  # zero-marked boxes
+    res = _as_results(gt)[::2]
+    _write_seq(gt_root, results, "SEQ-MOT17", gt[np.lexsort((-gt[:, 1], gt[:, 0]))], res, length=15)
+    for seq, benchmark in [("TUD-Campus", "MOT15"), ("TUD-Stadtmitte", "MOT15"), ("SEQ-MOT17", "MOT17")]:
+        inputs = load_inputs(results, gt_root, [seq], benchmark)
+        dataset = trackeval_adapter._dataset(inputs.results_dir, inputs.gt_root, seq, inputs.lengths[seq],
+                                             benchmark, inputs.gts[seq], inputs.results[seq])
+        for is_gt in (True, False):
+            theirs = trackeval.datasets.MotChallenge2DBox._load_raw_file(dataset, inputs.results_dir.name, seq,
+                                                                         is_gt)
+            ours = dataset._load_raw_file(inputs.results_dir.name, seq, is_gt)
+            assert set(ours) == set(theirs), (seq, is_gt)
+            for key, value in theirs.items():
+                if isinstance(value, list):
+                    assert len(value) == len(ours[key])
+                    for a, b in zip(value, ours[key]):
+                        a, b = (a["zero_marked"], b["zero_marked"]) if isinstance(a, dict) else (a, b)
+                        assert np.array_equal(np.asarray(a, dtype=float).reshape(-1),
+                                              np.asarray(b, dtype=float).reshape(-1)), (seq, key)
+                else:
+                    assert value == ours[key], (seq, key)
+
+
+def test_parallel_scoring_gives_identical_results(tmp_path: Path) -> None:
+    gt_root, results = _tud_layout(tmp_path)
+    one = evaluate(results, gt_root, jobs=1)
+    for jobs in (2, 4):  # per sequence, and per sequence and part
+        many = evaluate(results, gt_root, jobs=jobs)
+        assert many.metrics.equals(one.metrics) and many.crosscheck.equals(one.crosscheck), jobs
+        assert many.disagreements == one.disagreements and many.sequences == one.sequences == list(TUD_SEQS)
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+
+
+def _bench_cli(*args: str) -> "subprocess.CompletedProcess[str]":
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    return subprocess.run([sys.executable, "-c", "from bench.cli import main; main()", *args], cwd=root,
+                          capture_output=True, text=True,
+                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "COLUMNS": "200"})
+
+
+def test_cli_eval_needs_every_gt_sequence_unless_named(tmp_path: Path) -> None:
+    gt_root, results = _tud_layout(tmp_path)
+    (results / "TUD-Stadtmitte.txt").unlink()
+    proc = _bench_cli("eval", str(results), "--gt", str(gt_root))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "no results for 1 of 2 gt sequences: TUD-Stadtmitte" in proc.stderr.replace("\n", "")
+    out = tmp_path / "m.json"
+    proc = _bench_cli("eval", str(results), "--gt", str(gt_root), "--seqs", "TUD-Campus", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "COMBINED covers 1 sequences: TUD-Campus" in proc.stdout
+    data = json.loads(out.read_text())
+    assert data["sequences"] == ["TUD-Campus"] and set(data["metrics"]) == {"TUD-Campus", "COMBINED"}

@@ -1,0 +1,115 @@
+"""bench.occlusion on a hand-built case whose every number is worked out in the comments."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench.mot_io import SeqInfo, write_gt, write_results, write_seqinfo
+from bench.occlusion import GAP_BINS, VIS_BINS, analyse_occlusion
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def _gt(track: int, x: float, frames: range, vis: float, conf: int = 1) -> list[tuple]:
+    return [(f, track, x, 100.0, 40.0, 100.0, conf, 1, vis) for f in frames]
+
+
+def _trk(track: int, x: float, frames: range) -> list[tuple]:
+    return [(f, track, x, 100.0, 40.0, 100.0, 1.0) for f in frames]
+
+
+def _case(tmp_path: Path) -> tuple[Path, dict[str, Path], np.ndarray]:
+    """50 frames, gt tracks far apart (tracker boxes sit exactly on them: IoU 1 or 0).
+
+    A (x=100): vis 1.0 in 1-4, 0.05 in 5-7, 0.6 in 8-20. Tracker 10 on 1-4, 6 and 8-20.
+    B (x=400): vis 0.3 in 1-10, 0.9 in 11-20. Tracker 20 on 1-10, nothing on 11-12, 21 on 13-20 (a switch).
+    C (x=700): vis 0.0 in 1-3, 0.8 in 4-10. Tracker 30 on 4-10.
+    D (x=1000): vis 1.0 in 1-50. Tracker 40 on 1-10 and 46-50.
+    E (x=1300): conf 0 (zero-marked, not evaluated) in 1-5; a tracker box on it is ignored by MOT17 preprocessing.
+    """
+    gt = np.asarray(_gt(1, 100, range(1, 5), 1.0) + _gt(1, 100, range(5, 8), 0.05) + _gt(1, 100, range(8, 21), 0.6)
+                    + _gt(2, 400, range(1, 11), 0.3) + _gt(2, 400, range(11, 21), 0.9)
+                    + _gt(3, 700, range(1, 4), 0.0) + _gt(3, 700, range(4, 11), 0.8)
+                    + _gt(4, 1000, range(1, 51), 1.0) + _gt(5, 1300, range(1, 6), 0.5, conf=0))
+    gt = gt[np.lexsort((gt[:, 1], gt[:, 0]))]
+    trk = np.asarray(_trk(10, 100, range(1, 5)) + _trk(10, 100, range(6, 7)) + _trk(10, 100, range(8, 21))
+                     + _trk(20, 400, range(1, 11)) + _trk(21, 400, range(13, 21)) + _trk(30, 700, range(4, 11))
+                     + _trk(40, 1000, range(1, 11)) + _trk(40, 1000, range(46, 51)))
+    trk = trk[np.lexsort((trk[:, 1], trk[:, 0]))]
+    gt_root = tmp_path / "gt"
+    write_gt(gt_root / "OCC" / "gt" / "gt.txt", gt)
+    write_seqinfo(gt_root / "OCC", SeqInfo(name="OCC", length=50, width=1920, height=1080, fps=30.0))
+    perfect = gt[gt[:, 6] == 1][:, :7].copy()
+    write_results(tmp_path / "hand" / "OCC.txt", trk)
+    write_results(tmp_path / "perfect" / "OCC.txt", perfect)
+    return gt_root, {"hand": tmp_path / "hand", "perfect": tmp_path / "perfect"}, gt
+
+
+def test_hand_built_case(tmp_path: Path) -> None:
+    gt_root, results, _ = _case(tmp_path)
+    tables = analyse_occlusion(results, gt_root, ["OCC"])
+    assert tables is not None
+    vis = tables.by_visibility.set_index(["tracker", "bin"])
+    assert list(tables.by_visibility.columns) == ["tracker", "bin", "gt_boxes", "matched", "recall", "id_switches",
+                                                  "idsw_per_100", "id_consistency"]
+    assert list(vis.loc["hand"].index) == list(VIS_BINS)
+    # [0, .25): A 5-7 and C 1-3 (6 boxes, E is zero-marked); only A's frame 6 is matched
+    # [.25, .5): B 1-10, all matched to 20; [.5, .75): A 8-20, all matched to 10
+    # [.75, 1]: A 1-4, B 11-20, C 4-10, D 1-50 = 71 boxes; matched A 4 + B 8 + C 7 + D 15 = 34; one switch (B at 13);
+    #           B's 8 boxes on 21 are not its global IDF1 partner (20): consistency 26/34
+    expected = {"[0, .25)": (6, 1, 0, 1.0), "[.25, .5)": (10, 10, 0, 1.0), "[.5, .75)": (13, 13, 0, 1.0),
+                "[.75, 1]": (71, 34, 1, 26 / 34)}
+    for name, (gt_boxes, matched, switches, consistency) in expected.items():
+        row = vis.loc[("hand", name)]
+        assert (row["gt_boxes"], row["matched"], row["id_switches"]) == (gt_boxes, matched, switches), name
+        assert row["recall"] == pytest.approx(matched / gt_boxes)
+        assert row["idsw_per_100"] == pytest.approx(100 * switches / matched)
+        assert row["id_consistency"] == pytest.approx(consistency), name
+    perfect = vis.loc["perfect"]
+    assert (perfect["recall"] == 1).all() and (perfect["id_switches"] == 0).all()
+    assert (perfect["id_consistency"] == 1).all() and list(perfect["gt_boxes"]) == [6, 10, 13, 71]
+
+    relink = tables.relink.set_index(["tracker", "gap_bin"])
+    assert list(relink.loc["hand"].index) == list(GAP_BINS)
+    # hand: A 5-7 (vis < 0.1 even where matched; 10 → 10: relinked), B 11-12 (20 → 21: not), D 11-45 (35 frames,
+    # 40 → 40: relinked); C 1-3 has no match before it and is not counted
+    assert tuple(relink.loc[("hand", "1-5"), ["gaps", "relinked"]]) == (2, 1)
+    assert relink.loc[("hand", "1-5"), "rate"] == pytest.approx(0.5)
+    assert tuple(relink.loc[("hand", "6-15"), ["gaps", "relinked"]]) == (0, 0)
+    assert np.isnan(relink.loc[("hand", "6-15"), "rate"]) and np.isnan(relink.loc[("hand", "16-30"), "rate"])
+    assert tuple(relink.loc[("hand", ">30"), ["gaps", "relinked", "rate"]]) == (1, 1, 1.0)
+    # perfect: only A's occlusion (vis 0.05 in 5-7) is a gap, relinked
+    assert list(relink.loc["perfect", "gaps"]) == [1, 0, 0, 0] and relink.loc[("perfect", "1-5"), "rate"] == 1.0
+
+
+def test_no_visibility_gives_none(tmp_path: Path) -> None:
+    gt_root, results, gt = _case(tmp_path)
+    flat = gt.copy()
+    flat[:, 8] = 1.0  # DanceTrack writes visibility 1 everywhere
+    write_gt(gt_root / "OCC" / "gt" / "gt.txt", flat)
+    assert analyse_occlusion(results, gt_root, ["OCC"]) is None
+    tud = tmp_path / "tud"  # MOT15-style gt (no class/visibility columns)
+    (tud / "TUD-Campus" / "gt").mkdir(parents=True)
+    shutil.copyfile(DATA / "motmetrics-tud" / "TUD-Campus" / "gt.txt", tud / "TUD-Campus" / "gt" / "gt.txt")
+    (tmp_path / "tudres").mkdir()
+    shutil.copyfile(DATA / "motmetrics-tud" / "TUD-Campus" / "test.txt", tmp_path / "tudres" / "TUD-Campus.txt")
+    assert analyse_occlusion({"t": tmp_path / "tudres"}, tud, ["TUD-Campus"]) is None
+
+
+def test_totals_match_the_crosscheck(tmp_path: Path) -> None:
+    """Summed over bins, matched boxes and switches are motmetrics' TP and IDs from bench.evaluation."""
+    from bench.evaluation import evaluate
+
+    gt_root, results, _ = _case(tmp_path)
+    tables = analyse_occlusion(results, gt_root, ["OCC"])
+    for tracker, folder in results.items():
+        check = evaluate(folder, gt_root).crosscheck.loc["OCC"]
+        rows = tables.by_visibility[tables.by_visibility["tracker"] == tracker]
+        assert rows["id_switches"].sum() == check["IDs_motmetrics"]
+        assert rows["gt_boxes"].sum() - rows["matched"].sum() == check["FN_motmetrics"]
+        assert isinstance(tables.by_visibility, pd.DataFrame)
