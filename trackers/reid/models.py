@@ -29,11 +29,12 @@ class ModelConfig:
 
     name: str = "global"
     layout: str = "resnet18"
-    width: float = 0.25
-    input_size: tuple[int, int] = (128, 64)  # (H, W) of a crop
-    last_stride: int = 1
-    pooling: str = "avg"  # "avg" or "gem"
-    embedding_dim: int | None = None  # None: use the backbone's C5 channels, no reduction layer
+    width: float = field(default=0.25, metadata={"range": "(0, inf)"})
+    input_size: tuple[int, int] = field(default=(128, 64), metadata={"range": "[1, inf)"})  # (H, W) of a crop
+    last_stride: int = field(default=1, metadata={"choices": (1, 2)})
+    pooling: str = field(default="avg", metadata={"choices": ("avg", "gem")})  # "avg" or "gem"
+    # None: use the backbone's C5 channels, no reduction layer
+    embedding_dim: int | None = field(default=None, metadata={"range": "[1, inf)"})
     extra: dict[str, Any] = field(default_factory=dict)  # model-specific switches (e.g. for finetrack)
 
     def to_dict(self) -> dict[str, Any]:
