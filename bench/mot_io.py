@@ -22,8 +22,7 @@ from bench.errors import BenchError
 from bench.fsutil import atomic_path
 
 GT_COLUMNS = ["frame", "id", "x", "y", "w", "h", "conf", "cls", "vis"]
-MAX_FRAME = 2**31 - 1  # frame numbers and ids must fit the int32/int64 arrays downstream
-MAX_ABS_VALUE = 1e9  # larger coordinates are corrupt, and x + w could overflow to inf
+MAX_ABS_VALUE = 1e9  # larger values are corrupt: frames/ids must fit integer arrays, x + w must not overflow to inf
 
 
 @dataclass(frozen=True)
@@ -102,9 +101,8 @@ def _parse_rows(path: Path, min_cols: int, max_cols: int, what: str, seq_length:
         if any(abs(v) > MAX_ABS_VALUE for v in vals):
             raise BenchError(f"value beyond ±{MAX_ABS_VALUE:g} in {line!r}", path, lineno, hint="fix or remove it")
         frame, ident = vals[0], vals[1]
-        if not (1 <= frame <= MAX_FRAME and frame == int(frame)):
-            raise BenchError(f"frame must be an integer in 1..{MAX_FRAME}, got {parts[0]}", path, lineno,
-                             hint="frames are 1-based")
+        if frame < 1 or frame != int(frame):
+            raise BenchError(f"frame must be a positive integer, got {parts[0]}", path, lineno, hint="frames are 1-based")
         if seq_length is not None and frame > seq_length:
             raise BenchError(
                 f"frame {int(frame)} is beyond the sequence's {seq_length} frames (seqLength in seqinfo.ini)",
