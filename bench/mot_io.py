@@ -102,7 +102,7 @@ def _parse_rows(path: Path, min_cols: int, max_cols: int, what: str, seq_length:
             raise BenchError(f"value beyond ±{MAX_ABS_VALUE:g} in {line!r}", path, lineno, hint="fix or remove it")
         frame, ident = vals[0], vals[1]
         if frame < 1 or frame != int(frame):
-            raise BenchError(f"frame must be a positive integer, got {parts[0]}", path, lineno, hint="frames are 1-based")
+            raise BenchError(f"frame must be a positive integer, got {parts[0]}", path, lineno, hint="1-based frames")
         if seq_length is not None and frame > seq_length:
             raise BenchError(
                 f"frame {int(frame)} is beyond the sequence's {seq_length} frames (seqLength in seqinfo.ini)",
