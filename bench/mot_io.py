@@ -77,10 +77,11 @@ def _parse_rows(path: Path, min_cols: int, max_cols: int, what: str, seq_length:
         raise BenchError(f"missing {what} file", path, hint=f"expected a MOTChallenge {what} file here")
     rows: list[list[float]] = []
     try:
-        text = path.read_text()
+        with open(path, encoding="utf-8") as f:
+            lines = list(f)  # universal newlines, numbered as editors (and bench.evaluation) number them
     except (OSError, UnicodeDecodeError) as e:
-        raise BenchError(f"cannot read {what} file ({e})", path) from None
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+        raise BenchError(f"cannot read {what} file ({e})", path, hint="it must be UTF-8 text") from None
+    for lineno, raw in enumerate(lines, start=1):
         line = raw.strip()
         if not line:
             continue
