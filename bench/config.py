@@ -262,7 +262,7 @@ def _build(cls: type, data: dict[str, Any], prefix: str, source: str, base: Any 
             _check_field(fields[k], values[k], key, source)
     try:
         return dataclasses.replace(obj, **values)
-    except ValueError as e:  # a dataclass's own validation (__post_init__)
+    except (ValueError, BenchError) as e:  # a dataclass's own validation (__post_init__)
         raise BenchError(f"{prefix or 'config'}: {e}", source) from None
 
 

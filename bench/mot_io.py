@@ -106,7 +106,7 @@ def _parse_rows(path: Path, min_cols: int, max_cols: int, what: str, seq_length:
             raise BenchError(f"frame must be a positive integer, got {parts[0]}", path, lineno, hint="1-based frames")
         if seq_length is not None and frame > seq_length:
             raise BenchError(
-                f"frame {int(frame)} is beyond the sequence's {seq_length} frames (seqLength in seqinfo.ini)",
+                f"frame {int(frame)} is past the sequence end ({seq_length} frames: seqLength in seqinfo.ini)",
                 path,
                 lineno,
                 hint="fix or remove this line, or fix seqLength",

@@ -99,7 +99,7 @@ def case_nan_box_in_det(tmp):
 @bad_input
 def case_det_frame_beyond_seq_length(tmp):
     p = _det(tmp, DET_LINE + "\n9,-1,10,10,20,40,0.9,-1,-1,-1\n", length=5)
-    return _track(tmp, det=p), f"{p}:3: frame 9 is beyond the sequence's 5 frames"
+    return _track(tmp, det=p), f"{p}:3: frame 9 is past the sequence end (5 frames"
 
 
 @bad_input
@@ -110,7 +110,7 @@ def case_gt_frame_beyond_seq_length(tmp):
     write_seqinfo(gt.parent.parent, SeqInfo("SEQ", 5, 640, 480, 30.0))
     (tmp / "res").mkdir()
     (tmp / "res" / "SEQ.txt").write_text("1,1,10,10,20,40,1,-1,-1,-1\n")
-    return ["eval", str(tmp / "res"), "--gt", str(tmp / "gt")], f"{gt}:2: frame 6 is beyond"
+    return ["eval", str(tmp / "res"), "--gt", str(tmp / "gt")], f"{gt}:2: frame 6 is past the sequence end"
 
 
 @bad_input

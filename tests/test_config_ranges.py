@@ -87,3 +87,8 @@ def test_boundary_values_are_accepted():
     cfg = load_config(None, ["trackers.bytetrack.track_thresh=1", "trackers.bytetrack.track_buffer=0",
                              "trackers.deepsort.nn_budget=1", "reid.deepsort.train.warmup_epochs=0"])
     assert cfg.trackers.bytetrack.track_thresh == 1.0 and cfg.trackers.bytetrack.track_buffer == 0
+
+
+def test_cross_field_checks_name_the_section_and_source():
+    with pytest.raises(BenchError, match=r"^--set: synth: bad synthetic dataset parameters: need 0.05 <= far"):
+        load_config(None, ["synth.far_height_frac=0.6"])

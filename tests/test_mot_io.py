@@ -100,13 +100,13 @@ def test_frame_beyond_seq_length_names_the_line(tmp_path):
         p = seq / sub
         p.parent.mkdir(exist_ok=True)
         p.write_text("5,1,1,1,10,10,0.9\n\n6,1,1,1,10,10,0.9\n")
-        with pytest.raises(BenchError, match=rf"{p}:3: frame 6 is beyond the sequence's 5 frames"):
+        with pytest.raises(BenchError, match=rf"{p}:3: frame 6 is past the sequence end \(5 frames"):
             reader(p)
         assert len(reader(p, seq_length=6)) == 2  # an explicit length wins
     p = tmp_path / "SEQ.txt"
     p.write_text("1,1,1,1,10,10,0.9\n7,1,1,1,10,10,0.9\n")
     assert len(read_results(p)) == 2
-    with pytest.raises(BenchError, match=rf"{p}:2: frame 7 is beyond"):
+    with pytest.raises(BenchError, match=rf"{p}:2: frame 7 is past the sequence end"):
         read_results(p, seq_length=5)
 
 
