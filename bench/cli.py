@@ -195,8 +195,10 @@ def track(
             f"{tracker} needs images for Re-ID features; `bench track` takes det files only",
             hint="use `bench run --suite DIR --trackers ...` on a MOTChallenge-layout folder",
         )
-    if out.exists() and not out.is_dir():
-        raise BenchError("--out is a file, not a folder", out, hint="pass a folder for the <SEQ>.txt results")
+    existing = next(p for p in (out, *out.parents) if p.exists())
+    if not existing.is_dir():
+        raise BenchError("--out is a file, not a folder" if existing == out else f"--out {out} lies under a file",
+                         existing, hint="pass a folder for the <SEQ>.txt results")
     seen: dict[str, Path] = {}
     for det_file in det_files:
         name = det_file.resolve().parent.parent.name

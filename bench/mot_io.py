@@ -169,8 +169,8 @@ def read_results(path: str | Path, seq_length: int | None = None) -> np.ndarray:
 def split_by_frame(dets: np.ndarray, num_frames: int) -> list[np.ndarray]:
     """(N, 6) frame-tagged rows → list of per-frame (n, 5) arrays x1, y1, x2, y2, score for frames 1..num_frames."""
     frames = dets[:, 0].astype(np.int64)
-    if len(frames) and not 1 <= frames.min() <= frames.max() <= num_frames:
-        raise ValueError(f"detection frames {frames.min()}..{frames.max()} outside 1..{num_frames}")
+    if len(frames) and frames.max() > num_frames:
+        num_frames = int(frames.max())
     order = np.argsort(frames, kind="stable")
     dets, frames = dets[order], frames[order]
     bounds = np.searchsorted(frames, np.arange(1, num_frames + 2))

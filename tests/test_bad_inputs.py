@@ -136,6 +136,13 @@ def case_out_is_a_file(tmp):
     return _track(tmp), f"{tmp / 'out'}: --out is a file, not a folder"
 
 
+@bad_input
+def case_out_under_a_file(tmp):
+    (tmp / "f").write_text("not a folder")
+    out = tmp / "f" / "out"
+    return ["track", str(_det(tmp)), "--out", str(out)], f"{tmp / 'f'}: --out {out} lies under a file"
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_input_exits_2_with_one_line(tmp_path, name):
     args, needle = CASES[name](tmp_path)
@@ -149,6 +156,9 @@ def test_bad_input_exits_2_with_one_line(tmp_path, name):
 
 def test_bare_det_with_huge_frame_number_is_quick(tmp_path):
     """Frame 1 and frame 50,000,000: memory and time follow the two rows (was 8 GB and minutes)."""
+    from bench.trackers_registry import make_tracker
+
+    assert make_tracker("bytetrack", {}, 30.0).max_time_lost == 30  # what `bench track` skips gaps by
     p = _det(tmp_path, DET_LINE + "50000000,-1,10,10,20,40,0.9,-1,-1,-1\n")
     proc = bench(*_track(tmp_path, det=p), cwd=tmp_path)  # a hang here is the bug; no speed target
     assert "SEQ: 50000000 frames" in proc.stdout
