@@ -183,9 +183,9 @@ def track(
     set_: SetOpt = None,
 ) -> None:
     """Run a tracker over det files and write MOTChallenge result files (no evaluation)."""
-    from bench.mot_io import read_detections, read_seqinfo, split_by_frame, write_results
+    from bench.mot_io import read_detections, read_seqinfo, split_active_frames, write_results
     from bench.tracking import TrackJob, track_sequence
-    from bench.trackers_registry import NEEDS_FEATURES, TRACKERS, tracker_params
+    from bench.trackers_registry import NEEDS_FEATURES, TRACKERS, make_tracker, tracker_params
 
     cfg = _config(config, set_)
     if tracker not in TRACKERS:
@@ -195,28 +195,48 @@ def track(
             f"{tracker} needs images for Re-ID features; `bench track` takes det files only",
             hint="use `bench run --suite DIR --trackers ...` on a MOTChallenge-layout folder",
         )
+    existing = next(p for p in (out, *out.parents) if p.exists())
+    if not existing.is_dir():
+        raise BenchError("--out is a file, not a folder" if existing == out else f"--out {out} lies under a file",
+                         existing, hint="pass a folder for the <SEQ>.txt results")
+    seen: dict[str, Path] = {}
+    for det_file in det_files:
+        name = det_file.resolve().parent.parent.name
+        if name in seen:
+            raise BenchError(
+                f"sequence {name!r} is given twice (also {seen[name]})", det_file,
+                hint="each result is <SEQ>.txt, named after the folder above det/: pass one det file per sequence",
+            )
+        seen[name] = det_file
+    params = tracker_params(tracker, cfg.trackers)
     for det_file in det_files:
         seq_dir = det_file.resolve().parent.parent
-        dets = read_detections(det_file)
+        dets = read_detections(det_file)  # frames checked against seq_dir/seqinfo.ini when there is one
         length, fps = (int(dets[:, 0].max()) if len(dets) else 0), 30.0
         if (seq_dir / "seqinfo.ini").is_file():
             info = read_seqinfo(seq_dir)
-            length, fps = max(length, info.length), info.fps
+            length, fps = info.length, info.fps
+        # Empty stretches longer than the tracker's track lifetime are skipped (no track survives them), so memory
+        # and time follow the rows, not the largest frame number; trackers without a known lifetime step every frame.
+        lifetime = getattr(make_tracker(tracker, params, fps), "max_time_lost", None)
+        frames, frame_of_step = split_active_frames(dets, length, length if lifetime is None else lifetime + 2)
         job = TrackJob(
             tracker,
-            tracker_params(tracker, cfg.trackers),
+            params,
             seq_dir.name,
             fps,
-            split_by_frame(dets, length),
+            frames,
             None,
             cfg.output.min_box_area,
             cfg.output.aspect_ratio_thresh,
         )
         _, rows, seconds = track_sequence(job)
+        if len(rows):
+            rows[:, 0] = frame_of_step[rows[:, 0].astype(np.int64) - 1]
         write_results(out / f"{seq_dir.name}.txt", rows)
         console.print(
             f"{seq_dir.name}: {length} frames, {len(np.unique(rows[:, 1])) if len(rows) else 0} tracks, "
-            f"{length / max(seconds, 1e-9):.0f} fps → {out / (seq_dir.name + '.txt')}"
+            f"{len(frames) / max(seconds, 1e-9):.0f} fps → {out / (seq_dir.name + '.txt')}"
         )
 
 

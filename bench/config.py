@@ -1,12 +1,18 @@
 """Typed configuration loaded from `bench.toml`, with CLI overrides.
 
-Every section is a dataclass; unknown keys and values of the wrong type are rejected with one error naming the
-key (e.g. `trackers.bytetrack.track_tresh`), so a typo never silently falls back to a default.
+Every section is a dataclass; unknown keys, values of the wrong type, NaN/inf and values outside a field's declared
+range or choices are rejected with one error naming the key (e.g. `trackers.bytetrack.track_tresh`), so a typo never
+silently falls back to a default and an impossible value never silently gives zero tracks.
+
+Ranges and choices are declared next to each field as dataclass metadata, checked here by `_check_field`:
+`field(default=0.6, metadata={"range": "[0, 1]"})` (closed `[ ]` or open `( )` ends, `inf` for no upper bound;
+applied to every item of a list) and `metadata={"choices": ("cosine", "step")}`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 import types
@@ -42,10 +48,10 @@ class PathsConfig:
 class RunConfig:
     suite: str = "synth"
     trackers: list[str] = field(default_factory=lambda: ["bytetrack"])
-    detections: str = "public"
-    device: str = "auto"
-    seed: int = 0
-    jobs: int = 2
+    detections: str = field(default="public", metadata={"choices": ("public", "yolox")})
+    device: str = field(default="auto", metadata={"choices": DEVICES})
+    seed: int = field(default=0, metadata={"range": "[0, 4294967295]"})  # numpy seeds are 32-bit
+    jobs: int = field(default=2, metadata={"range": "[1, inf)"})
 
 
 @dataclass
@@ -60,15 +66,15 @@ class DetectionsConfig:
 class Mot17Config:
     """MOT17 half split (ByteTrack's convention): val = second half of each training sequence."""
 
-    detector: str = "FRCNN"
+    detector: str = field(default="FRCNN", metadata={"choices": DETECTORS})
 
 
 @dataclass
 class OutputFilterConfig:
     """ByteTrack's MOT output filter (tools/track.py), applied to every tracker alike before writing results."""
 
-    min_box_area: float = 100.0
-    aspect_ratio_thresh: float = 1.6
+    min_box_area: float = field(default=100.0, metadata={"range": "[0, inf)"})
+    aspect_ratio_thresh: float = field(default=1.6, metadata={"range": "(0, inf)"})
 
 
 @dataclass
@@ -93,9 +99,10 @@ def _finetrack_section() -> ReIDModelSection:
 class ReIDSection:
     """Re-ID models per appearance tracker (DeepSORT: the global baseline; FineTrack: FAFPN + MPMG)."""
 
-    embed_batch_size: int = 128
-    eval_min_frame_gap: int = 25  # retrieval eval: same-identity gallery crops closer than this are left out
-    eval_query_stride: int = 10  # retrieval eval: every n-th frame's crops are queries
+    embed_batch_size: int = field(default=128, metadata={"range": "[1, inf)"})
+    # retrieval eval: same-identity gallery crops closer than this are left out
+    eval_min_frame_gap: int = field(default=25, metadata={"range": "[0, inf)"})
+    eval_query_stride: int = field(default=10, metadata={"range": "[1, inf)"})  # every n-th frame's crops are queries
     deepsort: ReIDModelSection = field(default_factory=ReIDModelSection)
     finetrack: ReIDModelSection = field(default_factory=_finetrack_section)
 
@@ -150,24 +157,18 @@ class Config:
         return self.resolve(p) if p else None
 
     def validate(self, source: str = "config") -> None:
-        if self.run.device not in DEVICES:
-            raise BenchError(f"run.device must be one of {', '.join(DEVICES)}, got {self.run.device!r}", source)
-        if self.run.jobs < 1:
-            raise BenchError(f"run.jobs must be >= 1, got {self.run.jobs}", source)
-        if self.mot17.detector not in DETECTORS:
-            raise BenchError(
-                f"mot17.detector must be one of {', '.join(DETECTORS)}, got {self.mot17.detector!r}", source
-            )
+        """Checks across fields (each field's own range and choices are checked as it is set, by `_check_field`)."""
+        if not self.run.trackers:
+            raise BenchError("run.trackers is empty", source, hint="name at least one tracker")
+        dup = sorted({t for t in self.run.trackers if self.run.trackers.count(t) > 1})
+        if dup:
+            raise BenchError(f"run.trackers names {', '.join(dup)} twice", source, hint="list each tracker once")
         known = {f.name for f in dataclasses.fields(TrackersConfig)}
         for name in self.run.trackers:
             if name not in known:
                 raise BenchError(
                     f"run.trackers: unknown tracker {name!r}", source, hint=f"known: {', '.join(sorted(known))}"
                 )
-        if self.run.detections not in ("public", "yolox"):
-            raise BenchError(
-                f"run.detections: unknown detection source {self.run.detections!r}", source, hint="known: public, yolox"
-            )
 
 
 def _asdict(obj: Any) -> Any:
@@ -211,6 +212,8 @@ def _check_type(value: Any, tp: Any, key: str, source: str) -> Any:
             return value
     elif tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise BenchError(f"{key} = {value!r}: expected a finite number", source)
             return float(value)
     elif tp is str:
         if isinstance(value, str):
@@ -222,6 +225,23 @@ def _check_type(value: Any, tp: Any, key: str, source: str) -> Any:
         raise TypeError(f"unsupported config type {tp} for {key}")
     name = getattr(tp, "__name__", str(tp))
     raise BenchError(f"{key}: expected {name}, got {value!r}", source)
+
+
+def _in_range(value: float, spec: str) -> bool:
+    """Is `value` inside the interval `spec`, e.g. "[0, 1]", "(0, inf)", "[0, 1)"?"""
+    lo, hi = (float(x) for x in spec[1:-1].split(","))
+    return (value > lo if spec[0] == "(" else value >= lo) and (value < hi if spec[-1] == ")" else value <= hi)
+
+
+def _check_field(f: dataclasses.Field, value: Any, key: str, source: str) -> None:
+    """The one range/choices checker: the field's metadata `range` and `choices` against the value being set."""
+    spec, choices = f.metadata.get("range"), f.metadata.get("choices")
+    for v in value if isinstance(value, (list, tuple)) else [value]:
+        if spec is not None and v is not None and not _in_range(v, spec):
+            raise BenchError(f"{key} = {v!r} is out of range", source, hint=f"allowed: {spec}")
+        if choices is not None and v not in choices:
+            hint = f"use one of {', '.join(map(str, choices))}"
+            raise BenchError(f"{key} = {v!r} is not a valid choice", source, hint=hint)
 
 
 def _build(cls: type, data: dict[str, Any], prefix: str, source: str, base: Any = None) -> Any:
@@ -247,9 +267,10 @@ def _build(cls: type, data: dict[str, Any], prefix: str, source: str, base: Any 
             values[k] = {**getattr(obj, k), **v}  # overrides merge into free-form dicts (e.g. model.extra)
         else:
             values[k] = _check_type(v, tp, key, source)
+            _check_field(fields[k], values[k], key, source)
     try:
         return dataclasses.replace(obj, **values)
-    except ValueError as e:  # a dataclass's own validation (__post_init__)
+    except (ValueError, BenchError) as e:  # a dataclass's own validation (__post_init__)
         raise BenchError(f"{prefix or 'config'}: {e}", source) from None
 
 

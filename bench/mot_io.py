@@ -4,7 +4,9 @@ Formats (comma-separated, one box per line, frames 1-based, boxes as left, top, 
 - det.txt:  frame, -1, x, y, w, h, score[, -1, -1, -1]           (7 to 10 columns)
 - gt.txt:   frame, id, x, y, w, h, conf, class, visibility       (MOT17/MOT20: 9 columns; MOT15: 10 with -1s)
 - results:  frame, id, x, y, w, h, score, -1, -1, -1             (what trackers write)
-Empty files and frames without boxes are normal (a frame with no line has no boxes).
+Empty files and frames without boxes are normal (a frame with no line has no boxes). A frame past the sequence's
+`seqLength` is an error naming the line; det and gt files in the MOTChallenge layout (SEQ/det/det.txt,
+SEQ/gt/gt.txt) are checked against SEQ/seqinfo.ini when it exists.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from bench.errors import BenchError
 from bench.fsutil import atomic_path
 
 GT_COLUMNS = ["frame", "id", "x", "y", "w", "h", "conf", "cls", "vis"]
+MAX_ABS_VALUE = 1e9  # larger values are corrupt: frames/ids must fit integer arrays, x + w must not overflow to inf
 
 
 @dataclass(frozen=True)
@@ -68,56 +71,74 @@ def write_seqinfo(seq_dir: str | Path, info: SeqInfo) -> None:
         tmp.write_text(text)
 
 
-def _parse_rows(path: Path, min_cols: int, max_cols: int, what: str) -> np.ndarray:
+def _parse_rows(path: Path, min_cols: int, max_cols: int, what: str, seq_length: int | None) -> np.ndarray:
     """Parse a MOTChallenge text file into a float array, failing on the first bad line with its number."""
     if not path.is_file():
         raise BenchError(f"missing {what} file", path, hint=f"expected a MOTChallenge {what} file here")
     rows: list[list[float]] = []
-    width = None
-    with open(path) as f:
-        for lineno, raw in enumerate(f, start=1):
-            line = raw.strip()
-            if not line:
-                continue
-            parts = [p.strip() for p in line.split(",")]
-            if not (min_cols <= len(parts) <= max_cols):
-                raise BenchError(
-                    f"expected {min_cols} to {max_cols} comma-separated values, got {len(parts)}",
-                    path,
-                    lineno,
-                    hint=f"fix or remove this line ({what} format)",
-                )
-            try:
-                vals = [float(p) for p in parts]
-            except ValueError:
-                raise BenchError(
-                    f"non-numeric value in {line!r}", path, lineno, hint="fix or remove this line"
-                ) from None
-            if any(math.isnan(v) or math.isinf(v) for v in vals):
-                raise BenchError("NaN or infinite value", path, lineno, hint="fix or remove this line")
-            frame = vals[0]
-            if frame < 1 or frame != int(frame):
-                raise BenchError(
-                    f"frame must be a positive integer, got {parts[0]}", path, lineno, hint="frames are 1-based"
-                )
-            if vals[4] <= 0 or vals[5] <= 0:
-                raise BenchError(
-                    f"box width and height must be positive, got w={parts[4]} h={parts[5]}",
-                    path,
-                    lineno,
-                    hint="fix or remove this line",
-                )
-            width = max_cols
-            vals = vals + [-1.0] * (max_cols - len(vals))
-            rows.append(vals)
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = list(f)  # universal newlines, numbered as editors (and bench.evaluation) number them
+    except (OSError, UnicodeDecodeError) as e:
+        raise BenchError(f"cannot read {what} file ({e})", path, hint="it must be UTF-8 text") from None
+    for lineno, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        parts = [p.strip() for p in line.split(",")]
+        if not (min_cols <= len(parts) <= max_cols):
+            raise BenchError(
+                f"expected {min_cols} to {max_cols} comma-separated values, got {len(parts)}",
+                path,
+                lineno,
+                hint=f"fix or remove this line ({what} format)",
+            )
+        try:
+            vals = [float(p) for p in parts]
+        except ValueError:
+            raise BenchError(f"non-numeric value in {line!r}", path, lineno, hint="fix or remove this line") from None
+        if not all(math.isfinite(v) for v in vals):
+            raise BenchError("NaN or infinite value", path, lineno, hint="fix or remove this line")
+        if any(abs(v) > MAX_ABS_VALUE for v in vals):
+            raise BenchError(f"value beyond ±{MAX_ABS_VALUE:g} in {line!r}", path, lineno, hint="fix or remove it")
+        frame, ident = vals[0], vals[1]
+        if frame < 1 or frame != int(frame):
+            raise BenchError(f"frame must be a positive integer, got {parts[0]}", path, lineno, hint="1-based frames")
+        if seq_length is not None and frame > seq_length:
+            raise BenchError(
+                f"frame {int(frame)} is past the sequence end ({seq_length} frames: seqLength in seqinfo.ini)",
+                path,
+                lineno,
+                hint="fix or remove this line, or fix seqLength",
+            )
+        if ident != int(ident):
+            raise BenchError(f"id must be an integer, got {parts[1]}", path, lineno, hint="fix or remove this line")
+        if vals[4] <= 0 or vals[5] <= 0:
+            raise BenchError(
+                f"box width and height must be positive, got w={parts[4]} h={parts[5]}",
+                path,
+                lineno,
+                hint="fix or remove this line",
+            )
+        rows.append(vals + [-1.0] * (max_cols - len(vals)))
     if not rows:
-        return np.zeros((0, width or max_cols), dtype=np.float64)
+        return np.zeros((0, max_cols), dtype=np.float64)
     return np.asarray(rows, dtype=np.float64)
 
 
-def read_detections(path: str | Path) -> np.ndarray:
-    """Read det.txt → (N, 6) array of frame, x1, y1, x2, y2, score, sorted by frame (stable)."""
-    raw = _parse_rows(Path(path), 7, 10, "detection")
+def _layout_length(path: Path, seq_length: int | None) -> int | None:
+    """`seq_length`, else seqLength of SEQ/seqinfo.ini for a file at SEQ/<det|gt>/<file> (None when there is none)."""
+    if seq_length is None and (path.parent.parent / "seqinfo.ini").is_file():
+        return read_seqinfo(path.parent.parent).length
+    return seq_length
+
+
+def read_detections(path: str | Path, seq_length: int | None = None) -> np.ndarray:
+    """Read det.txt → (N, 6) array of frame, x1, y1, x2, y2, score, sorted by frame (stable).
+
+    Frames must lie in 1..seq_length (default: seqLength of the MOTChallenge layout's seqinfo.ini, if any)."""
+    path = Path(path)
+    raw = _parse_rows(path, 7, 10, "detection", _layout_length(path, seq_length))
     out = np.zeros((len(raw), 6), dtype=np.float64)
     if len(raw):
         out[:, 0] = raw[:, 0]
@@ -130,15 +151,18 @@ def read_detections(path: str | Path) -> np.ndarray:
     return out
 
 
-def read_gt(path: str | Path) -> np.ndarray:
-    """Read gt.txt → (N, 9) array in `GT_COLUMNS` order (x, y, w, h as in the file). MOT15 files get -1 class/vis."""
-    raw = _parse_rows(Path(path), 6, 10, "ground-truth")
+def read_gt(path: str | Path, seq_length: int | None = None) -> np.ndarray:
+    """Read gt.txt → (N, 9) array in `GT_COLUMNS` order (x, y, w, h as in the file). MOT15 files get -1 class/vis.
+
+    Frames must lie in 1..seq_length (default: seqLength of the MOTChallenge layout's seqinfo.ini, if any)."""
+    path = Path(path)
+    raw = _parse_rows(path, 6, 10, "ground-truth", _layout_length(path, seq_length))
     return raw[:, :9]
 
 
-def read_results(path: str | Path) -> np.ndarray:
-    """Read a tracker result file → (N, 7): frame, id, x, y, w, h, score."""
-    raw = _parse_rows(Path(path), 6, 10, "tracking result")
+def read_results(path: str | Path, seq_length: int | None = None) -> np.ndarray:
+    """Read a tracker result file → (N, 7): frame, id, x, y, w, h, score (frames in 1..seq_length when given)."""
+    raw = _parse_rows(Path(path), 6, 10, "tracking result", seq_length)
     return raw[:, :7]
 
 
@@ -151,6 +175,28 @@ def split_by_frame(dets: np.ndarray, num_frames: int) -> list[np.ndarray]:
     dets, frames = dets[order], frames[order]
     bounds = np.searchsorted(frames, np.arange(1, num_frames + 2))
     return [dets[bounds[i] : bounds[i + 1], 1:6] for i in range(num_frames)]
+
+
+def split_active_frames(dets: np.ndarray, num_frames: int, idle: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Like `split_by_frame`, but a run of empty frames longer than `idle` is cut to `idle` frames.
+
+    Returns (per-step arrays, the frame number of each step). Steps are frame 1 and every frame with detections,
+    each followed by up to `idle` frames, so memory and time follow the rows, not the largest frame number. Exact for
+    a tracker that holds no track after `idle` frames without detections and outputs nothing without tracks.
+    """
+    frames = dets[:, 0].astype(np.int64)
+    if len(frames) and not 1 <= frames.min() <= frames.max() <= num_frames:
+        raise ValueError(f"detection frames {frames.min()}..{frames.max()} outside 1..{num_frames}")
+    order = np.argsort(frames, kind="stable")
+    dets, frames = dets[order], frames[order]
+    anchors = np.unique(np.concatenate([[1], frames]))
+    ends = np.minimum(np.append(anchors[1:], num_frames + 1), anchors + idle + 1)  # exclusive
+    lengths = ends - anchors
+    starts = np.repeat(anchors, lengths)
+    steps = starts + np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    lo, hi = np.searchsorted(frames, steps, side="left"), np.searchsorted(frames, steps, side="right")
+    empty = dets[:0, 1:6]
+    return [dets[a:b, 1:6] if b > a else empty for a, b in zip(lo, hi)], steps
 
 
 def write_results(path: str | Path, rows: np.ndarray) -> None:

@@ -36,7 +36,7 @@ def test_bad_type_is_named(tmp_path):
 
 def test_bad_value_is_named(tmp_path):
     p = _cfg(tmp_path, "[run]\ndevice = 'tpu'\n")
-    with pytest.raises(BenchError, match=r"run.device must be one of"):
+    with pytest.raises(BenchError, match=r"run.device = 'tpu' is not a valid choice — use one of auto, cpu, cuda"):
         load_config(p)
     p = _cfg(tmp_path, "[run]\ntrackers = ['bytetrak']\n")
     with pytest.raises(BenchError, match=r"unknown tracker 'bytetrak'"):

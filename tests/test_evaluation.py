@@ -394,13 +394,13 @@ def test_inputs_trackeval_would_choke_on_name_the_line(tmp_path: Path) -> None:
         evaluate(tmp_path / "res", tmp_path / "gt")
     assert info.value.line == 6
 
+    with pytest.raises(BenchError, match="unknown benchmark"):
+        evaluate(tmp_path / "res", tmp_path / "gt", benchmark="MOT99")
+
     _write_seq(tmp_path / "gt", tmp_path / "res", "SEQ-A", gt, _as_results(gt), length=4)
     with pytest.raises(BenchError, match="past the sequence end") as info:
         evaluate(tmp_path / "res", tmp_path / "gt")
     assert info.value.path.name == "gt.txt" and info.value.line == 9  # first frame-5 row of the gt
-
-    with pytest.raises(BenchError, match="unknown benchmark"):
-        evaluate(tmp_path / "res", tmp_path / "gt", benchmark="MOT99")
 
 
 def test_mot17_gt_with_bad_class_is_not_silently_mot15(tmp_path: Path) -> None:

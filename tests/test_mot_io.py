@@ -4,7 +4,16 @@ import numpy as np
 import pytest
 
 from bench.errors import BenchError
-from bench.mot_io import read_detections, read_gt, read_results, split_by_frame, write_results
+from bench.mot_io import (
+    SeqInfo,
+    read_detections,
+    read_gt,
+    read_results,
+    split_active_frames,
+    split_by_frame,
+    write_results,
+    write_seqinfo,
+)
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -66,3 +75,66 @@ def test_results_roundtrip(tmp_path):
     back = read_results(tmp_path / "r.txt")
     np.testing.assert_allclose(back, np.round(rows, 2))
     assert not list(tmp_path.glob(".*tmp"))
+
+
+@pytest.mark.parametrize(
+    "line, needle",
+    [
+        ("3000000000,-1,10,20,30,40,0.9\n", "value beyond"),
+        ("1,1.5,10,20,30,40,0.9\n", "id must be an integer"),
+        ("1,-1,1e300,20,30,40,0.9\n", "value beyond"),
+        ("1,-1,10,20,30,inf,0.9\n", "NaN or infinite"),
+    ],
+)
+def test_huge_and_fractional_values_name_the_line(tmp_path, line, needle):
+    p = _write(tmp_path, "1,-1,1,1,10,10,0.9,-1,-1,-1\n" + line)
+    with pytest.raises(BenchError) as e:
+        read_detections(p)
+    assert needle in str(e.value) and f"{p}:2:" in str(e.value)
+
+
+def test_frame_beyond_seq_length_names_the_line(tmp_path):
+    seq = tmp_path / "SEQ"
+    write_seqinfo(seq, SeqInfo("SEQ", 5, 100, 100, 30.0))
+    for sub, reader in (("det/det.txt", read_detections), ("gt/gt.txt", read_gt)):
+        p = seq / sub
+        p.parent.mkdir(exist_ok=True)
+        p.write_text("5,1,1,1,10,10,0.9\n\n6,1,1,1,10,10,0.9\n")
+        with pytest.raises(BenchError, match=rf"{p}:3: frame 6 is past the sequence end \(5 frames"):
+            reader(p)
+        assert len(reader(p, seq_length=6)) == 2  # an explicit length wins
+    p = tmp_path / "SEQ.txt"
+    p.write_text("1,1,1,1,10,10,0.9\n7,1,1,1,10,10,0.9\n")
+    assert len(read_results(p)) == 2
+    with pytest.raises(BenchError, match=rf"{p}:2: frame 7 is past the sequence end"):
+        read_results(p, seq_length=5)
+
+
+def test_split_active_frames_tracks_exactly_like_every_frame():
+    """ByteTrack on a MOT15 sequence with long empty gaps: skipping the gaps gives the same rows, frame by frame."""
+    from bench.tracking import TrackJob, track_sequence
+    from trackers.bytetrack import ByteTrackConfig
+
+    dets = read_detections(Path(__file__).parent / "data/mot15-dets/TUD-Campus/det/det.txt")
+    dets = dets[dets[:, 0] > 3]  # no detections on the first frames
+    dets[dets[:, 0] > 30, 0] += 200  # a gap far longer than the track lifetime
+    dets[dets[:, 0] > 250, 0] += 20  # and one shorter than it
+    length = int(dets[:, 0].max()) + 50
+    cfg = ByteTrackConfig().__dict__
+
+    def run(frames):
+        return track_sequence(TrackJob("bytetrack", cfg, "s", 30.0, frames, None, 100.0, 1.6))[1]
+
+    full = run(split_by_frame(dets, length))
+    frames, frame_of_step = split_active_frames(dets, length, 30 + 2)
+    assert len(frames) < length - 150
+    cut = run(frames)
+    cut[:, 0] = frame_of_step[cut[:, 0].astype(int) - 1]
+    assert len(full) > 100
+    np.testing.assert_array_equal(cut, full)
+
+
+def test_split_active_frames_memory_follows_rows():
+    dets = np.array([[1, 0, 0, 10, 10, 0.9], [50_000_000, 0, 0, 10, 10, 0.9]])
+    frames, steps = split_active_frames(dets, 50_000_000, 32)
+    assert len(frames) == len(steps) == 33 + 1 and steps[-1] == 50_000_000 and len(frames[-1]) == 1

@@ -14,7 +14,7 @@ Unlike the reference there is no global id counter: ids count from 1 per tracker
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numpy as np
@@ -67,15 +67,20 @@ class Track:
 class ByteTrackConfig:
     """Defaults are ByteTrack's tools/track.py arguments (what the reference outputs were made with)."""
 
-    track_thresh: float = 0.6  # detections above this are "high" (first stage)
-    match_thresh: float = 0.9  # first-stage cost limit
-    track_buffer: int = 30  # frames a lost track is kept (at 30 fps)
+    # detections above this are "high" (first stage)
+    track_thresh: float = field(default=0.6, metadata={"range": "[0, 1]"})
+    match_thresh: float = field(default=0.9, metadata={"range": "[0, 1]"})  # first-stage cost limit
+    track_buffer: int = field(default=30, metadata={"range": "[0, inf)"})  # frames a lost track is kept (at 30 fps)
     mot20: bool = False  # True: plain IoU cost (no score fusion)
-    low_thresh: float = 0.1  # detections in (low_thresh, track_thresh) are "low" (second stage)
-    second_match_thresh: float = 0.5  # second-stage cost limit (plain IoU)
-    unconfirmed_match_thresh: float = 0.7  # cost limit for unconfirmed tracks vs leftover high detections
-    new_track_thresh_offset: float = 0.1  # a new track needs score >= track_thresh + offset
-    duplicate_iou_dist: float = 0.15  # tracked and lost tracks closer than this (1 - IoU) are duplicates
+    # detections in (low_thresh, track_thresh) are "low" (second stage)
+    low_thresh: float = field(default=0.1, metadata={"range": "[0, 1]"})
+    second_match_thresh: float = field(default=0.5, metadata={"range": "[0, 1]"})  # second-stage cost limit (plain IoU)
+    # cost limit for unconfirmed tracks vs leftover high detections
+    unconfirmed_match_thresh: float = field(default=0.7, metadata={"range": "[0, 1]"})
+    # a new track needs score >= track_thresh + offset
+    new_track_thresh_offset: float = field(default=0.1, metadata={"range": "[0, 1]"})
+    # tracked and lost tracks closer than this (1 - IoU) are duplicates
+    duplicate_iou_dist: float = field(default=0.15, metadata={"range": "[0, 1]"})
 
 
 def _joint(a: list[Track], b: list[Track]) -> list[Track]:

@@ -40,7 +40,7 @@ Deliberate details and differences from the reference:
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numpy as np
@@ -94,16 +94,24 @@ class DeepSORTConfig:
     default of DeepSORT run on modern detectors (e.g. ZQPei/deep_sort_pytorch).
     """
 
-    min_confidence: float = 0.3  # detections with score < this are dropped
-    max_cosine_distance: float = 0.2  # cascade cost limit (matching_threshold)
-    nn_budget: int | None = 100  # gallery size per track (last nn_budget features); None: unbounded
-    max_iou_distance: float = 0.7  # IoU-stage cost limit on 1 - IoU
-    max_age: int = 70  # cascade depth; a confirmed track is deleted when time_since_update > max_age
-    n_init: int = 3  # consecutive hits for a tentative track to be confirmed
-    gating_threshold: float = CHI2INV95[4]  # squared Mahalanobis gate on (x, y, a, h)
-    nms_max_overlap: float = 1.0  # reference NMS (intersection / area of the weaker box); 1.0: off
-    min_detection_height: float = 0.0  # detections shorter than this (pixels) are dropped
-    output_max_time_since_update: int = 0  # 0: only tracks matched this frame; 1: as deep_sort_app
+    min_confidence: float = field(default=0.3, metadata={"range": "[0, 1]"})  # detections with score < this are dropped
+    # cascade cost limit (matching_threshold)
+    max_cosine_distance: float = field(default=0.2, metadata={"range": "[0, 2]"})
+    # gallery size per track (last nn_budget features); None: unbounded
+    nn_budget: int | None = field(default=100, metadata={"range": "[1, inf)"})
+    max_iou_distance: float = field(default=0.7, metadata={"range": "[0, 1]"})  # IoU-stage cost limit on 1 - IoU
+    # cascade depth; a confirmed track is deleted when time_since_update > max_age
+    max_age: int = field(default=70, metadata={"range": "[1, inf)"})
+    # consecutive hits for a tentative track to be confirmed
+    n_init: int = field(default=3, metadata={"range": "[1, inf)"})
+    # squared Mahalanobis gate on (x, y, a, h)
+    gating_threshold: float = field(default=CHI2INV95[4], metadata={"range": "(0, inf)"})
+    # reference NMS (intersection / area of the weaker box); 1.0: off
+    nms_max_overlap: float = field(default=1.0, metadata={"range": "[0, 1]"})
+    # detections shorter than this (pixels) are dropped
+    min_detection_height: float = field(default=0.0, metadata={"range": "[0, inf)"})
+    # 0: only tracks matched this frame; 1: as deep_sort_app
+    output_max_time_since_update: int = field(default=0, metadata={"range": "[0, inf)"})
 
     def __post_init__(self) -> None:
         if self.n_init < 1:

@@ -10,7 +10,7 @@ of confident (high-score) matches. Everything else is ByteTrack's code, not a co
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -23,8 +23,10 @@ ASSOCIATIONS = ("fused", "iou", "feat")
 
 @dataclass
 class FineTrackConfig(ByteTrackConfig):
-    association: str = "fused"  # fused: sqrt(d̃_feat·d_IoU); iou: ByteTrack's own first stage; feat: d̃_feat alone
-    feature_momentum: float = 0.9  # EMA: f ← m·f + (1 − m)·f_det, then re-normalised
+    # fused: sqrt(d̃_feat·d_IoU); iou: ByteTrack's own first stage; feat: d̃_feat alone
+    association: str = field(default="fused", metadata={"choices": ASSOCIATIONS})
+    # EMA: f ← m·f + (1 − m)·f_det, then re-normalised
+    feature_momentum: float = field(default=0.9, metadata={"range": "[0, 1)"})
 
     def __post_init__(self) -> None:
         if self.association not in ASSOCIATIONS:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from bench.errors import BenchError
 
@@ -14,40 +14,43 @@ class SynthParams:
     Geometry is given relative to the image height so that other image sizes keep the same look.
     """
 
-    seed: int = 0
-    width: int = 640
-    height: int = 360
-    fps: int = 25
-    num_train: int = 3
-    num_val: int = 3
-    frames: int = 150
+    seed: int = field(default=0, metadata={"range": "[0, 4294967295]"})
+    width: int = field(default=640, metadata={"range": "[160, inf)"})
+    height: int = field(default=360, metadata={"range": "[90, inf)"})
+    fps: int = field(default=25, metadata={"range": "[1, inf)"})
+    num_train: int = field(default=3, metadata={"range": "[0, inf)"})
+    num_val: int = field(default=3, metadata={"range": "[0, inf)"})
+    frames: int = field(default=150, metadata={"range": "[1, inf)"})
     # Scene population: the simulation keeps about this many people walking in view (entries replace exits).
-    people: int = 12
+    people: int = field(default=12, metadata={"range": "[1, inf)"})
     # Person height in pixels at the nearest and the farthest walking depth, as fractions of the image height.
-    near_height_frac: float = 0.5
-    far_height_frac: float = 0.17
+    near_height_frac: float = field(default=0.5, metadata={"range": "[0.05, 0.8]"})
+    far_height_frac: float = field(default=0.17, metadata={"range": "[0.05, 0.8]"})
     # Chance that a person entering is sent head-on towards someone already walking at a similar depth.
-    crossing_prob: float = 0.5
+    crossing_prob: float = field(default=0.5, metadata={"range": "[0, 1]"})
     # Per-frame chance that a walking person stops for 1-4 s; fraction of people standing still at the start.
-    stop_prob: float = 0.004
-    standing_frac: float = 0.15
+    stop_prob: float = field(default=0.004, metadata={"range": "[0, 1]"})
+    standing_frac: float = field(default=0.15, metadata={"range": "[0, 1]"})
     # Look-alike identities: this fraction of identities belongs to groups (2..max members) that share every part
     # of their appearance except one.
-    lookalike_frac: float = 0.4
-    lookalike_max_group: int = 3
+    lookalike_frac: float = field(default=0.4, metadata={"range": "[0, 1]"})
+    lookalike_max_group: int = field(default=3, metadata={"range": "[2, inf)"})
     # Static scene objects (pillars, crates, benches, planters) that hide people walking behind them.
-    occluders: int = 4
+    occluders: int = field(default=4, metadata={"range": "[0, inf)"})
     # Camera and image degradations.
-    camera_jitter_px: float = 2.0
-    lighting_drift: float = 0.12
-    noise_std: float = 3.0
-    jpeg_quality: int = 90
+    camera_jitter_px: float = field(default=2.0, metadata={"range": "[0, inf)"})
+    lighting_drift: float = field(default=0.12, metadata={"range": "[0, inf)"})
+    noise_std: float = field(default=3.0, metadata={"range": "[0, inf)"})
+    jpeg_quality: int = field(default=90, metadata={"range": "[1, 100]"})
     # Detector model.
-    det_jitter: float = 0.04  # std of each box edge as a fraction of box width/height (fully visible person)
-    det_miss_floor: float = 0.03  # miss rate of fully visible people
-    det_vis50: float = 0.3  # visibility at which half the people are detected
-    det_fp_per_frame: float = 1.0  # mean false positives per frame
-    det_fp_on_objects: float = 0.5  # fraction of false positives that fire on textured scene objects
+    # std of each box edge as a fraction of box width/height (fully visible person)
+    det_jitter: float = field(default=0.04, metadata={"range": "[0, inf)"})
+    det_miss_floor: float = field(default=0.03, metadata={"range": "[0, 1]"})  # miss rate of fully visible people
+    # visibility at which half the people are detected
+    det_vis50: float = field(default=0.3, metadata={"range": "[0, 1]"})
+    det_fp_per_frame: float = field(default=1.0, metadata={"range": "[0, inf)"})  # mean false positives per frame
+    # fraction of false positives that fire on textured scene objects
+    det_fp_on_objects: float = field(default=0.5, metadata={"range": "[0, 1]"})
 
     def __post_init__(self) -> None:
         checks = [

@@ -49,28 +49,16 @@ class FineTrackModelConfig(ModelConfig):
 
     name: str = "finetrack"
     fafpn: bool = True  # flow-aligned FPN merge (False: plain bilinear FPN)
-    parts: str = "mpmg"  # mpmg (learned masks) | stripes (fixed horizontal) | none (global branch only)
-    k: int = 6  # number of parts K
-    fpn_dim: int | None = None  # None: scaled_width(256, width)
-    out_stride: int = 4  # 4: fuse down to C2; 8: stop at C3
-    part_weight_per_k: float = field(default=PART_WEIGHT_PER_K, metadata=LOSS)  # α = part_weight_per_k · K
-    global_weight: float = field(default=FineTrackLossConfig.beta, metadata=LOSS)  # β
-    diversity_weight: float = field(default=FineTrackLossConfig.gamma, metadata=LOSS)  # γ
+    # mpmg (learned masks) | stripes (fixed horizontal) | none (global branch only)
+    parts: str = field(default="mpmg", metadata={"choices": PART_MODES})
+    k: int = field(default=6, metadata={"range": "[1, inf)"})  # number of parts K
+    fpn_dim: int | None = field(default=None, metadata={"range": "[1, inf)"})  # None: scaled_width(256, width)
+    out_stride: int = field(default=4, metadata={"choices": (4, 8)})  # 4: fuse down to C2; 8: stop at C3
+    # α = part_weight_per_k · K
+    part_weight_per_k: float = field(default=PART_WEIGHT_PER_K, metadata={**LOSS, "range": "[0, inf)"})
+    global_weight: float = field(default=FineTrackLossConfig.beta, metadata={**LOSS, "range": "[0, inf)"})  # β
+    diversity_weight: float = field(default=FineTrackLossConfig.gamma, metadata={**LOSS, "range": "[0, inf)"})  # γ
     diversity: bool = field(default=FineTrackLossConfig.diversity, metadata=LOSS)  # False: no γ·L_div (ablation)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.parts not in PART_MODES:
-            raise ValueError(f"parts must be one of {', '.join(PART_MODES)}, got {self.parts!r}")
-        if self.k < 1:
-            raise ValueError(f"k (number of parts) must be >= 1, got {self.k}")
-        if self.out_stride not in (4, 8):
-            raise ValueError(f"out_stride must be 4 or 8, got {self.out_stride}")
-        if self.fpn_dim is not None and self.fpn_dim < 1:
-            raise ValueError(f"fpn_dim must be >= 1, got {self.fpn_dim}")
-        for name in ("part_weight_per_k", "global_weight", "diversity_weight"):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
 
 def conv_bn(in_ch: int, out_ch: int, kernel: int, relu: bool) -> nn.Sequential:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
@@ -37,12 +37,13 @@ class ModelConfig:
     gets hashed and stored in checkpoints; fields other than `name` and `pretrained` are constructor kwargs."""
 
     name: str = "global"
-    layout: str = "resnet18"
-    width: float = 0.25
-    input_size: tuple[int, int] = (128, 64)  # (H, W) of a crop
-    last_stride: int = 1
-    pooling: str = "avg"  # "avg" or "gem"
-    embedding_dim: int | None = None  # None: use the backbone's C5 channels, no reduction layer
+    layout: str = field(default="resnet18", metadata={"choices": LAYOUTS})
+    width: float = field(default=0.25, metadata={"range": "(0, inf)"})
+    input_size: tuple[int, int] = field(default=(128, 64), metadata={"range": "[1, inf)"})  # (H, W) of a crop
+    last_stride: int = field(default=1, metadata={"choices": (1, 2)})
+    pooling: str = field(default="avg", metadata={"choices": POOLINGS})
+    # None: use the backbone's C5 channels, no reduction layer
+    embedding_dim: int | None = field(default=None, metadata={"range": "[1, inf)"})
     pretrained: str = ""  # torchvision/timm ImageNet ResNet state dict loaded into the backbone before training
 
     def __post_init__(self) -> None:
@@ -52,18 +53,6 @@ class ModelConfig:
             raise ValueError(f"name: unknown Re-ID model {self.name!r}; registered: {known}")
         if type(self) is not entry.config:
             raise ValueError(f"model {self.name!r} takes a {entry.config.__name__}, not a {type(self).__name__}")
-        if self.layout not in LAYOUTS:
-            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
-        if not self.width > 0:
-            raise ValueError(f"width must be > 0, got {self.width}")
-        if len(self.input_size) != 2 or min(self.input_size) < 1:
-            raise ValueError(f"input_size must be [H, W] with H, W >= 1, got {list(self.input_size)}")
-        if self.last_stride not in (1, 2):
-            raise ValueError(f"last_stride must be 1 or 2, got {self.last_stride}")
-        if self.pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
-        if self.embedding_dim is not None and self.embedding_dim < 1:
-            raise ValueError(f"embedding_dim must be >= 1, got {self.embedding_dim}")
 
     @staticmethod
     def for_name(name: str, **values: Any) -> ModelConfig:

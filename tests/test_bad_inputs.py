@@ -1,0 +1,186 @@
+"""Bad input run through the CLI as a user would: exit code 2, one line naming the file/key, no traceback.
+
+To add a case, write a function `case_<name>(tmp) -> (args, needle)` that creates its files under `tmp` and returns
+the CLI arguments and a text the one error line must contain; decorate it with `@bad_input`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench.mot_io import SeqInfo, write_seqinfo
+from tests.test_cli import bench
+
+DET_LINE = "1,-1,10,10,20,40,0.9,-1,-1,-1\n"
+CASES: dict[str, Callable[[Path], tuple[list[str], str]]] = {}
+
+
+def bad_input(fn: Callable[[Path], tuple[list[str], str]]) -> Callable[[Path], tuple[list[str], str]]:
+    CASES[fn.__name__.removeprefix("case_")] = fn
+    return fn
+
+
+def _det(tmp: Path, text: str = DET_LINE, seq: str = "SEQ", length: int | None = None) -> Path:
+    """tmp/<seq>/det/det.txt with `text` (and a seqinfo.ini of `length` frames when given)."""
+    p = tmp / seq / "det" / "det.txt"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text)
+    if length is not None:
+        write_seqinfo(p.parent.parent, SeqInfo(seq, length, 640, 480, 30.0))
+    return p
+
+
+def _track(tmp: Path, *extra: str, det: Path | None = None) -> list[str]:
+    return ["track", str(det or _det(tmp)), "--out", str(tmp / "out"), *extra]
+
+
+def _toml(tmp: Path, text: str) -> Path:
+    p = tmp / "bench.toml"
+    p.write_text(text)
+    return p
+
+
+@bad_input
+def case_set_threshold_above_one(tmp):
+    args = _track(tmp, "--set", "trackers.bytetrack.track_thresh=2")
+    return args, "--set: trackers.bytetrack.track_thresh = 2.0 is out of range — allowed: [0, 1]"
+
+
+@bad_input
+def case_set_threshold_nan(tmp):
+    return _track(tmp, "--set", "trackers.bytetrack.track_thresh=nan"), "--set: trackers.bytetrack.track_thresh = nan"
+
+
+@bad_input
+def case_set_negative_buffer(tmp):
+    args = _track(tmp, "--set", "trackers.bytetrack.track_buffer=-3")
+    return args, "track_buffer = -3 is out of range — allowed: [0, inf)"
+
+
+@bad_input
+def case_toml_match_thresh_seven(tmp):
+    p = _toml(tmp, "[trackers.bytetrack]\nmatch_thresh = 7\n")
+    return _track(tmp, "--config", str(p)), f"{p}: trackers.bytetrack.match_thresh = 7.0 is out of range"
+
+
+@bad_input
+def case_toml_nan_min_confidence(tmp):
+    p = _toml(tmp, "[trackers.deepsort]\nmin_confidence = nan\n")
+    return ["cache", "ls", "--config", str(p)], f"{p}: trackers.deepsort.min_confidence = nan"
+
+
+@bad_input
+def case_toml_bad_choice(tmp):
+    p = _toml(tmp, "[reid.deepsort.train]\nschedule = 'linear'\n")
+    return ["cache", "ls", "--config", str(p)], "reid.deepsort.train.schedule = 'linear' is not a valid choice"
+
+
+@bad_input
+def case_duplicate_trackers(tmp):
+    return ["run", "--trackers", "bytetrack,bytetrack", "--suite", str(tmp)], "run.trackers names bytetrack twice"
+
+
+@bad_input
+def case_empty_trackers(tmp):
+    p = _toml(tmp, "[run]\ntrackers = []\n")
+    return ["cache", "ls", "--config", str(p)], f"{p}: run.trackers is empty"
+
+
+@bad_input
+def case_nan_box_in_det(tmp):
+    p = _det(tmp, DET_LINE + "2,-1,10,10,nan,40,0.9,-1,-1,-1\n")
+    return _track(tmp, det=p), f"{p}:2: NaN or infinite value"
+
+
+@bad_input
+def case_det_frame_beyond_seq_length(tmp):
+    p = _det(tmp, DET_LINE + "\n9,-1,10,10,20,40,0.9,-1,-1,-1\n", length=5)
+    return _track(tmp, det=p), f"{p}:3: frame 9 is past the sequence end (5 frames"
+
+
+@bad_input
+def case_gt_frame_beyond_seq_length(tmp):
+    gt = tmp / "gt" / "SEQ" / "gt" / "gt.txt"
+    gt.parent.mkdir(parents=True)
+    gt.write_text("1,1,10,10,20,40,1,1,1\n6,1,10,10,20,40,1,1,1\n")
+    write_seqinfo(gt.parent.parent, SeqInfo("SEQ", 5, 640, 480, 30.0))
+    (tmp / "res").mkdir()
+    (tmp / "res" / "SEQ.txt").write_text("1,1,10,10,20,40,1,-1,-1,-1\n")
+    return ["eval", str(tmp / "res"), "--gt", str(tmp / "gt")], f"{gt}:2: frame 6 is past the sequence end"
+
+
+@bad_input
+def case_result_frame_beyond_seq_length(tmp):
+    gt = tmp / "gt" / "SEQ" / "gt" / "gt.txt"
+    gt.parent.mkdir(parents=True)
+    gt.write_text("1,1,10,10,20,40,1,1,1\n")
+    write_seqinfo(gt.parent.parent, SeqInfo("SEQ", 5, 640, 480, 30.0))
+    (tmp / "res").mkdir()
+    (tmp / "res" / "SEQ.txt").write_text("1,1,10,10,20,40,1,-1,-1,-1\n7,1,10,10,20,40,1,-1,-1,-1\n")
+    return ["eval", str(tmp / "res"), "--gt", str(tmp / "gt")], f"{tmp / 'res' / 'SEQ.txt'}:2: frame 7"
+
+
+@bad_input
+def case_duplicate_track_inputs(tmp):
+    a, b = _det(tmp / "a"), _det(tmp / "b")
+    return ["track", str(a), str(b), "--out", str(tmp / "out")], f"{b}: sequence 'SEQ' is given twice (also {a})"
+
+
+@bad_input
+def case_out_is_a_file(tmp):
+    (tmp / "out").write_text("not a folder")
+    return _track(tmp), f"{tmp / 'out'}: --out is a file, not a folder"
+
+
+@bad_input
+def case_out_under_a_file(tmp):
+    (tmp / "f").write_text("not a folder")
+    out = tmp / "f" / "out"
+    return ["track", str(_det(tmp)), "--out", str(out)], f"{tmp / 'f'}: --out {out} lies under a file"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_input_exits_2_with_one_line(tmp_path, name):
+    args, needle = CASES[name](tmp_path)
+    proc = bench(*args, cwd=tmp_path, check=False)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and len(lines) == 1, proc.stderr
+    assert needle in lines[0], lines[0]
+    assert not (tmp_path / "out").is_dir() or not any((tmp_path / "out").iterdir())
+
+
+def test_bare_det_with_huge_frame_number_is_quick(tmp_path):
+    """Frame 1 and frame 50,000,000: memory and time follow the two rows (was 8 GB and minutes)."""
+    from bench.trackers_registry import make_tracker
+
+    assert make_tracker("bytetrack", {}, 30.0).max_time_lost == 30  # what `bench track` skips gaps by
+    p = _det(tmp_path, DET_LINE + "50000000,-1,10,10,20,40,0.9,-1,-1,-1\n")
+    proc = bench(*_track(tmp_path, det=p), cwd=tmp_path)  # a hang here is the bug; no speed target
+    assert "SEQ: 50000000 frames" in proc.stdout
+    assert (tmp_path / "out" / "SEQ.txt").read_text() == "1,1,10.00,10.00,20.00,40.00,0.90,-1,-1,-1\n"
+
+
+def test_damaged_cache_entry_is_rebuilt_with_the_clean_numbers(tmp_path):
+    """A truncated detections parquet: one warning line, the run succeeds, its metrics equal a clean run's."""
+    from tests.test_suites import make_mot17_tree
+
+    make_mot17_tree(tmp_path / "MOT17")
+    _toml(tmp_path, f"[paths]\ncache = '{tmp_path / 'c'}'\nresults = '{tmp_path / 'r'}'\n"
+                    "[run]\ntrackers = ['bytetrack']\njobs = 1\n")
+    suite = str(tmp_path / "MOT17" / "train")
+    bench("run", "--suite", suite, "--no-report", "--run-id", "clean", cwd=tmp_path)
+    entries = sorted((tmp_path / "c" / "detections").glob("*.parquet"))
+    assert entries
+    for p in entries:
+        p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2])
+    proc = bench("run", "--suite", suite, "--no-report", "--run-id", "again", cwd=tmp_path)
+    warnings = [line for line in proc.stderr.splitlines() if "damaged detections entry" in line]
+    assert len(warnings) >= 1 and "Traceback" not in proc.stderr and "rebuilding" in warnings[0]
+    clean, again = (pd.read_csv(tmp_path / "r" / r / "metrics.csv") for r in ("clean", "again"))
+    cols = [c for c in clean.columns if c in ("HOTA", "MOTA", "IDF1", "IDs", "FP", "FN", "DetA", "AssA")]
+    assert cols and clean[cols].equals(again[cols])
