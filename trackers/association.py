@@ -12,8 +12,9 @@ from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
-from trackers.kalman import tlbr_to_tlwh, tlwh_to_tlbr, xyah_to_tlwh
+from trackers.kalman import tlbr_to_tlwh, tlwh_to_tlbr
 from trackers.matching import fuse_score, iou_distance, linear_assignment
+from trackers.track import tracks_tlbr
 
 
 class KalmanTrackLike(Protocol):
@@ -56,17 +57,9 @@ class Detections:
         return None if self.features is None else self.features[i]
 
 
-def track_tlbr(tracks: Sequence[KalmanTrackLike]) -> np.ndarray:
-    """(M, 4) x1, y1, x2, y2 of tracks from their Kalman means (vectorised, same float ops as per-track)."""
-    if len(tracks) == 0:
-        return np.zeros((0, 4), dtype=np.float64)
-    xyah = np.array([t.mean[:4] for t in tracks], dtype=np.float64)
-    return tlwh_to_tlbr(xyah_to_tlwh(xyah))
-
-
 def iou_cost(tracks: Sequence[KalmanTrackLike], dets: Detections) -> np.ndarray:
     """1 - IoU (+1 convention) between predicted track boxes and detections."""
-    return iou_distance(track_tlbr(tracks), dets.tlbr)
+    return iou_distance(tracks_tlbr(tracks), dets.tlbr)
 
 
 def score_fused_iou_cost(tracks: Sequence[KalmanTrackLike], dets: Detections) -> np.ndarray:

@@ -19,16 +19,11 @@ from enum import IntEnum
 
 import numpy as np
 
-from trackers.association import (
-    AssociationStage,
-    CostFn,
-    Detections,
-    iou_cost,
-    score_fused_iou_cost,
-    track_tlbr,
-)
-from trackers.kalman import KalmanFilter, tlwh_to_tlbr, tlwh_to_xyah, xyah_to_tlwh
+from trackers.association import AssociationStage, CostFn, Detections, iou_cost, score_fused_iou_cost
+from trackers.kalman import KalmanFilter, tlwh_to_xyah
 from trackers.matching import iou_distance
+from trackers.track import KalmanStates, output_rows, rows_of, tracks_tlbr
+from trackers.track import Track as KalmanTrack
 
 
 class TrackState(IntEnum):
@@ -39,28 +34,15 @@ class TrackState(IntEnum):
 
 
 @dataclass(eq=False, slots=True)
-class Track:
-    """One tracklet: Kalman state plus the bookkeeping ByteTrack's lists rely on."""
+class Track(KalmanTrack):
+    """One tracklet: Kalman state (a row of the tracker's stacked states) plus ByteTrack's list bookkeeping."""
 
-    mean: np.ndarray
-    covariance: np.ndarray
-    score: float
-    track_id: int
-    start_frame: int
-    frame_id: int
+    start_frame: int = 0
+    frame_id: int = 0
     state: TrackState = TrackState.TRACKED
     is_activated: bool = False
     tracklet_len: int = 0
     feature: np.ndarray | None = None
-
-    @property
-    def tlwh(self) -> np.ndarray:
-        """Current box as left, top, w, h: the exact values the reference prints."""
-        return xyah_to_tlwh(self.mean[:4])
-
-    @property
-    def tlbr(self) -> np.ndarray:
-        return tlwh_to_tlbr(self.tlwh)
 
 
 @dataclass
@@ -102,7 +84,7 @@ class ByteTrack:
     def __init__(self, config: ByteTrackConfig | None = None, frame_rate: float = 30,
                  first_stage_cost: CostFn | None = None) -> None:
         self.config = config = config if config is not None else ByteTrackConfig()
-        self.kalman = KalmanFilter()
+        self.states = KalmanStates(KalmanFilter())
         self.frame_id = 0
         self.det_thresh = config.track_thresh + config.new_track_thresh_offset
         self.max_time_lost = int(frame_rate / 30.0 * config.track_buffer)
@@ -125,25 +107,21 @@ class ByteTrack:
         if feature is not None:
             track.feature = feature
 
-    def _kalman_update(self, track: Track, dets: Detections, i: int) -> None:
-        track.mean, track.covariance = self.kalman.update(track.mean, track.covariance, tlwh_to_xyah(dets.tlwh[i]))
-        track.score = float(dets.scores[i])
-        track.frame_id = self.frame_id
-        track.state = TrackState.TRACKED
-        track.is_activated = True
-        self._absorb_feature(track, dets.feature(i))
+    def _observe(self, tracks: list[Track], dets: Detections, idx: np.ndarray) -> None:
+        """Kalman-update each tracks[k] with detection idx[k] (one batched step) and mark it tracked."""
+        self.states.update(rows_of(tracks), tlwh_to_xyah(dets.tlwh[idx]))
+        for track, i in zip(tracks, idx.tolist()):
+            track.score = float(dets.scores[i])
+            track.frame_id = self.frame_id
+            track.state = TrackState.TRACKED
+            track.is_activated = True
+            self._absorb_feature(track, dets.feature(i))
 
     def _predict(self, tracks: list[Track]) -> None:
-        if not tracks:
-            return
-        means = np.asarray([t.mean.copy() for t in tracks])
-        covs = np.asarray([t.covariance for t in tracks])
-        for i, t in enumerate(tracks):
-            if t.state != TrackState.TRACKED:
-                means[i, 7] = 0  # no height velocity while not observed
-        means, covs = self.kalman.multi_predict(means, covs)
-        for t, m, c in zip(tracks, means, covs):
-            t.mean, t.covariance = m, c
+        """One batched Kalman prediction; tracks not currently tracked get their height velocity zeroed first."""
+        rows = rows_of(tracks)
+        self.states.mean[rows[[t.state != TrackState.TRACKED for t in tracks]], 7] = 0
+        self.states.predict(rows)
 
     def update(self, dets: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
         """One frame: (N, 5) x1, y1, x2, y2, score (+ optional (N, D) features) → (M, 6) x, y, w, h, id, score."""
@@ -171,26 +149,25 @@ class ByteTrack:
         pool = _joint(confirmed, self.lost)
         self._predict(pool)
         matches, unmatched_pool, unmatched_high = self.first_stage.match(pool, dets_high)
-        for it, idet in matches:
-            track = pool[it]
+        matched = [pool[it] for it in matches[:, 0].tolist()]
+        for track in matched:
             if track.state == TrackState.TRACKED:
                 track.tracklet_len += 1
-                self._kalman_update(track, dets_high, idet)
                 activated.append(track)
             else:
                 track.tracklet_len = 0
-                self._kalman_update(track, dets_high, idet)
                 refound.append(track)
+        self._observe(matched, dets_high, matches[:, 1])
 
         # Stage 2: still-tracked leftovers vs low-score detections, plain IoU.
-        remaining = [pool[i] for i in unmatched_pool if pool[i].state == TrackState.TRACKED]
+        remaining = [pool[i] for i in unmatched_pool.tolist() if pool[i].state == TrackState.TRACKED]
         matches, unmatched_remaining, _ = self.second_stage.match(remaining, dets_low)
-        for it, idet in matches:
-            track = remaining[it]
+        matched = [remaining[it] for it in matches[:, 0].tolist()]
+        for track in matched:
             track.tracklet_len += 1
-            self._kalman_update(track, dets_low, idet)
             activated.append(track)
-        for it in unmatched_remaining:
+        self._observe(matched, dets_low, matches[:, 1])
+        for it in unmatched_remaining.tolist():
             track = remaining[it]
             if track.state != TrackState.LOST:
                 track.state = TrackState.LOST
@@ -199,26 +176,23 @@ class ByteTrack:
         # Stage 3: unconfirmed tracks (not predicted) vs high-score detections left over from stage 1.
         dets_left = dets_high.subset(unmatched_high)
         matches, unmatched_unconfirmed, unmatched_left = self.unconfirmed_stage.match(unconfirmed, dets_left)
-        for it, idet in matches:
-            track = unconfirmed[it]
+        matched = [unconfirmed[it] for it in matches[:, 0].tolist()]
+        for track in matched:
             track.tracklet_len += 1
-            self._kalman_update(track, dets_left, idet)
             activated.append(track)
-        for it in unmatched_unconfirmed:
+        self._observe(matched, dets_left, matches[:, 1])
+        for it in unmatched_unconfirmed.tolist():
             track = unconfirmed[it]
             track.state = TrackState.REMOVED
             newly_removed.append(track)
 
         # Stage 4: confident leftovers start new tracks (confirmed at once only on the first frame).
-        for idet in unmatched_left:
-            score = float(dets_left.scores[idet])
-            if score < self.det_thresh:
-                continue
-            mean, cov = self.kalman.initiate(tlwh_to_xyah(dets_left.tlwh[idet]))
-            track = Track(mean=mean, covariance=cov, score=score, track_id=self._next_id(),
-                          start_frame=self.frame_id, frame_id=self.frame_id, is_activated=self.frame_id == 1,
-                          feature=dets_left.feature(idet))
-            activated.append(track)
+        new = unmatched_left[dets_left.scores[unmatched_left] >= self.det_thresh]
+        rows = self.states.add(tlwh_to_xyah(dets_left.tlwh[new]))
+        for idet, row in zip(new.tolist(), rows):
+            activated.append(Track(track_id=self._next_id(), score=float(dets_left.scores[idet]), states=self.states,
+                                   row=row, start_frame=self.frame_id, frame_id=self.frame_id,
+                                   is_activated=self.frame_id == 1, feature=dets_left.feature(idet)))
 
         # Stage 5: age out lost tracks, then rebuild the lists exactly as the reference does.
         for track in self.lost:
@@ -236,13 +210,8 @@ class ByteTrack:
         self.removed_ids.update(t.track_id for t in newly_removed)
         self.tracked, self.lost = self._remove_duplicates(self.tracked, self.lost)
 
-        out = self.output_tracks()
-        result = np.zeros((len(out), 6), dtype=np.float64)
-        if out:
-            result[:, :4] = [t.tlwh for t in out]
-            result[:, 4] = [t.track_id for t in out]
-            result[:, 5] = [t.score for t in out]
-        return result
+        self.states.compact(self.tracked + self.lost)
+        return output_rows(self.output_tracks())
 
     def output_tracks(self) -> list[Track]:
         """The tracks `update()` reported for the current frame (tracked and activated), in output order.
@@ -254,7 +223,7 @@ class ByteTrack:
 
     def _remove_duplicates(self, tracked: list[Track], lost: list[Track]) -> tuple[list[Track], list[Track]]:
         """Where a tracked and a lost track overlap (1 - IoU < 0.15), drop the younger of the two."""
-        dist = iou_distance(track_tlbr(tracked), track_tlbr(lost))
+        dist = iou_distance(tracks_tlbr(tracked), tracks_tlbr(lost))
         drop_tracked: set[int] = set()
         drop_lost: set[int] = set()
         for p, q in zip(*np.nonzero(dist < self.config.duplicate_iou_dist)):

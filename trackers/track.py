@@ -1,0 +1,125 @@
+"""What ByteTrack and DeepSORT tracks have in common: an id, a score, and a Kalman state kept in stacked arrays.
+
+A tracker owns one `KalmanStates`; each of its tracks owns one row of it. Predicting or updating a list of tracks
+is then one batched call on their rows (`trackers.kalman`), not one small matrix product per track, which is
+what made the trackers as slow as their references. Life cycles differ between the trackers (ByteTrack's
+tracked/lost/removed lists vs DeepSORT's tentative/confirmed/deleted counters), so each keeps its own subclass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from trackers.kalman import KalmanFilter, dense_covariance, tlwh_to_tlbr, xyah_to_tlwh
+
+
+class KalmanStates:
+    """Stacked Kalman means (rows × 8) and covariance blocks (rows × 2 × 2 × 4) of one tracker's tracks."""
+
+    def __init__(self, kalman: KalmanFilter | None = None, capacity: int = 64) -> None:
+        self.kalman = kalman if kalman is not None else KalmanFilter()
+        self.mean = np.zeros((capacity, 8))
+        self.cov = np.zeros((capacity, 2, 2, 4))
+        self.size = 0  # rows in use: 0..size-1 (some may belong to dropped tracks until `compact`)
+
+    def add(self, xyah: np.ndarray) -> range:
+        """Initiate one state per (N, 4) measurement; returns the new rows."""
+        mean, cov = self.kalman.initiate(xyah)
+        start, end = self.size, self.size + len(mean)
+        if end > len(self.mean):
+            grow = max(end, 2 * len(self.mean))
+            self.mean = np.concatenate([self.mean, np.zeros((grow - len(self.mean), 8))])
+            self.cov = np.concatenate([self.cov, np.zeros((grow - len(self.cov), 2, 2, 4))])
+        self.mean[start:end], self.cov[start:end] = mean, cov
+        self.size = end
+        return range(start, end)
+
+    def predict(self, rows: np.ndarray, left_first: bool = True) -> None:
+        if len(rows):
+            self.mean[rows], self.cov[rows] = self.kalman.predict(self.mean[rows], self.cov[rows], left_first)
+
+    def update(self, rows: np.ndarray, xyah: np.ndarray) -> None:
+        if len(rows):
+            self.mean[rows], self.cov[rows] = self.kalman.update(self.mean[rows], self.cov[rows], xyah)
+
+    def gating_distance(self, rows: np.ndarray, xyah: np.ndarray) -> np.ndarray:
+        return self.kalman.gating_distance(self.mean[rows], self.cov[rows], xyah)
+
+    def compact(self, live: Sequence[Track]) -> None:
+        """Drop the rows of tracks no longer held (the `live` tracks are renumbered 0..n-1), once worth it."""
+        if self.size <= 2 * len(live) + 64:
+            return
+        idx = rows_of(live)
+        self.mean[: len(idx)], self.cov[: len(idx)] = self.mean[idx], self.cov[idx]
+        for i, track in enumerate(live):
+            track.row = i
+        self.size = len(idx)
+
+
+@dataclass(eq=False, slots=True)
+class Track:
+    """One target: id, score of its last matched detection, and its row in the tracker's `KalmanStates`."""
+
+    track_id: int
+    score: float
+    states: KalmanStates
+    row: int
+
+    @property
+    def mean(self) -> np.ndarray:
+        """(8,) Kalman mean (cx, cy, a, h, velocities); a view: writing to it changes the state."""
+        return self.states.mean[self.row]
+
+    @mean.setter
+    def mean(self, value: np.ndarray) -> None:
+        self.states.mean[self.row] = value
+
+    @property
+    def covariance(self) -> np.ndarray:
+        """(2, 2, 4) covariance blocks (see `trackers.kalman`); `dense_covariance` gives the 8 x 8 matrix."""
+        return self.states.cov[self.row]
+
+    @covariance.setter
+    def covariance(self, value: np.ndarray) -> None:
+        self.states.cov[self.row] = value
+
+    @property
+    def dense_covariance(self) -> np.ndarray:
+        return dense_covariance(self.covariance[None])[0]
+
+    @property
+    def tlwh(self) -> np.ndarray:
+        """Current box as left, top, w, h: the exact values the references print."""
+        return xyah_to_tlwh(self.mean[:4])
+
+
+def rows_of(tracks: Sequence[Track]) -> np.ndarray:
+    return np.fromiter((t.row for t in tracks), dtype=np.intp, count=len(tracks))
+
+
+def tracks_xyah(tracks: Sequence[Track]) -> np.ndarray:
+    """(M, 4) Kalman box means of tracks sharing one `KalmanStates` (or any objects with an (8,) `.mean`)."""
+    if len(tracks) == 0:
+        return np.zeros((0, 4))
+    states = getattr(tracks[0], "states", None)
+    if isinstance(states, KalmanStates) and all(t.states is states for t in tracks):
+        return states.mean[rows_of(tracks), :4]
+    return np.array([t.mean[:4] for t in tracks], dtype=np.float64)
+
+
+def tracks_tlbr(tracks: Sequence[Track]) -> np.ndarray:
+    """(M, 4) x1, y1, x2, y2 of the tracks' Kalman boxes (same float operations as per-track `tlwh`)."""
+    return tlwh_to_tlbr(xyah_to_tlwh(tracks_xyah(tracks)))
+
+
+def output_rows(tracks: Sequence[Track]) -> np.ndarray:
+    """(M, 6) x, y, w, h, track id, score: what `trackers.base.Tracker.update` returns."""
+    result = np.zeros((len(tracks), 6), dtype=np.float64)
+    if tracks:
+        result[:, :4] = xyah_to_tlwh(tracks_xyah(tracks))
+        result[:, 4] = [t.track_id for t in tracks]
+        result[:, 5] = [t.score for t in tracks]
+    return result
