@@ -10,7 +10,7 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 
 from bench.mot_io import read_detections, split_by_frame
-from trackers.association import AssociationStage, Detections, iou_cost
+from trackers.association import AssociationStage, Detections, iou_cost, motion_distance
 from trackers.base import filter_output
 from trackers.bytetrack import ByteTrack, ByteTrackConfig, TrackState
 from trackers.kalman import KalmanFilter, tlwh_to_xyah
@@ -185,7 +185,7 @@ def test_low_score_detections_only_extend_tracks() -> None:
 
 
 def test_first_stage_cost_is_pluggable_and_features_flow() -> None:
-    never = lambda tracks, dets: np.ones((len(tracks), len(dets)))  # noqa: E731
+    never = lambda tracks, dets, iou_dist: np.ones((len(tracks), len(dets)))  # noqa: E731
     tracker = ByteTrack(first_stage_cost=never)
     feats = np.array([[1.0, 0.0]], dtype=np.float32)
     tracker.update(np.array([_box(0.0)]), feats)
@@ -206,5 +206,5 @@ def test_association_stage_matches_tracks_by_iou() -> None:
 
     tracks = [_T([0, 0, 10, 20]), _T([100, 0, 10, 20])]
     dets = Detections.from_tlbr(np.array([[101.0, 0, 111, 20], [500, 500, 510, 520]]), np.array([0.9, 0.9]))
-    matches, ut, ud = AssociationStage(iou_cost, 0.5).match(tracks, dets)
+    matches, ut, ud = AssociationStage(iou_cost, 0.5).match(tracks, dets, motion_distance(tracks, dets))
     assert matches.tolist() == [[1, 0]] and ut.tolist() == [0] and ud.tolist() == [1]

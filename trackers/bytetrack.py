@@ -19,7 +19,14 @@ from enum import IntEnum
 
 import numpy as np
 
-from trackers.association import AssociationStage, CostFn, Detections, iou_cost, score_fused_iou_cost
+from trackers.association import (
+    AssociationStage,
+    CostFn,
+    Detections,
+    iou_cost,
+    motion_distance,
+    score_fused_iou_cost,
+)
 from trackers.kalman import KalmanFilter, tlwh_to_xyah
 from trackers.matching import iou_distance
 from trackers.track import KalmanStates, output_rows, rows_of, tracks_tlbr
@@ -129,12 +136,13 @@ class ByteTrack:
         self.frame_id += 1
         dets = np.asarray(dets, dtype=np.float64).reshape(-1, 5)
         scores = dets[:, 4]
-        high = scores > cfg.track_thresh
-        low = (scores > cfg.low_thresh) & (scores < cfg.track_thresh)
-        feats_high = None if features is None else np.asarray(features)[high]
-        feats_low = None if features is None else np.asarray(features)[low]
-        dets_high = Detections.from_tlbr(dets[high, :4], scores[high], feats_high)
-        dets_low = Detections.from_tlbr(dets[low, :4], scores[low], feats_low)
+        high = np.flatnonzero(scores > cfg.track_thresh)
+        low = np.flatnonzero((scores > cfg.low_thresh) & (scores < cfg.track_thresh))
+        keep = np.concatenate([high, low])
+        # Detections used this frame, high-score ones first: columns :n_high are the high, n_high: the low ones.
+        used = Detections.from_tlbr(dets[keep, :4], scores[keep], None if features is None else np.asarray(features)[keep])
+        n_high = len(high)
+        dets_high, dets_low = used.subset(np.arange(n_high)), used.subset(np.arange(n_high, len(keep)))
 
         activated: list[Track] = []
         refound: list[Track] = []
@@ -148,7 +156,10 @@ class ByteTrack:
         # Stage 1: confirmed + lost tracks (Kalman-predicted) vs high-score detections.
         pool = _joint(confirmed, self.lost)
         self._predict(pool)
-        matches, unmatched_pool, unmatched_high = self.first_stage.match(pool, dets_high)
+        # 1 - IoU of every pair the three stages can form (rows: pool, then unconfirmed), computed once.
+        iou_dist = motion_distance(pool + unconfirmed, used)
+        n_pool = len(pool)
+        matches, unmatched_pool, unmatched_high = self.first_stage.match(pool, dets_high, iou_dist[:n_pool, :n_high])
         matched = [pool[it] for it in matches[:, 0].tolist()]
         for track in matched:
             if track.state == TrackState.TRACKED:
@@ -160,8 +171,10 @@ class ByteTrack:
         self._observe(matched, dets_high, matches[:, 1])
 
         # Stage 2: still-tracked leftovers vs low-score detections, plain IoU.
-        remaining = [pool[i] for i in unmatched_pool.tolist() if pool[i].state == TrackState.TRACKED]
-        matches, unmatched_remaining, _ = self.second_stage.match(remaining, dets_low)
+        remaining_idx = [i for i in unmatched_pool.tolist() if pool[i].state == TrackState.TRACKED]
+        remaining = [pool[i] for i in remaining_idx]
+        matches, unmatched_remaining, _ = self.second_stage.match(remaining, dets_low,
+                                                                  iou_dist[remaining_idx, n_high:])
         matched = [remaining[it] for it in matches[:, 0].tolist()]
         for track in matched:
             track.tracklet_len += 1
@@ -175,7 +188,8 @@ class ByteTrack:
 
         # Stage 3: unconfirmed tracks (not predicted) vs high-score detections left over from stage 1.
         dets_left = dets_high.subset(unmatched_high)
-        matches, unmatched_unconfirmed, unmatched_left = self.unconfirmed_stage.match(unconfirmed, dets_left)
+        matches, unmatched_unconfirmed, unmatched_left = self.unconfirmed_stage.match(
+            unconfirmed, dets_left, iou_dist[n_pool:, unmatched_high])
         matched = [unconfirmed[it] for it in matches[:, 0].tolist()]
         for track in matched:
             track.tracklet_len += 1
@@ -223,6 +237,8 @@ class ByteTrack:
 
     def _remove_duplicates(self, tracked: list[Track], lost: list[Track]) -> tuple[list[Track], list[Track]]:
         """Where a tracked and a lost track overlap (1 - IoU < 0.15), drop the younger of the two."""
+        if not tracked or not lost:
+            return tracked, lost
         dist = iou_distance(tracks_tlbr(tracked), tracks_tlbr(lost))
         drop_tracked: set[int] = set()
         drop_lost: set[int] = set()

@@ -45,9 +45,9 @@ from enum import IntEnum
 
 import numpy as np
 
-from trackers.association import AssociationStage, Detections
+from trackers.association import Detections
 from trackers.kalman import CHI2INV95, KalmanFilter, tlwh_to_xyah
-from trackers.matching import cosine_distance, iou
+from trackers.matching import cosine_distance, iou, linear_assignment
 from trackers.track import KalmanStates, output_rows, rows_of, tracks_tlbr
 from trackers.track import Track as KalmanTrack
 
@@ -143,8 +143,6 @@ class DeepSORT:
         # (max_age counts frames), so neither does this.
         self.frame_rate = frame_rate
         self.states = KalmanStates(KalmanFilter())
-        self.appearance_stage = AssociationStage(self._gated_appearance_cost, config.max_cosine_distance, "cascade")
-        self.iou_stage = AssociationStage(self._iou_cost, config.max_iou_distance, "iou")
         self.tracks: list[Track] = []
         self._last_id = 0
         self._feature_dim: int | None = None
@@ -170,7 +168,8 @@ class DeepSORT:
             level_tracks = [t for t in confirmed if t.time_since_update == level]
             if not level_tracks:
                 continue
-            pairs, _, left = self.appearance_stage.match(level_tracks, detections.subset(unmatched_dets))
+            cost = self._gated_appearance_cost(level_tracks, detections.subset(unmatched_dets))
+            pairs, _, left = linear_assignment(cost, cfg.max_cosine_distance)
             matches += [(level_tracks[it], int(unmatched_dets[idet])) for it, idet in pairs]
             unmatched_dets = unmatched_dets[left]
 
@@ -180,7 +179,8 @@ class DeepSORT:
         candidates = [t for t in self.tracks if t.state == TrackState.TENTATIVE] + [
             t for t in confirmed if t not in matched and t.time_since_update == 1
         ]
-        pairs, _, left = self.iou_stage.match(candidates, detections.subset(unmatched_dets))
+        pairs, _, left = linear_assignment(self._iou_cost(candidates, detections.subset(unmatched_dets)),
+                                           cfg.max_iou_distance)
         matches += [(candidates[it], int(unmatched_dets[idet])) for it, idet in pairs]
         unmatched_dets = unmatched_dets[left]
 

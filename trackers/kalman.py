@@ -86,25 +86,26 @@ class KalmanFilter:
     """
 
     def __init__(self, std_weight_position: float = 1.0 / 20, std_weight_velocity: float = 1.0 / 160) -> None:
-        self._std_weight_position = std_weight_position
-        self._std_weight_velocity = std_weight_velocity
+        wp, wv = std_weight_position, std_weight_velocity
+        # Per state component: std = weight * h, except the aspect ratio (and its velocity), which get a fixed std.
+        self._init_weights = np.array([2 * wp, 2 * wp, 0.0, 2 * wp, 10 * wv, 10 * wv, 0.0, 10 * wv])
+        self._motion_weights = np.array([wp, wp, 0.0, wp, wv, wv, 0.0, wv])
+        self._measure_weights = np.array([wp, wp, 0.0, wp])
 
     @staticmethod
-    def _std(weight: float, aspect_std: float, h: np.ndarray) -> np.ndarray:
-        """(N, 4) standard deviations weight * h for x, y, h and a fixed one for the aspect ratio."""
-        std = np.empty((len(h), 4))
-        std[:] = weight * h[:, None]
-        std[:, 2] = aspect_std
-        return std
+    def _variance(weights: np.ndarray, h: np.ndarray, aspect_std: tuple[float, ...]) -> np.ndarray:
+        """(N, k) variances (weight * h)² with fixed stds for the aspect components (columns 2 and 6)."""
+        std = h[:, None] * weights
+        std[:, 2::4] = aspect_std
+        return np.square(std)
 
     def initiate(self, xyah: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """New tracks from (N, 4) unassociated measurements: zero velocity, wide velocity uncertainty."""
         xyah = np.asarray(xyah, dtype=np.float64).reshape(-1, 4)
-        h = xyah[:, 3]
         mean = np.concatenate([xyah, np.zeros_like(xyah)], axis=1)
         cov = np.zeros((len(xyah), 2, 2, 4))
-        cov[:, 0, 0] = np.square(self._std(2 * self._std_weight_position, 1e-2, h))
-        cov[:, 1, 1] = np.square(self._std(10 * self._std_weight_velocity, 1e-5, h))
+        var = self._variance(self._init_weights, xyah[:, 3], (1e-2, 1e-5)).reshape(-1, 2, 4)
+        cov[:, 0, 0], cov[:, 1, 1] = var[:, 0], var[:, 1]
         return mean, cov
 
     def predict(self, mean: np.ndarray, cov: np.ndarray, left_first: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -113,39 +114,31 @@ class KalmanFilter:
         `left_first` picks the reference's rounding: (F P) Fᵀ as ByteTrack's multi_predict (True), or F (P Fᵀ) as
         the per-track predict DeepSORT calls (False).
         """
-        h = mean[:, 3]
-        pos, vel = mean[:, :4], mean[:, 4:]
-        pp, pv, vp, vv = cov[:, 0, 0], cov[:, 0, 1], cov[:, 1, 0], cov[:, 1, 1]
-        if left_first:
-            new_pp = (pp + vp) + (pv + vv)
-        else:
-            new_pp = (pp + pv) + (vp + vv)
-        new_mean = np.concatenate([pos + vel, vel], axis=1)
-        new_cov = np.empty_like(cov)
-        new_cov[:, 0, 0] = new_pp + np.square(self._std(self._std_weight_position, 1e-2, h))
-        new_cov[:, 0, 1] = pv + vv
-        new_cov[:, 1, 0] = vp + vv
-        new_cov[:, 1, 1] = vv + np.square(self._std(self._std_weight_velocity, 1e-5, h))
+        q = self._variance(self._motion_weights, mean[:, 3], (1e-2, 1e-5)).reshape(-1, 2, 4)
+        new_mean = mean.copy()
+        new_mean[:, :4] += mean[:, 4:]
+        # (F P) Fᵀ sums the rows of each block first: (pp + vp) + (pv + vv); F (P Fᵀ) the columns.
+        partial = cov[:, 0] + cov[:, 1] if left_first else cov[:, :, 0] + cov[:, :, 1]
+        vv = cov[:, 1, 1]
+        new_cov = cov + vv[:, None, None, :]  # right for the off-diagonal blocks pv + vv and vp + vv
+        new_cov[:, 0, 0] = (partial[:, 0] + partial[:, 1]) + q[:, 0]
+        new_cov[:, 1, 1] = vv + q[:, 1]
         return new_mean, new_cov
 
     def _innovation_cov(self, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
         """(N, 4) diagonal of H P Hᵀ + R (the projected covariance is diagonal)."""
-        return cov[:, 0, 0] + np.square(self._std(self._std_weight_position, 1e-1, mean[:, 3]))
+        return cov[:, 0, 0] + self._variance(self._measure_weights, mean[:, 3], (1e-1,))
 
     def update(self, mean: np.ndarray, cov: np.ndarray, xyah: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Correction with one (x, y, a, h) measurement per track (row-aligned (N, 4))."""
         s = self._innovation_cov(mean, cov)
-        inv_chol = 1.0 / np.sqrt(s)
-        pp, pv, vp, vv = cov[:, 0, 0], cov[:, 0, 1], cov[:, 1, 0], cov[:, 1, 1]
-        gain_pos = pp * inv_chol * inv_chol
-        gain_vel = vp * inv_chol * inv_chol
+        inv_chol = (1.0 / np.sqrt(s))[:, None, :]
+        gain = cov[:, :, 0] * inv_chol  # (N, 2, 4): position and velocity gain, P Hᵀ S⁻¹ as two triangular solves
+        gain *= inv_chol
         innovation = xyah - mean[:, :4]
-        new_mean = np.concatenate([mean[:, :4] + innovation * gain_pos, mean[:, 4:] + innovation * gain_vel], axis=1)
-        new_cov = np.empty_like(cov)
-        new_cov[:, 0, 0] = pp - gain_pos * (s * gain_pos)
-        new_cov[:, 0, 1] = pv - gain_pos * (s * gain_vel)
-        new_cov[:, 1, 0] = vp - gain_vel * (s * gain_pos)
-        new_cov[:, 1, 1] = vv - gain_vel * (s * gain_vel)
+        new_mean = mean + (innovation[:, None, :] * gain).reshape(-1, 8)
+        # P - K S Kᵀ, evaluated as the reference's K (S Kᵀ)
+        new_cov = cov - gain[:, :, None, :] * (s[:, None, :] * gain)[:, None, :, :]
         return new_mean, new_cov
 
     def gating_distance(self, mean: np.ndarray, cov: np.ndarray, xyah: np.ndarray) -> np.ndarray:
