@@ -51,8 +51,9 @@ class Detections:
     def tlbr(self) -> np.ndarray:
         return tlwh_to_tlbr(self.tlwh)
 
-    def subset(self, idx: np.ndarray | Sequence[int]) -> "Detections":
-        idx = np.asarray(idx, dtype=np.int64)
+    def subset(self, idx: np.ndarray | Sequence[int] | slice) -> "Detections":
+        if not isinstance(idx, slice):
+            idx = np.asarray(idx, dtype=np.int64)
         feats = None if self.features is None else self.features[idx]
         return Detections(self.tlwh[idx], self.scores[idx], feats)
 

@@ -116,6 +116,8 @@ class ByteTrack:
 
     def _observe(self, tracks: list[Track], dets: Detections, idx: np.ndarray) -> None:
         """Kalman-update each tracks[k] with detection idx[k] (one batched step) and mark it tracked."""
+        if not tracks:
+            return
         self.states.update(rows_of(tracks), tlwh_to_xyah(dets.tlwh[idx]))
         for track, i in zip(tracks, idx.tolist()):
             track.score = float(dets.scores[i])
@@ -142,7 +144,7 @@ class ByteTrack:
         # Detections used this frame, high-score ones first: columns :n_high are the high, n_high: the low ones.
         used = Detections.from_tlbr(dets[keep, :4], scores[keep], None if features is None else np.asarray(features)[keep])
         n_high = len(high)
-        dets_high, dets_low = used.subset(np.arange(n_high)), used.subset(np.arange(n_high, len(keep)))
+        dets_high, dets_low = used.subset(slice(0, n_high)), used.subset(slice(n_high, None))
 
         activated: list[Track] = []
         refound: list[Track] = []
@@ -202,7 +204,7 @@ class ByteTrack:
 
         # Stage 4: confident leftovers start new tracks (confirmed at once only on the first frame).
         new = unmatched_left[dets_left.scores[unmatched_left] >= self.det_thresh]
-        rows = self.states.add(tlwh_to_xyah(dets_left.tlwh[new]))
+        rows = self.states.add(tlwh_to_xyah(dets_left.tlwh[new])) if len(new) else ()
         for idet, row in zip(new.tolist(), rows):
             activated.append(Track(track_id=self._next_id(), score=float(dets_left.scores[idet]), states=self.states,
                                    row=row, start_frame=self.frame_id, frame_id=self.frame_id,

@@ -101,12 +101,11 @@ def rows_of(tracks: Sequence[Track]) -> np.ndarray:
 
 
 def tracks_xyah(tracks: Sequence[Track]) -> np.ndarray:
-    """(M, 4) Kalman box means of tracks sharing one `KalmanStates` (or any objects with an (8,) `.mean`)."""
+    """(M, 4) Kalman box means of one tracker's tracks (or of any objects with an (8,) `.mean`)."""
     if len(tracks) == 0:
         return np.zeros((0, 4))
-    states = getattr(tracks[0], "states", None)
-    if isinstance(states, KalmanStates) and all(t.states is states for t in tracks):
-        return states.mean[rows_of(tracks), :4]
+    if isinstance(tracks[0], Track):  # a tracker's tracks: rows of its one `KalmanStates`
+        return tracks[0].states.mean[rows_of(tracks), :4]
     return np.array([t.mean[:4] for t in tracks], dtype=np.float64)
 
 
