@@ -128,9 +128,10 @@ class ByteTrack:
 
     def _predict(self, tracks: list[Track]) -> None:
         """One batched Kalman prediction; tracks not currently tracked get their height velocity zeroed first."""
-        rows = rows_of(tracks)
-        self.states.mean[rows[[t.state != TrackState.TRACKED for t in tracks]], 7] = 0
-        self.states.predict(rows)
+        not_tracked = [t.row for t in tracks if t.state != TrackState.TRACKED]
+        if not_tracked:
+            self.states.mean[not_tracked, 7] = 0
+        self.states.predict(rows_of(tracks))
 
     def update(self, dets: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
         """One frame: (N, 5) x1, y1, x2, y2, score (+ optional (N, D) features) → (M, 6) x, y, w, h, id, score."""
@@ -241,7 +242,8 @@ class ByteTrack:
         """Where a tracked and a lost track overlap (1 - IoU < 0.15), drop the younger of the two."""
         if not tracked or not lost:
             return tracked, lost
-        dist = iou_distance(tracks_tlbr(tracked), tracks_tlbr(lost))
+        boxes = tracks_tlbr(tracked + lost)
+        dist = iou_distance(boxes[: len(tracked)], boxes[len(tracked):])
         drop_tracked: set[int] = set()
         drop_lost: set[int] = set()
         for p, q in zip(*np.nonzero(dist < self.config.duplicate_iou_dist)):
