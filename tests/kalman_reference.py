@@ -1,61 +1,14 @@
-"""Constant-velocity Kalman filter on boxes (x, y, a, h), shared by ByteTrack and DeepSORT-style trackers.
+"""Test oracle: the dense 8 x 8 Kalman arithmetic of the reference implementations, call for call.
 
-State is (cx, cy, aspect, height, vcx, vcy, vaspect, vheight); the measurement is the box (cx, cy, w/h, h).
-Noise is relative to the box height (std weights 1/20 for position, 1/160 for velocity), as in DeepSORT and
-ByteTrack. The arithmetic deliberately follows the reference implementation (ifzhang/ByteTrack
-`kalman_filter.py`) call for call (np.dot vs multi_dot, scipy Cholesky), because the trackers built on it must
-reproduce reference outputs to the printed precision; do not "simplify" the expressions.
+This is the filter `trackers/kalman.py` replaced (np.dot vs multi_dot, scipy Cholesky and triangular solves, as
+ifzhang/ByteTrack and nwojke/deep_sort `kalman_filter.py`). tests/test_kalman.py checks that the block-wise,
+batched filter reproduces it bit for bit; nothing outside the tests imports it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
-
-# 0.95 quantile of the chi-square distribution with N degrees of freedom (N = 1..9), the Mahalanobis gating
-# threshold; values as in MATLAB/Octave chi2inv (the table DeepSORT and ByteTrack use).
-CHI2INV95: dict[int, float] = {
-    1: 3.8415,
-    2: 5.9915,
-    3: 7.8147,
-    4: 9.4877,
-    5: 11.070,
-    6: 12.592,
-    7: 14.067,
-    8: 15.507,
-    9: 16.919,
-}
-
-
-def tlwh_to_xyah(tlwh: np.ndarray) -> np.ndarray:
-    """(..., 4) left, top, w, h → center x, center y, w/h, h (same float operations as the reference)."""
-    ret = np.array(tlwh, dtype=np.float64, copy=True)
-    ret[..., :2] += ret[..., 2:] / 2
-    ret[..., 2] /= ret[..., 3]
-    return ret
-
-
-def xyah_to_tlwh(xyah: np.ndarray) -> np.ndarray:
-    """(..., 4) center x, center y, w/h, h → left, top, w, h (same float operations as the reference)."""
-    ret = np.array(xyah, dtype=np.float64, copy=True)
-    ret[..., 2] *= ret[..., 3]
-    ret[..., :2] -= ret[..., 2:] / 2
-    return ret
-
-
-def tlwh_to_tlbr(tlwh: np.ndarray) -> np.ndarray:
-    """(..., 4) left, top, w, h → x1, y1, x2, y2."""
-    ret = np.array(tlwh, dtype=np.float64, copy=True)
-    ret[..., 2:] += ret[..., :2]
-    return ret
-
-
-def tlbr_to_tlwh(tlbr: np.ndarray) -> np.ndarray:
-    """(..., 4) x1, y1, x2, y2 → left, top, w, h."""
-    ret = np.array(tlbr, dtype=np.float64, copy=True)
-    ret[..., 2:] -= ret[..., :2]
-    return ret
-
 
 class KalmanFilter:
     """Linear Kalman filter with a constant-velocity motion model and height-relative noise."""
