@@ -70,7 +70,8 @@ def test_filter_behaviour() -> None:
     d = BATCHED.gating_distance(new_mean, new_cov, np.stack([new_mean[0, :4], new_mean[0, :4] + [200.0, 0, 0, 0]]))
     assert d.shape == (1, 2) and d[0, 0] == pytest.approx(0.0, abs=1e-9) and d[0, 1] > CHI2INV95[4]
     empty = BATCHED.initiate(np.zeros((0, 4)))
-    assert BATCHED.predict(*empty)[0].shape == (0, 8) and BATCHED.update(*empty, np.zeros((0, 4)))[1].shape == (0, 2, 2, 4)
+    assert BATCHED.predict(*empty)[0].shape == (0, 8)
+    assert BATCHED.update(*empty, np.zeros((0, 4)))[1].shape == (0, 2, 2, 4)
 
 
 def test_stacked_states_grow_compact_and_keep_each_tracks_state() -> None:

@@ -10,6 +10,10 @@ kept on purpose because they change outputs:
 - lost tracks are predicted with their height velocity zeroed;
 - assignment by lapjv with a cost limit, IoU with the +1 pixel convention, score-fused IoU (non-MOT20).
 Unlike the reference there is no global id counter: ids count from 1 per tracker instance.
+
+Speed (benchmarks/bytetrack_fps.py): tracks are Python objects only for the list bookkeeping; their Kalman
+states are rows of stacked arrays (`trackers.track.KalmanStates`), predicted and updated in one batched call
+per stage, and one IoU matrix per frame serves all three stages. Both are exact rewrites, not approximations.
 """
 
 from __future__ import annotations
@@ -143,7 +147,8 @@ class ByteTrack:
         low = np.flatnonzero((scores > cfg.low_thresh) & (scores < cfg.track_thresh))
         keep = np.concatenate([high, low])
         # Detections used this frame, high-score ones first: columns :n_high are the high, n_high: the low ones.
-        used = Detections.from_tlbr(dets[keep, :4], scores[keep], None if features is None else np.asarray(features)[keep])
+        feats = None if features is None else np.asarray(features)[keep]
+        used = Detections.from_tlbr(dets[keep, :4], scores[keep], feats)
         n_high = len(high)
         dets_high, dets_low = used.subset(slice(0, n_high)), used.subset(slice(n_high, None))
 

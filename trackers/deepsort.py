@@ -3,7 +3,8 @@
 Per frame (read `DeepSORT.update` top to bottom):
 1. drop detections below `min_confidence` (and shorter than `min_detection_height`; optional NMS), as the
    reference's deep_sort_app does before calling its tracker;
-2. predict every track one frame ahead with the constant-velocity Kalman filter of `trackers.kalman`;
+2. predict every track one frame ahead with the constant-velocity Kalman filter of `trackers.kalman` (one
+   batched call on the tracker's stacked states, bit-identical to the reference's per-track predict);
 3. matching cascade over confirmed tracks, one level per time since update (1, 2, ..., max_age), so a track
    seen more recently gets first pick. The cost is the smallest cosine distance between a detection's feature
    and the track's gallery of past features (the last `nn_budget`), set to INFTY_COST where the detection lies
