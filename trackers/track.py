@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trackers.kalman import KalmanFilter, dense_covariance, tlwh_to_tlbr, xyah_to_tlwh
+from trackers.kalman import KalmanFilter, tlwh_to_tlbr, xyah_to_tlwh
 
 
 class KalmanStates:
@@ -85,10 +85,6 @@ class Track:
     @covariance.setter
     def covariance(self, value: np.ndarray) -> None:
         self.states.cov[self.row] = value
-
-    @property
-    def dense_covariance(self) -> np.ndarray:
-        return dense_covariance(self.covariance[None])[0]
 
     @property
     def tlwh(self) -> np.ndarray:
