@@ -201,7 +201,7 @@ def test_association_stage_matches_tracks_by_iou() -> None:
 
     class _T:
         def __init__(self, tlwh: list[float]) -> None:
-            self.mean = kf.initiate(tlwh_to_xyah(np.array(tlwh))[None])[0][0]
+            self.mean = kf.initiate(tlwh_to_xyah(np.array(tlwh))[None])[0, :8]
             self.feature = None
 
     tracks = [_T([0, 0, 10, 20]), _T([100, 0, 10, 20])]

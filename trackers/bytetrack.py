@@ -134,7 +134,7 @@ class ByteTrack:
         """One batched Kalman prediction; tracks not currently tracked get their height velocity zeroed first."""
         not_tracked = [t.row for t in tracks if t.state != TrackState.TRACKED]
         if not_tracked:
-            self.states.mean[not_tracked, 7] = 0
+            self.states.state[not_tracked, 7] = 0
         self.states.predict(rows_of(tracks))
 
     def update(self, dets: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:

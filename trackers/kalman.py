@@ -7,8 +7,9 @@ ByteTrack (ifzhang/ByteTrack and nwojke/deep_sort `kalman_filter.py`).
 Why the covariance is stored as 2 x 2 blocks: with a diagonal initial covariance, diagonal process and
 measurement noise, a motion matrix that adds each velocity to its own coordinate and a measurement that reads
 the positions, the four coordinates never couple. The 8 x 8 covariance only ever has entries (i, i), (i, i+4),
-(i+4, i), (i+4, i+4), so we keep them as `cov[:, r, c, i]` (r, c: 0 position, 1 velocity; i: coordinate),
-shape (N, 2, 2, 4), and every step is a few elementwise operations on (N, 4) arrays.
+(i+4, i), (i+4, i+4): the blocks pp, pv, vp, vv (p position, v velocity), 4 numbers each, one per coordinate.
+A track's whole state is one row of 24 numbers (mean, then pp, pv, vp, vv), and every step is a few
+elementwise operations on column slices of an (N, 24) stack.
 
 These are the reference's values to the last bit, not an approximation: every sum in its dense products
 (np.dot, multi_dot, the Cholesky factor of the diagonal innovation covariance and the triangular solves) has at
@@ -68,21 +69,23 @@ def tlbr_to_tlwh(tlbr: np.ndarray) -> np.ndarray:
     return ret
 
 
-def dense_covariance(cov: np.ndarray) -> np.ndarray:
-    """(N, 2, 2, 4) blocks → (N, 8, 8) covariance matrices as the reference holds them."""
-    cov = np.asarray(cov, dtype=np.float64)
-    out = np.zeros((len(cov), 8, 8))
+def dense_covariance(state: np.ndarray) -> np.ndarray:
+    """(N, 24) states → (N, 8, 8) covariance matrices as the reference holds them."""
+    blocks = np.asarray(state, dtype=np.float64)[:, 8:].reshape(-1, 2, 2, 4)
+    out = np.zeros((len(blocks), 8, 8))
     i = np.arange(4)
     for r in range(2):
         for c in range(2):
-            out[:, 4 * r + i, 4 * c + i] = cov[:, r, c]
+            out[:, 4 * r + i, 4 * c + i] = blocks[:, r, c]
     return out
 
 
 class KalmanFilter:
     """Linear Kalman filter with a constant-velocity motion model and height-relative noise, N tracks at a time.
 
-    Pure functions of (N, 8) means and (N, 2, 2, 4) covariance blocks (see the module docstring); N may be 0.
+    Pure functions of (N, 24) states, one row per track: the mean (x, y, a, h, then velocities) in columns 0-7,
+    then the covariance blocks pp, pv, vp, vv (4 columns each, one per coordinate; see the module docstring).
+    N may be 0.
     """
 
     def __init__(self, std_weight_position: float = 1.0 / 20, std_weight_velocity: float = 1.0 / 160) -> None:
@@ -91,59 +94,64 @@ class KalmanFilter:
         self._init_weights = np.array([2 * wp, 2 * wp, 0.0, 2 * wp, 10 * wv, 10 * wv, 0.0, 10 * wv])
         self._motion_weights = np.array([wp, wp, 0.0, wp, wv, wv, 0.0, wv])
         self._measure_weights = np.array([wp, wp, 0.0, wp])
+        self._init_aspect_std = np.array([1e-2, 1e-5])
+        self._motion_aspect_std = np.array([1e-2, 1e-5])
 
     @staticmethod
-    def _variance(weights: np.ndarray, h: np.ndarray, aspect_std: tuple[float, ...]) -> np.ndarray:
+    def _variance(weights: np.ndarray, h: np.ndarray, aspect_std: np.ndarray | float) -> np.ndarray:
         """(N, k) variances (weight * h)² with fixed stds for the aspect components (columns 2 and 6)."""
         std = h[:, None] * weights
         std[:, 2::4] = aspect_std
         return np.square(std)
 
-    def initiate(self, xyah: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def initiate(self, xyah: np.ndarray) -> np.ndarray:
         """New tracks from (N, 4) unassociated measurements: zero velocity, wide velocity uncertainty."""
         xyah = np.asarray(xyah, dtype=np.float64).reshape(-1, 4)
-        mean = np.concatenate([xyah, np.zeros_like(xyah)], axis=1)
-        cov = np.zeros((len(xyah), 2, 2, 4))
-        var = self._variance(self._init_weights, xyah[:, 3], (1e-2, 1e-5)).reshape(-1, 2, 4)
-        cov[:, 0, 0], cov[:, 1, 1] = var[:, 0], var[:, 1]
-        return mean, cov
+        state = np.zeros((len(xyah), 24))
+        state[:, :4] = xyah
+        var = self._variance(self._init_weights, xyah[:, 3], self._init_aspect_std)
+        state[:, 8:12], state[:, 20:24] = var[:, :4], var[:, 4:]
+        return state
 
-    def predict(self, mean: np.ndarray, cov: np.ndarray, left_first: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def predict(self, state: np.ndarray, left_first: bool = True) -> np.ndarray:
         """One step ahead: x ← F x, P ← F P Fᵀ + Q.
 
-        `left_first` picks the reference's rounding: (F P) Fᵀ as ByteTrack's multi_predict (True), or F (P Fᵀ) as
-        the per-track predict DeepSORT calls (False).
+        `left_first` picks the reference's rounding: (F P) Fᵀ = (pp + vp) + (pv + vv) as ByteTrack's
+        multi_predict (True), or F (P Fᵀ) = (pp + pv) + (vp + vv) as the per-track predict DeepSORT calls (False).
         """
-        q = self._variance(self._motion_weights, mean[:, 3], (1e-2, 1e-5)).reshape(-1, 2, 4)
-        new_mean = mean.copy()
-        new_mean[:, :4] += mean[:, 4:]
-        # (F P) Fᵀ sums the rows of each block first: (pp + vp) + (pv + vv); F (P Fᵀ) the columns.
-        partial = cov[:, 0] + cov[:, 1] if left_first else cov[:, :, 0] + cov[:, :, 1]
-        vv = cov[:, 1, 1]
-        new_cov = cov + vv[:, None, None, :]  # right for the off-diagonal blocks pv + vv and vp + vv
-        new_cov[:, 0, 0] = (partial[:, 0] + partial[:, 1]) + q[:, 0]
-        new_cov[:, 1, 1] = vv + q[:, 1]
-        return new_mean, new_cov
+        q = self._variance(self._motion_weights, state[:, 3], self._motion_aspect_std)
+        x = state.reshape(-1, 6, 4)  # blocks: position, velocity, pp, pv, vp, vv
+        out = state.copy()
+        o = out.reshape(-1, 6, 4)
+        o[:, 0] += x[:, 1]
+        o[:, 3:5] += x[:, 5:6]  # pv + vv, vp + vv
+        if left_first:
+            o[:, 2] = ((x[:, 2] + x[:, 4]) + o[:, 3]) + q[:, :4]
+        else:
+            o[:, 2] = ((x[:, 2] + x[:, 3]) + o[:, 4]) + q[:, :4]
+        o[:, 5] += q[:, 4:]
+        return out
 
-    def _innovation_cov(self, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    def _innovation_cov(self, state: np.ndarray) -> np.ndarray:
         """(N, 4) diagonal of H P Hᵀ + R (the projected covariance is diagonal)."""
-        return cov[:, 0, 0] + self._variance(self._measure_weights, mean[:, 3], (1e-1,))
+        return state[:, 8:12] + self._variance(self._measure_weights, state[:, 3], 1e-1)
 
-    def update(self, mean: np.ndarray, cov: np.ndarray, xyah: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def update(self, state: np.ndarray, xyah: np.ndarray) -> np.ndarray:
         """Correction with one (x, y, a, h) measurement per track (row-aligned (N, 4))."""
-        s = self._innovation_cov(mean, cov)
-        inv_chol = (1.0 / np.sqrt(s))[:, None, :]
-        gain = cov[:, :, 0] * inv_chol  # (N, 2, 4): position and velocity gain, P Hᵀ S⁻¹ as two triangular solves
-        gain *= inv_chol
-        innovation = xyah - mean[:, :4]
-        new_mean = mean + (innovation[:, None, :] * gain).reshape(-1, 8)
+        s = self._innovation_cov(state)
+        inv_chol = 1.0 / np.sqrt(s)
+        # Gain K = P Hᵀ S⁻¹ as the reference's two triangular solves: position (pp) and velocity (vp) rows.
+        gain = state[:, 8:].reshape(-1, 2, 2, 4)[:, :, 0] * inv_chol[:, None]
+        gain *= inv_chol[:, None]
+        out = np.empty_like(state)
+        out[:, :8] = state[:, :8] + (gain * (xyah - state[:, :4])[:, None]).reshape(-1, 8)
         # P - K S Kᵀ, evaluated as the reference's K (S Kᵀ)
-        new_cov = cov - gain[:, :, None, :] * (s[:, None, :] * gain)[:, None, :, :]
-        return new_mean, new_cov
+        out[:, 8:] = state[:, 8:] - (gain[:, :, None] * (s[:, None] * gain)[:, None]).reshape(-1, 16)
+        return out
 
-    def gating_distance(self, mean: np.ndarray, cov: np.ndarray, xyah: np.ndarray) -> np.ndarray:
+    def gating_distance(self, state: np.ndarray, xyah: np.ndarray) -> np.ndarray:
         """(N tracks) × (M measurements) squared Mahalanobis distance in (x, y, a, h); compare with CHI2INV95[4]."""
-        inv_chol = 1.0 / np.sqrt(self._innovation_cov(mean, cov))
-        z = (np.asarray(xyah, dtype=np.float64)[None, :, :] - mean[:, None, :4]) * inv_chol[:, None, :]
+        inv_chol = 1.0 / np.sqrt(self._innovation_cov(state))
+        z = (np.asarray(xyah, dtype=np.float64)[None, :, :] - state[:, None, :4]) * inv_chol[:, None, :]
         z = z * z
         return ((z[..., 0] + z[..., 1]) + z[..., 2]) + z[..., 3]

@@ -17,43 +17,40 @@ from trackers.kalman import KalmanFilter, tlwh_to_tlbr, xyah_to_tlwh
 
 
 class KalmanStates:
-    """Stacked Kalman means (rows × 8) and covariance blocks (rows × 2 × 2 × 4) of one tracker's tracks."""
+    """Stacked Kalman states (rows × 24: mean, then covariance blocks; see `trackers.kalman`) of one tracker."""
 
     def __init__(self, kalman: KalmanFilter | None = None, capacity: int = 64) -> None:
         self.kalman = kalman if kalman is not None else KalmanFilter()
-        self.mean = np.zeros((capacity, 8))
-        self.cov = np.zeros((capacity, 2, 2, 4))
+        self.state = np.zeros((capacity, 24))
         self.size = 0  # rows in use: 0..size-1 (some may belong to dropped tracks until `compact`)
 
     def add(self, xyah: np.ndarray) -> range:
         """Initiate one state per (N, 4) measurement; returns the new rows."""
-        mean, cov = self.kalman.initiate(xyah)
-        start, end = self.size, self.size + len(mean)
-        if end > len(self.mean):
-            grow = max(end, 2 * len(self.mean))
-            self.mean = np.concatenate([self.mean, np.zeros((grow - len(self.mean), 8))])
-            self.cov = np.concatenate([self.cov, np.zeros((grow - len(self.cov), 2, 2, 4))])
-        self.mean[start:end], self.cov[start:end] = mean, cov
+        new = self.kalman.initiate(xyah)
+        start, end = self.size, self.size + len(new)
+        if end > len(self.state):
+            self.state = np.concatenate([self.state, np.zeros((max(end, 2 * len(self.state)) - len(self.state), 24))])
+        self.state[start:end] = new
         self.size = end
         return range(start, end)
 
     def predict(self, rows: np.ndarray, left_first: bool = True) -> None:
         if len(rows):
-            self.mean[rows], self.cov[rows] = self.kalman.predict(self.mean[rows], self.cov[rows], left_first)
+            self.state[rows] = self.kalman.predict(self.state[rows], left_first)
 
     def update(self, rows: np.ndarray, xyah: np.ndarray) -> None:
         if len(rows):
-            self.mean[rows], self.cov[rows] = self.kalman.update(self.mean[rows], self.cov[rows], xyah)
+            self.state[rows] = self.kalman.update(self.state[rows], xyah)
 
     def gating_distance(self, rows: np.ndarray, xyah: np.ndarray) -> np.ndarray:
-        return self.kalman.gating_distance(self.mean[rows], self.cov[rows], xyah)
+        return self.kalman.gating_distance(self.state[rows], xyah)
 
     def compact(self, live: Sequence[Track]) -> None:
         """Drop the rows of tracks no longer held (the `live` tracks are renumbered 0..n-1), once worth it."""
         if self.size <= 2 * len(live) + 64:
             return
         idx = rows_of(live)
-        self.mean[: len(idx)], self.cov[: len(idx)] = self.mean[idx], self.cov[idx]
+        self.state[: len(idx)] = self.state[idx]
         for i, track in enumerate(live):
             track.row = i
         self.size = len(idx)
@@ -70,21 +67,9 @@ class Track:
 
     @property
     def mean(self) -> np.ndarray:
-        """(8,) Kalman mean (cx, cy, a, h, velocities); a view: writing to it changes the state."""
-        return self.states.mean[self.row]
-
-    @mean.setter
-    def mean(self, value: np.ndarray) -> None:
-        self.states.mean[self.row] = value
-
-    @property
-    def covariance(self) -> np.ndarray:
-        """(2, 2, 4) covariance blocks (see `trackers.kalman`); `dense_covariance` gives the 8 x 8 matrix."""
-        return self.states.cov[self.row]
-
-    @covariance.setter
-    def covariance(self, value: np.ndarray) -> None:
-        self.states.cov[self.row] = value
+        """(8,) Kalman mean (cx, cy, a, h, velocities): a view of the track's row of `states.state` (24 numbers:
+        this mean, then the covariance blocks)."""
+        return self.states.state[self.row, :8]
 
     @property
     def tlwh(self) -> np.ndarray:
@@ -101,7 +86,7 @@ def tracks_xyah(tracks: Sequence[Track]) -> np.ndarray:
     if len(tracks) == 0:
         return np.zeros((0, 4))
     if isinstance(tracks[0], Track):  # a tracker's tracks: rows of its one `KalmanStates`
-        return tracks[0].states.mean[rows_of(tracks), :4]
+        return tracks[0].states.state[rows_of(tracks), :4]
     return np.array([t.mean[:4] for t in tracks], dtype=np.float64)
 
 
