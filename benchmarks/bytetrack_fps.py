@@ -25,7 +25,7 @@ from bench.mot_io import read_detections, split_by_frame  # noqa: E402
 from trackers.bytetrack import ByteTrack, ByteTrackConfig  # noqa: E402
 from trackers.matching import iou_distance, linear_assignment  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data" / "mot15-dets"
+DATA = ROOT / "tests" / "data" / "mot15-dets"  # in the repository (tests/data/README.md)
 SEQUENCES = ["ADL-Rundle-6", "ETH-Pedcross2", "KITTI-17", "PETS09-S2L1", "TUD-Campus"]
 
 

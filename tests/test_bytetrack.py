@@ -10,10 +10,10 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 
 from bench.mot_io import read_detections, split_by_frame
-from trackers.association import AssociationStage, Detections, iou_cost
+from trackers.association import AssociationStage, Detections, iou_cost, motion_distance
 from trackers.base import filter_output
 from trackers.bytetrack import ByteTrack, ByteTrackConfig, TrackState
-from trackers.kalman import CHI2INV95, KalmanFilter, tlwh_to_xyah, xyah_to_tlwh
+from trackers.kalman import KalmanFilter, tlwh_to_xyah
 from trackers.matching import cosine_distance, fuse_score, iou, linear_assignment
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -116,25 +116,6 @@ def test_cosine_distance() -> None:
     np.testing.assert_allclose(cosine_distance(a, b), [[0.0, 1 - 2**-0.5], [1.0, 1 - 2**-0.5]], atol=1e-12)
 
 
-def test_kalman_predict_update_and_gating() -> None:
-    kf = KalmanFilter()
-    z = tlwh_to_xyah(np.array([10.0, 20.0, 30.0, 60.0]))
-    np.testing.assert_allclose(xyah_to_tlwh(z), [10.0, 20.0, 30.0, 60.0])
-    mean, cov = kf.initiate(z)
-    mean, cov = kf.predict(mean, cov)
-    np.testing.assert_allclose(mean[:4], z)  # zero initial velocity
-    multi_mean, multi_cov = kf.multi_predict(mean[None], cov[None])
-    single_mean, single_cov = kf.predict(mean, cov)
-    np.testing.assert_allclose(multi_mean[0], single_mean)
-    np.testing.assert_allclose(multi_cov[0], single_cov)
-    moved = z + np.array([4.0, 0.0, 0.0, 0.0])
-    new_mean, new_cov = kf.update(mean, cov, moved)
-    assert z[0] < new_mean[0] < moved[0] and new_mean[4] > 0  # pulled toward the measurement, gains velocity
-    assert np.trace(new_cov) < np.trace(cov)
-    d = kf.gating_distance(new_mean, new_cov, np.stack([new_mean[:4], new_mean[:4] + [200.0, 0, 0, 0]]))
-    assert d[0] == pytest.approx(0.0, abs=1e-9) and d[1] > CHI2INV95[4]
-
-
 def _box(x: float, score: float = 0.9) -> list[float]:
     return [x, 100.0, x + 40.0, 200.0, score]
 
@@ -204,7 +185,7 @@ def test_low_score_detections_only_extend_tracks() -> None:
 
 
 def test_first_stage_cost_is_pluggable_and_features_flow() -> None:
-    never = lambda tracks, dets: np.ones((len(tracks), len(dets)))  # noqa: E731
+    never = lambda tracks, dets, iou_dist: np.ones((len(tracks), len(dets)))  # noqa: E731
     tracker = ByteTrack(first_stage_cost=never)
     feats = np.array([[1.0, 0.0]], dtype=np.float32)
     tracker.update(np.array([_box(0.0)]), feats)
@@ -220,10 +201,10 @@ def test_association_stage_matches_tracks_by_iou() -> None:
 
     class _T:
         def __init__(self, tlwh: list[float]) -> None:
-            self.mean, _ = kf.initiate(tlwh_to_xyah(np.array(tlwh)))
+            self.mean = kf.initiate(tlwh_to_xyah(np.array(tlwh))[None])[0, :8]
             self.feature = None
 
     tracks = [_T([0, 0, 10, 20]), _T([100, 0, 10, 20])]
     dets = Detections.from_tlbr(np.array([[101.0, 0, 111, 20], [500, 500, 510, 520]]), np.array([0.9, 0.9]))
-    matches, ut, ud = AssociationStage(iou_cost, 0.5).match(tracks, dets)
+    matches, ut, ud = AssociationStage(iou_cost, 0.5).match(tracks, dets, motion_distance(tracks, dets))
     assert matches.tolist() == [[1, 0]] and ut.tolist() == [0] and ud.tolist() == [1]

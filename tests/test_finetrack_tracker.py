@@ -3,7 +3,7 @@ import pytest
 
 from bench.mot_io import read_detections, split_by_frame
 from tests.test_deepsort import crossing_paths, id_nearest, run_crossing
-from trackers.association import Detections
+from trackers.association import Detections, motion_distance
 from trackers.bytetrack import ByteTrack, ByteTrackConfig
 from trackers.finetrack import FineTrack, FineTrackConfig, fused_cost, gated_feature_cost
 
@@ -23,18 +23,18 @@ def test_fused_cost_hand_values():
     dets = Detections.from_tlbr(np.array([[0, 0, 9, 9], [100, 100, 109, 109], [0, 5, 9, 14]]),
                                 np.array([0.9, 0.9, 0.9]),
                                 np.array([[cos_a, 0.8], [1.0, 0.0], [1.0, 0.0]]))
-    d = fused_cost(tracks, dets)
+    d = fused_cost(tracks, dets, motion_distance(tracks, dets))
     # A: IoU 1 → d_IoU 0 → d = 0 whatever the appearance
     assert d[0, 0] == pytest.approx(0.0)
     # B: no overlap → d̃_feat = 1, d_IoU = 1 → d = 1 even with identical appearance
     assert d[0, 1] == pytest.approx(1.0)
     # C: half overlap: inter 10x5=50, union 150 → IoU 1/3, d_IoU 2/3; same appearance d_feat 0 → d = 0
     assert d[0, 2] == pytest.approx(0.0, abs=1e-7)
-    g = gated_feature_cost(tracks, dets)
+    g = gated_feature_cost(tracks, dets, motion_distance(tracks, dets))
     assert g[0, 0] == pytest.approx(1 - cos_a) and g[0, 1] == pytest.approx(1.0) and g[0, 2] == pytest.approx(0.0)
     # different appearance on the half-overlapping box: d = sqrt(d_feat * d_IoU) = sqrt(0.4 * 2/3)
     dets2 = Detections.from_tlbr(np.array([[0, 5, 9, 14]]), np.array([0.9]), np.array([[cos_a, 0.8]]))
-    assert fused_cost(tracks, dets2)[0, 0] == pytest.approx(np.sqrt(0.4 * 2 / 3))
+    assert fused_cost(tracks, dets2, motion_distance(tracks, dets2))[0, 0] == pytest.approx(np.sqrt(0.4 * 2 / 3))
 
 
 def test_crossing_targets_keep_ids_with_fused_association():

@@ -3,17 +3,21 @@
 ByteTrack is three such stages (high-score detections, low-score detections, unconfirmed tracks); variants
 swap a stage's cost (e.g. FineTrack's appearance-weighted first stage) without touching the tracker loop.
 Costs are tracks × detections; assignment is `matching.linear_assignment` (lapjv with a cost limit).
+A stage cost reads the tracks, the detections and their motion distance 1 - IoU, which the tracker computes
+once per frame for all its stages (`motion_distance`) and hands to each stage as the block it needs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
-from trackers.kalman import tlbr_to_tlwh, tlwh_to_tlbr, xyah_to_tlwh
+from trackers.kalman import tlbr_to_tlwh, tlwh_to_tlbr
 from trackers.matching import fuse_score, iou_distance, linear_assignment
+from trackers.track import tracks_tlbr
 
 
 class KalmanTrackLike(Protocol):
@@ -43,12 +47,13 @@ class Detections:
     def __len__(self) -> int:
         return len(self.scores)
 
-    @property
+    @cached_property
     def tlbr(self) -> np.ndarray:
         return tlwh_to_tlbr(self.tlwh)
 
-    def subset(self, idx: np.ndarray | Sequence[int]) -> "Detections":
-        idx = np.asarray(idx, dtype=np.int64)
+    def subset(self, idx: np.ndarray | Sequence[int] | slice) -> "Detections":
+        if not isinstance(idx, slice):
+            idx = np.asarray(idx, dtype=np.int64)
         feats = None if self.features is None else self.features[idx]
         return Detections(self.tlwh[idx], self.scores[idx], feats)
 
@@ -56,25 +61,25 @@ class Detections:
         return None if self.features is None else self.features[i]
 
 
-def track_tlbr(tracks: Sequence[KalmanTrackLike]) -> np.ndarray:
-    """(M, 4) x1, y1, x2, y2 of tracks from their Kalman means (vectorised, same float ops as per-track)."""
-    if len(tracks) == 0:
-        return np.zeros((0, 4), dtype=np.float64)
-    xyah = np.array([t.mean[:4] for t in tracks], dtype=np.float64)
-    return tlwh_to_tlbr(xyah_to_tlwh(xyah))
+def motion_distance(tracks: Sequence[KalmanTrackLike], dets: Detections) -> np.ndarray:
+    """1 - IoU (+1 convention) between the tracks' Kalman boxes and the detections, tracks × detections."""
+    return iou_distance(tracks_tlbr(tracks), dets.tlbr)
 
 
-def iou_cost(tracks: Sequence[KalmanTrackLike], dets: Detections) -> np.ndarray:
-    """1 - IoU (+1 convention) between predicted track boxes and detections."""
-    return iou_distance(track_tlbr(tracks), dets.tlbr)
+def iou_cost(tracks: Sequence[KalmanTrackLike], dets: Detections, iou_dist: np.ndarray) -> np.ndarray:
+    """Plain 1 - IoU."""
+    return iou_dist
 
 
-def score_fused_iou_cost(tracks: Sequence[KalmanTrackLike], dets: Detections) -> np.ndarray:
+def score_fused_iou_cost(tracks: Sequence[KalmanTrackLike], dets: Detections, iou_dist: np.ndarray) -> np.ndarray:
     """ByteTrack's default (non-MOT20) cost: 1 - IoU * detection score."""
-    return fuse_score(iou_cost(tracks, dets), dets.scores)
+    return fuse_score(iou_dist, dets.scores)
 
 
-CostFn = Callable[[Sequence[KalmanTrackLike], Detections], np.ndarray]
+# (tracks, detections, their 1 - IoU) → tracks × detections cost
+CostFn = Callable[[Sequence[KalmanTrackLike], Detections, np.ndarray], np.ndarray]
+
+_NO_MATCHES = np.empty((0, 2), dtype=np.int64)
 
 
 @dataclass
@@ -86,9 +91,12 @@ class AssociationStage:
     name: str = ""
 
     def match(
-        self, tracks: Sequence[KalmanTrackLike], dets: Detections
+        self, tracks: Sequence[KalmanTrackLike], dets: Detections, iou_dist: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """→ (matches (K, 2) [track index, det index], unmatched track indices, unmatched det indices)."""
+        """→ (matches (K, 2) [track index, det index], unmatched track indices, unmatched det indices).
+
+        `iou_dist` is `motion_distance(tracks, dets)` (or the same block of a larger one).
+        """
         if len(tracks) == 0 or len(dets) == 0:
-            return linear_assignment(np.zeros((len(tracks), len(dets))), self.thresh)
-        return linear_assignment(self.cost(tracks, dets), self.thresh)
+            return _NO_MATCHES, np.arange(len(tracks)), np.arange(len(dets))
+        return linear_assignment(self.cost(tracks, dets, iou_dist), self.thresh)

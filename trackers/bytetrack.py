@@ -10,6 +10,10 @@ kept on purpose because they change outputs:
 - lost tracks are predicted with their height velocity zeroed;
 - assignment by lapjv with a cost limit, IoU with the +1 pixel convention, score-fused IoU (non-MOT20).
 Unlike the reference there is no global id counter: ids count from 1 per tracker instance.
+
+Speed (benchmarks/bytetrack_fps.py): tracks are Python objects only for the list bookkeeping; their Kalman
+states are rows of stacked arrays (`trackers.track.KalmanStates`), predicted and updated in one batched call
+per stage, and one IoU matrix per frame serves all three stages. Both are exact rewrites, not approximations.
 """
 
 from __future__ import annotations
@@ -24,11 +28,13 @@ from trackers.association import (
     CostFn,
     Detections,
     iou_cost,
+    motion_distance,
     score_fused_iou_cost,
-    track_tlbr,
 )
-from trackers.kalman import KalmanFilter, tlwh_to_tlbr, tlwh_to_xyah, xyah_to_tlwh
+from trackers.kalman import KalmanFilter, tlwh_to_xyah
 from trackers.matching import iou_distance
+from trackers.track import KalmanStates, output_rows, rows_of, tracks_tlbr
+from trackers.track import Track as KalmanTrack
 
 
 class TrackState(IntEnum):
@@ -39,28 +45,15 @@ class TrackState(IntEnum):
 
 
 @dataclass(eq=False, slots=True)
-class Track:
-    """One tracklet: Kalman state plus the bookkeeping ByteTrack's lists rely on."""
+class Track(KalmanTrack):
+    """One tracklet: Kalman state (a row of the tracker's stacked states) plus ByteTrack's list bookkeeping."""
 
-    mean: np.ndarray
-    covariance: np.ndarray
-    score: float
-    track_id: int
-    start_frame: int
-    frame_id: int
+    start_frame: int = 0
+    frame_id: int = 0
     state: TrackState = TrackState.TRACKED
     is_activated: bool = False
     tracklet_len: int = 0
     feature: np.ndarray | None = None
-
-    @property
-    def tlwh(self) -> np.ndarray:
-        """Current box as left, top, w, h: the exact values the reference prints."""
-        return xyah_to_tlwh(self.mean[:4])
-
-    @property
-    def tlbr(self) -> np.ndarray:
-        return tlwh_to_tlbr(self.tlwh)
 
 
 @dataclass
@@ -107,7 +100,7 @@ class ByteTrack:
     def __init__(self, config: ByteTrackConfig | None = None, frame_rate: float = 30,
                  first_stage_cost: CostFn | None = None) -> None:
         self.config = config = config if config is not None else ByteTrackConfig()
-        self.kalman = KalmanFilter()
+        self.states = KalmanStates(KalmanFilter())
         self.frame_id = 0
         self.det_thresh = config.track_thresh + config.new_track_thresh_offset
         self.max_time_lost = int(frame_rate / 30.0 * config.track_buffer)
@@ -130,25 +123,24 @@ class ByteTrack:
         if feature is not None:
             track.feature = feature
 
-    def _kalman_update(self, track: Track, dets: Detections, i: int) -> None:
-        track.mean, track.covariance = self.kalman.update(track.mean, track.covariance, tlwh_to_xyah(dets.tlwh[i]))
-        track.score = float(dets.scores[i])
-        track.frame_id = self.frame_id
-        track.state = TrackState.TRACKED
-        track.is_activated = True
-        self._absorb_feature(track, dets.feature(i))
-
-    def _predict(self, tracks: list[Track]) -> None:
+    def _observe(self, tracks: list[Track], dets: Detections, idx: np.ndarray) -> None:
+        """Kalman-update each tracks[k] with detection idx[k] (one batched step) and mark it tracked."""
         if not tracks:
             return
-        means = np.asarray([t.mean.copy() for t in tracks])
-        covs = np.asarray([t.covariance for t in tracks])
-        for i, t in enumerate(tracks):
-            if t.state != TrackState.TRACKED:
-                means[i, 7] = 0  # no height velocity while not observed
-        means, covs = self.kalman.multi_predict(means, covs)
-        for t, m, c in zip(tracks, means, covs):
-            t.mean, t.covariance = m, c
+        self.states.update(rows_of(tracks), tlwh_to_xyah(dets.tlwh[idx]))
+        for track, i in zip(tracks, idx.tolist()):
+            track.score = float(dets.scores[i])
+            track.frame_id = self.frame_id
+            track.state = TrackState.TRACKED
+            track.is_activated = True
+            self._absorb_feature(track, dets.feature(i))
+
+    def _predict(self, tracks: list[Track]) -> None:
+        """One batched Kalman prediction; tracks not currently tracked get their height velocity zeroed first."""
+        not_tracked = [t.row for t in tracks if t.state != TrackState.TRACKED]
+        if not_tracked:
+            self.states.state[not_tracked, 7] = 0
+        self.states.predict(rows_of(tracks))
 
     def update(self, dets: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
         """One frame: (N, 5) x1, y1, x2, y2, score (+ optional (N, D) features) → (M, 6) x, y, w, h, id, score."""
@@ -156,12 +148,14 @@ class ByteTrack:
         self.frame_id += 1
         dets = np.asarray(dets, dtype=np.float64).reshape(-1, 5)
         scores = dets[:, 4]
-        high = scores > cfg.track_thresh
-        low = (scores > cfg.low_thresh) & (scores < cfg.track_thresh)
-        feats_high = None if features is None else np.asarray(features)[high]
-        feats_low = None if features is None else np.asarray(features)[low]
-        dets_high = Detections.from_tlbr(dets[high, :4], scores[high], feats_high)
-        dets_low = Detections.from_tlbr(dets[low, :4], scores[low], feats_low)
+        high = np.flatnonzero(scores > cfg.track_thresh)
+        low = np.flatnonzero((scores > cfg.low_thresh) & (scores < cfg.track_thresh))
+        keep = np.concatenate([high, low])
+        # Detections used this frame, high-score ones first: columns :n_high are the high, n_high: the low ones.
+        feats = None if features is None else np.asarray(features)[keep]
+        used = Detections.from_tlbr(dets[keep, :4], scores[keep], feats)
+        n_high = len(high)
+        dets_high, dets_low = used.subset(slice(0, n_high)), used.subset(slice(n_high, None))
 
         activated: list[Track] = []
         refound: list[Track] = []
@@ -175,27 +169,31 @@ class ByteTrack:
         # Stage 1: confirmed + lost tracks (Kalman-predicted) vs high-score detections.
         pool = _joint(confirmed, self.lost)
         self._predict(pool)
-        matches, unmatched_pool, unmatched_high = self.first_stage.match(pool, dets_high)
-        for it, idet in matches:
-            track = pool[it]
+        # 1 - IoU of every pair the three stages can form (rows: pool, then unconfirmed), computed once.
+        iou_dist = motion_distance(pool + unconfirmed, used)
+        n_pool = len(pool)
+        matches, unmatched_pool, unmatched_high = self.first_stage.match(pool, dets_high, iou_dist[:n_pool, :n_high])
+        matched = [pool[it] for it in matches[:, 0].tolist()]
+        for track in matched:
             if track.state == TrackState.TRACKED:
                 track.tracklet_len += 1
-                self._kalman_update(track, dets_high, idet)
                 activated.append(track)
             else:
                 track.tracklet_len = 0
-                self._kalman_update(track, dets_high, idet)
                 refound.append(track)
+        self._observe(matched, dets_high, matches[:, 1])
 
         # Stage 2: still-tracked leftovers vs low-score detections, plain IoU.
-        remaining = [pool[i] for i in unmatched_pool if pool[i].state == TrackState.TRACKED]
-        matches, unmatched_remaining, _ = self.second_stage.match(remaining, dets_low)
-        for it, idet in matches:
-            track = remaining[it]
+        remaining_idx = [i for i in unmatched_pool.tolist() if pool[i].state == TrackState.TRACKED]
+        remaining = [pool[i] for i in remaining_idx]
+        matches, unmatched_remaining, _ = self.second_stage.match(remaining, dets_low,
+                                                                  iou_dist[remaining_idx, n_high:])
+        matched = [remaining[it] for it in matches[:, 0].tolist()]
+        for track in matched:
             track.tracklet_len += 1
-            self._kalman_update(track, dets_low, idet)
             activated.append(track)
-        for it in unmatched_remaining:
+        self._observe(matched, dets_low, matches[:, 1])
+        for it in unmatched_remaining.tolist():
             track = remaining[it]
             if track.state != TrackState.LOST:
                 track.state = TrackState.LOST
@@ -203,27 +201,25 @@ class ByteTrack:
 
         # Stage 3: unconfirmed tracks (not predicted) vs high-score detections left over from stage 1.
         dets_left = dets_high.subset(unmatched_high)
-        matches, unmatched_unconfirmed, unmatched_left = self.unconfirmed_stage.match(unconfirmed, dets_left)
-        for it, idet in matches:
-            track = unconfirmed[it]
+        matches, unmatched_unconfirmed, unmatched_left = self.unconfirmed_stage.match(
+            unconfirmed, dets_left, iou_dist[n_pool:, unmatched_high])
+        matched = [unconfirmed[it] for it in matches[:, 0].tolist()]
+        for track in matched:
             track.tracklet_len += 1
-            self._kalman_update(track, dets_left, idet)
             activated.append(track)
-        for it in unmatched_unconfirmed:
+        self._observe(matched, dets_left, matches[:, 1])
+        for it in unmatched_unconfirmed.tolist():
             track = unconfirmed[it]
             track.state = TrackState.REMOVED
             newly_removed.append(track)
 
         # Stage 4: confident leftovers start new tracks (confirmed at once only on the first frame).
-        for idet in unmatched_left:
-            score = float(dets_left.scores[idet])
-            if score < self.det_thresh:
-                continue
-            mean, cov = self.kalman.initiate(tlwh_to_xyah(dets_left.tlwh[idet]))
-            track = Track(mean=mean, covariance=cov, score=score, track_id=self._next_id(),
-                          start_frame=self.frame_id, frame_id=self.frame_id, is_activated=self.frame_id == 1,
-                          feature=dets_left.feature(idet))
-            activated.append(track)
+        new = unmatched_left[dets_left.scores[unmatched_left] >= self.det_thresh]
+        rows = self.states.add(tlwh_to_xyah(dets_left.tlwh[new])) if len(new) else ()
+        for idet, row in zip(new.tolist(), rows):
+            activated.append(Track(track_id=self._next_id(), score=float(dets_left.scores[idet]), states=self.states,
+                                   row=row, start_frame=self.frame_id, frame_id=self.frame_id,
+                                   is_activated=self.frame_id == 1, feature=dets_left.feature(idet)))
 
         # Stage 5: age out lost tracks, then rebuild the lists exactly as the reference does.
         for track in self.lost:
@@ -241,13 +237,8 @@ class ByteTrack:
         self.removed_ids.update(t.track_id for t in newly_removed)
         self.tracked, self.lost = self._remove_duplicates(self.tracked, self.lost)
 
-        out = self.output_tracks()
-        result = np.zeros((len(out), 6), dtype=np.float64)
-        if out:
-            result[:, :4] = [t.tlwh for t in out]
-            result[:, 4] = [t.track_id for t in out]
-            result[:, 5] = [t.score for t in out]
-        return result
+        self.states.compact(self.tracked + self.lost)
+        return output_rows(self.output_tracks())
 
     def output_tracks(self) -> list[Track]:
         """The tracks `update()` reported for the current frame (tracked and activated), in output order.
@@ -259,7 +250,10 @@ class ByteTrack:
 
     def _remove_duplicates(self, tracked: list[Track], lost: list[Track]) -> tuple[list[Track], list[Track]]:
         """Where a tracked and a lost track overlap (1 - IoU < 0.15), drop the younger of the two."""
-        dist = iou_distance(track_tlbr(tracked), track_tlbr(lost))
+        if not tracked or not lost:
+            return tracked, lost
+        boxes = tracks_tlbr(tracked + lost)
+        dist = iou_distance(boxes[: len(tracked)], boxes[len(tracked):])
         drop_tracked: set[int] = set()
         drop_lost: set[int] = set()
         for p, q in zip(*np.nonzero(dist < self.config.duplicate_iou_dist)):

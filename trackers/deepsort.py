@@ -3,7 +3,8 @@
 Per frame (read `DeepSORT.update` top to bottom):
 1. drop detections below `min_confidence` (and shorter than `min_detection_height`; optional NMS), as the
    reference's deep_sort_app does before calling its tracker;
-2. predict every track one frame ahead with the constant-velocity Kalman filter of `trackers.kalman`;
+2. predict every track one frame ahead with the constant-velocity Kalman filter of `trackers.kalman` (one
+   batched call on the tracker's stacked states, bit-identical to the reference's per-track predict);
 3. matching cascade over confirmed tracks, one level per time since update (1, 2, ..., max_age), so a track
    seen more recently gets first pick. The cost is the smallest cosine distance between a detection's feature
    and the track's gallery of past features (the last `nn_budget`), set to INFTY_COST where the detection lies
@@ -45,9 +46,11 @@ from enum import IntEnum
 
 import numpy as np
 
-from trackers.association import AssociationStage, Detections, track_tlbr
-from trackers.kalman import CHI2INV95, KalmanFilter, tlwh_to_xyah, xyah_to_tlwh
-from trackers.matching import cosine_distance, iou
+from trackers.association import Detections
+from trackers.kalman import CHI2INV95, KalmanFilter, tlwh_to_xyah
+from trackers.matching import cosine_distance, iou, linear_assignment
+from trackers.track import KalmanStates, output_rows, rows_of, tracks_tlbr
+from trackers.track import Track as KalmanTrack
 
 # Cost of a pair outside the Mahalanobis gate (reference linear_assignment.INFTY_COST): far above any threshold.
 INFTY_COST = 1e5
@@ -60,14 +63,11 @@ class TrackState(IntEnum):
 
 
 @dataclass(eq=False, slots=True)
-class Track:
-    """One target: Kalman state, the appearance gallery, and the counters that drive confirmation and deletion."""
+class Track(KalmanTrack):
+    """One target: Kalman state (a row of the tracker's stacked states), the appearance gallery, and the
+    counters that drive confirmation and deletion. `score` is that of the last detection matched to it."""
 
-    mean: np.ndarray
-    covariance: np.ndarray
-    track_id: int
-    score: float  # score of the last detection matched to this track
-    gallery: deque[np.ndarray]  # features of the matched detections, oldest first, at most nn_budget
+    gallery: deque[np.ndarray] = field(default_factory=deque)  # matched features, oldest first, <= nn_budget
     hits: int = 1
     age: int = 1
     time_since_update: int = 0
@@ -77,10 +77,6 @@ class Track:
     def feature(self) -> np.ndarray:
         """The latest appearance feature (what single-feature stage costs read)."""
         return self.gallery[-1]
-
-    @property
-    def tlwh(self) -> np.ndarray:
-        return xyah_to_tlwh(self.mean[:4])
 
 
 @dataclass
@@ -155,9 +151,7 @@ class DeepSORT:
         # Accepted so the harness builds every tracker alike; the reference has no frame-rate dependence
         # (max_age counts frames), so neither does this.
         self.frame_rate = frame_rate
-        self.kalman = KalmanFilter()
-        self.appearance_stage = AssociationStage(self._gated_appearance_cost, config.max_cosine_distance, "cascade")
-        self.iou_stage = AssociationStage(self._iou_cost, config.max_iou_distance, "iou")
+        self.states = KalmanStates(KalmanFilter())
         self.tracks: list[Track] = []
         self._last_id = 0
         self._feature_dim: int | None = None
@@ -168,8 +162,8 @@ class DeepSORT:
         detections = self._select_detections(*self._checked_inputs(dets, features))
 
         # 1. Predict every track to this frame.
+        self.states.predict(rows_of(self.tracks), left_first=False)
         for track in self.tracks:
-            track.mean, track.covariance = self.kalman.predict(track.mean, track.covariance)
             track.age += 1
             track.time_since_update += 1
 
@@ -183,7 +177,8 @@ class DeepSORT:
             level_tracks = [t for t in confirmed if t.time_since_update == level]
             if not level_tracks:
                 continue
-            pairs, _, left = self.appearance_stage.match(level_tracks, detections.subset(unmatched_dets))
+            cost = self._gated_appearance_cost(level_tracks, detections.subset(unmatched_dets))
+            pairs, _, left = linear_assignment(cost, cfg.max_cosine_distance)
             matches += [(level_tracks[it], int(unmatched_dets[idet])) for it, idet in pairs]
             unmatched_dets = unmatched_dets[left]
 
@@ -193,13 +188,13 @@ class DeepSORT:
         candidates = [t for t in self.tracks if t.state == TrackState.TENTATIVE] + [
             t for t in confirmed if t not in matched and t.time_since_update == 1
         ]
-        pairs, _, left = self.iou_stage.match(candidates, detections.subset(unmatched_dets))
+        pairs, _, left = linear_assignment(self._iou_cost(candidates, detections.subset(unmatched_dets)),
+                                           cfg.max_iou_distance)
         matches += [(candidates[it], int(unmatched_dets[idet])) for it, idet in pairs]
         unmatched_dets = unmatched_dets[left]
 
         # 4. Measurement update of the matched tracks; confirmation after n_init hits.
-        for track, idet in matches:
-            self._apply_detection(track, detections, idet)
+        self._apply_detections([t for t, _ in matches], detections, np.array([i for _, i in matches], dtype=np.intp))
 
         # 5. Misses: a tentative track dies at once, a confirmed one after max_age frames unseen.
         matched = {t for t, _ in matches}
@@ -210,9 +205,9 @@ class DeepSORT:
                 track.state = TrackState.DELETED
 
         # 6. Every unmatched detection starts a tentative track.
-        for idet in unmatched_dets:
-            self.tracks.append(self._new_track(detections, int(idet)))
-        self.tracks = [t for t in self.tracks if t.state != TrackState.DELETED]
+        self.tracks = [t for t in self.tracks if t.state != TrackState.DELETED] + self._new_tracks(detections,
+                                                                                                   unmatched_dets)
+        self.states.compact(self.tracks)
 
         return self._report()
 
@@ -247,46 +242,41 @@ class DeepSORT:
     def _gated_appearance_cost(self, tracks: list[Track], dets: Detections) -> np.ndarray:
         """Tracks × detections: min cosine distance to each track's gallery, INFTY_COST outside the Kalman gate."""
         assert dets.features is not None
-        measurements = tlwh_to_xyah(dets.tlwh)
-        cost = np.empty((len(tracks), len(dets)), dtype=np.float64)
-        for row, track in enumerate(tracks):
-            cost[row] = cosine_distance(np.asarray(track.gallery), dets.features).min(axis=0)
-            gate = self.kalman.gating_distance(track.mean, track.covariance, measurements)
-            cost[row, gate > self.config.gating_threshold] = INFTY_COST
+        cost = np.stack([cosine_distance(np.asarray(t.gallery), dets.features).min(axis=0) for t in tracks])
+        gate = self.states.gating_distance(rows_of(tracks), tlwh_to_xyah(dets.tlwh))
+        cost[gate > self.config.gating_threshold] = INFTY_COST
         return cost
 
     def _iou_cost(self, tracks: list[Track], dets: Detections) -> np.ndarray:
         """Tracks × detections: 1 - IoU of the predicted track boxes and the detections."""
-        return 1.0 - iou(track_tlbr(tracks), dets.tlbr, offset=0.0)
+        return 1.0 - iou(tracks_tlbr(tracks), dets.tlbr, offset=0.0)
 
-    def _apply_detection(self, track: Track, dets: Detections, idet: int) -> None:
-        track.mean, track.covariance = self.kalman.update(track.mean, track.covariance,
-                                                          tlwh_to_xyah(dets.tlwh[idet]))
-        track.gallery.append(dets.features[idet])
-        track.score = float(dets.scores[idet])
-        track.hits += 1
-        track.time_since_update = 0
-        if track.state == TrackState.TENTATIVE and track.hits >= self.config.n_init:
-            track.state = TrackState.CONFIRMED
+    def _apply_detections(self, tracks: list[Track], dets: Detections, idx: np.ndarray) -> None:
+        """Kalman-update each tracks[k] with detection idx[k] (one batched step), then count the hit."""
+        self.states.update(rows_of(tracks), tlwh_to_xyah(dets.tlwh[idx]))
+        for track, i in zip(tracks, idx.tolist()):
+            track.gallery.append(dets.features[i])
+            track.score = float(dets.scores[i])
+            track.hits += 1
+            track.time_since_update = 0
+            if track.state == TrackState.TENTATIVE and track.hits >= self.config.n_init:
+                track.state = TrackState.CONFIRMED
 
-    def _new_track(self, dets: Detections, idet: int) -> Track:
-        mean, covariance = self.kalman.initiate(tlwh_to_xyah(dets.tlwh[idet]))
-        self._last_id += 1
-        gallery: deque[np.ndarray] = deque([dets.features[idet]], maxlen=self.config.nn_budget)
+    def _new_tracks(self, dets: Detections, idx: np.ndarray) -> list[Track]:
+        rows = self.states.add(tlwh_to_xyah(dets.tlwh[idx]))
         state = TrackState.CONFIRMED if self.config.n_init <= 1 else TrackState.TENTATIVE
-        return Track(mean=mean, covariance=covariance, track_id=self._last_id, score=float(dets.scores[idet]),
-                     gallery=gallery, state=state)
+        tracks = []
+        for i, row in zip(idx.tolist(), rows):
+            self._last_id += 1
+            gallery: deque[np.ndarray] = deque([dets.features[i]], maxlen=self.config.nn_budget)
+            tracks.append(Track(track_id=self._last_id, score=float(dets.scores[i]), states=self.states, row=row,
+                                gallery=gallery, state=state))
+        return tracks
 
     def _report(self) -> np.ndarray:
         """Confirmed tracks updated recently enough: Kalman box as x, y, w, h (the reference's `to_tlwh()`, what
         `trackers.base.Tracker` returns), id, and the last matched detection's score."""
-        out = [
+        return output_rows([
             t for t in self.tracks
             if t.state == TrackState.CONFIRMED and t.time_since_update <= self.config.output_max_time_since_update
-        ]
-        result = np.zeros((len(out), 6), dtype=np.float64)
-        if out:
-            result[:, :4] = [t.tlwh for t in out]
-            result[:, 4] = [t.track_id for t in out]
-            result[:, 5] = [t.score for t in out]
-        return result
+        ])

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from trackers.association import CostFn, Detections, KalmanTrackLike, iou_cost
+from trackers.association import CostFn, Detections, KalmanTrackLike
 from trackers.bytetrack import ByteTrack, ByteTrackConfig, Track
 from trackers.matching import cosine_distance
 
@@ -51,14 +51,13 @@ def _gated(d_feat: np.ndarray, d_iou: np.ndarray) -> np.ndarray:
     return 1.0 - (1.0 - d_feat) * (d_iou < 1.0)
 
 
-def gated_feature_cost(tracks: Sequence[KalmanTrackLike], dets: Detections) -> np.ndarray:
-    """d̃_feat alone (association = "feat")."""
-    return _gated(feature_distance(tracks, dets), iou_cost(tracks, dets))
+def gated_feature_cost(tracks: Sequence[KalmanTrackLike], dets: Detections, d_iou: np.ndarray) -> np.ndarray:
+    """d̃_feat alone (association = "feat"); `d_iou` is the tracks' and detections' 1 - IoU."""
+    return _gated(feature_distance(tracks, dets), d_iou)
 
 
-def fused_cost(tracks: Sequence[KalmanTrackLike], dets: Detections) -> np.ndarray:
-    """d = sqrt(d̃_feat · d_IoU)."""
-    d_iou = iou_cost(tracks, dets)
+def fused_cost(tracks: Sequence[KalmanTrackLike], dets: Detections, d_iou: np.ndarray) -> np.ndarray:
+    """d = sqrt(d̃_feat · d_IoU); `d_iou` is the tracks' and detections' 1 - IoU."""
     return np.sqrt(np.clip(_gated(feature_distance(tracks, dets), d_iou), 0.0, None) * d_iou)
 
 

@@ -1,16 +1,28 @@
-"""Constant-velocity Kalman filter on boxes (x, y, a, h), shared by ByteTrack and DeepSORT-style trackers.
+"""Constant-velocity Kalman filter on boxes (x, y, a, h), for a stack of tracks at once.
 
 State is (cx, cy, aspect, height, vcx, vcy, vaspect, vheight); the measurement is the box (cx, cy, w/h, h).
 Noise is relative to the box height (std weights 1/20 for position, 1/160 for velocity), as in DeepSORT and
-ByteTrack. The arithmetic deliberately follows the reference implementation (ifzhang/ByteTrack
-`kalman_filter.py`) call for call (np.dot vs multi_dot, scipy Cholesky), because the trackers built on it must
-reproduce reference outputs to the printed precision; do not "simplify" the expressions.
+ByteTrack (ifzhang/ByteTrack and nwojke/deep_sort `kalman_filter.py`).
+
+Why the covariance is stored as 2 x 2 blocks: with a diagonal initial covariance, diagonal process and
+measurement noise, a motion matrix that adds each velocity to its own coordinate and a measurement that reads
+the positions, the four coordinates never couple. The 8 x 8 covariance only ever has entries (i, i), (i, i+4),
+(i+4, i), (i+4, i+4): the blocks pp, pv, vp, vv (p position, v velocity), 4 numbers each, one per coordinate.
+A track's whole state is one row of 24 numbers (mean, then pp, pv, vp, vv), and every step is a few
+elementwise operations on column slices of an (N, 24) stack.
+
+These are the reference's values to the last bit, not an approximation: every sum in its dense products
+(np.dot, multi_dot, the Cholesky factor of the diagonal innovation covariance and the triangular solves) has at
+most two nonzero terms, which any BLAS adds exactly once; we write those additions out in the same grouping.
+Two details decide bits and are kept on purpose: OpenBLAS's triangular solve multiplies by the reciprocal of the
+diagonal (x * (1/l) * (1/l), not x / l / l), and the covariance is not exactly symmetric after an update, so the
+reference's two prediction products differ: ByteTrack's multi_predict computes (F P) Fᵀ, DeepSORT's per-track
+predict (multi_dot) F (P Fᵀ). tests/test_kalman.py checks all of it against the dense reference arithmetic.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 
 # 0.95 quantile of the chi-square distribution with N degrees of freedom (N = 1..9), the Mahalanobis gating
 # threshold; values as in MATLAB/Octave chi2inv (the table DeepSORT and ByteTrack use).
@@ -57,118 +69,89 @@ def tlbr_to_tlwh(tlbr: np.ndarray) -> np.ndarray:
     return ret
 
 
-class KalmanFilter:
-    """Linear Kalman filter with a constant-velocity motion model and height-relative noise."""
+def dense_covariance(state: np.ndarray) -> np.ndarray:
+    """(N, 24) states → (N, 8, 8) covariance matrices as the reference holds them."""
+    blocks = np.asarray(state, dtype=np.float64)[:, 8:].reshape(-1, 2, 2, 4)
+    out = np.zeros((len(blocks), 8, 8))
+    i = np.arange(4)
+    for r in range(2):
+        for c in range(2):
+            out[:, 4 * r + i, 4 * c + i] = blocks[:, r, c]
+    return out
 
-    ndim = 4
-    dt = 1.0
+
+class KalmanFilter:
+    """Linear Kalman filter with a constant-velocity motion model and height-relative noise, N tracks at a time.
+
+    Pure functions of (N, 24) states, one row per track: the mean (x, y, a, h, then velocities) in columns 0-7,
+    then the covariance blocks pp, pv, vp, vv (4 columns each, one per coordinate; see the module docstring).
+    N may be 0.
+    """
 
     def __init__(self, std_weight_position: float = 1.0 / 20, std_weight_velocity: float = 1.0 / 160) -> None:
-        ndim = self.ndim
-        self._motion_mat = np.eye(2 * ndim, 2 * ndim)
-        for i in range(ndim):
-            self._motion_mat[i, ndim + i] = self.dt
-        self._update_mat = np.eye(ndim, 2 * ndim)
-        self._std_weight_position = std_weight_position
-        self._std_weight_velocity = std_weight_velocity
+        wp, wv = std_weight_position, std_weight_velocity
+        # Per state component: std = weight * h, except the aspect ratio (and its velocity), which get a fixed std.
+        self._init_weights = np.array([2 * wp, 2 * wp, 0.0, 2 * wp, 10 * wv, 10 * wv, 0.0, 10 * wv])
+        self._motion_weights = np.array([wp, wp, 0.0, wp, wv, wv, 0.0, wv])
+        self._measure_weights = np.array([wp, wp, 0.0, wp])
+        self._init_aspect_std = np.array([1e-2, 1e-5])
+        self._motion_aspect_std = np.array([1e-2, 1e-5])
 
-    def initiate(self, measurement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """New track from an unassociated (x, y, a, h) measurement: zero velocity, wide velocity uncertainty."""
-        mean_pos = measurement
-        mean_vel = np.zeros_like(mean_pos)
-        mean = np.r_[mean_pos, mean_vel]
-        h = measurement[3]
-        std = [
-            2 * self._std_weight_position * h,
-            2 * self._std_weight_position * h,
-            1e-2,
-            2 * self._std_weight_position * h,
-            10 * self._std_weight_velocity * h,
-            10 * self._std_weight_velocity * h,
-            1e-5,
-            10 * self._std_weight_velocity * h,
-        ]
-        covariance = np.diag(np.square(std))
-        return mean, covariance
+    @staticmethod
+    def _variance(weights: np.ndarray, h: np.ndarray, aspect_std: np.ndarray | float) -> np.ndarray:
+        """(N, k) variances (weight * h)² with fixed stds for the aspect components (columns 2 and 6)."""
+        std = h[:, None] * weights
+        std[:, 2::4] = aspect_std
+        return np.square(std)
 
-    def predict(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """One prediction step for a single (8,) state and (8, 8) covariance."""
-        h = mean[3]
-        std_pos = [self._std_weight_position * h, self._std_weight_position * h, 1e-2, self._std_weight_position * h]
-        std_vel = [self._std_weight_velocity * h, self._std_weight_velocity * h, 1e-5, self._std_weight_velocity * h]
-        motion_cov = np.diag(np.square(np.r_[std_pos, std_vel]))
-        mean = np.dot(mean, self._motion_mat.T)
-        covariance = np.linalg.multi_dot((self._motion_mat, covariance, self._motion_mat.T)) + motion_cov
-        return mean, covariance
+    def initiate(self, xyah: np.ndarray) -> np.ndarray:
+        """New tracks from (N, 4) unassociated measurements: zero velocity, wide velocity uncertainty."""
+        xyah = np.asarray(xyah, dtype=np.float64).reshape(-1, 4)
+        state = np.zeros((len(xyah), 24))
+        state[:, :4] = xyah
+        var = self._variance(self._init_weights, xyah[:, 3], self._init_aspect_std)
+        state[:, 8:12], state[:, 20:24] = var[:, :4], var[:, 4:]
+        return state
 
-    def multi_predict(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Vectorised prediction for (N, 8) means and (N, 8, 8) covariances (what ByteTrack calls every frame)."""
-        h = mean[:, 3]
-        std_pos = [
-            self._std_weight_position * h,
-            self._std_weight_position * h,
-            1e-2 * np.ones_like(h),
-            self._std_weight_position * h,
-        ]
-        std_vel = [
-            self._std_weight_velocity * h,
-            self._std_weight_velocity * h,
-            1e-5 * np.ones_like(h),
-            self._std_weight_velocity * h,
-        ]
-        sqr = np.square(np.r_[std_pos, std_vel]).T  # (N, 8)
-        motion_cov = np.zeros((len(mean), 8, 8))
-        diag = np.arange(8)
-        motion_cov[:, diag, diag] = sqr
-        mean = np.dot(mean, self._motion_mat.T)
-        left = np.dot(self._motion_mat, covariance).transpose((1, 0, 2))
-        covariance = np.dot(left, self._motion_mat.T) + motion_cov
-        return mean, covariance
+    def predict(self, state: np.ndarray, left_first: bool = True) -> np.ndarray:
+        """One step ahead: x ← F x, P ← F P Fᵀ + Q.
 
-    def project(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """State distribution → measurement space, adding the measurement noise R."""
-        h = mean[3]
-        std = [self._std_weight_position * h, self._std_weight_position * h, 1e-1, self._std_weight_position * h]
-        innovation_cov = np.diag(np.square(std))
-        mean = np.dot(self._update_mat, mean)
-        covariance = np.linalg.multi_dot((self._update_mat, covariance, self._update_mat.T))
-        return mean, covariance + innovation_cov
-
-    def update(
-        self, mean: np.ndarray, covariance: np.ndarray, measurement: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Correction step with an (x, y, a, h) measurement (Cholesky solve for the gain, as the reference)."""
-        projected_mean, projected_cov = self.project(mean, covariance)
-        chol_factor, lower = scipy.linalg.cho_factor(projected_cov, lower=True, check_finite=False)
-        kalman_gain = scipy.linalg.cho_solve(
-            (chol_factor, lower), np.dot(covariance, self._update_mat.T).T, check_finite=False
-        ).T
-        innovation = measurement - projected_mean
-        new_mean = mean + np.dot(innovation, kalman_gain.T)
-        new_covariance = covariance - np.linalg.multi_dot((kalman_gain, projected_cov, kalman_gain.T))
-        return new_mean, new_covariance
-
-    def gating_distance(
-        self,
-        mean: np.ndarray,
-        covariance: np.ndarray,
-        measurements: np.ndarray,
-        only_position: bool = False,
-        metric: str = "maha",
-    ) -> np.ndarray:
-        """Squared Mahalanobis (or squared Euclidean, metric='gaussian') distance of (N, 4) measurements.
-
-        Compare with `CHI2INV95[4]` (or `[2]` with `only_position`, which uses the center only).
+        `left_first` picks the reference's rounding: (F P) Fᵀ = (pp + vp) + (pv + vv) as ByteTrack's
+        multi_predict (True), or F (P Fᵀ) = (pp + pv) + (vp + vv) as the per-track predict DeepSORT calls (False).
         """
-        mean, covariance = self.project(mean, covariance)
-        if only_position:
-            mean, covariance = mean[:2], covariance[:2, :2]
-            measurements = measurements[:, :2]
-        d = measurements - mean
-        if metric == "gaussian":
-            return np.sum(d * d, axis=1)
-        if metric == "maha":
-            cholesky_factor = np.linalg.cholesky(covariance)
-            z = scipy.linalg.solve_triangular(cholesky_factor, d.T, lower=True, check_finite=False, overwrite_b=True)
-            return np.sum(z * z, axis=0)
-        raise ValueError(f"invalid distance metric {metric!r} (use 'maha' or 'gaussian')")
+        q = self._variance(self._motion_weights, state[:, 3], self._motion_aspect_std)
+        x = state.reshape(-1, 6, 4)  # blocks: position, velocity, pp, pv, vp, vv
+        out = state.copy()
+        o = out.reshape(-1, 6, 4)
+        o[:, 0] += x[:, 1]
+        o[:, 3:5] += x[:, 5:6]  # pv + vv, vp + vv
+        if left_first:
+            o[:, 2] = ((x[:, 2] + x[:, 4]) + o[:, 3]) + q[:, :4]
+        else:
+            o[:, 2] = ((x[:, 2] + x[:, 3]) + o[:, 4]) + q[:, :4]
+        o[:, 5] += q[:, 4:]
+        return out
+
+    def _innovation_cov(self, state: np.ndarray) -> np.ndarray:
+        """(N, 4) diagonal of H P Hᵀ + R (the projected covariance is diagonal)."""
+        return state[:, 8:12] + self._variance(self._measure_weights, state[:, 3], 1e-1)
+
+    def update(self, state: np.ndarray, xyah: np.ndarray) -> np.ndarray:
+        """Correction with one (x, y, a, h) measurement per track (row-aligned (N, 4))."""
+        s = self._innovation_cov(state)
+        inv_chol = 1.0 / np.sqrt(s)
+        # Gain K = P Hᵀ S⁻¹ as the reference's two triangular solves: position (pp) and velocity (vp) rows.
+        gain = state[:, 8:].reshape(-1, 2, 2, 4)[:, :, 0] * inv_chol[:, None]
+        gain *= inv_chol[:, None]
+        out = np.empty_like(state)
+        out[:, :8] = state[:, :8] + (gain * (xyah - state[:, :4])[:, None]).reshape(-1, 8)
+        # P - K S Kᵀ, evaluated as the reference's K (S Kᵀ)
+        out[:, 8:] = state[:, 8:] - (gain[:, :, None] * (s[:, None] * gain)[:, None]).reshape(-1, 16)
+        return out
+
+    def gating_distance(self, state: np.ndarray, xyah: np.ndarray) -> np.ndarray:
+        """(N tracks) × (M measurements) squared Mahalanobis distance in (x, y, a, h); compare with CHI2INV95[4]."""
+        inv_chol = 1.0 / np.sqrt(self._innovation_cov(state))
+        z = (np.asarray(xyah, dtype=np.float64)[None, :, :] - state[:, None, :4]) * inv_chol[:, None, :]
+        z = z * z
+        return ((z[..., 0] + z[..., 1]) + z[..., 2]) + z[..., 3]

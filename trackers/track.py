@@ -1,0 +1,105 @@
+"""What ByteTrack and DeepSORT tracks have in common: an id, a score, and a Kalman state kept in stacked arrays.
+
+A tracker owns one `KalmanStates`; each of its tracks owns one row of it. Predicting or updating a list of tracks
+is then one batched call on their rows (`trackers.kalman`), not one small matrix product per track, which is
+what made the trackers as slow as their references. Life cycles differ between the trackers (ByteTrack's
+tracked/lost/removed lists vs DeepSORT's tentative/confirmed/deleted counters), so each keeps its own subclass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from trackers.kalman import KalmanFilter, tlwh_to_tlbr, xyah_to_tlwh
+
+
+class KalmanStates:
+    """Stacked Kalman states (rows × 24: mean, then covariance blocks; see `trackers.kalman`) of one tracker."""
+
+    def __init__(self, kalman: KalmanFilter | None = None, capacity: int = 64) -> None:
+        self.kalman = kalman if kalman is not None else KalmanFilter()
+        self.state = np.zeros((capacity, 24))
+        self.size = 0  # rows in use: 0..size-1 (some may belong to dropped tracks until `compact`)
+
+    def add(self, xyah: np.ndarray) -> range:
+        """Initiate one state per (N, 4) measurement; returns the new rows."""
+        new = self.kalman.initiate(xyah)
+        start, end = self.size, self.size + len(new)
+        if end > len(self.state):
+            self.state = np.concatenate([self.state, np.zeros((max(end, 2 * len(self.state)) - len(self.state), 24))])
+        self.state[start:end] = new
+        self.size = end
+        return range(start, end)
+
+    def predict(self, rows: np.ndarray, left_first: bool = True) -> None:
+        if len(rows):
+            self.state[rows] = self.kalman.predict(self.state[rows], left_first)
+
+    def update(self, rows: np.ndarray, xyah: np.ndarray) -> None:
+        if len(rows):
+            self.state[rows] = self.kalman.update(self.state[rows], xyah)
+
+    def gating_distance(self, rows: np.ndarray, xyah: np.ndarray) -> np.ndarray:
+        return self.kalman.gating_distance(self.state[rows], xyah)
+
+    def compact(self, live: Sequence[Track]) -> None:
+        """Drop the rows of tracks no longer held (the `live` tracks are renumbered 0..n-1), once worth it."""
+        if self.size <= 2 * len(live) + 64:
+            return
+        idx = rows_of(live)
+        self.state[: len(idx)] = self.state[idx]
+        for i, track in enumerate(live):
+            track.row = i
+        self.size = len(idx)
+
+
+@dataclass(eq=False, slots=True)
+class Track:
+    """One target: id, score of its last matched detection, and its row in the tracker's `KalmanStates`."""
+
+    track_id: int
+    score: float
+    states: KalmanStates
+    row: int
+
+    @property
+    def mean(self) -> np.ndarray:
+        """(8,) Kalman mean (cx, cy, a, h, velocities): a view of the track's row of `states.state` (24 numbers:
+        this mean, then the covariance blocks)."""
+        return self.states.state[self.row, :8]
+
+    @property
+    def tlwh(self) -> np.ndarray:
+        """Current box as left, top, w, h: the exact values the references print."""
+        return xyah_to_tlwh(self.mean[:4])
+
+
+def rows_of(tracks: Sequence[Track]) -> np.ndarray:
+    return np.fromiter((t.row for t in tracks), dtype=np.intp, count=len(tracks))
+
+
+def tracks_xyah(tracks: Sequence[Track]) -> np.ndarray:
+    """(M, 4) Kalman box means of one tracker's tracks (or of any objects with an (8,) `.mean`)."""
+    if len(tracks) == 0:
+        return np.zeros((0, 4))
+    if isinstance(tracks[0], Track):  # a tracker's tracks: rows of its one `KalmanStates`
+        return tracks[0].states.state[rows_of(tracks), :4]
+    return np.array([t.mean[:4] for t in tracks], dtype=np.float64)
+
+
+def tracks_tlbr(tracks: Sequence[Track]) -> np.ndarray:
+    """(M, 4) x1, y1, x2, y2 of the tracks' Kalman boxes (same float operations as per-track `tlwh`)."""
+    return tlwh_to_tlbr(xyah_to_tlwh(tracks_xyah(tracks)))
+
+
+def output_rows(tracks: Sequence[Track]) -> np.ndarray:
+    """(M, 6) x, y, w, h, track id, score: what `trackers.base.Tracker.update` returns."""
+    result = np.zeros((len(tracks), 6), dtype=np.float64)
+    if tracks:
+        result[:, :4] = xyah_to_tlwh(tracks_xyah(tracks))
+        result[:, 4] = [t.track_id for t in tracks]
+        result[:, 5] = [t.score for t in tracks]
+    return result
