@@ -97,7 +97,8 @@ def make_seq(d: Path, n_frames: int = 6, gt: bool = True, det: bool = True, peop
         (d / "gt" / "gt.txt").write_text("".join(rows))
     if det:
         (d / "det").mkdir()
-        (d / "det" / "det.txt").write_text("".join(f"{f},-1,{f}.5,5,10,20,0.9,-1,-1,-1\n" for f in range(1, n_frames + 1)))
+        rows = [f"{f},-1,{f}.5,5,10,20,0.9,-1,-1,-1\n" for f in range(1, n_frames + 1)]
+        (d / "det" / "det.txt").write_text("".join(rows))
     return d
 
 
