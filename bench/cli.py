@@ -66,7 +66,7 @@ def _with_checkpoints(cfg, specs: list[str]):
 @app.command()
 def run(
     suite: Annotated[
-        Optional[str], typer.Option(help="synth | mot17-val | path to a MOTChallenge-layout folder")
+        Optional[str], typer.Option(help="synth | synth-crowd | mot17-val | path to a MOTChallenge-layout folder")
     ] = None,
     trackers: Annotated[Optional[str], typer.Option(help="comma-separated tracker names")] = None,
     device: Annotated[Optional[str], typer.Option(help="auto | cpu | cuda")] = None,
@@ -337,21 +337,24 @@ def cache_clear(
 def data_synth(
     preview: Annotated[bool, typer.Option(help="write a few annotated frames as PNG")] = False,
     out: Annotated[Optional[Path], typer.Option(help="preview folder (default: results/synth-preview)")] = None,
+    suite: Annotated[str, typer.Option(help="synth | synth-crowd")] = "synth",
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
     """Generate the synthetic suite (if needed) and show where it is; --preview writes annotated PNG frames."""
-    from bench.suites import load_suite
+    from bench.suites import SYNTH_SUITES, load_suite
     from bench.synth.generate import preview as write_preview
 
+    if suite not in SYNTH_SUITES:
+        raise BenchError(f"unknown synthetic suite {suite!r}", hint=f"use one of {', '.join(SYNTH_SUITES)}")
     cfg = _config(config, set_)
-    s = load_suite("synth", cfg)
+    s = load_suite(suite, cfg)
     for seq in s.sequences:
         console.print(
             f"{seq.split:5s} {seq.name}: {seq.info.length} frames {seq.info.width}x{seq.info.height} → {seq.path}"
         )
     if preview:
-        out_dir = out or cfg.results_dir / "synth-preview"
+        out_dir = out or cfg.results_dir / f"{suite}-preview"
         for seq in s.sequences:
             for p in write_preview(seq.path, out_dir / seq.name):
                 console.print(str(p))

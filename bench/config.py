@@ -23,7 +23,7 @@ from typing import Any
 
 from bench.errors import BenchError
 from bench.fsutil import stable_hash
-from bench.synth.params import SynthParams
+from bench.synth.params import SynthParams, crowd_params
 from trackers.bytetrack import ByteTrackConfig
 from trackers.deepsort import DeepSORTConfig
 from trackers.finetrack import FineTrackConfig
@@ -33,6 +33,8 @@ from trackers.reid.train import TrainConfig
 
 DEVICES = ("auto", "cpu", "cuda")
 DETECTORS = ("FRCNN", "DPM", "SDP")
+DETECTION_SOURCES = ("public", "yolox", "files")
+SPLIT_MODES = ("auto", "half")
 
 
 @dataclass
@@ -48,10 +50,18 @@ class PathsConfig:
 class RunConfig:
     suite: str = "synth"
     trackers: list[str] = field(default_factory=lambda: ["bytetrack"])
-    detections: str = field(default="public", metadata={"choices": ("public", "yolox")})
+    detections: str = field(default="public", metadata={"choices": DETECTION_SOURCES})
     device: str = field(default="auto", metadata={"choices": DEVICES})
     seed: int = field(default=0, metadata={"range": "[0, 4294967295]"})  # numpy seeds are 32-bit
     jobs: int = field(default=2, metadata={"range": "[1, inf)"})
+
+
+@dataclass
+class FilesDetectionsConfig:
+    """`run.detections = "files"`: `<dir>/<SEQ>.txt` per sequence in MOTChallenge det format (another pipeline's saved
+    detector output), frame numbers of the dataset's own sequences."""
+
+    dir: str = ""
 
 
 @dataclass
@@ -60,6 +70,15 @@ class DetectionsConfig:
     conf_thresh, nms_thresh, fp16, batch_size, num_classes, class_index, legacy_normalise, fuse)."""
 
     yolox: dict[str, Any] = field(default_factory=dict)
+    files: FilesDetectionsConfig = field(default_factory=FilesDetectionsConfig)
+
+
+@dataclass
+class SuiteConfig:
+    """How a folder suite is split: `auto` uses its train/, val/, test/ folders (a flat folder is val only);
+    `half` is ByteTrack's half split of train/ (or of the flat folder's sequences)."""
+
+    split: str = field(default="auto", metadata={"choices": SPLIT_MODES})
 
 
 @dataclass
@@ -123,7 +142,9 @@ class TrackersConfig:
 class Config:
     paths: PathsConfig = field(default_factory=PathsConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    suite: SuiteConfig = field(default_factory=SuiteConfig)
     synth: SynthParams = field(default_factory=SynthParams)
+    synth_crowd: SynthParams = field(default_factory=crowd_params)
     mot17: Mot17Config = field(default_factory=Mot17Config)
     detections: DetectionsConfig = field(default_factory=DetectionsConfig)
     output: OutputFilterConfig = field(default_factory=OutputFilterConfig)
@@ -169,6 +190,12 @@ class Config:
                 raise BenchError(
                     f"run.trackers: unknown tracker {name!r}", source, hint=f"known: {', '.join(sorted(known))}"
                 )
+        if self.run.detections == "files" and not self.detections.files.dir:
+            raise BenchError(
+                "run.detections is 'files' but detections.files.dir is not set",
+                source,
+                hint='set [detections.files] dir = "folder with <SEQ>.txt per sequence"',
+            )
 
 
 def _asdict(obj: Any) -> Any:

@@ -314,3 +314,46 @@ def test_preview_writes_annotated_pngs(dataset, tmp_path) -> None:
     with Image.open(paths[0]) as im, Image.open(root / "SYNTH-TRAIN-01/img1/000001.jpg") as raw:
         assert im.size == (640, 360)
         assert np.abs(np.asarray(im, np.int16) - np.asarray(raw, np.int16)).max() > 100  # boxes were drawn
+
+
+def test_default_dataset_key_is_unchanged_and_late_keys_only_count_when_set() -> None:
+    from bench.fsutil import stable_hash
+    from bench.synth.params import LATE_KEYS
+
+    # The default synth suite's folder name: a changed key would silently regenerate every user's dataset.
+    assert stable_hash(SynthParams().to_dict()) == "5827a89c7c8b2dff"
+    assert not set(LATE_KEYS) & set(SynthParams().to_dict())
+    assert SynthParams(companion_prob=0.2).to_dict()["companion_prob"] == 0.2
+    with pytest.raises(BenchError, match="companion_prob"):
+        SynthParams(companion_prob=1.5)
+
+
+def test_crowd_preset_is_dense_with_companions_and_lookalikes(tmp_path) -> None:
+    from dataclasses import replace
+
+    from bench.config import load_config
+    from bench.synth.params import crowd_params
+
+    params = replace(crowd_params(), num_train=1, num_val=0, frames=12)
+    (name, _), = generate_synth(tmp_path, params)
+    gt = read_gt(tmp_path / name / "gt" / "gt.txt")
+    per_frame = np.bincount(gt[:, 0].astype(int))[1:]
+    assert per_frame.mean() >= 40  # MOT20-like: about 40+ people in view
+    meta = json.loads((tmp_path / name / "synth.json").read_text())
+    assert len(meta["companions"]) >= 5
+    grouped = sum(len(g) for g in meta["lookalike_groups"])
+    assert grouped >= 0.4 * len(meta["identities"])
+    # Companions walk in step: their image boxes overlap for most of the frames they share.
+    overlaps = []
+    for a, b in meta["companions"]:
+        ga, gb = gt[gt[:, 1] == a], gt[gt[:, 1] == b]
+        shared = np.intersect1d(ga[:, 0], gb[:, 0])
+        if len(shared) == 0:
+            continue
+        ba, bb = ga[np.isin(ga[:, 0], shared)], gb[np.isin(gb[:, 0], shared)]
+        iou = [box_iou(np.r_[x[2:4], x[2:4] + x[4:6]], np.r_[y[2:4], y[2:4] + y[4:6]])[0, 0] for x, y in zip(ba, bb)]
+        overlaps.append(np.mean(np.array(iou) > 0))
+    assert np.mean(overlaps) > 0.5
+    # The suite is its own config section: the default synth keeps its parameters.
+    cfg = load_config(None, ["synth_crowd.people=50"])
+    assert cfg.synth_crowd.people == 50 and cfg.synth == SynthParams() and cfg.synth_crowd.companion_prob > 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -55,8 +56,12 @@ def lighting(n: int, drift: float, fps: int, rng: np.random.Generator) -> tuple[
 
 
 def _motion_config(p: SynthParams) -> MotionConfig:
-    return MotionConfig(people=p.people, crossing_prob=p.crossing_prob, stop_prob=p.stop_prob,
-                        standing_frac=p.standing_frac)
+    cfg = MotionConfig(people=p.people, crossing_prob=p.crossing_prob, stop_prob=p.stop_prob,
+                       standing_frac=p.standing_frac, companion_prob=p.companion_prob)
+    if p.speed_scale != 1.0:
+        lo, hi = cfg.speed_range
+        cfg = replace(cfg, speed_range=(lo * p.speed_scale, hi * p.speed_scale))
+    return cfg
 
 
 def _detector_config(p: SynthParams) -> DetectorConfig:
@@ -113,6 +118,7 @@ def generate_sequence(seq_dir: Path, index: int, split: str, params: SynthParams
             "identities": {str(id_base + pid): apps[pid].to_dict() for pid in motion.order},
             "lookalike_groups": [[id_base + pid for pid in g] for g in groups],
             "crossing_pairs": [[id_base + a, id_base + b] for a, b in motion.crossing_pairs],
+            **({"companions": [[id_base + a, id_base + b] for a, b in motion.companions]} if motion.companions else {}),
             "occluders": [{"kind": o.kind, "x": round(o.x, 3), "z": round(o.z, 3), "box": list(o.box())}
                           for o in scene.occluders],
         }

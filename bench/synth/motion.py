@@ -30,6 +30,8 @@ class MotionConfig:
     stop_seconds: tuple[float, float] = (1.0, 4.0)
     spawn_rate: float = 0.12  # chance per frame and missing person that someone enters
     lane_gap_m: tuple[float, float] = (0.35, 1.2)  # depth offset between head-on crossing partners
+    companion_prob: float = 0.0  # chance that a new walker gets a companion walking in step beside/behind them
+    companion_gap_m: tuple[float, float] = (0.3, 1.0)  # depth offset of a companion
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ class PersonState:
     moving: bool
 
 
-@dataclass
+@dataclass(eq=False)
 class _Walker:
     pid: int
     x: float
@@ -70,6 +72,7 @@ class _Walker:
     facing: int = 1
     stopped_before: bool = False
     partners: list[int] = field(default_factory=list)
+    leader: _Walker | None = None  # a companion copies its leader's heading, speed and stops
 
 
 @dataclass
@@ -77,6 +80,7 @@ class MotionResult:
     frames: list[list[PersonState]]  # per frame (0-based), the people in the scene
     order: list[int]  # person ids in order of first appearance
     crossing_pairs: list[tuple[int, int]]  # pairs sent head-on at each other by construction
+    companions: list[tuple[int, int]] = field(default_factory=list)  # (leader, companion) walking in step
 
 
 class _Simulation:
@@ -89,6 +93,7 @@ class _Simulation:
         self.next_pid = 1
         self.order: list[int] = []
         self.pairs: list[tuple[int, int]] = []
+        self.companions: list[tuple[int, int]] = []
 
     # -- creation -------------------------------------------------------------------------------------------
     def _new(self, x: float, z: float, direction: int) -> _Walker:
@@ -137,6 +142,8 @@ class _Simulation:
             w.z = self._free_depth(w.x, z)
             if rng.random() < cfg.standing_frac:
                 w.stop_left = int(rng.uniform(2.0, 6.0) * self.fps)
+            if cfg.companion_prob > 0 and len(self.walkers) < n and rng.random() < cfg.companion_prob:
+                self._companion(w)
 
     def maybe_spawn(self) -> None:
         rng, cfg = self.rng, self.cfg
@@ -155,7 +162,22 @@ class _Simulation:
             return
         z = float(rng.uniform(self.z_min, self.z_max))
         direction = 1 if rng.random() < 0.5 else -1
-        self._new(self._entry_x(z, direction), z, direction)
+        w = self._new(self._entry_x(z, direction), z, direction)
+        if cfg.companion_prob > 0 and missing >= 2 and rng.random() < cfg.companion_prob:
+            self._companion(w)
+
+    def _companion(self, leader: _Walker) -> _Walker:
+        """Someone walking in step with `leader`: a little ahead or behind along the way and at a nearby depth, so
+        that in the image one hides part of the other for as long as they walk together."""
+        rng, cfg = self.rng, self.cfg
+        gap = float(rng.uniform(*cfg.companion_gap_m)) * (1 if rng.random() < 0.5 else -1)
+        z = float(np.clip(leader.z + gap, self.z_min, self.z_max))
+        x = leader.x + float(rng.uniform(-0.4, 0.4))
+        w = self._new(x, self._free_depth(x, z), leader.direction)
+        w.leader = leader
+        w.stop_left = leader.stop_left
+        self.companions.append((leader.pid, w.pid))
+        return w
 
     # -- dynamics -------------------------------------------------------------------------------------------
     def _steer_around(self, w: _Walker, vx: float) -> None:
@@ -172,6 +194,9 @@ class _Simulation:
     def step(self) -> None:
         rng, cfg, dt = self.rng, self.cfg, 1.0 / self.fps
         for w in self.walkers:
+            if w.leader is not None:
+                self._follow(w, dt)
+                continue
             if w.stop_left > 0:
                 w.stop_left -= 1
                 continue
@@ -199,6 +224,23 @@ class _Simulation:
             w.phase = (w.phase + 2 * math.pi * dist / w.stride) % (2 * math.pi)
             w.facing = w.direction
 
+    def _follow(self, w: _Walker, dt: float) -> None:
+        """A companion moves as its leader did this step (leaders come first in the list); once the leader has left
+        the scene, the companion walks on alone."""
+        lead = w.leader
+        if lead not in self.walkers:
+            w.leader = None
+            w.drift_target, w.pref_speed = lead.drift_target, lead.pref_speed
+            return
+        w.stop_left, w.direction, w.drift, w.speed = lead.stop_left, lead.direction, lead.drift, lead.speed
+        if w.stop_left > 0:
+            return
+        dist = w.speed * dt
+        w.x += w.direction * math.cos(w.drift) * dist
+        w.z = float(np.clip(w.z + math.sin(w.drift) * dist, self.z_min, self.z_max))
+        w.phase = (w.phase + 2 * math.pi * dist / w.stride) % (2 * math.pi)
+        w.facing = w.direction
+
     def remove_exited(self) -> None:
         keep = []
         for w in self.walkers:
@@ -223,4 +265,4 @@ def simulate(cam: Camera, cfg: MotionConfig, num_frames: int, fps: int, obstacle
         sim.step()
         sim.remove_exited()
         sim.maybe_spawn()
-    return MotionResult(frames=frames, order=sim.order, crossing_pairs=sim.pairs)
+    return MotionResult(frames=frames, order=sim.order, crossing_pairs=sim.pairs, companions=sim.companions)
