@@ -10,7 +10,6 @@ temporary name and renamed when complete, so a failed, interrupted or killed run
 from __future__ import annotations
 
 import json
-import os
 import platform
 import re
 import subprocess
@@ -211,39 +210,16 @@ def track_jobs(plan: RunPlan, dets: Detections, emb: Embeddings) -> list[TrackJo
     ]
 
 
-def stop_workers(timeout: float = 3.0) -> None:
-    """Terminate (then kill) this process's child processes: Ctrl-C/SIGTERM must not leave workers behind."""
-    import psutil
-
-    children = psutil.Process(os.getpid()).children(recursive=True)
-    for c in children:
-        try:
-            c.terminate()
-        except psutil.NoSuchProcess:
-            pass
-    _, alive = psutil.wait_procs(children, timeout=timeout)
-    for c in alive:
-        try:
-            c.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(alive, timeout=timeout)
-
-
 def run_jobs(jobs: list[TrackJob], n_jobs: int, reporter: Reporter, on_output: Callable[[TrackOutput], None]
              ) -> list[TrackOutput]:
     """Run the jobs in parallel (joblib/loky); `on_output` sees each result as it arrives (in completion order)."""
     outputs = []
     with reporter.progress(f"tracking {len(jobs)} jobs", total=len(jobs)) as task:
         parallel = Parallel(n_jobs=min(n_jobs, max(len(jobs), 1)), return_as="generator_unordered")
-        try:
-            for out in parallel(delayed(track_sequence)(j) for j in jobs):
-                on_output(out)
-                outputs.append(out)
-                task.advance()
-        except KeyboardInterrupt:
-            stop_workers()
-            raise
+        for out in parallel(delayed(track_sequence)(j) for j in jobs):  # Ctrl-C: loky kills its workers (psutil)
+            on_output(out)
+            outputs.append(out)
+            task.advance()
     return outputs
 
 
