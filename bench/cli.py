@@ -111,11 +111,9 @@ def run(
 ) -> None:
     """Run the configured trackers on a suite's val sequences, evaluate, and store everything under results/."""
     from bench.report import summary_table, write_report
-    from bench.runner import check_run_id, run_suite
+    from bench.runner import run_folder, run_suite
     from bench.suites import load_suite
 
-    if run_id is not None:
-        check_run_id(run_id)
     names = trackers.split(",") if trackers else None
     cfg = _config(
         config,
@@ -123,6 +121,8 @@ def run(
         **{"run.suite": suite, "run.device": device, "run.jobs": jobs, "run.seed": seed, "run.trackers": names},
     )
     cfg = _with_checkpoints(cfg, reid or [])
+    if run_id is not None:
+        run_folder(cfg.results_dir, run_id)  # fail before any work
     s = load_suite(cfg.run.suite, cfg)
     result = run_suite(cfg, s, cfg.run.trackers, run_id=run_id, reporter=_reporter())
     run_dir = result.run_dir

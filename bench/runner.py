@@ -77,14 +77,21 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def check_run_id(run_id: str) -> str:
-    """A run id is a plain folder name inside results/: letters, digits, `-`, `_`, `.`; not `.`/`..`/reserved."""
-    if not RUN_ID.match(run_id) or run_id in (".", "..") or run_id.startswith(".") or run_id in RESERVED:
+def run_folder(results_dir: Path, run_id: str) -> Path:
+    """`results_dir/run_id` for a user's run id: a plain name (letters, digits, `-`, `_`, `.`; no separators, no
+    leading `.`, not `example`) whose folder does not exist yet. Runs are never deleted or replaced."""
+    if not RUN_ID.match(run_id) or run_id.startswith(".") or run_id in RESERVED:
         raise BenchError(
             f"--run-id {run_id!r} is not a plain name",
             hint="use letters, digits, '-', '_' and '.' only (no path separators, no leading '.', not 'example')",
         )
-    return run_id
+    return _new_folder(results_dir / run_id)
+
+
+def _new_folder(run_dir: Path) -> Path:
+    if run_dir.exists():
+        raise BenchError("run folder already exists; runs are never replaced", run_dir, hint="use another --run-id")
+    return run_dir
 
 
 # ---- stage 1: what to run ----------------------------------------------------------------------------------------
@@ -108,12 +115,11 @@ def plan_run(cfg: Config, suite: Suite, trackers: list[str], run_id: str | None 
     ablation's nested folders) is taken as given. An existing run folder is an error, never replaced."""
     started = time.time()
     if run_dir is None:
-        run_id = check_run_id(run_id) if run_id else time.strftime("%Y%m%d-%H%M%S") + f"-{cfg.hash()[:6]}"
-        run_dir = cfg.results_dir / run_id
+        run_id = run_id or time.strftime("%Y%m%d-%H%M%S") + f"-{cfg.hash()[:6]}"
+        run_dir = run_folder(cfg.results_dir, run_id)
     else:
         run_id = run_id or run_dir.name
-    if run_dir.exists():
-        raise BenchError("run folder already exists; runs are never replaced", run_dir, hint="use another --run-id")
+        _new_folder(run_dir)
     for t in trackers:
         if t not in REGISTRY:
             raise BenchError(f"unknown tracker {t!r}", hint=f"known: {', '.join(REGISTRY)}")
