@@ -19,8 +19,9 @@ import pandas as pd
 
 from bench.config import Config, apply_mapping
 from bench.errors import BenchError
-from bench.fsutil import atomic_path
-from bench.runner import run_suite
+from bench.fsutil import atomic_path, stable_hash
+from bench.reporter import Reporter
+from bench.runner import RunResult, run_suite
 from bench.suites import Suite
 
 ABLATION_DIR = Path(__file__).resolve().parents[1] / "ablations"
@@ -87,33 +88,65 @@ def load_ablation(name: str, cfg: Config) -> Ablation:
     return Ablation(path.stem, data.get("description", ""), baseline, tuple(variants))
 
 
-def _row(run_dir: Path, tracker: str) -> dict[str, Any]:
-    metrics = pd.read_csv(run_dir / "metrics.csv")
-    combined = metrics[(metrics["seq"] == "COMBINED") & (metrics["tracker"] == tracker)].iloc[0]
-    manifest = json.loads((run_dir / "manifest.json").read_text())
+def _row(result: RunResult, tracker: str) -> dict[str, Any]:
+    combined = result.combined(tracker)
     row = {m: float(combined[m]) for m in METRICS}
-    reid = (manifest.get("reid") or {}).get(tracker)
+    reid = (result.manifest.get("reid") or {}).get(tracker)
     if reid:
         row.update({m: float(reid["metrics"][m]) for m in REID})
         row["train_seconds"] = float(reid["train_seconds"])
     return row
 
 
-def run_ablation(cfg: Config, suite: Suite, ablation: Ablation, seeds: int) -> Path:
+@dataclass(frozen=True)
+class AblationUnit:
+    """One ablation variant for one seed (or the reference tracker): a plain, content-keyed unit of work."""
+
+    variant: str
+    overrides: dict[str, Any]
+    seed: int | None  # None: the config's own seed (the reference run, listed as seed 0)
+    tracker: str
+
+    def config(self, cfg: Config) -> Config:
+        seed = {} if self.seed is None else {"run.seed": self.seed}
+        return apply_mapping(cfg, {**self.overrides, **seed}, f"variant {self.variant}")
+
+    def key(self, cfg: Config, suite: Suite) -> str:
+        """Content key: the unit's full config, the suite's sequences (content) and the tracker."""
+        return stable_hash(
+            {
+                "config": self.config(cfg).hash(),
+                "suite": [s.fingerprint() for s in suite.sequences],
+                "tracker": self.tracker,
+            }
+        )
+
+
+def run_unit(cfg: Config, suite: Suite, unit: AblationUnit, run_dir: Path, reporter: Reporter | None = None
+             ) -> tuple[RunResult, dict[str, Any]]:
+    """Run (or reuse, when `run_dir` is finished) one unit; returns its run and its ablation.csv row."""
+    if (run_dir / "manifest.json").is_file():
+        result = RunResult.load(run_dir)
+    else:
+        result = run_suite(unit.config(cfg), suite, [unit.tracker], run_dir=run_dir, reporter=reporter)
+    return result, {"variant": unit.variant, "seed": unit.seed or 0, **_row(result, unit.tracker)}
+
+
+def ablation_units(ablation: Ablation, seeds: int) -> list[AblationUnit]:
+    """The reference tracker once (base config), then every variant for every seed."""
+    units = [AblationUnit(REFERENCE, {}, None, REFERENCE)]
+    for seed in range(seeds):
+        units += [AblationUnit(v.name, v.overrides, seed, TRACKER) for v in ablation.variants]
+    return units
+
+
+def run_ablation(cfg: Config, suite: Suite, ablation: Ablation, seeds: int, reporter: Reporter | None = None) -> Path:
     """Run every (variant, seed); write ablation.csv (one row per run) and the summary tables."""
     out = cfg.results_dir / f"ablate-{ablation.name}-{suite.name}-{cfg.hash()[:8]}"
     rows = []
-    ref_dir = out / f"{REFERENCE}"
-    if not (ref_dir / "manifest.json").is_file():
-        run_suite(cfg, suite, [REFERENCE], run_id=str(ref_dir.relative_to(cfg.results_dir)))
-    rows.append({"variant": REFERENCE, "seed": 0, **_row(ref_dir, REFERENCE)})
-    for seed in range(seeds):
-        for variant in ablation.variants:
-            vcfg = apply_mapping(cfg, {**variant.overrides, "run.seed": seed}, f"variant {variant.name}")
-            run_dir = out / f"{variant.name}-s{seed}"
-            if not (run_dir / "manifest.json").is_file():
-                run_suite(vcfg, suite, [TRACKER], run_id=str(run_dir.relative_to(cfg.results_dir)))
-            rows.append({"variant": variant.name, "seed": seed, **_row(run_dir, TRACKER)})
+    for unit in ablation_units(ablation, seeds):
+        folder = out / (REFERENCE if unit.tracker == REFERENCE else f"{unit.variant}-s{unit.seed}")
+        rows.append(run_unit(cfg, suite, unit, folder, reporter)[1])
     table = pd.DataFrame(rows)
     with atomic_path(out / "ablation.csv") as tmp:
         table.to_csv(tmp, index=False)

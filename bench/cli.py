@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import json
+import functools
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -29,10 +30,12 @@ SetOpt = Annotated[
 
 
 def _config(config: Path | None, overrides: list[str] | None, **flags: object):
-    from bench.config import load_config
+    """bench.toml, then the user's `--set KEY=VALUE` (TOML values), then the command's own flags as a mapping."""
+    from bench.config import apply_mapping, load_config
 
-    extra = [f"{k}={json.dumps(v)}" for k, v in flags.items() if v is not None]
-    return load_config(config, list(overrides or []) + extra)
+    cfg = load_config(config, list(overrides or []))
+    mapping = {k: v for k, v in flags.items() if v is not None}
+    return apply_mapping(cfg, mapping, "command line") if mapping else cfg
 
 
 def _metrics_table(title: str, df) -> Table:
@@ -44,26 +47,46 @@ def _metrics_table(title: str, df) -> Table:
     return table
 
 
+def _sigterm_as_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+class Interrupted(Exception):
+    """Ctrl-C/SIGTERM, carried past click's own handler (which would print "Aborted!" and exit 1)."""
+
+
+def _interruptible(command):
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise Interrupted from None
+
+    return wrapper
+
+
 def _with_checkpoints(cfg, specs: list[str]):
     """Apply `--reid [TRACKER=]PATH` options as reid.<tracker>.checkpoint overrides."""
-    from bench.config import apply_overrides
-    from bench.trackers_registry import NEEDS_FEATURES
+    from bench.config import apply_mapping
+    from bench.trackers_registry import appearance_trackers
 
-    overrides = []
+    appearance = appearance_trackers()
+    overrides = {}
     for spec in specs:
         tracker, _, path = spec.rpartition("=")
-        targets = [tracker] if tracker else [t for t in cfg.run.trackers if NEEDS_FEATURES[t]]
+        targets = [tracker] if tracker else [t for t in cfg.run.trackers if t in appearance]
         for t in targets:
-            if not NEEDS_FEATURES.get(t):
+            if t not in appearance:
                 raise BenchError(
-                    f"--reid {spec}: {t!r} is not an appearance tracker",
-                    hint=f"use one of {', '.join(k for k, v in NEEDS_FEATURES.items() if v)}",
+                    f"--reid {spec}: {t!r} is not an appearance tracker", hint=f"use one of {', '.join(appearance)}"
                 )
-            overrides.append(f"reid.{t}.checkpoint={json.dumps(str(Path(path).resolve()))}")
-    return apply_overrides(cfg, overrides)
+            overrides[f"reid.{t}.checkpoint"] = str(Path(path).resolve())
+    return apply_mapping(cfg, overrides, "--reid")
 
 
 @app.command()
+@_interruptible
 def run(
     suite: Annotated[
         Optional[str], typer.Option(help="synth | synth-crowd | mot17-val | path to a MOTChallenge-layout folder")
@@ -88,7 +111,7 @@ def run(
 ) -> None:
     """Run the configured trackers on a suite's val sequences, evaluate, and store everything under results/."""
     from bench.report import summary_table, write_report
-    from bench.runner import run_suite
+    from bench.runner import run_folder, run_suite
     from bench.suites import load_suite
 
     names = trackers.split(",") if trackers else None
@@ -98,12 +121,12 @@ def run(
         **{"run.suite": suite, "run.device": device, "run.jobs": jobs, "run.seed": seed, "run.trackers": names},
     )
     cfg = _with_checkpoints(cfg, reid or [])
+    if run_id is not None:
+        run_folder(cfg.results_dir, run_id)  # fail before any work
     s = load_suite(cfg.run.suite, cfg)
-    run_dir = run_suite(cfg, s, cfg.run.trackers, run_id=run_id)
-    import pandas as pd
-
-    metrics = pd.read_csv(run_dir / "metrics.csv")
-    console.print(_metrics_table(f"{s.name} val — {run_dir.name}", summary_table(metrics)))
+    result = run_suite(cfg, s, cfg.run.trackers, run_id=run_id, reporter=_reporter())
+    run_dir = result.run_dir
+    console.print(_metrics_table(f"{s.name} val — {result.run_id}", summary_table(result.metrics)))
     if report:
         paths = write_report(run_dir)
         console.print(f"report: {paths[0]}")
@@ -111,6 +134,7 @@ def run(
 
 
 @app.command("train")
+@_interruptible
 def train_cmd(
     model: Annotated[str, typer.Option(help="Re-ID model: global (DeepSORT's) or finetrack")] = "global",
     suite: Annotated[Optional[str], typer.Option(help="suite whose train split to train on")] = None,
@@ -124,7 +148,7 @@ def train_cmd(
     set_: SetOpt = None,
 ) -> None:
     """Train a Re-ID model on a suite's train split; report val mAP / rank-1; store the checkpoint in the cache."""
-    from bench.config import apply_overrides
+    from bench.config import apply_mapping
     from bench.reid import section_for_model, train_checkpoint
     from bench.runner import resolve_device
     from bench.suites import load_suite
@@ -132,12 +156,12 @@ def train_cmd(
     cfg = _config(config, set_, **{"run.suite": suite, "run.device": device, "run.seed": seed})
     tracker = section_for_model(cfg, model)
     tc = cfg.reid.section(tracker).train
-    overrides = [f"reid.{tracker}.train.epochs={epochs}"] if epochs is not None else []
+    overrides: dict[str, object] = {f"reid.{tracker}.train.epochs": epochs} if epochs is not None else {}
     if batch_size is not None:
         if batch_size < tc.k or batch_size % tc.k:
             raise BenchError(f"--batch-size {batch_size} must be a multiple of reid.{tracker}.train.k = {tc.k}")
-        overrides.append(f"reid.{tracker}.train.p={batch_size // tc.k}")
-    cfg = apply_overrides(cfg, overrides)
+        overrides[f"reid.{tracker}.train.p"] = batch_size // tc.k
+    cfg = apply_mapping(cfg, overrides, "command line")
     outcome = train_checkpoint(
         cfg, tracker, load_suite(cfg.run.suite, cfg), cfg.run.seed, resolve_device(cfg.run.device)
     )
@@ -149,6 +173,7 @@ def train_cmd(
 
 
 @app.command()
+@_interruptible
 def ablate(
     name: Annotated[str, typer.Argument(help="ablation: fafpn, mpmg, sgs, div, k, assoc, all, or a .toml path")],
     suite: Annotated[Optional[str], typer.Option(help="suite (default from bench.toml)")] = None,
@@ -166,13 +191,14 @@ def ablate(
         raise BenchError(f"--seeds must be >= 1, got {seeds}")
     cfg = _config(config, set_, **{"run.suite": suite, "run.device": device})
     ablation = load_ablation(name, cfg)
-    out = run_ablation(cfg, load_suite(cfg.run.suite, cfg), ablation, seeds)
+    out = run_ablation(cfg, load_suite(cfg.run.suite, cfg), ablation, seeds, reporter=_reporter())
     paths = write_ablation_report(out)
     console.print((out / "ablation.md").read_text())
     console.print(f"report: {paths[0]}")
 
 
 @app.command()
+@_interruptible
 def track(
     det_files: Annotated[
         list[Path], typer.Argument(help="MOTChallenge det files; the sequence name is the folder above det/")
@@ -185,12 +211,12 @@ def track(
     """Run a tracker over det files and write MOTChallenge result files (no evaluation)."""
     from bench.mot_io import read_detections, read_seqinfo, split_active_frames, write_results
     from bench.tracking import TrackJob, track_sequence
-    from bench.trackers_registry import NEEDS_FEATURES, TRACKERS, make_tracker, tracker_params
+    from bench.trackers_registry import REGISTRY, make_tracker, tracker_params
 
     cfg = _config(config, set_)
-    if tracker not in TRACKERS:
-        raise BenchError(f"unknown tracker {tracker!r}", hint=f"known: {', '.join(TRACKERS)}")
-    if NEEDS_FEATURES[tracker]:
+    if tracker not in REGISTRY:
+        raise BenchError(f"unknown tracker {tracker!r}", hint=f"known: {', '.join(REGISTRY)}")
+    if REGISTRY[tracker].needs_features:
         raise BenchError(
             f"{tracker} needs images for Re-ID features; `bench track` takes det files only",
             hint="use `bench run --suite DIR --trackers ...` on a MOTChallenge-layout folder",
@@ -229,8 +255,10 @@ def track(
             None,
             cfg.output.min_box_area,
             cfg.output.aspect_ratio_thresh,
+            REGISTRY[tracker],
         )
-        _, rows, seconds = track_sequence(job)
+        result = track_sequence(job)
+        rows, seconds = result.rows, result.seconds
         if len(rows):
             rows[:, 0] = frame_of_step[rows[:, 0].astype(np.int64) - 1]
         write_results(out / f"{seq_dir.name}.txt", rows)
@@ -360,9 +388,24 @@ def data_synth(
                 console.print(str(p))
 
 
+def _reporter():
+    from bench.reporter import RichReporter
+
+    return RichReporter()
+
+
 def main() -> None:
+    """Exit 2 on user errors; on Ctrl-C or SIGTERM a run stops its workers, removes its temp folder, exits 130."""
+    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
         app()
     except BenchError as e:
         err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except Interrupted:
+        err.print("interrupted", highlight=False)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -21,12 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import trackers_registry
 from bench.errors import BenchError
 from bench.fsutil import stable_hash
 from bench.synth.params import SynthParams, crowd_params
-from trackers.bytetrack import ByteTrackConfig
-from trackers.deepsort import DeepSORTConfig
-from trackers.finetrack import FineTrackConfig
 from trackers.reid.finetrack import FineTrackModelConfig
 from trackers.reid.models import ModelConfig
 from trackers.reid.train import TrainConfig
@@ -114,28 +112,49 @@ def _finetrack_section() -> ReIDModelSection:
     )
 
 
+REID_DEFAULTS = {"finetrack": _finetrack_section}  # Re-ID model name → its default section (else the plain one)
+
+
+def _reid_section_factory(model: str):
+    return REID_DEFAULTS.get(model) or (lambda: ReIDModelSection(model=ModelConfig.for_name(model)))
+
+
 @dataclass
-class ReIDSection:
+class ReIDSectionBase:
     """Re-ID models per appearance tracker (DeepSORT: the global baseline; FineTrack: FAFPN + MPMG)."""
 
     embed_batch_size: int = field(default=128, metadata={"range": "[1, inf)"})
     # retrieval eval: same-identity gallery crops closer than this are left out
     eval_min_frame_gap: int = field(default=25, metadata={"range": "[0, inf)"})
     eval_query_stride: int = field(default=10, metadata={"range": "[1, inf)"})  # every n-th frame's crops are queries
-    deepsort: ReIDModelSection = field(default_factory=ReIDModelSection)
-    finetrack: ReIDModelSection = field(default_factory=_finetrack_section)
 
     def section(self, tracker: str) -> ReIDModelSection:
         return getattr(self, tracker)
 
 
-@dataclass
-class TrackersConfig:
-    """One section per tracker: the trackers' own config dataclasses, so defaults live in one place."""
+def _build_sections() -> None:
+    """`[trackers.<name>]` (the tracker's own config class) and `[reid.<name>]` (appearance trackers only), one
+    field per registry entry; rebuilt when a tracker is registered."""
+    global TrackersConfig, ReIDSection
+    entries = trackers_registry.REGISTRY.values()
+    TrackersConfig = dataclasses.make_dataclass(
+        "TrackersConfig", [(e.name, e.config_cls, field(default_factory=e.config_cls)) for e in entries]
+    )
+    ReIDSection = dataclasses.make_dataclass(
+        "ReIDSection",
+        [
+            (e.name, ReIDModelSection, field(default_factory=_reid_section_factory(e.reid_model)))
+            for e in entries
+            if e.reid_model
+        ],
+        bases=(ReIDSectionBase,),
+    )
 
-    bytetrack: ByteTrackConfig = field(default_factory=ByteTrackConfig)
-    deepsort: DeepSORTConfig = field(default_factory=DeepSORTConfig)
-    finetrack: FineTrackConfig = field(default_factory=FineTrackConfig)
+
+TrackersConfig: type
+ReIDSection: type
+_build_sections()
+trackers_registry.on_change(_build_sections)
 
 
 @dataclass
@@ -148,8 +167,8 @@ class Config:
     mot17: Mot17Config = field(default_factory=Mot17Config)
     detections: DetectionsConfig = field(default_factory=DetectionsConfig)
     output: OutputFilterConfig = field(default_factory=OutputFilterConfig)
-    trackers: TrackersConfig = field(default_factory=TrackersConfig)
-    reid: ReIDSection = field(default_factory=ReIDSection)
+    trackers: TrackersConfig = field(default_factory=lambda: TrackersConfig())
+    reid: ReIDSection = field(default_factory=lambda: ReIDSection())
     base_dir: Path = field(default=Path("."), metadata={"internal": True})
 
     def to_dict(self) -> dict[str, Any]:
@@ -184,7 +203,7 @@ class Config:
         dup = sorted({t for t in self.run.trackers if self.run.trackers.count(t) > 1})
         if dup:
             raise BenchError(f"run.trackers names {', '.join(dup)} twice", source, hint="list each tracker once")
-        known = {f.name for f in dataclasses.fields(TrackersConfig)}
+        known = trackers_registry.REGISTRY
         for name in self.run.trackers:
             if name not in known:
                 raise BenchError(

@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from bench.errors import BenchError
 
 
 @contextmanager
@@ -39,19 +42,50 @@ def atomic_write_json(path: str | Path, obj: Any) -> None:
 
 
 @contextmanager
-def atomic_dir(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary directory beside `path`; rename it onto `path` only if the block succeeds."""
+def atomic_dir(path: str | Path, replace: bool = True) -> Iterator[Path]:
+    """Yield a temporary directory beside `path`; rename it onto `path` only if the block succeeds.
+
+    The temporary name carries this process's id (`.<name>.pid<PID>.<random>.tmp`), so a later run can tell a
+    folder left by a killed process (see `remove_stale_temp`). With `replace=False` an existing `path` is an error,
+    before and after the block: a finished folder is never deleted or replaced.
+    """
     path = Path(path)
+    if not replace and path.exists():
+        raise BenchError("folder already exists; it is never replaced", path, hint="choose another name")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.pid{os.getpid()}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
         if path.exists():
+            if not replace:
+                raise BenchError("folder already exists; it is never replaced", path, hint="choose another name")
             shutil.rmtree(path)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+_TEMP_PID = re.compile(r"^\..*\.pid(\d+)\.[^.]*\.tmp$")
+
+
+def is_temp(path: Path) -> bool:
+    """A folder `atomic_dir` is still building (or a killed process left): never a result."""
+    return path.name.startswith(".") and path.name.endswith(".tmp")
+
+
+def remove_stale_temp(parent: str | Path) -> list[Path]:
+    """Delete temporary folders in `parent` whose owner process is gone (left by a SIGKILLed run)."""
+    import psutil
+
+    removed = []
+    parent = Path(parent)
+    for p in parent.iterdir() if parent.is_dir() else []:
+        m = _TEMP_PID.match(p.name)
+        if m and p.is_dir() and not psutil.pid_exists(int(m.group(1))):
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
 
 
 def stable_hash(obj: Any, length: int = 16) -> str:

@@ -1,14 +1,21 @@
-"""`bench run`: detections (cached) → trackers (parallel) → results files → evaluation, in one result folder.
+"""`bench run` as explicit stages, read top to bottom in `run_suite`:
 
-The run folder is built under a temporary name and renamed when complete, so a failed or killed run leaves no
-half-written results behind.
+    plan_run → detect → reid_checkpoints → embed → track_jobs → run_jobs → (write_tracks, evaluate_run) → write_run
+
+Each stage is a function with typed input and output. The unit of work is `bench.tracking.TrackJob` (one tracker on
+one sequence, content key `job.key()`), run by `run_jobs` (joblib/loky today). The run folder is built under a
+temporary name and renamed when complete, so a failed, interrupted or killed run leaves no half-written results.
 """
 
 from __future__ import annotations
 
+import json
 import platform
+import re
 import subprocess
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -16,31 +23,32 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench.cache import ArrayCache
 from bench.config import Config
 from bench.detections import load_detections, make_source
-from bench.evaluation import evaluate
-from bench.fsutil import atomic_dir, atomic_write_json
-from bench.mot_io import write_results
-from bench.suites import Suite
-from bench.tracking import TrackJob, track_sequence
 from bench.embeddings import load_embeddings
+from bench.errors import BenchError
+from bench.evaluation import evaluate
+from bench.fsutil import atomic_dir, atomic_write_json, is_temp, remove_stale_temp
+from bench.mot_io import write_results
 from bench.reid import ensure_checkpoint, load_checkpoint
-from bench.trackers_registry import NEEDS_FEATURES, tracker_params
-
-console = Console(stderr=True)
+from bench.reporter import Reporter, SilentReporter
+from bench.suites import Sequence, Suite
+from bench.trackers_registry import REGISTRY, tracker_params
+from bench.tracking import TrackJob, TrackOutput, track_sequence
 
 PACKAGES = ("numpy", "scipy", "pandas", "lap", "trackeval", "motmetrics", "torch", "joblib")
+RUN_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+RESERVED = ("example",)  # results/example/ holds the committed example reports
+
+# (cfg, tracker, suite, seed, device) → checkpoint path; the default trains on the suite's train split when needed
+CheckpointProvider = Callable[[Config, str, Suite, int, str], Path]
 
 
 def resolve_device(device: str) -> str:
     """`auto` → cuda when available, else cpu; `cuda` without CUDA is an error, never a silent CPU fallback."""
     import torch
-
-    from bench.errors import BenchError
 
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -69,125 +77,298 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def run_suite(cfg: Config, suite: Suite, trackers: list[str], run_id: str | None = None) -> Path:
-    """Track the suite's val sequences with each tracker, evaluate, and write `results/<run-id>/`."""
-    started = time.time()
-    run_id = run_id or time.strftime("%Y%m%d-%H%M%S") + f"-{cfg.hash()[:6]}"
-    run_dir = cfg.results_dir / run_id
-    cache = ArrayCache(cfg.cache_dir)
-    device = resolve_device(cfg.run.device)
-    source = make_source(cfg, device)
-    seqs = suite.split("val")
-    timings: dict[str, Any] = {"detections": {}, "tracking": {}}
-
-    t0 = time.perf_counter()
-    frames_of: dict[str, list[np.ndarray]] = {}
-    hits = 0
-    for seq in seqs:
-        frames_of[seq.name], hit = load_detections(source, seq, cache)
-        hits += hit
-    timings["detections"] = {"seconds": time.perf_counter() - t0, "cache_hits": hits, "sequences": len(seqs)}
-
-    features_of: dict[str, dict[str, list[np.ndarray]]] = {}  # tracker → sequence → per-frame embeddings
-    reid_meta: dict[str, Any] = {}
-    det_key = {"source": source.name, "params": source.params()}
-    for name in (n for n in trackers if NEEDS_FEATURES[n]):
-        t0 = time.perf_counter()
-        ckpt = ensure_checkpoint(cfg, name, suite, cfg.run.seed, device)
-        embedder, reid_meta[name] = load_checkpoint(ckpt, device, cfg.reid.embed_batch_size)
-        t1, hits = time.perf_counter(), 0
-        features_of[name] = {}
-        for seq in seqs:
-            features_of[name][seq.name], hit = load_embeddings(embedder, seq, frames_of[seq.name], det_key, cache)
-            hits += hit
-        timings.setdefault("reid", {})[name] = {
-            "checkpoint_seconds": t1 - t0,
-            "embedding_seconds": time.perf_counter() - t1,
-            "cache_hits": hits,
-            "crops": sum(len(d) for f in frames_of.values() for d in f),
-        }
-
-    jobs = [
-        TrackJob(
-            name,
-            tracker_params(name, cfg.trackers),
-            s.name,
-            s.info.fps,
-            frames_of[s.name],
-            features_of[name][s.name] if NEEDS_FEATURES[name] else None,
-            cfg.output.min_box_area,
-            cfg.output.aspect_ratio_thresh,
+def run_folder(results_dir: Path, run_id: str) -> Path:
+    """`results_dir/run_id` for a user's run id: a plain name (letters, digits, `-`, `_`, `.`; no separators, no
+    leading `.`, not `example`) whose folder does not exist yet. Runs are never deleted or replaced."""
+    if not RUN_ID.match(run_id) or run_id.startswith(".") or run_id in RESERVED:
+        raise BenchError(
+            f"--run-id {run_id!r} is not a plain name",
+            hint="use letters, digits, '-', '_' and '.' only (no path separators, no leading '.', not 'example')",
         )
-        for name in trackers
-        for s in seqs
-    ]
-    with atomic_dir(run_dir) as tmp:
-        progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        )
-        with progress:
-            task = progress.add_task(f"tracking {len(seqs)} seqs × {len(trackers)} trackers", total=len(jobs))
-            parallel = Parallel(n_jobs=min(cfg.run.jobs, max(len(jobs), 1)), return_as="generator_unordered")
-            for job, rows, seconds in parallel(delayed(track_sequence)(j) for j in jobs):
-                write_results(tmp / job.tracker / f"{job.seq}.txt", rows)
-                timings["tracking"].setdefault(job.tracker, {})[job.seq] = {
-                    "frames": len(job.frames),
-                    "seconds": seconds,
-                    "fps": len(job.frames) / max(seconds, 1e-9),
-                }
-                progress.advance(task)
+    return _new_folder(results_dir / run_id)
 
-        tables, checks = [], []
-        for name in trackers:
-            result = evaluate(
-                tmp / name, suite.root, seqs=[s.name for s in seqs], benchmark=suite.benchmark, tracker_name=name
-            )
-            t = timings["tracking"][name]
-            table = result.metrics.copy()
-            fps = {s: v["fps"] for s, v in t.items()}
-            fps["COMBINED"] = sum(v["frames"] for v in t.values()) / max(sum(v["seconds"] for v in t.values()), 1e-9)
-            table["FPS"] = [fps.get(str(i), np.nan) for i in table.index]
-            table.insert(0, "tracker", name)
-            tables.append(table.reset_index())
-            check = result.crosscheck.copy()
-            check.insert(0, "tracker", name)
-            checks.append(check.reset_index())
-        metrics = pd.concat(tables, ignore_index=True)
-        metrics.to_csv(tmp / "metrics.csv", index=False)
-        pd.concat(checks, ignore_index=True).to_csv(tmp / "crosscheck.csv", index=False)
-        timings["total_seconds"] = time.time() - started
-        atomic_write_json(
-            tmp / "manifest.json",
-            {
-                "run_id": run_id,
-                "suite": {
-                    "name": suite.name,
-                    "root": str(suite.root),
-                    "benchmark": suite.benchmark,
-                    "sequences": [s.name for s in seqs],
-                },
-                "trackers": trackers,
-                "config": cfg.to_dict(),
-                "config_hash": cfg.hash(),
-                "git_commit": git_commit(),
-                "packages": package_versions(),
-                "device": device,
-                "seed": cfg.run.seed,
-                "jobs": cfg.run.jobs,
-                "detections": {"source": source.name, "params": source.params()},
-                "reid": reid_meta,
-                "timings": timings,
-                "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
-            },
-        )
+
+def _new_folder(run_dir: Path) -> Path:
+    if run_dir.exists():
+        raise BenchError("run folder already exists; runs are never replaced", run_dir, hint="use another --run-id")
     return run_dir
 
 
+# ---- stage 1: what to run ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    cfg: Config
+    suite: Suite
+    trackers: tuple[str, ...]
+    run_id: str
+    run_dir: Path
+    device: str
+    seqs: tuple[Sequence, ...]
+    started: float
+
+
+def plan_run(cfg: Config, suite: Suite, trackers: list[str], run_id: str | None = None, run_dir: Path | None = None
+             ) -> RunPlan:
+    """Resolve ids, folder, device and sequences. `run_id` must be a plain name; `run_dir` (internal, e.g. an
+    ablation's nested folders) is taken as given. An existing run folder is an error, never replaced."""
+    started = time.time()
+    if run_dir is None:
+        run_id = run_id or time.strftime("%Y%m%d-%H%M%S") + f"-{cfg.hash()[:6]}"
+        run_dir = run_folder(cfg.results_dir, run_id)
+    else:
+        run_id = run_id or run_dir.name
+        _new_folder(run_dir)
+    for t in trackers:
+        if t not in REGISTRY:
+            raise BenchError(f"unknown tracker {t!r}", hint=f"known: {', '.join(REGISTRY)}")
+    remove_stale_temp(run_dir.parent)
+    device = resolve_device(cfg.run.device)
+    return RunPlan(cfg, suite, tuple(trackers), run_id, run_dir, device, tuple(suite.split("val")), started)
+
+
+# ---- stage 2: detections -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Detections:
+    source: dict[str, Any]  # {"source": name, "params": {...}}: the detections' identity, also keys embeddings
+    frames: dict[str, list[np.ndarray]]  # sequence → per-frame (n, 5) x1, y1, x2, y2, score
+    timing: dict[str, Any]
+
+
+def detect(plan: RunPlan, cache: ArrayCache) -> Detections:
+    t0 = time.perf_counter()
+    source = make_source(plan.cfg, plan.device)
+    frames, hits = {}, 0
+    for seq in plan.seqs:
+        frames[seq.name], hit = load_detections(source, seq, cache)
+        hits += hit
+    timing = {"seconds": time.perf_counter() - t0, "cache_hits": hits, "sequences": len(plan.seqs)}
+    return Detections({"source": source.name, "params": source.params()}, frames, timing)
+
+
+# ---- stage 3: Re-ID checkpoints (an explicit step: the provider trains or finds them) ----------------------------
+
+
+def reid_checkpoints(plan: RunPlan, provider: CheckpointProvider = ensure_checkpoint) -> dict[str, tuple[Path, float]]:
+    """Checkpoint path (and seconds spent getting it) for each appearance tracker of the run."""
+    out = {}
+    for name in plan.trackers:
+        if REGISTRY[name].needs_features:
+            t0 = time.perf_counter()
+            path = provider(plan.cfg, name, plan.suite, plan.cfg.run.seed, plan.device)
+            out[name] = (path, time.perf_counter() - t0)
+    return out
+
+
+# ---- stage 4: embeddings -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    features: dict[str, dict[str, list[np.ndarray]]]  # tracker → sequence → per-frame (n, D) embeddings
+    meta: dict[str, Any]  # tracker → checkpoint metadata (configs, metrics, sha256), for the manifest
+    timing: dict[str, Any]
+
+
+def embed(plan: RunPlan, dets: Detections, checkpoints: dict[str, tuple[Path, float]], cache: ArrayCache
+          ) -> Embeddings:
+    features, meta, timing = {}, {}, {}
+    for name, (path, ckpt_seconds) in checkpoints.items():
+        t0 = time.perf_counter()
+        embedder, meta[name] = load_checkpoint(path, plan.device, plan.cfg.reid.embed_batch_size)
+        t1, hits = time.perf_counter(), 0
+        features[name] = {}
+        for seq in plan.seqs:
+            features[name][seq.name], hit = load_embeddings(embedder, seq, dets.frames[seq.name], dets.source, cache)
+            hits += hit
+        timing[name] = {
+            "checkpoint_seconds": ckpt_seconds + t1 - t0,
+            "embedding_seconds": time.perf_counter() - t1,
+            "cache_hits": hits,
+            "crops": sum(len(d) for f in dets.frames.values() for d in f),
+        }
+    return Embeddings(features, meta, timing)
+
+
+# ---- stage 5: tracking -------------------------------------------------------------------------------------------
+
+
+def track_jobs(plan: RunPlan, dets: Detections, emb: Embeddings) -> list[TrackJob]:
+    """One job per (tracker, sequence), holding everything its result depends on."""
+    out = plan.cfg.output
+    return [
+        TrackJob(
+            name,
+            tracker_params(name, plan.cfg.trackers),
+            s.name,
+            s.info.fps,
+            dets.frames[s.name],
+            emb.features[name][s.name] if REGISTRY[name].needs_features else None,
+            out.min_box_area,
+            out.aspect_ratio_thresh,
+            REGISTRY[name],
+        )
+        for name in plan.trackers
+        for s in plan.seqs
+    ]
+
+
+def run_jobs(jobs: list[TrackJob], n_jobs: int, reporter: Reporter, on_output: Callable[[TrackOutput], None]
+             ) -> list[TrackOutput]:
+    """Run the jobs in parallel (joblib/loky); `on_output` sees each result as it arrives (in completion order)."""
+    outputs = []
+    with reporter.progress(f"tracking {len(jobs)} jobs", total=len(jobs)) as task:
+        parallel = Parallel(n_jobs=min(n_jobs, max(len(jobs), 1)), return_as="generator_unordered")
+        for out in parallel(delayed(track_sequence)(j) for j in jobs):  # Ctrl-C: loky kills its workers (psutil)
+            on_output(out)
+            outputs.append(out)
+            task.advance()
+    return outputs
+
+
+def write_tracks(folder: Path, out: TrackOutput) -> None:
+    write_results(folder / out.tracker / f"{out.seq}.txt", out.rows)
+
+
+# ---- stage 6: evaluation -----------------------------------------------------------------------------------------
+
+
+def tracking_timing(outputs: list[TrackOutput]) -> dict[str, dict[str, dict[str, float]]]:
+    t: dict[str, dict[str, dict[str, float]]] = {}
+    for o in outputs:
+        t.setdefault(o.tracker, {})[o.seq] = {"frames": o.frames, "seconds": o.seconds, "fps": o.fps}
+    return t
+
+
+def evaluate_run(
+    plan: RunPlan, folder: Path, outputs: list[TrackOutput], reporter: Reporter
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-sequence and COMBINED metrics (with tracker FPS) and the py-motmetrics cross-check, for every tracker."""
+    timing = tracking_timing(outputs)
+    tables, checks = [], []
+    for name in plan.trackers:
+        result = evaluate(
+            folder / name,
+            plan.suite.root,
+            seqs=[s.name for s in plan.seqs],
+            benchmark=plan.suite.benchmark,
+            tracker_name=name,
+            reporter=reporter,
+        )
+        t = timing[name]
+        table = result.metrics.copy()
+        fps = {s: v["fps"] for s, v in t.items()}
+        fps["COMBINED"] = sum(v["frames"] for v in t.values()) / max(sum(v["seconds"] for v in t.values()), 1e-9)
+        table["FPS"] = [fps.get(str(i), np.nan) for i in table.index]
+        table.insert(0, "tracker", name)
+        tables.append(table.reset_index())
+        check = result.crosscheck.copy()
+        check.insert(0, "tracker", name)
+        checks.append(check.reset_index())
+    return pd.concat(tables, ignore_index=True), pd.concat(checks, ignore_index=True)
+
+
+# ---- stage 7: write ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    """What a run produced, in memory; `metrics.csv`, `crosscheck.csv` and `manifest.json` hold the same on disk."""
+
+    run_id: str
+    run_dir: Path
+    metrics: pd.DataFrame  # one row per (tracker, seq) incl. COMBINED
+    crosscheck: pd.DataFrame
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    def combined(self, tracker: str) -> pd.Series:
+        m = self.metrics
+        return m[(m["seq"] == "COMBINED") & (m["tracker"] == tracker)].iloc[0]
+
+    @classmethod
+    def load(cls, run_dir: Path) -> RunResult:
+        """A finished run from its folder (another process's run, or one made before this session)."""
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        return cls(
+            manifest.get("run_id", run_dir.name),
+            run_dir,
+            pd.read_csv(run_dir / "metrics.csv"),
+            pd.read_csv(run_dir / "crosscheck.csv"),
+            manifest,
+        )
+
+
+def build_manifest(plan: RunPlan, dets: Detections, emb: Embeddings, outputs: list[TrackOutput]) -> dict[str, Any]:
+    cfg, suite = plan.cfg, plan.suite
+    timings: dict[str, Any] = {"detections": dets.timing, "tracking": tracking_timing(outputs)}
+    if emb.timing:
+        timings["reid"] = emb.timing
+    timings["total_seconds"] = time.time() - plan.started
+    return {
+        "run_id": plan.run_id,
+        "suite": {
+            "name": suite.name,
+            "root": str(suite.root),
+            "benchmark": suite.benchmark,
+            "sequences": [s.name for s in plan.seqs],
+        },
+        "trackers": list(plan.trackers),
+        "config": cfg.to_dict(),
+        "config_hash": cfg.hash(),
+        "git_commit": git_commit(),
+        "packages": package_versions(),
+        "device": plan.device,
+        "seed": cfg.run.seed,
+        "jobs": cfg.run.jobs,
+        "detections": dets.source,
+        "reid": emb.meta,
+        "timings": timings,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(plan.started)),
+    }
+
+
+def write_run(folder: Path, result: RunResult) -> None:
+    result.metrics.to_csv(folder / "metrics.csv", index=False)
+    result.crosscheck.to_csv(folder / "crosscheck.csv", index=False)
+    atomic_write_json(folder / "manifest.json", result.manifest)
+
+
+# ---- the run -----------------------------------------------------------------------------------------------------
+
+
+def run_suite(
+    cfg: Config,
+    suite: Suite,
+    trackers: list[str],
+    run_id: str | None = None,
+    *,
+    run_dir: Path | None = None,
+    checkpoints: CheckpointProvider = ensure_checkpoint,
+    reporter: Reporter | None = None,
+) -> RunResult:
+    """Track the suite's val sequences with each tracker, evaluate, and write `results/<run-id>/`."""
+    reporter = reporter or SilentReporter()
+    plan = plan_run(cfg, suite, trackers, run_id, run_dir)
+    cache = ArrayCache(cfg.cache_dir, warn=reporter.message)
+    dets = detect(plan, cache)
+    emb = embed(plan, dets, reid_checkpoints(plan, checkpoints), cache)
+    jobs = track_jobs(plan, dets, emb)
+    with atomic_dir(plan.run_dir, replace=False) as tmp:
+        outputs = run_jobs(jobs, cfg.run.jobs, reporter, on_output=lambda out: write_tracks(tmp, out))
+        metrics, crosscheck = evaluate_run(plan, tmp, outputs, reporter)
+        result = RunResult(plan.run_id, plan.run_dir, metrics, crosscheck, build_manifest(plan, dets, emb, outputs))
+        write_run(tmp, result)
+    return result
+
+
 def latest_run(results_dir: Path) -> Path | None:
-    runs = [p for p in results_dir.iterdir() if (p / "manifest.json").is_file()] if results_dir.is_dir() else []
+    """The newest finished run (temporary folders of running or killed runs never count)."""
+    runs = (
+        [p for p in results_dir.iterdir() if not is_temp(p) and (p / "manifest.json").is_file()]
+        if results_dir.is_dir()
+        else []
+    )
     return max(runs, key=lambda p: (p / "manifest.json").stat().st_mtime) if runs else None

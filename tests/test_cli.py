@@ -100,3 +100,27 @@ def test_cache_ls_and_clear(tmp_path):
     assert "4 entries" in listing and "MOT17-02-FRCNN" in listing and "public" in listing
     assert "removed 4 entries" in bench("cache", "clear", "--kind", "detections", cwd=tmp_path).stdout
     assert "0 entries" in bench("cache", "ls", cwd=tmp_path).stdout
+
+
+@pytest.mark.parametrize("run_id", ["../victim", "/ABS", "a/b", "..", ".hidden", "example", "x y"])
+def test_run_id_is_a_plain_name_and_nothing_outside_results_is_touched(tmp_path, run_id):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("keep")
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "bench.toml").write_text(f"[paths]\ncache = '{tmp_path / 'c'}'\n")
+    run_id = str(tmp_path / "victim") if run_id == "/ABS" else run_id
+    proc = bench("run", "--run-id", run_id, "--no-report", cwd=tmp_path / "work", check=False)
+    assert proc.returncode == 2 and "not a plain name" in proc.stderr and "Traceback" not in proc.stderr
+    assert (victim / "keep.txt").read_text() == "keep"
+    assert not (tmp_path / "c").exists()  # failed before any work
+
+
+def test_existing_run_folder_is_an_error_naming_it(tmp_path):
+    done = tmp_path / "results" / "done"
+    done.mkdir(parents=True)
+    (done / "metrics.csv").write_text("x")
+    (tmp_path / "bench.toml").write_text(f"[paths]\ncache = '{tmp_path / 'c'}'\n")
+    proc = bench("run", "--run-id", "done", "--no-report", cwd=tmp_path, check=False)
+    assert proc.returncode == 2 and "already exists" in proc.stderr and str(done) in proc.stderr.replace("\n", "")
+    assert (done / "metrics.csv").read_text() == "x"

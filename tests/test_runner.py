@@ -24,7 +24,8 @@ def tiny(tmp_path_factory):
 
 def test_run_writes_results_manifest_metrics_and_report(tiny):
     cfg, suite = tiny
-    run_dir = run_suite(cfg, suite, ["bytetrack"], run_id="first")
+    result = run_suite(cfg, suite, ["bytetrack"], run_id="first")
+    run_dir = result.run_dir
     val = [s.name for s in suite.split("val")]
     assert sorted(p.stem for p in (run_dir / "bytetrack").glob("*.txt")) == sorted(val)
     manifest = json.loads((run_dir / "manifest.json").read_text())
@@ -47,8 +48,8 @@ def test_run_writes_results_manifest_metrics_and_report(tiny):
 
 def test_second_run_reuses_cache_and_reproduces(tiny):
     cfg, suite = tiny
-    a = run_suite(cfg, suite, ["bytetrack"], run_id="a")
-    b = run_suite(cfg, suite, ["bytetrack"], run_id="b")
+    a = run_suite(cfg, suite, ["bytetrack"], run_id="a").run_dir
+    b = run_suite(cfg, suite, ["bytetrack"], run_id="b").run_dir
     manifest = json.loads((b / "manifest.json").read_text())
     assert manifest["timings"]["detections"]["cache_hits"] == len(suite.split("val"))
     for f in (a / "bytetrack").glob("*.txt"):
@@ -72,7 +73,7 @@ def test_changed_tracker_parameter_changes_config_hash_not_detection_cache(tiny)
     cfg, suite = tiny
     other = load_config(None, TINY + [f"paths.cache='{cfg.cache_dir}'", f"paths.results='{cfg.results_dir}'",
                                       "trackers.bytetrack.track_thresh=0.5"])
-    run_dir = run_suite(other, suite, ["bytetrack"], run_id="other")
+    run_dir = run_suite(other, suite, ["bytetrack"], run_id="other").run_dir
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["config_hash"] != cfg.hash()
     assert manifest["timings"]["detections"]["cache_hits"] == len(suite.split("val"))
@@ -93,7 +94,7 @@ def test_empty_sequence_is_scored_not_crashed(tmp_path):
                                            "".join(f"{f},-1,10,10,20,40,0.9,-1,-1,-1\n" for f in range(1, 6)))
     cfg = load_config(None, [f"paths.cache='{tmp_path / 'cache'}'", f"paths.results='{tmp_path / 'results'}'",
                              "run.jobs=1"])
-    run_dir = run_suite(cfg, load_suite(str(tmp_path / "suite"), cfg), ["bytetrack"], run_id="r")
+    run_dir = run_suite(cfg, load_suite(str(tmp_path / "suite"), cfg), ["bytetrack"], run_id="r").run_dir
     assert (run_dir / "bytetrack" / "EMPTY-01.txt").read_text() == ""
     metrics = pd.read_csv(run_dir / "metrics.csv").set_index("seq")
     assert metrics.loc["ONE-01", "MOTA"] == pytest.approx(1.0)
@@ -111,12 +112,12 @@ def test_appearance_trackers_train_once_and_reuse_embeddings(tmp_path):
                                             f"paths.results='{tmp_path / 'r'}'"])
     suite = load_suite("synth", cfg)
     trackers = ["bytetrack", "deepsort", "finetrack"]
-    first = json.loads((run_suite(cfg, suite, trackers, run_id="one") / "manifest.json").read_text())
+    first = json.loads((run_suite(cfg, suite, trackers, run_id="one").run_dir / "manifest.json").read_text())
     assert set(first["reid"]) == {"deepsort", "finetrack"}
     assert first["reid"]["deepsort"]["model_config"]["name"] == "global"
     assert first["reid"]["finetrack"]["model_config"]["name"] == "finetrack"
     assert first["timings"]["reid"]["finetrack"]["cache_hits"] == 0
-    second = json.loads((run_suite(cfg, suite, trackers, run_id="two") / "manifest.json").read_text())
+    second = json.loads((run_suite(cfg, suite, trackers, run_id="two").run_dir / "manifest.json").read_text())
     for t in ("deepsort", "finetrack"):
         assert second["reid"][t]["sha256"] == first["reid"][t]["sha256"]  # not retrained
         assert second["timings"]["reid"][t]["cache_hits"] == len(suite.split("val"))

@@ -1,0 +1,96 @@
+"""Interrupted and killed runs: workers stop, temp folders go, exit 130; left-over temp folders are cleaned up."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from bench.fsutil import atomic_dir, remove_stale_temp
+from bench.mot_io import SeqInfo, write_seqinfo
+from bench.runner import latest_run
+
+ROOT = Path(__file__).resolve().parents[1]
+MAIN = "from tests import registry_trackers as t; t.register_slow(); from bench.cli import main; main()"
+
+
+def make_suite(root: Path, n: int = 6, frames: int = 40) -> Path:
+    for i in range(n):
+        d = root / f"SEQ-{i:02d}"
+        (d / "gt").mkdir(parents=True)
+        (d / "det").mkdir()
+        write_seqinfo(d, SeqInfo(name=d.name, length=frames, width=200, height=200, fps=30))
+        (d / "gt" / "gt.txt").write_text("".join(f"{f},1,{10 + f},10,20,40,1,1,1.0\n" for f in range(1, frames + 1)))
+        (d / "det" / "det.txt").write_text(
+            "".join(f"{f},-1,{10 + f},10,20,40,0.9,-1,-1,-1\n" for f in range(1, frames + 1))
+        )
+    return root
+
+
+@pytest.mark.parametrize("sig, group", [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGINT, True)])
+def test_interrupt_stops_workers_removes_temp_and_exits_130(tmp_path, sig, group):
+    """SIGINT to the run, SIGTERM to the run, and Ctrl-C in a terminal (SIGINT to the whole process group)."""
+    suite = make_suite(tmp_path / "suite")
+    results = tmp_path / "results"
+    (tmp_path / "bench.toml").write_text(f"[paths]\ncache = '{tmp_path / 'c'}'\nresults = '{results}'\n")
+    cmd = [sys.executable, "-c", MAIN, "run", "--suite", str(suite), "--trackers", "slowiou", "--jobs", "2",
+           "--set", "trackers.slowiou.delay=0.1", "--run-id", "slow", "--no-report"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=group)
+    deadline = time.time() + 120
+    workers: list[psutil.Process] = []
+    while time.time() < deadline and proc.poll() is None:  # wait until tracking runs in worker processes
+        if results.is_dir() and any(p.name.startswith(".slow.") for p in results.iterdir()):
+            workers = psutil.Process(proc.pid).children(recursive=True)
+            if len(workers) >= 2:
+                break
+        time.sleep(0.1)
+    assert proc.poll() is None and workers, "the run ended before it could be interrupted"
+    time.sleep(1.0)
+    workers = psutil.Process(proc.pid).children(recursive=True)
+    t0 = time.time()
+    os.killpg(proc.pid, sig) if group else proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=30)
+    assert time.time() - t0 < 10
+    assert proc.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "interrupted"
+    if not group:  # a terminal's Ctrl-C also reaches the workers, which may print their own tracebacks
+        assert "Traceback" not in stderr
+    _, alive = psutil.wait_procs(workers, timeout=5)
+    assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+    assert not results.is_dir() or not list(results.iterdir())  # neither the run nor its temp folder
+
+
+def test_temp_folder_of_a_dead_process_is_removed_and_never_a_result(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".run.pid{dead.pid}.abc123.tmp"
+    live = tmp_path / f".other.pid{os.getpid()}.def456.tmp"
+    for d in (stale, live):
+        d.mkdir()
+        (d / "manifest.json").write_text("{}")
+    assert latest_run(tmp_path) is None  # a temp folder is never counted as a result
+    assert remove_stale_temp(tmp_path) == [stale]
+    assert not stale.exists() and live.exists()  # a running process's folder is left alone
+
+
+def test_existing_folder_is_never_replaced(tmp_path):
+    from bench.errors import BenchError
+
+    (tmp_path / "done").mkdir()
+    (tmp_path / "done" / "keep.txt").write_text("x")
+    with pytest.raises(BenchError, match="already exists"):
+        with atomic_dir(tmp_path / "done", replace=False):
+            pass
+    with pytest.raises(BenchError, match="already exists"):  # appeared while the block ran
+        with atomic_dir(tmp_path / "late", replace=False) as tmp:
+            (tmp / "a").write_text("a")
+            (tmp_path / "late").mkdir()
+    assert (tmp_path / "done" / "keep.txt").read_text() == "x"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["done", "late"]

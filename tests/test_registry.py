@@ -1,0 +1,57 @@
+"""Adding a tracker = a tracker class plus one registry entry: config, CLI names and the run stages pick it up."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from bench.config import load_config
+from bench.errors import BenchError
+from bench.runner import run_suite
+from bench.suites import load_suite
+from bench.tracking import TrackJob, track_sequence
+from tests import registry_trackers
+from tests.test_runner import TINY
+
+
+@pytest.fixture
+def iou_registered():
+    registry_trackers.register_all()
+    yield
+    registry_trackers.unregister_all()
+
+
+def test_unregistered_tracker_is_unknown():
+    with pytest.raises(BenchError, match="unknown tracker 'iou'"):
+        load_config(None, ["run.trackers=['iou']"])
+
+
+def test_registered_tracker_has_a_config_section_and_runs_through_the_stages(tmp_path, iou_registered):
+    cfg = load_config(None, TINY + [f"paths.cache='{tmp_path / 'c'}'", f"paths.results='{tmp_path / 'r'}'",
+                                    "run.trackers=['iou', 'bytetrack']", "trackers.iou.iou_thresh=0.4"])
+    assert cfg.trackers.iou.iou_thresh == 0.4 and "iou" not in cfg.to_dict()["reid"]  # motion only: no Re-ID section
+    with pytest.raises(BenchError, match="unknown key 'trackers.iou.nope'"):
+        load_config(None, ["trackers.iou.nope=1"])
+    suite = load_suite("synth", cfg)
+    result = run_suite(cfg, suite, cfg.run.trackers, run_id="iou")
+    val = sorted(s.name for s in suite.split("val"))
+    assert sorted(p.stem for p in (result.run_dir / "iou").glob("*.txt")) == val
+    combined = result.combined("iou")
+    assert 0.2 < combined["HOTA"] <= 1 and combined["IDs"] >= 0
+    assert result.manifest["config"]["trackers"]["iou"]["iou_thresh"] == 0.4
+    on_disk = pd.read_csv(result.run_dir / "metrics.csv")
+    pd.testing.assert_frame_equal(on_disk, result.metrics, check_dtype=False)
+
+
+def test_track_job_key_is_a_content_key(iou_registered):
+    import numpy as np
+
+    frames = [np.array([[10.0, 10, 50, 90, 0.9]]), np.array([[12.0, 10, 52, 90, 0.8]])]
+    job = TrackJob("iou", {"iou_thresh": 0.3, "min_score": 0.1, "delay": 0.0}, "S", 30.0, frames, None, 100, 1.6)
+    same = TrackJob("iou", dict(job.params), "S", 30.0, [f.copy() for f in frames], None, 100, 1.6)
+    moved = TrackJob("iou", dict(job.params), "S", 30.0, [frames[0], frames[1] + 1], None, 100, 1.6)
+    other = TrackJob("iou", {**job.params, "iou_thresh": 0.5}, "S", 30.0, frames, None, 100, 1.6)
+    assert job.key() == same.key()
+    assert len({job.key(), moved.key(), other.key()}) == 3
+    out = track_sequence(job)
+    assert out.rows[:, 1].tolist() == [1, 1]  # one track across both frames
