@@ -163,7 +163,7 @@ def train_cmd(
         overrides[f"reid.{tracker}.train.p"] = batch_size // tc.k
     cfg = apply_mapping(cfg, overrides, "command line")
     outcome = train_checkpoint(
-        cfg, tracker, load_suite(cfg.run.suite, cfg), cfg.run.seed, resolve_device(cfg.run.device)
+        cfg, tracker, load_suite(cfg.run.suite, cfg), cfg.run.seed, resolve_device(cfg.run.device), _reporter()
     )
     m = outcome.metrics
     console.print(

@@ -70,9 +70,8 @@ def _score_all(inputs: EvalInputs, jobs: int | None) -> dict[str, dict[str, dict
     """{seq: {part: result}}. In parallel: one task per sequence, or per sequence and part when there are cores
     for that (each part then preprocesses on its own, which costs less than waiting for the other)."""
     boxes = sum(len(inputs.gts[s].rows) + len(inputs.results[s].rows) for s in inputs.seqs)
-    if jobs is None:  # cores that are free now: on a saturated machine extra processes only add overhead
-        free = (os.cpu_count() or 1) - int(os.getloadavg()[0])
-        jobs = free if boxes >= PARALLEL_MIN_BOXES else 1
+    if jobs is None:  # one process per core for large inputs (the numbers do not depend on it: tested)
+        jobs = (os.cpu_count() or 1) if boxes >= PARALLEL_MIN_BOXES else 1
     if jobs <= 1:
         return {s: score_sequence(inputs, s) for s in inputs.seqs}
     from joblib import Parallel, delayed
@@ -94,7 +93,7 @@ def evaluate(results_dir: Path, gt_root: Path, seqs: list[str] | None = None, be
 
     seqs=None → every <SEQ> folder in gt_root that has gt/gt.txt, and each needs a result file (no partial scoring
     unless the subset is named). benchmark=None → detect_benchmark. jobs=None → parallel over sequences for large
-    inputs (as many processes as there are idle cores). Disagreements with py-motmetrics go to `reporter` (silent
+    inputs (one process per core). Disagreements with py-motmetrics go to `reporter` (silent
     by default) and into the result."""
     inputs = load_inputs(Path(results_dir), Path(gt_root), seqs, benchmark)
     import trackeval

@@ -19,14 +19,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from torch.utils.data import Sampler
 
 import trackers.reid
 from bench.config import Config, ReIDModelSection
 from bench.embeddings import Embedder
 from bench.errors import BenchError
+from bench.reporter import Reporter, SilentReporter
 from bench.fsutil import atomic_path, atomic_write_text, sha256_file, stable_hash
 from bench.reid_data import CropSet, gt_crops
 from bench.suites import Suite
@@ -37,7 +36,6 @@ from trackers.reid.resnet import ResNet, load_torchvision_weights
 from trackers.reid.samplers import PKSampler, RandomBatchSampler, SGSSampler
 from trackers.reid.train import TrainConfig, train
 
-console = Console(stderr=True)
 REID_CODE = Path(trackers.reid.__file__).parent
 
 
@@ -120,7 +118,7 @@ def make_sampler(data: CropSet, tc: TrainConfig, seed: int) -> Sampler[list[int]
     raise BenchError(f"unknown sampler {tc.sampler!r}", hint="use pk, sgs or random")
 
 
-def load_pretrained(model: torch.nn.Module, path: Path, label: str) -> None:
+def load_pretrained(model: torch.nn.Module, path: Path, label: str, reporter: Reporter | None = None) -> None:
     """Load an ImageNet ResNet state dict (torchvision/timm key layout) into `model.backbone`; heads stay new."""
     backbone = getattr(model, "backbone", None)
     if not isinstance(backbone, ResNet):
@@ -135,8 +133,9 @@ def load_pretrained(model: torch.nn.Module, path: Path, label: str) -> None:
     except ValueError as e:
         raise BenchError(f"pretrained weights do not fit {label} ({e})", path) from None
     random = f"; stayed random: {', '.join(report.missing)}" if report.missing else ""
-    console.print(f"{label}: loaded {len(report.loaded)}/{report.total} backbone tensors from {path}{random}",
-                  soft_wrap=True, highlight=False)
+    (reporter or SilentReporter()).message(
+        f"{label}: loaded {len(report.loaded)}/{report.total} backbone tensors from {path}{random}"
+    )
 
 
 def evaluate_retrieval(
@@ -159,8 +158,11 @@ class TrainOutcome:
     history: list[dict[str, float]]
 
 
-def train_checkpoint(cfg: Config, tracker: str, suite: Suite, seed: int, device: str) -> TrainOutcome:
+def train_checkpoint(
+    cfg: Config, tracker: str, suite: Suite, seed: int, device: str, reporter: Reporter | None = None
+) -> TrainOutcome:
     """Train `reid.<tracker>`'s model on the suite's train split, evaluate on its val split, save atomically."""
+    reporter = reporter or SilentReporter()
     section = cfg.reid.section(tracker)
     mc, tc = section.model, section.train
     size = tuple(mc.input_size)
@@ -181,25 +183,10 @@ def train_checkpoint(cfg: Config, tracker: str, suite: Suite, seed: int, device:
     model = mc.build(data.num_classes)
     pretrained = pretrained_path(cfg, section)
     if pretrained is not None:
-        load_pretrained(model, pretrained, f"reid.{tracker}.model.pretrained")
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]:.3f}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-    )
-    with progress:
-        task = progress.add_task(
-            f"training {mc.name} Re-ID ({len(data)} crops, {data.num_classes} ids)", total=None, loss=float("nan")
-        )
-
-        def on_step(it: int, total: int, losses: dict[str, float]) -> None:
-            progress.update(task, completed=it, total=total, loss=losses["loss"])
-
-        loss_fn = mc.make_loss(tc)
+        load_pretrained(model, pretrained, f"reid.{tracker}.model.pretrained", reporter)
+    sampler = make_sampler(data, tc, seed)
+    description = f"training {mc.name} Re-ID ({len(data)} crops, {data.num_classes} ids, {tc.epochs} epochs)"
+    with reporter.progress(description, total=tc.epochs * len(sampler)) as task:
         history = train(
             model,
             data.crops,
@@ -207,9 +194,9 @@ def train_checkpoint(cfg: Config, tracker: str, suite: Suite, seed: int, device:
             tc,
             seed=seed,
             device=device,
-            sampler=make_sampler(data, tc, seed),
-            loss_fn=loss_fn,
-            on_step=on_step,
+            sampler=sampler,
+            loss_fn=mc.make_loss(tc),
+            on_step=lambda it, total, losses: task.advance(),
         )
     seconds = time.perf_counter() - t0
     val = gt_crops(suite.split("val"), size, tc.min_visibility, 1)
@@ -232,7 +219,7 @@ def train_checkpoint(cfg: Config, tracker: str, suite: Suite, seed: int, device:
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
     atomic_write_text(digest_path(path), sha256_file(path) + "\n")  # written last: no digest, no valid entry
-    console.print(
+    reporter.message(
         f"Re-ID {mc.name}: trained in {seconds:.0f} s on {len(data)} crops / {data.num_classes} ids; "
         f"val mAP {metrics['mAP']:.3f} rank-1 {metrics['rank1']:.3f} ({metrics['queries']} queries) → {path}"
     )
@@ -258,7 +245,7 @@ def load_checkpoint(path: Path, device: str, batch_size: int = 128) -> tuple[Emb
     return embedder, meta
 
 
-def cached_checkpoint_ok(path: Path) -> bool:
+def cached_checkpoint_ok(path: Path, reporter: Reporter | None = None) -> bool:
     """True when the cache entry's file matches the digest recorded when it was written; otherwise one warning
     line, and the entry (file and digest) is deleted so it gets retrained, never used."""
     if not path.is_file() and not digest_path(path).is_file():
@@ -268,19 +255,22 @@ def cached_checkpoint_ok(path: Path) -> bool:
     except OSError:
         ok = False
     if not ok:
-        console.print(f"[yellow]warning:[/] cached Re-ID checkpoint {path} is damaged or incomplete; retraining it",
-                      soft_wrap=True, highlight=False)
+        (reporter or SilentReporter()).message(
+            f"warning: cached Re-ID checkpoint {path} is damaged or incomplete; retraining it"
+        )
         path.unlink(missing_ok=True)
         digest_path(path).unlink(missing_ok=True)
     return ok
 
 
-def ensure_checkpoint(cfg: Config, tracker: str, suite: Suite, seed: int, device: str) -> Path:
+def ensure_checkpoint(
+    cfg: Config, tracker: str, suite: Suite, seed: int, device: str, reporter: Reporter | None = None
+) -> Path:
     """`reid.<tracker>.checkpoint` if set, else the cached one for this suite and config, else train it now."""
     section = cfg.reid.section(tracker)
     if section.checkpoint:
         return cfg.resolve(section.checkpoint)
     path = checkpoint_path(cfg, section, suite, seed)
-    if cached_checkpoint_ok(path):
+    if cached_checkpoint_ok(path, reporter):
         return path
-    return train_checkpoint(cfg, tracker, suite, seed, device).path
+    return train_checkpoint(cfg, tracker, suite, seed, device, reporter).path

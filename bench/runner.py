@@ -43,7 +43,7 @@ RUN_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 RESERVED = ("example",)  # results/example/ holds the committed example reports
 
 # (cfg, tracker, suite, seed, device) → checkpoint path; the default trains on the suite's train split when needed
-CheckpointProvider = Callable[[Config, str, Suite, int, str], Path]
+CheckpointProvider = Callable[[Config, str, Suite, int, str, Reporter], Path]  # (cfg, tracker, suite, seed, device, reporter)
 
 
 def resolve_device(device: str) -> str:
@@ -152,13 +152,15 @@ def detect(plan: RunPlan, cache: ArrayCache) -> Detections:
 # ---- stage 3: Re-ID checkpoints (an explicit step: the provider trains or finds them) ----------------------------
 
 
-def reid_checkpoints(plan: RunPlan, provider: CheckpointProvider = ensure_checkpoint) -> dict[str, tuple[Path, float]]:
+def reid_checkpoints(
+    plan: RunPlan, provider: CheckpointProvider = ensure_checkpoint, reporter: Reporter | None = None
+) -> dict[str, tuple[Path, float]]:
     """Checkpoint path (and seconds spent getting it) for each appearance tracker of the run."""
     out = {}
     for name in plan.trackers:
         if REGISTRY[name].needs_features:
             t0 = time.perf_counter()
-            path = provider(plan.cfg, name, plan.suite, plan.cfg.run.seed, plan.device)
+            path = provider(plan.cfg, name, plan.suite, plan.cfg.run.seed, plan.device, reporter or SilentReporter())
             out[name] = (path, time.perf_counter() - t0)
     return out
 
@@ -354,7 +356,7 @@ def run_suite(
     plan = plan_run(cfg, suite, trackers, run_id, run_dir)
     cache = ArrayCache(cfg.cache_dir, warn=reporter.message)
     dets = detect(plan, cache)
-    emb = embed(plan, dets, reid_checkpoints(plan, checkpoints), cache)
+    emb = embed(plan, dets, reid_checkpoints(plan, checkpoints, reporter), cache)
     jobs = track_jobs(plan, dets, emb)
     with atomic_dir(plan.run_dir, replace=False) as tmp:
         outputs = run_jobs(jobs, cfg.run.jobs, reporter, on_output=lambda out: write_tracks(tmp, out))
