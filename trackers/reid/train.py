@@ -188,7 +188,7 @@ def train(
             it += 1
             if on_step:
                 if live:
-                    on_step(it, total, {k: float(v) for k, v in losses.items()})
+                    on_step(it, total, {k: float(v.detach()) for k, v in losses.items()})
                 else:
                     on_step(it, total, shown or {k: math.nan for k in losses})
         means = torch.stack(list(sums.values())).div(max(per_epoch, 1)).tolist() if sums else []
