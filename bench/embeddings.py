@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from bench.cache import ArrayCache
-from bench.crops import crop_boxes, read_frame
+from bench.crops import crop_frames
 from bench.suites import Sequence
 from trackers.reid.preprocess import normalise
 
@@ -59,11 +59,8 @@ class Embedder:
 
     def embed_sequence(self, seq: Sequence, frames: list[np.ndarray]) -> np.ndarray:
         """Embeddings of all boxes of all frames, in frame order (rows of `np.concatenate(frames)`)."""
-        crops = [
-            crop_boxes(read_frame(seq.image_path(f)), dets[:, :4], self.input_size)
-            for f, dets in enumerate(frames, start=1)
-            if len(dets)
-        ]
+        jobs = [(seq.image_path(f), dets[:, :4]) for f, dets in enumerate(frames, start=1) if len(dets)]
+        crops = crop_frames(jobs, self.input_size)
         all_crops = torch.cat(crops) if crops else torch.zeros((0, 3, *self.input_size), dtype=torch.uint8)
         return self.embed(all_crops)
 

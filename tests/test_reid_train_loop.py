@@ -167,3 +167,21 @@ def test_embedder_default_on_cpu_is_fp32_and_mixed_is_close():
     mixed = Embedder(model, "", TINY["input_size"], "cpu", 7, mixed_precision=True).embed(crops)
     assert mixed.dtype == np.float32 and mixed.shape == direct.shape
     assert (np.sum(mixed * direct, axis=1) > 0.99).all()  # bf16 embeddings point the same way
+
+
+def test_parallel_frame_cropping_equals_the_serial_loop(tmp_path):
+    from PIL import Image
+
+    from bench.crops import crop_boxes, crop_frames, read_frame
+
+    rng = np.random.default_rng(0)
+    jobs = []
+    for i in range(5):
+        path = tmp_path / f"{i:06d}.png"
+        Image.fromarray(rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)).save(path)
+        x1, y1 = rng.uniform(-10, 40, 3), rng.uniform(-10, 25, 3)
+        jobs.append((path, np.column_stack([x1, y1, x1 + rng.uniform(2, 30, 3), y1 + rng.uniform(2, 30, 3)])))
+    ours = crop_frames(jobs, (16, 8))
+    assert len(ours) == 5
+    for (path, boxes), got in zip(jobs, ours):
+        assert torch.equal(got, crop_boxes(read_frame(path), boxes, (16, 8)))
