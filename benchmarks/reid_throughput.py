@@ -109,7 +109,7 @@ def measure(case: Case, channels_last: bool = False) -> tuple[float, float]:
 
     model.eval()
     if channels_last:
-        with torch.inference_mode():
+        with torch.no_grad():  # not inference_mode: the converted weights and inputs are trained on below
             nchw = model(x_warm)
             model.to(memory_format=torch.channels_last)
             x, x_warm = (t.contiguous(memory_format=torch.channels_last) for t in (x, x_warm))
