@@ -185,3 +185,16 @@ def test_parallel_frame_cropping_equals_the_serial_loop(tmp_path):
     assert len(ours) == 5
     for (path, boxes), got in zip(jobs, ours):
         assert torch.equal(got, crop_boxes(read_frame(path), boxes, (16, 8)))
+
+
+def test_stem_max_pool_matches_nchw_values_ties_and_gradients():
+    from trackers.reid.resnet import StemMaxPool
+
+    torch.manual_seed(0)
+    for x in (torch.relu(torch.randn(4, 8, 17, 10)).round(), torch.zeros(2, 8, 8, 6)):  # many ties
+        a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
+        g = torch.randn_like(F.max_pool2d(x, 3, 2, 1))
+        ref, ours = F.max_pool2d(a, 3, 2, 1), StemMaxPool(3, 2, 1)(b)
+        ref.backward(g)
+        ours.backward(g)
+        assert ours.is_contiguous() and torch.equal(ours, ref) and torch.equal(b.grad, a.grad)
