@@ -198,3 +198,18 @@ def test_stem_max_pool_matches_nchw_values_ties_and_gradients():
         ref.backward(g)
         ours.backward(g)
         assert ours.is_contiguous() and torch.equal(ours, ref) and torch.equal(b.grad, a.grad)
+
+
+@pytest.mark.parametrize(("shape", "size"), [((3, 16, 8, 4), (16, 8)), ((2, 8, 7, 5), (13, 9)), ((2, 24, 16, 8), (32, 16))])
+def test_channels_last_resize_is_bit_identical_to_nchw(shape, size):
+    from trackers.reid.finetrack import resize_channels_last
+
+    torch.manual_seed(0)
+    x = torch.randn(*shape)
+    a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
+    ref = F.interpolate(a, size=size, mode="bilinear", align_corners=False)
+    ours = resize_channels_last(b, size)
+    g = torch.randn_like(ref)
+    ref.backward(g)
+    ours.backward(g)
+    assert ours.is_contiguous() and torch.equal(ours, ref) and torch.equal(b.grad, a.grad)
