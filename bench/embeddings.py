@@ -39,7 +39,10 @@ class Embedder:
             self.model = self.model.to(memory_format=torch.channels_last)
 
     def key(self) -> dict[str, Any]:
-        return {"checkpoint": self.checkpoint_hash, "input_size": list(self.input_size)}
+        key: dict[str, Any] = {"checkpoint": self.checkpoint_hash, "input_size": list(self.input_size)}
+        if self.mixed_precision:  # bf16 embeddings never stand in for fp32 ones (the fp32 key is unchanged)
+            key["precision"] = "bf16"
+        return key
 
     def embed(self, crops: torch.Tensor) -> np.ndarray:
         """uint8 (n, 3, h, w) crops → (n, D) float32 L2-normalised embeddings."""

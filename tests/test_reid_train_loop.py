@@ -213,3 +213,10 @@ def test_channels_last_resize_is_bit_identical_to_nchw(shape, size):
     ref.backward(g)
     ours.backward(g)
     assert ours.is_contiguous() and torch.equal(ours, ref) and torch.equal(b.grad, a.grad)
+
+
+def test_embedding_cache_key_separates_bf16_from_fp32():
+    model = ModelConfig(name="global", **TINY).build(0)
+    fp32 = Embedder(model, "abc", TINY["input_size"], "cpu").key()
+    assert fp32 == {"checkpoint": "abc", "input_size": list(TINY["input_size"])}  # unchanged: CPU caches stay valid
+    assert Embedder(model, "abc", TINY["input_size"], "cpu", mixed_precision=True).key() != fp32
