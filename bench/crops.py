@@ -6,6 +6,9 @@ Boxes are clipped to the image; a box with no pixels inside the image gives an a
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -43,3 +46,16 @@ def crop_boxes(image: np.ndarray, boxes: np.ndarray, size: tuple[int, int]) -> t
         resized = F.interpolate(patch, size=size, mode="bilinear", align_corners=False, antialias=True)
         out[i] = resized[0].round().clamp(0, 255).to(torch.uint8)
     return out
+
+
+def crop_frames(jobs: Sequence[tuple[Path, np.ndarray]], size: tuple[int, int]) -> list[torch.Tensor]:
+    """`crop_boxes(read_frame(path), boxes, size)` for each (path, boxes) job, in order, frames in parallel threads.
+
+    Decoding (PIL) and resizing (torch) release the GIL, so threads overlap them; every crop is computed exactly as
+    in the serial loop, so the result does not depend on the number of threads.
+    """
+    workers = min(8, os.cpu_count() or 1, max(len(jobs), 1))
+    if workers == 1:
+        return [crop_boxes(read_frame(path), boxes, size) for path, boxes in jobs]
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(lambda job: crop_boxes(read_frame(job[0]), job[1], size), jobs))

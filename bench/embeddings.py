@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from bench.cache import ArrayCache
-from bench.crops import crop_boxes, read_frame
+from bench.crops import crop_frames
 from bench.suites import Sequence
 from trackers.reid.preprocess import normalise
 
@@ -29,31 +29,41 @@ class Embedder:
     input_size: tuple[int, int]
     device: str = "cpu"
     batch_size: int = 128
+    mixed_precision: bool | None = None  # bf16 autocast + channels_last; None: on for CUDA only (CPU stays fp32)
 
     def __post_init__(self) -> None:
+        if self.mixed_precision is None:
+            self.mixed_precision = torch.device(self.device).type == "cuda"
         self.model = self.model.to(self.device).eval()
+        if self.mixed_precision:
+            self.model = self.model.to(memory_format=torch.channels_last)
 
     def key(self) -> dict[str, Any]:
-        return {"checkpoint": self.checkpoint_hash, "input_size": list(self.input_size)}
+        key: dict[str, Any] = {"checkpoint": self.checkpoint_hash, "input_size": list(self.input_size)}
+        if self.mixed_precision:  # bf16 embeddings never stand in for fp32 ones (the fp32 key is unchanged)
+            key["precision"] = "bf16"
+        return key
 
     def embed(self, crops: torch.Tensor) -> np.ndarray:
         """uint8 (n, 3, h, w) crops → (n, D) float32 L2-normalised embeddings."""
+        dev = torch.device(self.device)
+        if dev.type == "cuda" and len(crops):
+            crops = crops.pin_memory()  # asynchronous uploads per batch
         outs = []
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bool(self.mixed_precision)):
             for i in range(0, len(crops), self.batch_size):
-                batch = normalise(crops[i : i + self.batch_size].to(self.device))
-                outs.append(self.model(batch).float().cpu())
+                batch = normalise(crops[i : i + self.batch_size].to(dev, non_blocking=True))
+                if self.mixed_precision:
+                    batch = batch.contiguous(memory_format=torch.channels_last)
+                outs.append(self.model(batch).float())  # stays on the device: one copy back at the end
         if not outs:
             return np.zeros((0, getattr(self.model, "embedding_dim", 0)), dtype=np.float32)
-        return torch.cat(outs).numpy().astype(np.float32)
+        return torch.cat(outs).cpu().numpy().astype(np.float32)
 
     def embed_sequence(self, seq: Sequence, frames: list[np.ndarray]) -> np.ndarray:
         """Embeddings of all boxes of all frames, in frame order (rows of `np.concatenate(frames)`)."""
-        crops = [
-            crop_boxes(read_frame(seq.image_path(f)), dets[:, :4], self.input_size)
-            for f, dets in enumerate(frames, start=1)
-            if len(dets)
-        ]
+        jobs = [(seq.image_path(f), dets[:, :4]) for f, dets in enumerate(frames, start=1) if len(dets)]
+        crops = crop_frames(jobs, self.input_size)
         all_crops = torch.cat(crops) if crops else torch.zeros((0, 3, *self.input_size), dtype=torch.uint8)
         return self.embed(all_crops)
 

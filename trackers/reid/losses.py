@@ -50,17 +50,28 @@ def batch_hard_triplet_loss(
     pos_mask = same & ~eye
     neg_mask = ~same
     valid = pos_mask.any(dim=1) & neg_mask.any(dim=1)
+    # Hardest positive: max over positives (non-positives masked to -inf). Hardest negative: min over negatives.
+    d_ap = dist.masked_fill(~pos_mask, float("-inf")).amax(dim=1)
+    d_an = dist.masked_fill(~neg_mask, float("inf")).amin(dim=1)
+    if features.device.type != "cpu":
+        return masked_triplet_mean(d_ap, d_an, valid, margin, soft_margin)
     if not bool(valid.any()):
         return features.sum() * 0.0
-
-    # Hardest positive: max over positives (non-positives masked to -inf). Hardest negative: min over negatives.
-    d_ap = dist.masked_fill(~pos_mask, float("-inf")).amax(dim=1)[valid]
-    d_an = dist.masked_fill(~neg_mask, float("inf")).amin(dim=1)[valid]
+    d_ap, d_an = d_ap[valid], d_an[valid]
     if soft_margin:
         per_anchor = F.softplus(d_ap - d_an)
     else:
         per_anchor = F.relu(d_ap - d_an + margin)
     return per_anchor.mean()
+
+
+def masked_triplet_mean(d_ap: Tensor, d_an: Tensor, valid: Tensor, margin: float, soft_margin: bool) -> Tensor:
+    """The batch-hard mean over valid anchors without a host sync (no bool(), no boolean indexing), for GPUs:
+    equal to the CPU path up to float summation order; invalid anchors have -inf gaps, hence a 0 term, and a batch
+    without any valid anchor gives 0."""
+    gap = d_ap - d_an
+    per_anchor = F.softplus(gap) if soft_margin else F.relu(gap + margin)
+    return (per_anchor * valid).sum() / valid.sum().clamp(min=1)
 
 
 class CrossEntropyLabelSmooth(nn.Module):

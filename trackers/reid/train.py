@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import Sampler
 
@@ -59,19 +60,61 @@ def lr_factor(cfg: TrainConfig, it: int, total: int, per_epoch: int) -> float:
     return 0.1 ** sum(progress >= m for m in (0.5, 0.8))
 
 
-def augment(batch: Tensor, cfg: TrainConfig, gen: torch.Generator) -> Tensor:
-    """Random flip and pad-crop on a uint8 batch (n, 3, h, w), drawing from `gen` only."""
-    n, _, h, w = batch.shape
+def draw_augmentation(n: int, cfg: TrainConfig, gen: torch.Generator) -> list[Tensor]:
+    """The random choices for a batch of n, drawn from the CPU generator `gen` in a fixed order (flip, then dx, dy):
+    [flip (n,) 0/1] if cfg.flip, then [dx (n,), dy (n,)] if cfg.pad_crop > 0, all int64 on the CPU."""
+    draws = []
     if cfg.flip:
-        flip = torch.rand(n, generator=gen) < 0.5
-        batch = torch.where(flip.view(n, 1, 1, 1), batch.flip(3), batch)
+        draws.append((torch.rand(n, generator=gen) < 0.5).long())
+    if cfg.pad_crop > 0:
+        draws.append(torch.randint(0, 2 * cfg.pad_crop + 1, (n,), generator=gen))
+        draws.append(torch.randint(0, 2 * cfg.pad_crop + 1, (n,), generator=gen))
+    return draws
+
+
+def apply_augmentation(batch: Tensor, cfg: TrainConfig, draws: list[Tensor] | Tensor) -> Tensor:
+    """Random flip and pad-crop of a uint8 batch (n, 3, h, w) with `draw_augmentation`'s choices, batched on the
+    batch's device (no Python loop over the batch): the crop is two gathers from the zero-padded batch."""
+    n, c, h, w = batch.shape
+    draws = list(draws)
+    if cfg.flip:
+        flip = draws.pop(0).view(n, 1, 1, 1).bool()
+        batch = torch.where(flip, batch.flip(3), batch)
     if cfg.pad_crop > 0:
         p = cfg.pad_crop
-        padded = torch.nn.functional.pad(batch, (p, p, p, p))
-        dx = torch.randint(0, 2 * p + 1, (n,), generator=gen)
-        dy = torch.randint(0, 2 * p + 1, (n,), generator=gen)
-        batch = torch.stack([padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(n)])
+        dx, dy = draws
+        padded = F.pad(batch, (p, p, p, p))
+        rows = dy[:, None] + torch.arange(h, device=batch.device)  # (n, h) source rows
+        cols = dx[:, None] + torch.arange(w, device=batch.device)  # (n, w) source columns
+        padded = padded.gather(2, rows[:, None, :, None].expand(n, c, h, w + 2 * p))
+        batch = padded.gather(3, cols[:, None, None, :].expand(n, c, h, w))
     return batch
+
+
+def augment(batch: Tensor, cfg: TrainConfig, gen: torch.Generator) -> Tensor:
+    """Random flip and pad-crop on a uint8 batch (n, 3, h, w), drawing from `gen` only."""
+    return apply_augmentation(batch, cfg, [d.to(batch.device) for d in draw_augmentation(len(batch), cfg, gen)])
+
+
+def place_crops(crops: Tensor, device: torch.device) -> Tensor:
+    """Where the uint8 crops live during training: on the GPU when they take under half its free memory (one
+    upload, no per-step copies), else in pinned host memory (asynchronous per-batch copies); as given on CPU."""
+    if device.type != "cuda":
+        return crops.to(device)
+    free, _ = torch.cuda.mem_get_info(device)
+    return crops.to(device) if crops.nbytes < free // 2 else crops.pin_memory()
+
+
+def _to_device(t: Tensor, device: torch.device) -> Tensor:
+    """Host → CUDA without blocking the host (pinned staging); a no-op move elsewhere."""
+    if device.type == "cuda" and t.device.type == "cpu":
+        return t.pin_memory().to(device, non_blocking=True)
+    return t.to(device)
+
+
+def _float_outputs(out: Tensor | dict[str, Tensor]) -> Tensor | dict[str, Tensor]:
+    """bf16 autocast outputs → float32 so the losses (distances, softmax) run in full precision."""
+    return {k: v.float() for k, v in out.items()} if isinstance(out, dict) else out.float()
 
 
 def train(
@@ -84,43 +127,74 @@ def train(
     loss_fn: nn.Module,
     device: str = "cpu",
     on_step: Callable[[int, int, dict[str, float]], None] | None = None,
+    mixed_precision: bool | None = None,
 ) -> list[dict[str, float]]:
     """Train `model` in place on uint8 `crops` (N, 3, h, w) with integer `labels` (N,) in 0..C-1.
 
     `sampler` yields batches of indices (P×K, SGS or random); `loss_fn(output, labels)` returns a dict with
-    "loss". Returns one dict of mean losses per epoch. `on_step(it, total, losses)` reports progress.
+    "loss". Returns one dict of mean losses per epoch. `on_step(it, total, losses)` reports progress: on the CPU
+    with this step's losses, elsewhere with the previous epoch's means (NaN in the first epoch), so that the loop
+    never waits for the device (losses are summed on the device and read once per epoch).
+
+    On CUDA the crops are uploaded once (`place_crops`), augmented batched on the device, and `mixed_precision`
+    (default: on for CUDA only) runs the model under bf16 autocast in channels_last with a fused AdamW. On the CPU
+    (fp32, mixed_precision off) the weights and losses are bit-identical to the per-sample reference loop.
     """
     if cfg.schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {cfg.schedule!r}")
+    dev = torch.device(device)
+    mixed = dev.type == "cuda" if mixed_precision is None else mixed_precision
+    live = dev.type == "cpu"  # reading a loss is free on the CPU; on a GPU it would stall the queue every step
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    model.to(device).train()
-    optim = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if mixed:
+        model.to(device=dev, memory_format=torch.channels_last).train()
+    else:
+        model.to(dev).train()
+    fused = {"fused": True} if dev.type == "cuda" else {}
+    optim = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, **fused)
     per_epoch = len(sampler)
     total = per_epoch * cfg.epochs
-    labels_t = torch.as_tensor(labels, dtype=torch.long)
-    history = []
+    store = place_crops(crops, dev)
+    labels_t = torch.as_tensor(labels, dtype=torch.long).to(dev)
+    history: list[dict[str, float]] = []
+    shown: dict[str, float] = {}  # what on_step reports off the CPU: the last epoch's means (NaN before)
     it = 0
     for epoch in range(cfg.epochs):
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)
-        sums: dict[str, float] = {}
+        sums: dict[str, Tensor] = {}  # float64, on the device: read once per epoch
         for batch_idx in sampler:
             idx = torch.as_tensor(batch_idx, dtype=torch.long)
-            x = normalise(augment(crops[idx], cfg, gen).to(device))
-            y = labels_t[idx].to(device)
+            # Indices and random choices travel to the device together, in one asynchronous copy.
+            plan = _to_device(torch.stack([idx, *draw_augmentation(len(idx), cfg, gen)]), dev)
+            raw = store[plan[0]] if store.device.type == dev.type else _to_device(store[idx], dev)
+            x = normalise(apply_augmentation(raw, cfg, plan[1:]))
+            y = labels_t[plan[0]]
             for group in optim.param_groups:
                 group["lr"] = cfg.lr * lr_factor(cfg, it, total, per_epoch)
-            losses = loss_fn(model(x), y)
+            if mixed:
+                with torch.autocast(dev.type, dtype=torch.bfloat16):
+                    out = model(x.contiguous(memory_format=torch.channels_last))
+                losses = loss_fn(_float_outputs(out), y)
+            else:
+                losses = loss_fn(model(x), y)
             optim.zero_grad(set_to_none=True)
             losses["loss"].backward()
             optim.step()
-            values = {k: float(v.detach()) for k, v in losses.items()}
-            for k, v in values.items():
-                sums[k] = sums.get(k, 0.0) + v
+            for k, v in losses.items():
+                v = v.detach().double()
+                sums[k] = sums[k] + v if k in sums else v
             it += 1
             if on_step:
-                on_step(it, total, values)
-        history.append({k: v / max(per_epoch, 1) for k, v in sums.items()})
+                if live:
+                    on_step(it, total, {k: float(v.detach()) for k, v in losses.items()})
+                else:
+                    on_step(it, total, shown or {k: math.nan for k in losses})
+        means = torch.stack(list(sums.values())).div(max(per_epoch, 1)).tolist() if sums else []
+        history.append(dict(zip(sums, means)))
+        shown = history[-1]
+    if mixed:
+        model.to(memory_format=torch.contiguous_format)
     model.eval()
     return history

@@ -1,0 +1,130 @@
+"""Re-ID training loop throughput against a bare training step of the same model, data and device, in one run.
+
+Why: the loop (`trackers.reid.train.train`: sampling, upload, augmentation, normalisation, LR schedule, loss
+bookkeeping) should cost little on top of the arithmetic. The bare step is forward + loss + backward + AdamW on one
+batch that already sits normalised on the device, with the settings the loop uses there (CUDA: bf16 autocast,
+channels_last, fused AdamW; CPU: fp32). Printed: crops/s of each and loop / bare (issue 12 asks for >= 0.8 on GPU).
+
+Run: `python benchmarks/train_throughput.py [--device cuda] [--model finetrack] [--paper]`. Synthetic uint8 crops (no
+files), P×K batches. Each rate is the best of `--repeats` measurements (this machine is shared and noisy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import sys
+import time
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+
+try:
+    from trackers.reid.finetrack_loss import make_loss
+except ModuleNotFoundError:  # run as a script from a checkout without the package installed
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from trackers.reid.finetrack_loss import make_loss
+from trackers.reid.models import ModelConfig
+from trackers.reid.preprocess import normalise
+from trackers.reid.samplers import PKSampler
+from trackers.reid.train import TrainConfig, train
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def bare_rate(mc: ModelConfig, crops: torch.Tensor, labels: np.ndarray, batch: int, steps: int,
+              device: torch.device) -> float:
+    """Crops/s of forward + loss + backward + AdamW on one fixed, pre-normalised batch on the device."""
+    cuda = device.type == "cuda"
+    torch.manual_seed(0)
+    fmt = torch.channels_last if cuda else torch.contiguous_format
+    model = mc.build(int(labels.max()) + 1).to(device=device, memory_format=fmt).train()
+    loss_fn = make_loss(mc)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=5e-4, **({"fused": True} if cuda else {}))
+    x = normalise(crops[:batch].to(device)).contiguous(memory_format=fmt)
+    y = torch.as_tensor(labels[:batch], device=device)
+    amp = torch.autocast("cuda", dtype=torch.bfloat16) if cuda else nullcontext()
+
+    def step() -> None:
+        with amp:
+            out = model(x)
+        loss = loss_fn({k: v.float() for k, v in out.items()}, y)["loss"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    step()  # warm-up (allocations, kernel selection)
+    sync(device)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync(device)
+    return steps * batch / (time.perf_counter() - t0)
+
+
+def loop_rate(mc: ModelConfig, crops: torch.Tensor, labels: np.ndarray, tc: TrainConfig, device: torch.device) -> float:
+    """Crops/s of `train()` over `tc.epochs` epochs, from the end of its first step (warm-up) to its return."""
+    torch.manual_seed(0)
+    model = mc.build(int(labels.max()) + 1)
+    batch = tc.p * tc.k
+    sampler = PKSampler(labels, tc.p, tc.k, seed=0, batches_per_epoch=max(1, len(labels) // batch))
+    marks: list[float] = []
+
+    def on_step(it: int, total: int, losses: dict[str, float]) -> None:
+        if it == 1:
+            sync(device)
+            marks.append(time.perf_counter())
+
+    train(model, crops, labels, tc, seed=0, sampler=sampler, loss_fn=make_loss(mc), device=str(device),
+          on_step=on_step)
+    sync(device)
+    steps = len(sampler) * tc.epochs - 1
+    return steps * batch / (time.perf_counter() - marks[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--model", default="finetrack", choices=("finetrack", "global"))
+    parser.add_argument("--paper", action="store_true", help="resnet50, width 1.0, 256x128 (the issue's GPU config)")
+    parser.add_argument("--crops", type=int, default=640, help="synthetic training crops (identities of 8 crops)")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--p", type=int, default=16)
+    parser.add_argument("--k", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+
+    extra = {"fafpn": True, "parts": "mpmg", "k": 6} if args.model == "finetrack" else {}
+    if args.paper:
+        mc = ModelConfig(name=args.model, layout="resnet50", width=1.0, input_size=(256, 128), extra=extra)
+    else:
+        mc = ModelConfig(name=args.model, extra=extra)  # the slim default: resnet18 layout, width 0.25, 128x64
+    gen = torch.Generator().manual_seed(0)
+    crops = torch.randint(0, 256, (args.crops, 3, *mc.input_size), generator=gen, dtype=torch.uint8)
+    labels = np.arange(args.crops) // 8
+    tc = TrainConfig(epochs=args.epochs, p=args.p, k=args.k)
+    batch = tc.p * tc.k
+    steps = max(1, (args.crops // batch) * args.epochs - 1)
+
+    bare = loop = 0.0
+    for _ in range(args.repeats):  # interleaved, best of each: load from other processes hits both alike
+        bare = max(bare, bare_rate(mc, crops, labels, batch, steps, device))
+        loop = max(loop, loop_rate(mc, crops, labels, tc, device))
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
+    mixed = "mixed_precision" in inspect.signature(train).parameters
+    print(f"device={name}  torch={torch.__version__}  model={args.model} {mc.layout} w{mc.width} "
+          f"{mc.input_size[0]}x{mc.input_size[1]}  batch={batch}  steps={steps}  train() has mixed_precision: {mixed}")
+    print(f"bare step {bare:9.1f} crops/s   train() loop {loop:9.1f} crops/s   loop/bare {loop / bare:.2f}")
+
+
+if __name__ == "__main__":
+    main()
