@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 import torch
 
-from bench.ablate import load_ablation, run_ablation, summarise
+from bench.ablate import load_ablation, run_ablation
 from bench.config import load_config
 from bench.errors import BenchError
 from bench.report import write_ablation_report
+from bench.stats import summarise
 from bench.suites import load_suite
 
 TINY = ["synth.frames=30", "synth.num_train=1", "synth.num_val=1", "synth.people=8", "run.jobs=1",
