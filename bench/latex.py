@@ -68,6 +68,8 @@ def table(df: pd.DataFrame, caption: str, label: str, bold: pd.DataFrame | None 
     if align is None:
         align = "".join("r" if numeric(df[c]) else "l" for c in df.columns)
     tabular = styler.to_latex(hrules=True, convert_css=True, column_format=align).strip()
+    # a row starting with "[" (a visibility bin) would be read as the optional argument of the previous "\\"
+    tabular = "\n".join("{}" + line if line.startswith("[") else line for line in tabular.splitlines())
     return ascii_tex(
         "\n".join(
             [
@@ -75,9 +77,10 @@ def table(df: pd.DataFrame, caption: str, label: str, bold: pd.DataFrame | None 
                 "\\centering",
                 f"\\caption{{{_escape(caption)}}}",
                 f"\\label{{{label}}}",
-                "\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%",
+                "\\sbox0{%",  # shrink to the text width only when wider
                 tabular,
                 "}",
+                "\\ifdim\\wd0>\\linewidth\\resizebox{\\linewidth}{!}{\\usebox0}\\else\\usebox0\\fi",
                 "\\end{table}",
                 "",
             ]
