@@ -70,6 +70,7 @@ def table(df: pd.DataFrame, caption: str, label: str, bold: pd.DataFrame | None 
     tabular = styler.to_latex(hrules=True, convert_css=True, column_format=align).strip()
     # a row starting with "[" (a visibility bin) would be read as the optional argument of the previous "\\"
     tabular = "\n".join("{}" + line if line.startswith("[") else line for line in tabular.splitlines())
+    tabular = tabular.replace(">", "\\textgreater{}").replace("<", "\\textless{}")  # OT1 text has no < >
     return ascii_tex(
         "\n".join(
             [
@@ -101,7 +102,8 @@ def _escape(text: str) -> str:
         if i % 2:
             out.append(f"${part}$")
             continue
-        for a, b in (("&", "\\&"), ("%", "\\%"), ("#", "\\#"), ("_", "\\_"), ("{", "\\{"), ("}", "\\}")):
+        for a, b in (("&", "\\&"), ("%", "\\%"), ("#", "\\#"), ("_", "\\_"), ("{", "\\{"), ("}", "\\}"),
+                     (">", "\\textgreater{}"), ("<", "\\textless{}")):
             part = part.replace(a, b)
         out.append(part)
     return "".join(out)

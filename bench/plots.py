@@ -55,7 +55,8 @@ def plot_metrics(metrics: pd.DataFrame, out_dir: Path) -> list[Path]:
     for metric in ("HOTA", "IDF1"):
         fig, ax = plt.subplots(figsize=(max(6, 1.2 * per_seq["seq"].nunique() + 2), 4))
         data = per_seq.assign(value=per_seq[metric] * 100)
-        sns.pointplot(data=data, x="seq", y="value", hue="tracker", dodge=0.3, markers="o", ax=ax)
+        dodge = 0.3 if data["tracker"].nunique() > 1 else False  # seaborn divides by (hue levels - 1)
+        sns.pointplot(data=data, x="seq", y="value", hue="tracker", dodge=dodge, markers="o", ax=ax)
         ax.set_ylabel(f"{metric} (%)")
         ax.set_xlabel("")
         ax.set_title(f"{metric} per sequence")
