@@ -282,8 +282,9 @@ def write_ablation_report(out_dir: Path, published: bool = True, pdf: bool = Fal
     info, table = stats.load_ablation_info(out_dir)
     order = ["bytetrack", *info["variants"]]
     runs = stats.ablation_runs(out_dir, info)
-    manifest = json.loads((runs[("bytetrack", 0)] / "manifest.json").read_text()) if ("bytetrack", 0) in runs else {}
-    det = manifest.get("detections", {}).get("source", "public")
+    first = next((p / "manifest.json" for p in runs.values() if (p / "manifest.json").is_file()), None)
+    manifest = json.loads(first.read_text()) if first else {}
+    det = manifest.get("detections", {}).get("source", "unrecorded")
     context = f"{info['suite']} val, {info['seeds']} seed(s), {det} detections"
     doc = Doc()
     doc.text(
