@@ -21,7 +21,8 @@ HIGHER = {"HOTA", "DetA", "AssA", "MOTA", "IDF1", "mAP", "rank-1", "FPS", "recal
 LOWER = {"IDs", "FP", "FN", "train s", "IDsw/100"}
 PACKAGES = ["booktabs", "graphicx"]
 # Unicode used in the markdown tables -> LaTeX (applied after escaping, so the math is not escaped).
-TRANSLATE = {"Δ": "$\\Delta$", "±": "$\\pm$", "–": "--", "—": "---", "−": "-", "×": "$\\times$", "↑": "$\\uparrow$",
+TRANSLATE = {"Δ": "$\\Delta$", "±": "$\\pm$", "–": "--", "—": "---", "−": "-", "×": "$\\times$",
+             "↑": "$\\uparrow$",
              "↓": "$\\downarrow$", "≥": "$\\geq$", "≤": "$\\leq$"}
 
 
@@ -57,7 +58,9 @@ def best_mask(values: pd.DataFrame, groups: pd.Series | None = None) -> pd.DataF
     return mask
 
 
-def table(df: pd.DataFrame, caption: str, label: str, bold: pd.DataFrame | None = None, align: str | None = None) -> str:
+def table(
+    df: pd.DataFrame, caption: str, label: str, bold: pd.DataFrame | None = None, align: str | None = None
+) -> str:
     """A table float of display strings (index ignored): one header row, `bold` cells in bold, fit to text width."""
     df = df.reset_index(drop=True).astype(str)
     styler = df.style.hide(axis="index").format(escape="latex").format_index(escape="latex", axis=1)

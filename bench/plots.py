@@ -16,7 +16,11 @@ import seaborn as sns  # noqa: E402
 from bench.fsutil import atomic_path  # noqa: E402
 
 PLOTTED = ["HOTA", "AssA", "IDF1", "MOTA"]
-VIS_METRICS = {"recall": "recall (%)", "idsw_per_100": "ID switches per 100 matched", "id_consistency": "ID consistency (%)"}
+VIS_METRICS = {
+    "recall": "recall (%)",
+    "idsw_per_100": "ID switches per 100 matched",
+    "id_consistency": "ID consistency (%)",
+}
 
 
 def save(fig: plt.Figure, path: Path) -> Path:

@@ -107,7 +107,7 @@ def _significance(doc: Doc, comps: pd.DataFrame, out_dir: Path, context: str, gr
             f"tab:delta-{ref or 'pairs'}",
         )
     doc.figure(plots.forest_plot(comps, out_dir / "forest.png", f"Δ with 95% CI ({context})"),
-               f"Mean $\\Delta$ with 95% bootstrap CI per comparison and metric ({context}); dashed line: no difference.")
+               f"Mean $\\Delta$ with 95% bootstrap CI per comparison and metric ({context}); dashed line: 0.")
 
 
 def pool_seeds(tables, entry_of: dict[str, str]):
@@ -278,7 +278,7 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False) -> li
 
 
 def write_ablation_report(out_dir: Path, published: bool = True, pdf: bool = False) -> list[Path]:
-    """ablation.md / ablation.tex: mean ± std over seeds, Δ [CI] vs the baseline and vs ByteTrack, occlusion, plots."""
+    """ablation.md / .tex: mean ± std over seeds, Δ [CI] vs the baseline and vs ByteTrack, occlusion, plots."""
     info, table = stats.load_ablation_info(out_dir)
     order = ["bytetrack", *info["variants"]]
     runs = stats.ablation_runs(out_dir, info)

@@ -12,8 +12,8 @@ from bench.stats import (
     RESAMPLES,
     bootstrap_mean,
     compare,
-    delta_table,
     comparisons_frame,
+    delta_table,
     paired_differences,
     verdict,
 )
@@ -84,13 +84,12 @@ def test_seeded_and_at_least_ten_thousand_resamples():
 
 
 def test_hierarchical_resampling_keeps_seed_noise():
-    # Same sequence means, but noisy seeds: the interval must be wider than with the seed noise averaged out.
-    rng = np.random.default_rng(0)
-    seq_effect = np.array([1.0, 1.2, 0.8, 1.1, 0.9])
-    noisy = seq_effect[:, None] + rng.normal(scale=2.0, size=(5, 3))
-    _, lo, hi = bootstrap_mean(noisy)
-    _, lo1, hi1 = bootstrap_mean(noisy.mean(axis=1, keepdims=True) * np.ones((5, 1)))
-    assert hi - lo > 0 and (hi - lo) > 0.5 * (hi1 - lo1)
+    # Every sequence has seeds giving 0 and 2: resampling sequences alone would see no spread at all (all row
+    # means are 1); resampling seeds within sequences does.
+    d = np.array([[0.0, 2.0]] * 3)
+    assert bootstrap_mean(d.mean(axis=1)) == (1.0, 1.0, 1.0)
+    delta, lo, hi = bootstrap_mean(d)
+    assert delta == 1.0 and lo == pytest.approx(1 / 3) and hi == pytest.approx(5 / 3)  # means of 6 draws of 0 or 2
 
 
 def test_pairing_by_seed_and_seed_independent_reference():
