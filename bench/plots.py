@@ -74,7 +74,7 @@ def plot_ablation(table: pd.DataFrame, order: list[str], name: str, path: Path) 
     """Mean ± sd over seeds per variant, one panel per metric with its own fitted axis."""
     sns.set_theme(style="whitegrid")
     metrics = ["HOTA", "AssA", "IDF1"]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(max(8, 1.0 * len(order) * len(metrics)), 3.6))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(max(9, 0.55 * len(order) * len(metrics) + 2), 3.8))
     for ax, metric in zip(axes, metrics):
         data = table.assign(value=table[metric] * 100)
         sns.pointplot(data=data, x="variant", y="value", order=order, errorbar="sd", linestyle="none", ax=ax)
