@@ -187,7 +187,8 @@ def _occlusion(doc: Doc, out_dir: Path, results: dict[str, Path], suite: dict, c
         "Every gt box is joined with the evaluation's match (IoU ≥ 0.5) and binned by its visibility. Recall = "
         "matched / gt boxes; IDsw/100 = ID switches per 100 matched boxes; ID consistency = share of matched boxes "
         "whose tracker id is the one the gt track gets in the global IDF1 matching. Re-link rate = share of gaps "
-        "(frames unmatched or visibility < 0.1) after which the gt track gets back the tracker id it had before."
+        "(runs of frames where the gt track is unmatched or its visibility < 0.1, with a matched frame on each side) "
+        "after which it gets back the tracker id it had before the gap."
         + (" Counts are summed over seeds." if entry_of else "")
     )
     vis_txt, vis_bold, rel_txt, rel_bold = occlusion_tables(tables)
