@@ -258,3 +258,28 @@ def test_cli_pdf_without_pdflatex_is_a_clear_error(tmp_path):
     proc = bench("report", str(run), check=False)
     assert proc.returncode == 0, proc.stderr
     assert (run / "report.md").is_file() and (run / "report.tex").read_text().isascii()
+
+
+def test_plots_fit_axes_to_data_and_mark_zero(tmp_path, monkeypatch):
+    from bench import plots
+
+    figs = []
+    monkeypatch.setattr(plots, "save", lambda fig, path: figs.append(fig) or path)
+    metrics = pd.DataFrame([{"seq": s, "tracker": t, **{c: v for c in COLS[:5]}} for s in [*SEQS, "COMBINED"]
+                            for t, v in (("bytetrack", 0.55), ("finetrack", 0.57))])
+    plots.plot_metrics(metrics, tmp_path)
+    for fig in figs:
+        for ax in fig.axes:
+            lo, hi = ax.get_ylim()
+            assert 50 < lo < 55 and 57 < hi < 62, (lo, hi)  # a 2-point difference fills the axis; no bars from 0
+    comps = pd.DataFrame({"a": ["f", "f"], "b": ["b", "b"], "metric": ["HOTA", "IDs"], "delta": [2.0, -3.0],
+                          "lo": [1.0, -5.0], "hi": [3.0, -1.0]})
+    plots.forest_plot(comps, tmp_path / "forest.png", "t")
+    for ax in figs[-1].axes:
+        assert any(list(line.get_xdata()) == [0, 0] for line in ax.get_lines())  # the zero line
+        assert ax.get_xlim()[0] <= 0 <= ax.get_xlim()[1]  # 0 in view even when the whole interval is on one side
+    plots.plot_visibility(_occlusion_frames(["a", "b"]).by_visibility, tmp_path / "v.png")
+    plots.plot_relink(_occlusion_frames(["a", "b"]).relink, tmp_path / "r.png")
+    recall_ax, relink_ax = figs[-2].axes[0], figs[-1].axes[0]
+    assert recall_ax.get_ylim()[0] > 30 and relink_ax.get_ylim()[0] > 10
+    assert [t.get_text() for t in relink_ax.get_legend().get_texts()] == ["a", "b"]  # one line per tracker
