@@ -179,9 +179,8 @@ def delta_table(comps: pd.DataFrame, label: str = "comparison") -> pd.DataFrame:
     rows = []
     for (a, b), g in comps.groupby(["a", "b"], sort=False):
         row = {label: f"{a} vs {b}", "n": f"{g['n_seqs'].iloc[0]} × {g['n_seeds'].iloc[0]}"}
-        for _, c in g.iterrows():
-            d = 0 if c["metric"] in ("IDs", "FP", "FN") else 1
-            row[f"Δ{c['metric']}"] = f"{_signed(c['delta'], d)} [{_signed(c['lo'], d)}, {_signed(c['hi'], d)}]"
+        for _, c in g.iterrows():  # one decimal throughout: a mean of per-sequence ID switch counts is fractional
+            row[f"Δ{c['metric']}"] = f"{_signed(c['delta'], 1)} [{_signed(c['lo'], 1)}, {_signed(c['hi'], 1)}]"
         better = [c["metric"] for _, c in g.iterrows() if c["verdict"] == "better"]
         worse = [c["metric"] for _, c in g.iterrows() if c["verdict"] == "worse"]
         parts = ([f"better {', '.join(better)}"] if better else []) + ([f"worse {', '.join(worse)}"] if worse else [])

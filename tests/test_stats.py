@@ -107,5 +107,5 @@ def test_delta_table_states_n_and_verdict():
     comps = comparisons_frame(compare(_values({"a": a, "b": b}), "a", "b", metrics=["HOTA", "IDs"]))
     row = delta_table(comps).iloc[0]
     assert row["comparison"] == "a vs b" and row["n"] == "4 × 1"
-    assert row["ΔHOTA"] == "+500.0 [+500.0, +500.0]" and row["ΔIDs"] == "+5 [+5, +5]"
+    assert row["ΔHOTA"] == "+500.0 [+500.0, +500.0]" and row["ΔIDs"] == "+5.0 [+5.0, +5.0]"
     assert row["verdict"] == "better HOTA; worse IDs"
