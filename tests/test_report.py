@@ -255,8 +255,10 @@ def test_cli_pdf_without_pdflatex_is_a_clear_error(tmp_path):
                           capture_output=True, text=True, env=env)  # PATH without pdflatex
     assert proc.returncode == 2 and "--pdf needs pdflatex on PATH" in proc.stderr
     assert "Traceback" not in proc.stderr and not (run / "report.md").exists()
+    gt.rmdir()  # the subprocess may import the real bench.occlusion: gt gone -> the report says so, no analysis
     proc = bench("report", str(run), check=False)
     assert proc.returncode == 0, proc.stderr
+    assert "no longer at" in (run / "report.md").read_text()
     assert (run / "report.md").is_file() and (run / "report.tex").read_text().isascii()
 
 
