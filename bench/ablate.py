@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from bench.config import Config, apply_mapping
@@ -167,26 +166,3 @@ def run_ablation(cfg: Config, suite: Suite, ablation: Ablation, seeds: int, repo
         )
     return out
 
-
-def summarise(table: pd.DataFrame, baseline: str, order: list[str]) -> pd.DataFrame:
-    """mean ± std over seeds per variant, and Δ of the means against the baseline (the full model)."""
-    cols = [c for c in METRICS + REID + ["train_seconds"] if c in table]
-    grouped = table.groupby("variant")[cols]
-    mean, std = grouped.mean(), grouped.std(ddof=0).fillna(0.0)
-    n = table.groupby("variant").size()
-    out = pd.DataFrame(index=[v for v in order if v in mean.index])
-    out.index.name = "variant"
-    out["seeds"] = n.reindex(out.index)
-    for c in cols:
-        scale = 100.0 if c in ("HOTA", "AssA", "IDF1", "MOTA", "mAP", "rank1") else 1.0
-        digits = 0 if c in ("IDs", "train_seconds") else 1
-        out[c] = [
-            f"{mean.loc[v, c] * scale:.{digits}f} ± {std.loc[v, c] * scale:.{digits}f}"
-            if not np.isnan(mean.loc[v, c])
-            else "–"
-            for v in out.index
-        ]
-    for c in ("HOTA", "AssA", "IDF1"):
-        base = mean.loc[baseline, c]
-        out[f"Δ{c}"] = [f"{(mean.loc[v, c] - base) * 100:+.1f}" for v in out.index]
-    return out.rename(columns={"train_seconds": "train s", "rank1": "rank-1"})

@@ -306,19 +306,27 @@ def report(
     published: Annotated[
         bool, typer.Option(help="add the papers' published test-set results, clearly labelled")
     ] = True,
+    pdf: Annotated[bool, typer.Option(help="also compile a standalone PDF with pdflatex (must be on PATH)")] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Write report.md, report.tex and plots for a stored run or ablation (default: the latest run)."""
+    import shutil
+
     from bench.report import write_ablation_report, write_report
     from bench.runner import latest_run
 
+    if pdf and shutil.which("pdflatex") is None:
+        raise BenchError(
+            "--pdf needs pdflatex on PATH",
+            hint="apt-get install texlive-latex-base texlive-latex-recommended, or leave out --pdf",
+        )
     if run_dir is None:
         cfg = _config(config, None)
         run_dir = latest_run(cfg.results_dir)
         if run_dir is None:
             raise BenchError("no runs found", cfg.results_dir, hint="run `bench run` first")
     writer = write_ablation_report if (run_dir / "ablation.csv").is_file() else write_report
-    for p in writer(run_dir, published=published):
+    for p in writer(run_dir, published=published, pdf=pdf):
         console.print(str(p))
 
 

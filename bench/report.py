@@ -1,24 +1,22 @@
-"""`bench report`: markdown and LaTeX tables plus seaborn plots from a stored run's `metrics.csv`."""
+"""`bench report`: report.md / report.tex (+ optional PDF) with tables, paired-bootstrap verdicts, occlusion analysis
+and plots, rebuilt from a stored run or ablation folder (metrics.csv, per-sequence result files and the suite's gt)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from bench.errors import BenchError  # noqa: E402
-from bench.fsutil import atomic_path, atomic_write_text  # noqa: E402
+from bench import latex, plots, stats
+from bench.errors import BenchError
+from bench.fsutil import atomic_path, atomic_write_text
 
 MAIN = ["HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDs", "FP", "FN", "FPS"]
 RATES = ["HOTA", "DetA", "AssA", "MOTA", "IDF1"]  # stored as fractions, shown as percentages
 COUNTS = ["IDs", "FP", "FN"]
-PLOTTED = ["HOTA", "AssA", "IDF1", "MOTA"]
+PUBLISHED = Path(__file__).resolve().parent / "data" / "published.csv"
 
 
 def load_metrics(run_dir: Path) -> tuple[pd.DataFrame, dict]:
@@ -30,7 +28,7 @@ def load_metrics(run_dir: Path) -> tuple[pd.DataFrame, dict]:
 
 
 def display_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Percentages with one decimal for rates, integers for counts, one decimal for FPS."""
+    """Percentages with one decimal for rates, integers for counts, one decimal for FPS (numbers, for the CLI)."""
     out = df.copy()
     for c in RATES:
         if c in out:
@@ -53,51 +51,154 @@ def per_sequence_table(metrics: pd.DataFrame) -> pd.DataFrame:
     return display_table(per_seq[[c for c in MAIN if c in per_seq]])
 
 
-def to_latex(df: pd.DataFrame, caption: str, label: str) -> str:
-    styler = df.style.format(precision=1, na_rep="--")
-    return styler.to_latex(hrules=True, caption=caption, label=label, position_float="centering")
+def as_text(df: pd.DataFrame, digits: dict[str, int]) -> pd.DataFrame:
+    """Display strings with a fixed number of decimals per column (missing values as '–')."""
+    out = df.copy().astype(object)
+    for c, d in digits.items():
+        if c in out:
+            out[c] = [("–" if pd.isna(v) else f"{float(v):.{d}f}") for v in df[c]]
+    return out
 
 
-def plot_metrics(metrics: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Bar plots of the main metrics per tracker (suite) and HOTA/IDF1 per sequence and tracker."""
-    sns.set_theme(style="whitegrid")
-    paths = []
-    combined = metrics[metrics["seq"] == "COMBINED"]
-    long = combined.melt(
-        id_vars="tracker", value_vars=[c for c in PLOTTED if c in combined], var_name="metric", value_name="value"
+def _digits(cols) -> dict[str, int]:
+    return {c: (0 if c in COUNTS else 1) for c in cols}
+
+
+class Doc:
+    """Collects one report's markdown lines, LaTeX tables and figures (for the standalone PDF)."""
+
+    def __init__(self) -> None:
+        self.md: list[str] = []
+        self.tex: list[str] = []
+        self.figures: list[tuple[Path, str]] = []
+
+    def text(self, *paragraphs: str) -> None:
+        for p in paragraphs:
+            self.md += [p, ""]
+
+    def table(self, df: pd.DataFrame, caption: str, label: str, bold: pd.DataFrame | None = None) -> None:
+        """Markdown (Unicode kept) and LaTeX (ASCII) of the same display frame; headers carry the direction."""
+        df = df.reset_index(drop=True)
+        heads = {c: latex.with_direction(c) for c in df.columns}
+        align = ["right" if latex.numeric(df[c].astype(str)) else "left" for c in df.columns]
+        self.md += [df.rename(columns=heads).to_markdown(index=False, disable_numparse=True, colalign=align), ""]
+        b = bold.reset_index(drop=True).rename(columns=heads) if bold is not None else None
+        self.tex.append(latex.table(df.rename(columns=heads), caption, label, bold=b))
+
+    def figure(self, path: Path, caption: str) -> None:
+        self.md += [f"![{path.stem}]({path.name})", ""]
+        self.figures.append((path, caption))
+
+
+def _significance(doc: Doc, comps: pd.DataFrame, out_dir: Path, context: str, groups: list[tuple[str, str]]) -> None:
+    """Δ [CI] tables (one per reference in `groups`: (b or '' for all, heading)), the CSV and the forest plot."""
+    with atomic_path(out_dir / "significance.csv") as tmp:
+        comps.to_csv(tmp, index=False)
+    doc.text("## Is the difference real?", stats.METHOD.format(resamples=stats.RESAMPLES))
+    for ref, heading in groups:
+        sub = comps if not ref else comps[comps["b"] == ref]
+        if sub.empty:
+            continue
+        doc.text(f"### {heading}")
+        doc.table(
+            stats.delta_table(sub),
+            f"{heading}: mean $\\Delta$ [95% bootstrap CI] on {context}; n = sequences × seeds; "
+            "rates in points, IDs per sequence.",
+            f"tab:delta-{ref or 'pairs'}",
+        )
+    doc.figure(plots.forest_plot(comps, out_dir / "forest.png", f"Δ with 95% CI ({context})"),
+               f"Mean $\\Delta$ with 95% bootstrap CI per comparison and metric ({context}); dashed line: 0.")
+
+
+def pool_seeds(tables, entry_of: dict[str, str]):
+    """Sum the occlusion counts of several runs (e.g. the seeds of one variant) and recompute the rates."""
+    vis = tables.by_visibility.assign(tracker=tables.by_visibility["tracker"].map(entry_of))
+    vis = vis.assign(consistent=vis["id_consistency"] * vis["matched"])
+    vis = vis.groupby(["tracker", "bin"], sort=False)[["gt_boxes", "matched", "id_switches", "consistent"]].sum()
+    vis = vis.reset_index()
+    vis["recall"] = vis["matched"] / vis["gt_boxes"].where(vis["gt_boxes"] > 0)
+    vis["idsw_per_100"] = 100 * vis["id_switches"] / vis["matched"].where(vis["matched"] > 0)
+    vis["id_consistency"] = vis["consistent"] / vis["matched"].where(vis["matched"] > 0)
+    rel = tables.relink.assign(tracker=tables.relink["tracker"].map(entry_of))
+    rel = rel.groupby(["tracker", "gap_bin"], sort=False)[["gaps", "relinked"]].sum().reset_index()
+    rel["rate"] = rel["relinked"] / rel["gaps"].where(rel["gaps"] > 0)
+    return dataclasses.replace(tables, by_visibility=vis.drop(columns="consistent"), relink=rel)
+
+
+def occlusion_tables(tables) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Display frames (and bold masks, best per bin) of the by-visibility and re-link tables."""
+    v = tables.by_visibility
+    vis = pd.DataFrame(
+        {
+            "bin": v["bin"],
+            "tracker": v["tracker"],
+            "gt boxes": v["gt_boxes"],
+            "matched": v["matched"],
+            "recall": 100 * v["recall"],
+            "IDsw/100": v["idsw_per_100"],
+            "ID consistency": 100 * v["id_consistency"],
+        }
     )
-    long["value"] *= 100
-    fig, ax = plt.subplots(figsize=(7, 4))
-    sns.barplot(data=long, x="metric", y="value", hue="tracker", ax=ax)
-    ax.set_ylabel("%")
-    ax.set_title("Suite metrics per tracker")
-    paths.append(_save(fig, out_dir / "metrics_per_tracker.png"))
-
-    per_seq = metrics[metrics["seq"] != "COMBINED"]
-    for metric in ("HOTA", "IDF1"):
-        fig, ax = plt.subplots(figsize=(max(6, 1.2 * per_seq["seq"].nunique() + 2), 4))
-        data = per_seq.assign(value=per_seq[metric] * 100)
-        sns.barplot(data=data, x="seq", y="value", hue="tracker", ax=ax)
-        ax.set_ylabel(f"{metric} (%)")
-        ax.set_xlabel("")
-        ax.set_title(f"{metric} per sequence")
-        ax.tick_params(axis="x", rotation=30)
-        paths.append(_save(fig, out_dir / f"{metric.lower()}_per_sequence.png"))
-    return paths
+    r = tables.relink
+    rel = pd.DataFrame({"gap": r["gap_bin"], "tracker": r["tracker"], "gaps": r["gaps"], "relinked": r["relinked"],
+                        "re-link rate": 100 * r["rate"]})
+    vis_txt = as_text(vis, {"gt boxes": 0, "matched": 0, "recall": 1, "IDsw/100": 2, "ID consistency": 1})
+    rel_txt = as_text(rel, {"gaps": 0, "relinked": 0, "re-link rate": 1})
+    vis_num = vis[["recall", "IDsw/100", "ID consistency"]].round({"recall": 1, "IDsw/100": 2, "ID consistency": 1})
+    vis_bold = latex.best_mask(vis_num, groups=vis["bin"]).reindex(columns=vis.columns, fill_value=False)
+    rel_bold = latex.best_mask(rel[["re-link rate"]].round(1), groups=rel["gap"]).reindex(
+        columns=rel.columns, fill_value=False
+    )
+    return vis_txt, vis_bold, rel_txt, rel_bold
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
-    for ax in fig.axes:
-        if ax.get_legend() is not None:  # outside the bars, so it never hides one
-            sns.move_legend(ax, "upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
-    return path
-
-
-PUBLISHED = Path(__file__).resolve().parent / "data" / "published.csv"
+def _occlusion(doc: Doc, out_dir: Path, results: dict[str, Path], suite: dict, context: str,
+               entry_of: dict[str, str] | None = None) -> None:
+    doc.text("## Occlusion")
+    seqs, root = suite["sequences"], Path(suite["root"])
+    missing = [str(p / f"{s}.txt") for p in results.values() for s in seqs if not (p / f"{s}.txt").is_file()]
+    if missing:
+        doc.text(f"Not analysed: the run folder lacks the per-sequence result files (e.g. `{missing[0]}`).")
+        return
+    if not root.is_dir():
+        doc.text(f"Not analysed: the suite's ground truth is no longer at `{root}`.")
+        return
+    try:
+        from bench.occlusion import analyse_occlusion
+    except ModuleNotFoundError as e:  # only while bench/occlusion.py is not merged yet
+        if e.name != "bench.occlusion":
+            raise
+        doc.text("Not analysed: this build has no `bench/occlusion.py`.")
+        return
+    tables = analyse_occlusion(results, root, seqs, suite.get("benchmark"))
+    if tables is None:
+        doc.text(
+            f"Not analysed: the ground truth of suite `{suite['name']}` has no visibility column (as in MOT15 and "
+            "DanceTrack), so boxes cannot be binned by occlusion."
+        )
+        return
+    if entry_of:
+        tables = pool_seeds(tables, entry_of)
+    with atomic_path(out_dir / "occlusion_visibility.csv") as tmp:
+        tables.by_visibility.to_csv(tmp, index=False)
+    with atomic_path(out_dir / "occlusion_relink.csv") as tmp:
+        tables.relink.to_csv(tmp, index=False)
+    doc.text(
+        "Every gt box is joined with the evaluation's match (IoU ≥ 0.5) and binned by its visibility. Recall = "
+        "matched / gt boxes; IDsw/100 = ID switches per 100 matched boxes; ID consistency = share of matched boxes "
+        "whose tracker id is the one the gt track gets in the global IDF1 matching. Re-link rate = share of gaps "
+        "(runs of frames where the gt track is unmatched or its visibility < 0.1, with a matched frame on each side) "
+        "after which it gets back the tracker id it had before the gap."
+        + (" Counts are summed over seeds." if entry_of else "")
+    )
+    vis_txt, vis_bold, rel_txt, rel_bold = occlusion_tables(tables)
+    doc.table(vis_txt, f"Metrics by gt visibility bin ({context}); rates in %.", "tab:visibility", vis_bold)
+    doc.table(rel_txt, f"Re-link rate after an occlusion gap by gap length in frames ({context}).", "tab:relink",
+              rel_bold)
+    doc.figure(plots.plot_visibility(tables.by_visibility, out_dir / "visibility.png"),
+               f"Recall, ID switches per 100 matched boxes and ID consistency by visibility ({context}).")
+    doc.figure(plots.plot_relink(tables.relink, out_dir / "relink.png"),
+               f"Re-link rate by occlusion gap length ({context}).")
 
 
 def published_table() -> pd.DataFrame:
@@ -105,132 +206,115 @@ def published_table() -> pd.DataFrame:
     return pd.read_csv(PUBLISHED).set_index(["benchmark", "tracker"])
 
 
-def _published_section() -> tuple[list[str], str]:
+def _published(doc: Doc) -> None:
     table = published_table()
-    shown = table.drop(columns="source").reset_index()
-    shown["IDs"] = shown["IDs"].map(lambda v: "–" if pd.isna(v) else str(int(v)))
-    note = (
-        "Published test-set results as reported by the papers (not measured by bench; other detector, data and "
-        "training — for context only, not comparable to the synth numbers above)."
-    )
-    md = [
+    shown = as_text(table.drop(columns="source").reset_index(), {"HOTA": 1, "IDF1": 1, "MOTA": 1, "IDs": 0})
+    doc.text(
         "## Published results (papers, not measured here)",
-        "",
-        note,
-        "",
-        shown.to_markdown(index=False, floatfmt=".1f"),
-        "",
-        "Sources: " + "; ".join(f"{b} {t}: {src}" for (b, t), src in table["source"].items()),
-        "",
-    ]
-    tex = to_latex(
-        shown.set_index(["benchmark", "tracker"]),
-        "Published test-set results (from the papers; not measured by bench).",
-        "tab:published",
+        "Published test-set results as reported by the papers (not measured by bench; other detector, data and "
+        "training — for context only, not comparable to the numbers above).",
     )
-    return md, tex
+    doc.table(shown, "Published test-set results (from the papers; not measured by bench).", "tab:published")
+    doc.text("Sources: " + "; ".join(f"{b} {t}: {src}" for (b, t), src in table["source"].items()))
 
 
-def write_ablation_report(out_dir: Path, published: bool = True) -> list[Path]:
-    """ablation.md / ablation.tex (mean ± std over seeds, Δ vs the full model) and a HOTA/IDF1 plot per variant."""
-    from bench.ablate import summarise
-
-    info = json.loads((out_dir / "ablation.json").read_text())
-    table = pd.read_csv(out_dir / "ablation.csv")
-    order = ["bytetrack", *info["variants"]]
-    summary = summarise(table, info["baseline"], order)
-    head = (
-        f"Ablation `{info['name']}` on suite `{info['suite']}`: {info['description']}. FineTrack variants, "
-        f"{info['seeds']} seed(s) each, mean ± std over seeds; Δ = difference of the means against "
-        f"`{info['baseline']}`; ByteTrack (no Re-ID, seed-independent) for reference. HOTA, AssA, IDF1, MOTA, "
-        f"mAP and rank-1 in %; mAP/rank-1 on the val split's gt crops."
-    )
-    overrides = "\n".join(f"- `{v}`: {info['overrides'][v] or 'default config'}" for v in info["variants"])
-    pub_md, pub_tex = _published_section() if published else ([], "")
-    md = [
-        f"# Ablation: {info['name']}",
-        "",
-        head,
-        "",
-        summary.to_markdown(disable_numparse=True),
-        "",
-        "Variants:",
-        "",
-        overrides,
-        "",
-        *pub_md,
-    ]
-    sns.set_theme(style="whitegrid")
-    long = table.melt(id_vars=["variant", "seed"], value_vars=["HOTA", "AssA", "IDF1"], var_name="metric")
-    long["value"] *= 100
-    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(order) + 2), 4))
-    sns.barplot(data=long, x="variant", y="value", hue="metric", order=order, errorbar="sd", ax=ax)
-    ax.set_ylabel("%")
-    ax.set_xlabel("")
-    ax.set_title(f"Ablation {info['name']} (mean ± sd over seeds)")
-    plot = _save(fig, out_dir / "ablation.png")
-    md += [f"![ablation]({plot.name})", ""]
-    md_path, tex_path = out_dir / "ablation.md", out_dir / "ablation.tex"
-    atomic_write_text(md_path, "\n".join(md))
-    atomic_write_text(
-        tex_path,
-        to_latex(
-            summary,
-            f"Ablation {info['name']} on {info['suite']} (val), mean $\\pm$ std over {info['seeds']} seed(s).",
-            f"tab:ablation-{info['name']}",
-        )
-        + "\n"
-        + pub_tex
-        + "\n",
-    )
-    return [md_path, tex_path, plot]
+def _finish(doc: Doc, out_dir: Path, stem: str, title: str, pdf: bool) -> list[Path]:
+    md_path, tex_path = out_dir / f"{stem}.md", out_dir / f"{stem}.tex"
+    atomic_write_text(md_path, "\n".join(doc.md))
+    atomic_write_text(tex_path, f"% {latex.ascii_tex(title)}\n% needs \\usepackage{{booktabs,graphicx}}\n\n"
+                      + "\n".join(doc.tex))
+    paths = [md_path, tex_path, *(p for p, _ in doc.figures)]
+    if pdf:
+        doc_path = out_dir / f"{stem}-document.tex"
+        atomic_write_text(doc_path, latex.document(title, tex_path.name, [(p.name, c) for p, c in doc.figures]))
+        paths += [doc_path, latex.compile_pdf(doc_path, out_dir / f"{stem}.pdf")]
+    return paths
 
 
-def write_report(run_dir: Path, published: bool = True) -> list[Path]:
-    """Write report.md, report.tex and the PNG plots into the run folder; returns the written paths."""
+def write_report(run_dir: Path, published: bool = True, pdf: bool = False) -> list[Path]:
+    """Write report.md, report.tex, CSVs and PNG plots into the run folder (and report.pdf); returns the paths."""
     metrics, manifest = load_metrics(run_dir)
     suite = manifest["suite"]
-    summary, per_seq = summary_table(metrics), per_sequence_table(metrics)
-    plots = plot_metrics(metrics, run_dir)
+    det = manifest["detections"]["source"]
+    context = f"{suite['name']} val, seed {manifest.get('seed', 0)}, {det} detections"
+    doc = Doc()
     head = (
         f"Run `{manifest['run_id']}` on suite `{suite['name']}` ({len(suite['sequences'])} val sequences, "
         f"{suite['benchmark']}-style evaluation with TrackEval, cross-checked by py-motmetrics); "
-        f"detections: `{manifest['detections']['source']}`; commit `{manifest['git_commit'][:10]}`; "
-        f"device `{manifest['device']}`. Rates in %, FPS = tracker-only frames per second."
+        f"detections: `{det}`; seed {manifest.get('seed', 0)}; commit `{manifest['git_commit'][:10]}`; "
+        f"device `{manifest['device']}`. Rates in %, FPS = tracker-only frames per second; best value per column "
+        "in bold in the LaTeX tables (↑ higher is better, ↓ lower is better)."
     )
+    doc.text(f"# bench report: {suite['name']}", head)
     for tracker, reid in (manifest.get("reid") or {}).items():
         m, mc = reid.get("metrics", {}), reid["model_config"]
-        head += (
-            f"\n\n{tracker} Re-ID model `{mc['name']}` ({mc['layout']} ×{mc['width']}, input "
+        doc.text(
+            f"{tracker} Re-ID model `{mc['name']}` ({mc['layout']} ×{mc['width']}, input "
             f"{mc['input_size']}{', ' + str(mc['extra']) if mc.get('extra') else ''}), trained on "
             f"{reid.get('train_crops', '?')} crops in {reid.get('train_seconds', float('nan')):.0f} s: val mAP "
             f"{100 * m.get('mAP', float('nan')):.1f}, rank-1 {100 * m.get('rank1', float('nan')):.1f} "
             f"(checkpoint `{Path(reid['path']).name}`)."
         )
-    md = [
-        f"# bench report: {suite['name']}",
-        "",
-        head,
-        "",
-        "## Summary",
-        "",
-        summary.to_markdown(floatfmt=".1f"),
-        "",
-        "## Per sequence",
-        "",
-        per_seq.reset_index().to_markdown(index=False, floatfmt=".1f"),
-        "",
-    ]
-    md += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots] + [""]
-    pub_md, pub_tex = _published_section() if published else ([], "")
-    md += pub_md
-    tex = [
-        f"% bench report: run {manifest['run_id']}, suite {suite['name']}",
-        to_latex(summary, f"Tracking results on {suite['name']} (val).", "tab:summary"),
-        to_latex(per_seq, f"Per-sequence results on {suite['name']} (val).", "tab:per-seq"),
-        pub_tex,
-    ]
-    md_path, tex_path = run_dir / "report.md", run_dir / "report.tex"
-    atomic_write_text(md_path, "\n".join(md))
-    atomic_write_text(tex_path, "\n\n".join(tex) + "\n")
-    return [md_path, tex_path, *plots]
+    summary = summary_table(metrics).reset_index()
+    cols = [c for c in MAIN if c in summary]
+    doc.text("## Summary")
+    doc.table(as_text(summary, _digits(cols)), f"Tracking results ({context}).", "tab:summary",
+              latex.best_mask(summary[cols]).reindex(columns=summary.columns, fill_value=False))
+    per_seq = per_sequence_table(metrics).reset_index()
+    doc.text("## Per sequence")
+    doc.table(as_text(per_seq, _digits(cols)), f"Per-sequence results ({context}); best per sequence in bold.",
+              "tab:per-seq", latex.best_mask(per_seq[cols], groups=per_seq["seq"]).reindex(
+                  columns=per_seq.columns, fill_value=False))
+    trackers = [t for t in manifest["trackers"] if t in set(metrics["tracker"])]
+    if len(trackers) > 1:
+        comps = stats.run_comparisons(stats.run_values(run_dir), trackers)
+        _significance(doc, comps, run_dir, context, [("", "Tracker pairs (A vs B, Δ = A − B)")])
+    _occlusion(doc, run_dir, {t: run_dir / t for t in trackers}, suite, context)
+    doc.text("## Plots")
+    for p in plots.plot_metrics(metrics, run_dir):
+        doc.figure(p, f"{p.stem.replace('_', ' ')} ({context}).")
+    if published:
+        _published(doc)
+    return _finish(doc, run_dir, "report", f"bench report: run {manifest['run_id']}, suite {suite['name']}", pdf)
+
+
+def write_ablation_report(out_dir: Path, published: bool = True, pdf: bool = False) -> list[Path]:
+    """ablation.md / .tex: mean ± std over seeds, Δ [CI] vs the baseline and vs ByteTrack, occlusion, plots."""
+    info, table = stats.load_ablation_info(out_dir)
+    order = ["bytetrack", *info["variants"]]
+    runs = stats.ablation_runs(out_dir, info)
+    first = next((p / "manifest.json" for p in runs.values() if (p / "manifest.json").is_file()), None)
+    manifest = json.loads(first.read_text()) if first else {}
+    det = manifest.get("detections", {}).get("source", "unrecorded")
+    context = f"{info['suite']} val, {info['seeds']} seed(s), {det} detections"
+    doc = Doc()
+    doc.text(
+        f"# Ablation: {info['name']}",
+        f"Ablation `{info['name']}` on suite `{info['suite']}` (val split, {det} detections): {info['description']}. "
+        f"FineTrack variants, {info['seeds']} seed(s) each, mean ± std over seeds of the suite-level metrics; "
+        f"ByteTrack (no Re-ID, seed-independent) for reference. HOTA, AssA, IDF1, MOTA, mAP and rank-1 in %; "
+        "mAP/rank-1 on the val split's gt crops.",
+    )
+    summary = stats.summarise(table, info["baseline"], order)
+    means = stats.summary_means(table, order)
+    bold = latex.best_mask(means).reindex(index=summary.index, columns=summary.columns, fill_value=False)
+    doc.table(summary.reset_index(), f"Ablation {info['name']} ({context}): mean ± std over seeds.",
+              f"tab:ablation-{info['name']}", bold.reset_index(drop=True).assign(variant=False))
+    doc.text("Variants:", "\n".join(f"- `{v}`: {info['overrides'][v] or 'default config'}" for v in info["variants"]))
+    values = stats.ablation_values(out_dir, info)
+    if values is None:
+        doc.text("## Is the difference real?",
+                 "Not computed: the per-seed run folders (`<variant>-s<seed>/`, `bytetrack/`) with their "
+                 "per-sequence metrics are not all in this folder.")
+    else:
+        comps = stats.ablation_comparisons(values, info)
+        _significance(doc, comps, out_dir, context, [(info["baseline"], f"Variants vs {info['baseline']}"),
+                                                     ("bytetrack", "Variants vs ByteTrack")])
+        suite = manifest["suite"]
+        results = {f"{v}/s{s}": p / ("bytetrack" if v == "bytetrack" else "finetrack") for (v, s), p in runs.items()}
+        _occlusion(doc, out_dir, results, suite, context, entry_of={k: k.split("/")[0] for k in results})
+    doc.figure(plots.plot_ablation(table, order, info["name"], out_dir / "ablation.png"),
+               f"Ablation {info['name']}: mean $\\pm$ sd over seeds ({context}).")
+    if published:
+        _published(doc)
+    return _finish(doc, out_dir, "ablation", f"bench ablation {info['name']} on {info['suite']}", pdf)

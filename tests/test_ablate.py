@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 import torch
 
-from bench.ablate import load_ablation, run_ablation, summarise
+from bench.ablate import load_ablation, run_ablation
 from bench.config import load_config
 from bench.errors import BenchError
 from bench.report import write_ablation_report
+from bench.stats import summarise
 from bench.suites import load_suite
 
 TINY = ["synth.frames=30", "synth.num_train=1", "synth.num_val=1", "synth.people=8", "run.jobs=1",
@@ -72,9 +73,10 @@ def test_tiny_ablation_runs_resumes_and_summarises(tmp_path):
     run_ablation(cfg, suite, ablation, seeds=2)
     assert (out / "full-s0" / "manifest.json").stat().st_mtime == mtime
     summary = summarise(table, "full", ["bytetrack", "full", "stripes"])
-    assert summary.loc["full", "ΔHOTA"] == "+0.0" and summary.loc["full", "seeds"] == 2
+    assert summary.loc["full", "seeds"] == 2 and summary.loc["bytetrack", "seeds"] == 1
     assert "±" in summary.loc["stripes", "HOTA"]
     paths = write_ablation_report(out)
     md = (out / "ablation.md").read_text()
-    assert "stripes" in md and "ΔIDF1" in md and "Published results" in md
+    assert "stripes" in md and "stripes vs full" in md and "ΔIDF1" in md and "Published results" in md
+    assert (out / "significance.csv").is_file() and (out / "ablation.tex").read_text().isascii()
     assert all(p.exists() for p in paths)

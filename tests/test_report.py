@@ -1,0 +1,287 @@
+"""`bench report` from stored folders: significance, occlusion (with a stand-in bench.occlusion), paper-ready LaTeX
+(ASCII, one header row, direction marks, best in bold, balanced environments, compiles with pdflatex), plots."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench import latex
+from bench.report import occlusion_tables, pool_seeds, write_ablation_report, write_report
+
+from .test_cli import bench
+
+SEQS = ["SEQ-A", "SEQ-B", "SEQ-C"]
+COLS = ["HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDs", "FP", "FN", "FPS"]
+BINS = ["[0, .25)", "[.25, .5)", "[.5, .75)", "[.75, 1]"]
+GAPS = ["1-5", "6-15", "16-30", ">30"]
+PDFLATEX = shutil.which("pdflatex")
+
+
+@dataclass
+class OcclusionTables:
+    by_visibility: pd.DataFrame
+    relink: pd.DataFrame
+
+
+def _occlusion_frames(names: list[str]) -> OcclusionTables:
+    vis, rel = [], []
+    for k, name in enumerate(names):
+        for i, b in enumerate(BINS):
+            matched = 40 + 10 * i + k
+            vis.append({"tracker": name, "bin": b, "gt_boxes": 100, "matched": matched, "recall": matched / 100,
+                        "id_switches": 4 - i, "idsw_per_100": 100 * (4 - i) / matched,
+                        "id_consistency": 0.5 + 0.1 * i + 0.01 * k})
+        for i, g in enumerate(GAPS):
+            rel.append({"tracker": name, "gap_bin": g, "gaps": 10, "relinked": 8 - 2 * i + k,
+                        "rate": (8 - 2 * i + k) / 10})
+    return OcclusionTables(pd.DataFrame(vis), pd.DataFrame(rel))
+
+
+@pytest.fixture
+def fake_occlusion(monkeypatch):
+    """A stand-in for bench/occlusion.py (written by another change) with its agreed API; records the calls."""
+    module = types.ModuleType("bench.occlusion")
+    module.calls = []
+    module.visibility = True
+
+    def analyse_occlusion(results, gt_root, seqs, benchmark=None):
+        module.calls.append((dict(results), gt_root, list(seqs), benchmark))
+        return _occlusion_frames(list(results)) if module.visibility else None
+
+    module.analyse_occlusion = analyse_occlusion
+    module.OcclusionTables = OcclusionTables
+    monkeypatch.setitem(sys.modules, "bench.occlusion", module)
+    return module
+
+
+def _write_run(run_dir: Path, trackers: dict[str, float], gt_root: Path, seed: int = 0, run_id: str = "r") -> None:
+    """A run folder as `bench run` writes it: metrics.csv, manifest.json and <tracker>/<SEQ>.txt."""
+    rows = []
+    for t, level in trackers.items():
+        for i, seq in enumerate([*SEQS, "COMBINED"]):
+            v = level + 0.01 * (i % 3) + 0.003 * seed
+            rows.append({"seq": seq, "tracker": t, **{c: v for c in COLS[:5]}, "IDs": 20 - 10 * level + i,
+                         "FP": 10, "FN": 100, "FPS": 50.0})
+        (run_dir / t).mkdir(parents=True, exist_ok=True)
+        for seq in SEQS:
+            (run_dir / t / f"{seq}.txt").write_text("1,1,10,10,20,40,1,-1,-1,-1\n")
+    pd.DataFrame(rows).to_csv(run_dir / "metrics.csv", index=False)
+    suite = {"name": "tiny", "root": str(gt_root), "benchmark": "MOT17", "sequences": SEQS}
+    manifest = {"run_id": run_id, "suite": suite, "trackers": list(trackers), "git_commit": "0123456789abc",
+                "device": "cpu", "seed": seed, "detections": {"source": "public"}, "reid": {}}
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _check_tex(path: Path) -> str:
+    text = path.read_text(encoding="utf-8")
+    assert text.isascii(), [c for c in text if not c.isascii()]
+    for env in set(re.findall(r"\\begin\{(\w+)\}", text)):
+        assert text.count(f"\\begin{{{env}}}") == text.count(f"\\end{{{env}}}"), env
+    assert text.count("{") == text.count("}") - text.count("\\}") + text.count("\\{")
+    for block in re.findall(r"\\toprule\n(.*?)\\midrule", text, flags=re.S):
+        assert block.count("\\\\") == 1, block  # exactly one header row (no index-name row)
+    assert "multirow" not in text
+    return text
+
+
+def _compile(tex: Path, tmp_path: Path) -> None:
+    if tex.read_text().lstrip("% \n").startswith("\\documentclass") or "\\documentclass" in tex.read_text():
+        doc = tex
+    else:
+        doc = tex.with_name(f"wrap-{tex.stem}.tex")
+        doc.write_text("\\documentclass{article}\n\\usepackage{booktabs}\n\\usepackage{graphicx}\n"
+                       f"\\begin{{document}}\n\\input{{{tex.name}}}\n\\end{{document}}\n")
+    out = tmp_path / "pdfout"
+    out.mkdir(exist_ok=True)
+    proc = subprocess.run([PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", f"-output-directory={out}",
+                           doc.name], cwd=doc.parent, capture_output=True, text=True, errors="replace")
+    assert proc.returncode == 0, proc.stdout[-2000:]
+
+
+def test_run_report_has_significance_occlusion_and_paper_latex(tmp_path, fake_occlusion):
+    gt = tmp_path / "gt"
+    gt.mkdir()
+    run = tmp_path / "run"
+    _write_run(run, {"bytetrack": 0.50, "finetrack": 0.55}, gt)
+    paths = write_report(run)
+    md = (run / "report.md").read_text()
+    assert "## Is the difference real?" in md and "finetrack vs bytetrack" in md and "3 × 1" in md
+    assert "better HOTA, AssA, IDF1, MOTA" in md  # +5 points on every sequence
+    sig = pd.read_csv(run / "significance.csv")
+    assert set(sig["metric"]) == {"HOTA", "AssA", "IDF1", "MOTA", "IDs"}
+    assert sig.loc[sig["metric"] == "HOTA", "delta"].iloc[0] == pytest.approx(5.0)
+    # occlusion: called with the run's result folders, gt and sequences; tables and plots in the report
+    results, root, seqs, benchmark = fake_occlusion.calls[0]
+    assert results == {"bytetrack": run / "bytetrack", "finetrack": run / "finetrack"}
+    assert (root, seqs, benchmark) == (gt, SEQS, "MOT17")
+    assert "Metrics by gt visibility bin" not in md and "| [0, .25)" in md and "| >30" in md
+    for name in ("forest.png", "visibility.png", "relink.png", "metrics_per_tracker.png", "report.tex"):
+        assert run / name in paths and (run / name).stat().st_size > 0
+    tex = _check_tex(run / "report.tex")
+    assert "HOTA$\\uparrow$" in tex and "IDs$\\downarrow$" in tex and "$\\Delta$HOTA" in tex
+    summary = tex.split("\\label{tab:summary}")[1].split("\\end{table}")[0]
+    assert "finetrack & \\bfseries 55.0" in summary and "bytetrack & 50.0" in summary
+    published = tex.split("\\label{tab:published}")[1].split("\\end{table}")[0]
+    assert "\\bfseries" not in published
+    assert "\\resizebox" in tex and "synth" not in tex and "tiny val, seed 0, public detections" in tex
+
+
+def test_gt_without_visibility_and_missing_files_are_said(tmp_path, fake_occlusion):
+    gt = tmp_path / "gt"
+    gt.mkdir()
+    run = tmp_path / "run"
+    _write_run(run, {"bytetrack": 0.5, "finetrack": 0.5}, gt)
+    fake_occlusion.visibility = False
+    write_report(run, published=False)
+    md = (run / "report.md").read_text()
+    assert "no visibility column (as in MOT15 and DanceTrack)" in md
+    assert "no evidence" in md  # identical trackers
+    (run / "finetrack" / "SEQ-B.txt").unlink()  # a report from an old run without result files
+    write_report(run, published=False)
+    assert "lacks the per-sequence result files" in (run / "report.md").read_text()
+
+
+def test_pool_seeds_sums_counts_and_recomputes_rates():
+    tables = _occlusion_frames(["v/s0", "v/s1"])
+    pooled = pool_seeds(tables, {"v/s0": "v", "v/s1": "v"})
+    row = pooled.by_visibility.iloc[0]
+    assert row["tracker"] == "v" and row["gt_boxes"] == 200 and row["matched"] == 81
+    assert row["recall"] == pytest.approx(81 / 200) and row["idsw_per_100"] == pytest.approx(100 * 8 / 81)
+    assert row["id_consistency"] == pytest.approx((0.5 * 40 + 0.51 * 41) / 81)
+    rel = pooled.relink.iloc[0]
+    assert (rel["gaps"], rel["relinked"], rel["rate"]) == (20, 17, pytest.approx(0.85))
+    vis_txt, vis_bold, rel_txt, rel_bold = occlusion_tables(_occlusion_frames(["a", "b"]))
+    first = vis_bold[vis_txt["bin"] == BINS[0]]
+    assert first["recall"].tolist() == [False, True] and first["IDsw/100"].tolist() == [False, True]
+    assert rel_bold[rel_txt["gap"] == "1-5"]["re-link rate"].tolist() == [False, True]
+
+
+def _write_ablation(out: Path, gt: Path, with_runs: bool = True) -> None:
+    out.mkdir(parents=True)
+    info = {"name": "tiny", "description": "tiny", "baseline": "full", "seeds": 2, "suite": "tiny",
+            "variants": ["full", "stripes"], "overrides": {"full": {}, "stripes": {"x": "stripes"}}}
+    (out / "ablation.json").write_text(json.dumps(info))
+    rows = [{"variant": "bytetrack", "seed": 0, "HOTA": 0.5, "AssA": 0.5, "IDF1": 0.5, "MOTA": 0.5, "IDs": 30.0}]
+    levels = {"full": 0.55, "stripes": 0.56}
+    for seed in range(2):
+        for v, level in levels.items():
+            rows.append({"variant": v, "seed": seed, "HOTA": level, "AssA": level, "IDF1": level, "MOTA": level,
+                         "IDs": 20.0, "mAP": 0.5, "rank1": 0.7, "train_seconds": 10.0})
+            if with_runs:
+                _write_run(out / f"{v}-s{seed}", {"finetrack": level}, gt, seed=seed)
+    if with_runs:
+        _write_run(out / "bytetrack", {"bytetrack": 0.5}, gt)
+    pd.DataFrame(rows).to_csv(out / "ablation.csv", index=False)
+
+
+def test_ablation_report_with_ci_against_baseline_and_bytetrack(tmp_path, fake_occlusion):
+    gt = tmp_path / "gt"
+    gt.mkdir()
+    out = tmp_path / "ablate-tiny"
+    _write_ablation(out, gt)
+    paths = write_ablation_report(out)
+    md = (out / "ablation.md").read_text()
+    assert "### Variants vs full" in md and "### Variants vs ByteTrack" in md
+    assert "stripes vs full" in md and "full vs bytetrack" in md and "3 × 2" in md
+    assert "better HOTA, AssA, IDF1, MOTA, IDs" in md  # stripes +1 point (and 0.1 fewer IDs) per seq and seed
+    results = fake_occlusion.calls[0][0]
+    assert set(results) == {"bytetrack/s0", "full/s0", "full/s1", "stripes/s0", "stripes/s1"}
+    pooled = pd.read_csv(out / "occlusion_relink.csv")
+    assert set(pooled["tracker"]) == {"bytetrack", "full", "stripes"}
+    assert pooled.loc[pooled["tracker"] == "full", "gaps"].tolist() == [20, 20, 20, 20]  # two seeds summed
+    tex = _check_tex(out / "ablation.tex")
+    assert "56.0 $\\pm$ 0.0" in tex and "\\bfseries 56.0" in tex
+    assert all(p.exists() for p in paths)
+
+
+def test_ablation_report_without_run_folders_says_so(tmp_path):
+    out = tmp_path / "ablate-old"
+    _write_ablation(out, tmp_path, with_runs=False)
+    write_ablation_report(out, published=False)
+    md = (out / "ablation.md").read_text()
+    assert "Not computed" in md and "stripes" in md
+    _check_tex(out / "ablation.tex")
+
+
+def test_ascii_tex_rejects_untranslated_unicode():
+    assert latex.ascii_tex("Δ ± – ×") == "$\\Delta$ $\\pm$ -- $\\times$"
+    with pytest.raises(ValueError, match="non-ASCII"):
+        latex.ascii_tex("naïve")
+
+
+def test_best_mask_directions_and_ties():
+    df = pd.DataFrame({"HOTA": [50.0, 52.0, 52.0], "IDs": [10, 9, 12], "n": [1, 2, 3]})
+    mask = latex.best_mask(df)
+    assert mask["HOTA"].tolist() == [False, True, True]  # ties all bold
+    assert mask["IDs"].tolist() == [False, True, False]  # lower is better
+    assert not mask["n"].any()
+
+
+@pytest.mark.skipif(PDFLATEX is None, reason="pdflatex not installed")
+def test_generated_tex_compiles_with_pdflatex(tmp_path, fake_occlusion):
+    gt = tmp_path / "gt"
+    gt.mkdir()
+    run = tmp_path / "run"
+    _write_run(run, {"bytetrack": 0.50, "deepsort": 0.48, "finetrack": 0.55}, gt)
+    paths = write_report(run, pdf=True)
+    assert run / "report.pdf" in paths and (run / "report.pdf").read_bytes()[:4] == b"%PDF"
+    assert not list(run.glob("*.aux")) and not list(run.glob("*.log"))  # aux files stay out of the run folder
+    out = tmp_path / "ablate-tiny"
+    _write_ablation(out, gt)
+    write_ablation_report(out, pdf=True)
+    assert (out / "ablation.pdf").is_file()
+    for tex in [*run.glob("*.tex"), *out.glob("*.tex")]:
+        _check_tex(tex)
+        _compile(tex, tmp_path)
+
+
+def test_cli_pdf_without_pdflatex_is_a_clear_error(tmp_path):
+    gt = tmp_path / "gt"
+    gt.mkdir()
+    run = tmp_path / "run"
+    _write_run(run, {"bytetrack": 0.5, "finetrack": 0.55}, gt)
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[1]), "PATH": str(tmp_path), "COLUMNS": "200"}
+    proc = subprocess.run([sys.executable, "-c", "from bench.cli import main; main()", "report", str(run), "--pdf"],
+                          capture_output=True, text=True, env=env)  # PATH without pdflatex
+    assert proc.returncode == 2 and "--pdf needs pdflatex on PATH" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (run / "report.md").exists()
+    gt.rmdir()  # the subprocess may import the real bench.occlusion: gt gone -> the report says so, no analysis
+    proc = bench("report", str(run), check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "no longer at" in (run / "report.md").read_text()
+    assert (run / "report.md").is_file() and (run / "report.tex").read_text().isascii()
+
+
+def test_plots_fit_axes_to_data_and_mark_zero(tmp_path, monkeypatch):
+    from bench import plots
+
+    figs = []
+    monkeypatch.setattr(plots, "save", lambda fig, path: figs.append(fig) or path)
+    metrics = pd.DataFrame([{"seq": s, "tracker": t, **{c: v for c in COLS[:5]}} for s in [*SEQS, "COMBINED"]
+                            for t, v in (("bytetrack", 0.55), ("finetrack", 0.57))])
+    plots.plot_metrics(metrics, tmp_path)
+    for fig in figs:
+        for ax in fig.axes:
+            lo, hi = ax.get_ylim()
+            assert 50 < lo < 55 and 57 < hi < 62, (lo, hi)  # a 2-point difference fills the axis; no bars from 0
+    comps = pd.DataFrame({"a": ["f", "f"], "b": ["b", "b"], "metric": ["HOTA", "IDs"], "delta": [2.0, -3.0],
+                          "lo": [1.0, -5.0], "hi": [3.0, -1.0]})
+    plots.forest_plot(comps, tmp_path / "forest.png", "t")
+    for ax in figs[-1].axes:
+        assert any(list(line.get_xdata()) == [0, 0] for line in ax.get_lines())  # the zero line
+        assert ax.get_xlim()[0] <= 0 <= ax.get_xlim()[1]  # 0 in view even when the whole interval is on one side
+    plots.plot_visibility(_occlusion_frames(["a", "b"]).by_visibility, tmp_path / "v.png")
+    plots.plot_relink(_occlusion_frames(["a", "b"]).relink, tmp_path / "r.png")
+    recall_ax, relink_ax = figs[-2].axes[0], figs[-1].axes[0]
+    assert recall_ax.get_ylim()[0] > 30 and relink_ax.get_ylim()[0] > 10
+    assert [t.get_text() for t in relink_ax.get_legend().get_texts()] == ["a", "b"]  # one line per tracker
