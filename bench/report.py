@@ -12,6 +12,7 @@ import pandas as pd
 from bench import latex, plots, stats
 from bench.errors import BenchError
 from bench.fsutil import atomic_path, atomic_write_text
+from trackers.reid.models import ModelConfig
 
 MAIN = ["HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDs", "FP", "FN", "FPS"]
 RATES = ["HOTA", "DetA", "AssA", "MOTA", "IDF1"]  # stored as fractions, shown as percentages
@@ -152,6 +153,9 @@ def occlusion_tables(tables) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, 
     return vis_txt, vis_bold, rel_txt, rel_bold
 
 
+COMMON_MODEL_KEYS = {f.name for f in dataclasses.fields(ModelConfig)} | {"extra"}
+
+
 def _occlusion(doc: Doc, out_dir: Path, results: dict[str, Path], suite: dict, context: str,
                entry_of: dict[str, str] | None = None) -> None:
     doc.text("## Occlusion")
@@ -163,13 +167,8 @@ def _occlusion(doc: Doc, out_dir: Path, results: dict[str, Path], suite: dict, c
     if not root.is_dir():
         doc.text(f"Not analysed: the suite's ground truth is no longer at `{root}`.")
         return
-    try:
-        from bench.occlusion import analyse_occlusion
-    except ModuleNotFoundError as e:  # only while bench/occlusion.py is not merged yet
-        if e.name != "bench.occlusion":
-            raise
-        doc.text("Not analysed: this build has no `bench/occlusion.py`.")
-        return
+    from bench.occlusion import analyse_occlusion
+
     tables = analyse_occlusion(results, root, seqs, suite.get("benchmark"))
     if tables is None:
         doc.text(
@@ -248,9 +247,11 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False) -> li
     doc.text(f"# bench report: {suite['name']}", head)
     for tracker, reid in (manifest.get("reid") or {}).items():
         m, mc = reid.get("metrics", {}), reid["model_config"]
+        # the model's own switches: fields beyond the common ones (older checkpoints kept them in `extra`)
+        own = {k: v for k, v in {**mc, **mc.get("extra", {})}.items() if k not in COMMON_MODEL_KEYS}
         doc.text(
             f"{tracker} Re-ID model `{mc['name']}` ({mc['layout']} ×{mc['width']}, input "
-            f"{mc['input_size']}{', ' + str(mc['extra']) if mc.get('extra') else ''}), trained on "
+            f"{mc['input_size']}{', ' + str(own) if own else ''}), trained on "
             f"{reid.get('train_crops', '?')} crops in {reid.get('train_seconds', float('nan')):.0f} s: val mAP "
             f"{100 * m.get('mAP', float('nan')):.1f}, rank-1 {100 * m.get('rank1', float('nan')):.1f} "
             f"(checkpoint `{Path(reid['path']).name}`)."
