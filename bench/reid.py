@@ -170,7 +170,8 @@ def train_checkpoint(
     if not train_seqs:
         raise BenchError(
             f"suite {suite.name!r} has no train sequences to train a Re-ID model on",
-            hint=f"pass a checkpoint with --reid PATH (or reid.{tracker}.checkpoint in bench.toml)",
+            hint=f"give the suite a train/ folder, or split it with --set suite.split=half, or pass a checkpoint "
+            f"with --reid PATH (reid.{tracker}.checkpoint in bench.toml)",
         )
     t0 = time.perf_counter()
     data = gt_crops(train_seqs, size, tc.min_visibility, tc.frame_stride)
