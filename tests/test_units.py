@@ -14,13 +14,13 @@ from tests.test_runner import TINY
 def test_ablation_unit_key_follows_its_inputs(tmp_path):
     cfg = load_config(None, TINY + [f"paths.cache='{tmp_path / 'c'}'"])
     suite = load_suite("synth", cfg)
-    stripes = {"reid.finetrack.model.extra.parts": "stripes"}
+    stripes = {"reid.finetrack.model.parts": "stripes"}
     a = AblationUnit("stripes", stripes, 0, "finetrack")
     assert a.key(cfg, suite) == AblationUnit("other-name", dict(stripes), 0, "finetrack").key(cfg, suite)
     keys = {a.key(cfg, suite), AblationUnit("stripes", stripes, 1, "finetrack").key(cfg, suite),
             AblationUnit("full", {}, 0, "finetrack").key(cfg, suite), AblationUnit("b", {}, 0, "bytetrack").key(cfg, suite)}
     assert len(keys) == 4
-    assert a.config(cfg).reid.finetrack.model.extra["parts"] == "stripes" and a.config(cfg).run.seed == 0
+    assert a.config(cfg).reid.finetrack.model.parts == "stripes" and a.config(cfg).run.seed == 0
     units = ablation_units(Ablation("x", "", "full", (Variant("full"), Variant("stripes", stripes))), seeds=2)
     assert [(u.variant, u.seed, u.tracker) for u in units] == [
         ("bytetrack", None, "bytetrack"), ("full", 0, "finetrack"), ("stripes", 0, "finetrack"),
