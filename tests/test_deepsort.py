@@ -172,7 +172,7 @@ def test_cascade_gives_the_detection_to_the_more_recently_seen_track(recent):
     for t in tracker.tracks:  # premise: equal appearance cost, both inside their gates
         costs.append(cosine_distance(np.asarray(t.gallery), query[None]).min())
         kalman = tracker.states.kalman
-        predicted = kalman.predict(tracker.states.state[[t.row]], left_first=False)
+        predicted = kalman.predict(tracker.states.state[:, [t.row]].T, left_first=False)
         assert kalman.gating_distance(predicted, tlwh_to_xyah(dets.tlwh))[0, 0] < 9.4877
     assert costs[0] == pytest.approx(costs[1], abs=1e-6) and costs[0] < 0.2
 
