@@ -121,14 +121,14 @@ def test_far_detection_with_right_appearance_is_gated_out_of_the_cascade(gate_on
 
     # The cost the cascade sees (after the prediction that update() does first).
     states = tracker.states
-    predicted = states.kalman.predict(states.state[[track.row]], left_first=False)
+    predicted = states.kalman.predict(states.state[:, [track.row]].T, left_first=False)
     dets = Detections.from_tlbr(np.array([box(far)]), np.array([0.9]), e[None])
     gate = states.kalman.gating_distance(predicted, tlwh_to_xyah(dets.tlwh))[0]
     assert gate[0] > 9.4877
-    saved = states.state[track.row].copy()
-    states.state[track.row] = predicted[0]
+    saved = states.state[:, track.row].copy()
+    states.state[:, track.row] = predicted[0]
     cost = tracker._gated_appearance_cost([track], dets)
-    states.state[track.row] = saved
+    states.state[:, track.row] = saved
     assert cost[0, 0] == (INFTY_COST if gate_on else pytest.approx(0.0, abs=1e-6))
 
     out = tracker.update(*frame([far], [e]))

@@ -77,7 +77,7 @@ def test_stacked_states_grow_compact_and_keep_each_tracks_state() -> None:
     rng = np.random.default_rng(3)
     tracks = [Track(track_id=i + 1, score=0.5, states=states, row=r)
               for i, r in enumerate(states.add(np.stack([_box(rng) for _ in range(5)])))]
-    assert states.size == 5 and len(states.state) >= 5
+    assert states.size == 5 and states.state.shape == (24, 5)
     states.predict(np.array([t.row for t in tracks[1:3]]))
     expected = {t.track_id: states.state[:, t.row].copy() for t in tracks}
     live = tracks[1:4]
