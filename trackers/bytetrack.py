@@ -24,7 +24,7 @@ from enum import IntEnum
 import numpy as np
 
 from trackers.association import AssociationStage, CostFn, Detections, iou_cost, score_fused_iou_cost
-from trackers.kalman import KalmanFilter, tlwh_to_tlbr, tlwh_to_xyah, xyah_to_tlwh
+from trackers.kalman import KalmanFilter
 from trackers.matching import iou_distance
 from trackers.track import KalmanStates, output_rows, rows_of
 from trackers.track import Track as KalmanTrack
@@ -120,7 +120,7 @@ class ByteTrack:
         """Kalman-update each tracks[k] with detection idx[k] (one batched step) and mark it tracked."""
         if not tracks:
             return
-        self.states.update(rows_of(tracks), tlwh_to_xyah(dets.tlwh[idx]))
+        self.states.update(rows_of(tracks), dets.xyah[idx])
         for track, i, score in zip(tracks, idx, dets.scores[idx].tolist()):
             track.score = score
             track.frame_id = self.frame_id
@@ -142,11 +142,11 @@ class ByteTrack:
         self.frame_id += 1
         dets = np.asarray(dets, dtype=np.float64).reshape(-1, 5)
         scores = dets[:, 4]
-        high = np.flatnonzero(scores > cfg.track_thresh)
-        low = np.flatnonzero((scores > cfg.low_thresh) & (scores < cfg.track_thresh))
+        high = np.nonzero(scores > cfg.track_thresh)[0]
+        low = np.nonzero((scores > cfg.low_thresh) & (scores < cfg.track_thresh))[0]
         keep = np.concatenate([high, low])
         # Detections used this frame, high-score ones first: indices :n_high are the high, n_high: the low ones.
-        # Every stage below refers to detections by their index in `used`.
+        # Every stage below names detections by their index in `used`.
         feats = None if features is None else np.asarray(features)[keep]
         used = Detections.from_tlbr(dets[keep, :4], scores[keep], feats)
         n_high = len(high)
@@ -155,7 +155,7 @@ class ByteTrack:
         refound: list[Track] = []
         newly_lost: list[Track] = []
         newly_removed: list[Track] = []
-        # Matched tracks and their detections; all take one batched Kalman update after the three stages
+        # Matched tracks and their detections: all take one batched Kalman update after the three stages
         # (no stage reads a state another stage updated: costs come from the predicted boxes).
         observed: list[Track] = []
         observed_det: list[int] = []
@@ -171,7 +171,7 @@ class ByteTrack:
         self._predict(rows[:n_pool], pool)
         # 1 - IoU of every pair the three stages can form (rows: pool, then unconfirmed), computed once.
         iou_dist = iou_distance(self.states.tlbr(rows), used.tlbr)
-        matches, unmatched_pool, unmatched_high = self.first_stage.match(
+        matches, unmatched_pool, left = self.first_stage.match(
             pool, used.subset(slice(0, n_high)), iou_dist[:n_pool, :n_high])
         for it, idet in matches.tolist():
             track = pool[it]
@@ -201,25 +201,26 @@ class ByteTrack:
                 track.state = TrackState.LOST
                 newly_lost.append(track)
 
-        # Stage 3: unconfirmed tracks (not predicted) vs high-score detections left over from stage 1.
-        matches, unmatched_unconfirmed, unmatched_left = self.unconfirmed_stage.match(
-            unconfirmed, used.subset(unmatched_high), iou_dist[n_pool:, unmatched_high])
-        for it, idet in matches.tolist():
-            track = unconfirmed[it]
-            track.tracklet_len += 1
-            activated.append(track)
-            observed.append(track)
-            observed_det.append(int(unmatched_high[idet]))
-        for it in unmatched_unconfirmed.tolist():
-            track = unconfirmed[it]
-            track.state = TrackState.REMOVED
-            newly_removed.append(track)
+        # Stage 3: unconfirmed tracks (not predicted) vs the high-score detections `left` over from stage 1.
+        if unconfirmed:
+            matches, unmatched_unconfirmed, unmatched_left = self.unconfirmed_stage.match(
+                unconfirmed, used.subset(left), iou_dist[n_pool:, left])
+            for it, idet in matches.tolist():
+                track = unconfirmed[it]
+                track.tracklet_len += 1
+                activated.append(track)
+                observed.append(track)
+                observed_det.append(int(left[idet]))
+            for it in unmatched_unconfirmed.tolist():
+                track = unconfirmed[it]
+                track.state = TrackState.REMOVED
+                newly_removed.append(track)
+            left = left[unmatched_left]
         self._observe(observed, used, observed_det)
 
         # Stage 4: confident leftovers start new tracks (confirmed at once only on the first frame).
-        left = unmatched_high[unmatched_left]
         new = left[used.scores[left] >= self.det_thresh].tolist()
-        rows = self.states.add(tlwh_to_xyah(used.tlwh[new])) if new else ()
+        rows = self.states.add(used.xyah[new]) if new else ()
         for idet, row in zip(new, rows):
             activated.append(Track(track_id=self._next_id(), score=float(used.scores[idet]), states=self.states,
                                    row=row, start_frame=self.frame_id, frame_id=self.frame_id,
@@ -263,11 +264,12 @@ class ByteTrack:
         if not tracked or not lost:
             return tracked, lost
         d, n = self.config.duplicate_iou_dist, len(tracked)
-        xyah = self.states.state[:4].take(rows_of(tracked + lost), axis=1).T
-        cx, w = xyah[:, 0], xyah[:, 2] * xyah[:, 3]
-        if not np.any(np.abs(cx[:n, None] - cx[n:]) < d * (np.maximum(w[:n, None], w[n:]) + 1) + 1):
+        rows = rows_of(tracked + lost)
+        xyah = self.states.state[:4].take(rows, axis=1)
+        cx, w = xyah[0], xyah[2] * xyah[3]
+        if not (np.abs(np.subtract.outer(cx[:n], cx[n:])) < np.maximum.outer(w[:n], w[n:]) * d + (d + 1)).any():
             return tracked, lost
-        boxes = tlwh_to_tlbr(xyah_to_tlwh(xyah))
+        boxes = self.states.tlbr(rows)
         dist = iou_distance(boxes[:n], boxes[n:])
         drop_tracked: set[int] = set()
         drop_lost: set[int] = set()
