@@ -12,8 +12,11 @@ kept on purpose because they change outputs:
 Unlike the reference there is no global id counter: ids count from 1 per tracker instance.
 
 Speed (benchmarks/bytetrack_fps.py): tracks are Python objects only for the list bookkeeping; their Kalman
-states are rows of stacked arrays (`trackers.track.KalmanStates`), predicted and updated in one batched call
-per stage, and one IoU matrix per frame serves all three stages. Both are exact rewrites, not approximations.
+states are columns of one component-major stack (`trackers.track.KalmanStates`), predicted once per frame and
+updated once per frame (all three stages' matches together: no stage reads a state another updated). One IoU
+matrix per frame serves all three stages; lapjv is skipped where the assignment is forced
+(`matching.linear_assignment`); the duplicate check computes its IoU only when some pair could overlap
+(`could_be_duplicates`). All exact rewrites, not approximations.
 """
 
 from __future__ import annotations
@@ -67,6 +70,19 @@ class ByteTrackConfig:
     new_track_thresh_offset: float = field(default=0.1, metadata={"range": "[0, 1]"})
     # tracked and lost tracks closer than this (1 - IoU) are duplicates
     duplicate_iou_dist: float = field(default=0.15, metadata={"range": "[0, 1]"})
+
+
+def could_be_duplicates(xyah_a: np.ndarray, xyah_b: np.ndarray, dist: float) -> bool:
+    """Whether some box of the (4, N) Kalman means `xyah_a` may have 1 - IoU < `dist` with one of `xyah_b` (4, M).
+
+    A necessary condition, several times cheaper than the IoU: the IoU of two boxes is at most their x-overlap
+    over the wider box's width W, and that overlap is at most W - |Δcx|, so 1 - IoU < dist needs
+    |Δcx| < dist · W, with W = w + 1 (the +1 pixel of `matching.iou`); one more pixel of margin covers rounding.
+    False means no pair is a duplicate, so the IoU can be skipped without changing any decision.
+    """
+    w_a, w_b = xyah_a[2] * xyah_a[3], xyah_b[2] * xyah_b[3]
+    near = np.abs(np.subtract.outer(xyah_a[0], xyah_b[0])) < np.maximum.outer(w_a, w_b) * dist + (dist + 1)
+    return bool(near.any())
 
 
 def _joint(a: list[Track], b: list[Track]) -> list[Track]:
@@ -254,20 +270,13 @@ class ByteTrack:
         return [t for t in self.tracked if t.is_activated]
 
     def _remove_duplicates(self, tracked: list[Track], lost: list[Track]) -> tuple[list[Track], list[Track]]:
-        """Where a tracked and a lost track overlap (1 - IoU < 0.15), drop the younger of the two.
-
-        The IoU is computed only if some pair passes a necessary condition: the IoU of two boxes is at most their
-        x-overlap over the wider box's width W, and that overlap is at most W - |Δcx|, so 1 - IoU < d needs
-        |Δcx| < d W (widths with the +1 pixel of `iou`; the extra pixel of margin covers rounding). Tracked and
-        lost tracks rarely overlap at all, so this skips the IoU in most frames without changing any decision.
-        """
+        """Where a tracked and a lost track overlap (1 - IoU < 0.15), drop the younger of the two."""
         if not tracked or not lost:
             return tracked, lost
         d, n = self.config.duplicate_iou_dist, len(tracked)
         rows = rows_of(tracked + lost)
         xyah = self.states.state[:4].take(rows, axis=1)
-        cx, w = xyah[0], xyah[2] * xyah[3]
-        if not (np.abs(np.subtract.outer(cx[:n], cx[n:])) < np.maximum.outer(w[:n], w[n:]) * d + (d + 1)).any():
+        if not could_be_duplicates(xyah[:, :n], xyah[:, n:], d):
             return tracked, lost
         boxes = self.states.tlbr(rows)
         dist = iou_distance(boxes[:n], boxes[n:])
