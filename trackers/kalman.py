@@ -8,8 +8,8 @@ Why the covariance is stored as 2 x 2 blocks: with a diagonal initial covariance
 measurement noise, a motion matrix that adds each velocity to its own coordinate and a measurement that reads
 the positions, the four coordinates never couple. The 8 x 8 covariance only ever has entries (i, i), (i, i+4),
 (i+4, i), (i+4, i+4): the blocks pp, pv, vp, vv (p position, v velocity), 4 numbers each, one per coordinate.
-A track's whole state is one row of 24 numbers (mean, then pp, pv, vp, vv), and every step is a few
-elementwise operations on column slices of an (N, 24) stack.
+A track's whole state is 24 numbers (mean, then pp, pv, vp, vv), and every step is a few elementwise
+operations on slices of a stack of them (tracks as rows, (N, 24), or as columns, (24, N); see `KalmanFilter`).
 
 These are the reference's values to the last bit, not an approximation: every sum in its dense products
 (np.dot, multi_dot, the Cholesky factor of the diagonal innovation covariance and the triangular solves) has at

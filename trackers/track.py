@@ -1,8 +1,9 @@
 """What ByteTrack and DeepSORT tracks have in common: an id, a score, and a Kalman state kept in stacked arrays.
 
-A tracker owns one `KalmanStates`; each of its tracks owns one row of it. Predicting or updating a list of tracks
-is then one batched call on their rows (`trackers.kalman`), not one small matrix product per track, which is
-what made the trackers as slow as their references. Life cycles differ between the trackers (ByteTrack's
+A tracker owns one `KalmanStates`; each of its tracks owns one row of it (stored as a column: the stack is
+component-major). Predicting or updating a list of tracks is then one batched call on their rows
+(`trackers.kalman`), not one small matrix product per track, which is what made the trackers as slow as their
+references. Life cycles differ between the trackers (ByteTrack's
 tracked/lost/removed lists vs DeepSORT's tentative/confirmed/deleted counters), so each keeps its own subclass.
 """
 
