@@ -99,7 +99,7 @@ class Track:
 
 
 def rows_of(tracks: Sequence[Track]) -> np.ndarray:
-    return np.fromiter((t.row for t in tracks), dtype=np.intp, count=len(tracks))
+    return np.array([t.row for t in tracks], dtype=np.intp)
 
 
 def tracks_xyah(tracks: Sequence[Track]) -> np.ndarray:
@@ -123,5 +123,6 @@ def output_rows(tracks: Sequence[Track]) -> np.ndarray:
     result = np.zeros((len(tracks), 6), dtype=np.float64)
     if tracks:
         result[:, :4] = tracks[0].states.tlwh(rows_of(tracks))
-        result[:, 4:] = [(t.track_id, t.score) for t in tracks]
+        result[:, 4] = [t.track_id for t in tracks]
+        result[:, 5] = [t.score for t in tracks]
     return result
