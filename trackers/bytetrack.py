@@ -236,8 +236,8 @@ class ByteTrack:
 
         # Stage 4: confident leftovers start new tracks (confirmed at once only on the first frame).
         new = left[used.scores[left] >= self.det_thresh].tolist()
-        rows = self.states.add(used.xyah[new]) if new else ()
-        for idet, row in zip(new, rows):
+        new_rows = self.states.add(used.xyah[new]) if new else ()
+        for idet, row in zip(new, new_rows):
             activated.append(Track(track_id=self._next_id(), score=float(used.scores[idet]), states=self.states,
                                    row=row, start_frame=self.frame_id, frame_id=self.frame_id,
                                    is_activated=self.frame_id == 1, feature=used.feature(idet)))
