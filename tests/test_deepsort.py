@@ -121,14 +121,14 @@ def test_far_detection_with_right_appearance_is_gated_out_of_the_cascade(gate_on
 
     # The cost the cascade sees (after the prediction that update() does first).
     states = tracker.states
-    predicted = states.kalman.predict(states.state[[track.row]], left_first=False)
+    predicted = states.kalman.predict(states.state[:, [track.row]].T, left_first=False)
     dets = Detections.from_tlbr(np.array([box(far)]), np.array([0.9]), e[None])
     gate = states.kalman.gating_distance(predicted, tlwh_to_xyah(dets.tlwh))[0]
     assert gate[0] > 9.4877
-    saved = states.state[track.row].copy()
-    states.state[track.row] = predicted[0]
+    saved = states.state[:, track.row].copy()
+    states.state[:, track.row] = predicted[0]
     cost = tracker._gated_appearance_cost([track], dets)
-    states.state[track.row] = saved
+    states.state[:, track.row] = saved
     assert cost[0, 0] == (INFTY_COST if gate_on else pytest.approx(0.0, abs=1e-6))
 
     out = tracker.update(*frame([far], [e]))
@@ -172,7 +172,7 @@ def test_cascade_gives_the_detection_to_the_more_recently_seen_track(recent):
     for t in tracker.tracks:  # premise: equal appearance cost, both inside their gates
         costs.append(cosine_distance(np.asarray(t.gallery), query[None]).min())
         kalman = tracker.states.kalman
-        predicted = kalman.predict(tracker.states.state[[t.row]], left_first=False)
+        predicted = kalman.predict(tracker.states.state[:, [t.row]].T, left_first=False)
         assert kalman.gating_distance(predicted, tlwh_to_xyah(dets.tlwh))[0, 0] < 9.4877
     assert costs[0] == pytest.approx(costs[1], abs=1e-6) and costs[0] < 0.2
 

@@ -77,15 +77,15 @@ def test_stacked_states_grow_compact_and_keep_each_tracks_state() -> None:
     rng = np.random.default_rng(3)
     tracks = [Track(track_id=i + 1, score=0.5, states=states, row=r)
               for i, r in enumerate(states.add(np.stack([_box(rng) for _ in range(5)])))]
-    assert states.size == 5 and len(states.state) >= 5
+    assert states.size == 5 and states.state.shape == (24, 5)
     states.predict(np.array([t.row for t in tracks[1:3]]))
-    expected = {t.track_id: states.state[t.row].copy() for t in tracks}
+    expected = {t.track_id: states.state[:, t.row].copy() for t in tracks}
     live = tracks[1:4]
     states.size = 200  # pretend many tracks came and went
     states.compact(live)
     assert [t.row for t in live] == [0, 1, 2] and states.size == 3
     for t in live:
-        np.testing.assert_array_equal(states.state[t.row], expected[t.track_id])
+        np.testing.assert_array_equal(states.state[:, t.row], expected[t.track_id])
     out = output_rows(live)
     np.testing.assert_array_equal(out[:, :4], np.stack([t.tlwh for t in live]))
     assert out[:, 4].tolist() == [2, 3, 4] and out[:, 5].tolist() == [0.5] * 3

@@ -51,6 +51,14 @@ class Detections:
     def tlbr(self) -> np.ndarray:
         return tlwh_to_tlbr(self.tlwh)
 
+    @cached_property
+    def xyah(self) -> np.ndarray:
+        """(N, 4) center x, center y, w/h, h: the Kalman measurement (the float operations of `tlwh_to_xyah`)."""
+        box = self.tlwh.T.copy()
+        box[:2] += box[2:] / 2
+        box[2] /= box[3]
+        return box.T
+
     def subset(self, idx: np.ndarray | Sequence[int] | slice) -> "Detections":
         if not isinstance(idx, slice):
             idx = np.asarray(idx, dtype=np.int64)

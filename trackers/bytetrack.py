@@ -12,8 +12,11 @@ kept on purpose because they change outputs:
 Unlike the reference there is no global id counter: ids count from 1 per tracker instance.
 
 Speed (benchmarks/bytetrack_fps.py): tracks are Python objects only for the list bookkeeping; their Kalman
-states are rows of stacked arrays (`trackers.track.KalmanStates`), predicted and updated in one batched call
-per stage, and one IoU matrix per frame serves all three stages. Both are exact rewrites, not approximations.
+states are columns of one component-major stack (`trackers.track.KalmanStates`), predicted once per frame and
+updated once per frame (all three stages' matches together: no stage reads a state another updated). One IoU
+matrix per frame serves all three stages; lapjv is skipped where the assignment is forced
+(`matching.linear_assignment`); the duplicate check computes its IoU only when some pair could overlap
+(`could_be_duplicates`). All exact rewrites, not approximations.
 """
 
 from __future__ import annotations
@@ -23,17 +26,10 @@ from enum import IntEnum
 
 import numpy as np
 
-from trackers.association import (
-    AssociationStage,
-    CostFn,
-    Detections,
-    iou_cost,
-    motion_distance,
-    score_fused_iou_cost,
-)
-from trackers.kalman import KalmanFilter, tlwh_to_xyah
+from trackers.association import AssociationStage, CostFn, Detections, iou_cost, score_fused_iou_cost
+from trackers.kalman import KalmanFilter
 from trackers.matching import iou_distance
-from trackers.track import KalmanStates, output_rows, rows_of, tracks_tlbr
+from trackers.track import KalmanStates, output_rows, rows_of
 from trackers.track import Track as KalmanTrack
 
 
@@ -74,6 +70,19 @@ class ByteTrackConfig:
     new_track_thresh_offset: float = field(default=0.1, metadata={"range": "[0, 1]"})
     # tracked and lost tracks closer than this (1 - IoU) are duplicates
     duplicate_iou_dist: float = field(default=0.15, metadata={"range": "[0, 1]"})
+
+
+def could_be_duplicates(xyah_a: np.ndarray, xyah_b: np.ndarray, dist: float) -> bool:
+    """Whether some box of the (4, N) Kalman means `xyah_a` may have 1 - IoU < `dist` with one of `xyah_b` (4, M).
+
+    A necessary condition, several times cheaper than the IoU: the IoU of two boxes is at most their x-overlap
+    over the wider box's width W, and that overlap is at most W - |Δcx|, so 1 - IoU < dist needs
+    |Δcx| < dist · W, with W = w + 1 (the +1 pixel of `matching.iou`); one more pixel of margin covers rounding.
+    False means no pair is a duplicate, so the IoU can be skipped without changing any decision.
+    """
+    w_a, w_b = xyah_a[2] * xyah_a[3], xyah_b[2] * xyah_b[3]
+    near = np.abs(np.subtract.outer(xyah_a[0], xyah_b[0])) < np.maximum.outer(w_a, w_b) * dist + (dist + 1)
+    return bool(near.any())
 
 
 def _joint(a: list[Track], b: list[Track]) -> list[Track]:
@@ -123,24 +132,25 @@ class ByteTrack:
         if feature is not None:
             track.feature = feature
 
-    def _observe(self, tracks: list[Track], dets: Detections, idx: np.ndarray) -> None:
+    def _observe(self, tracks: list[Track], dets: Detections, idx: list[int]) -> None:
         """Kalman-update each tracks[k] with detection idx[k] (one batched step) and mark it tracked."""
         if not tracks:
             return
-        self.states.update(rows_of(tracks), tlwh_to_xyah(dets.tlwh[idx]))
-        for track, i in zip(tracks, idx.tolist()):
-            track.score = float(dets.scores[i])
+        self.states.update(rows_of(tracks), dets.xyah[idx])
+        for track, i, score in zip(tracks, idx, dets.scores[idx].tolist()):
+            track.score = score
             track.frame_id = self.frame_id
             track.state = TrackState.TRACKED
             track.is_activated = True
-            self._absorb_feature(track, dets.feature(i))
+            if dets.features is not None:
+                self._absorb_feature(track, dets.features[i])
 
-    def _predict(self, tracks: list[Track]) -> None:
+    def _predict(self, rows: np.ndarray, tracks: list[Track]) -> None:
         """One batched Kalman prediction; tracks not currently tracked get their height velocity zeroed first."""
         not_tracked = [t.row for t in tracks if t.state != TrackState.TRACKED]
         if not_tracked:
-            self.states.state[not_tracked, 7] = 0
-        self.states.predict(rows_of(tracks))
+            self.states.state[7, not_tracked] = 0
+        self.states.predict(rows)
 
     def update(self, dets: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
         """One frame: (N, 5) x1, y1, x2, y2, score (+ optional (N, D) features) → (M, 6) x, y, w, h, id, score."""
@@ -148,19 +158,23 @@ class ByteTrack:
         self.frame_id += 1
         dets = np.asarray(dets, dtype=np.float64).reshape(-1, 5)
         scores = dets[:, 4]
-        high = np.flatnonzero(scores > cfg.track_thresh)
-        low = np.flatnonzero((scores > cfg.low_thresh) & (scores < cfg.track_thresh))
+        high = np.nonzero(scores > cfg.track_thresh)[0]
+        low = np.nonzero((scores > cfg.low_thresh) & (scores < cfg.track_thresh))[0]
         keep = np.concatenate([high, low])
-        # Detections used this frame, high-score ones first: columns :n_high are the high, n_high: the low ones.
+        # Detections used this frame, high-score ones first: indices :n_high are the high, n_high: the low ones.
+        # Every stage below names detections by their index in `used`.
         feats = None if features is None else np.asarray(features)[keep]
         used = Detections.from_tlbr(dets[keep, :4], scores[keep], feats)
         n_high = len(high)
-        dets_high, dets_low = used.subset(slice(0, n_high)), used.subset(slice(n_high, None))
 
         activated: list[Track] = []
         refound: list[Track] = []
         newly_lost: list[Track] = []
         newly_removed: list[Track] = []
+        # Matched tracks and their detections: all take one batched Kalman update after the three stages
+        # (no stage reads a state another stage updated: costs come from the predicted boxes).
+        observed: list[Track] = []
+        observed_det: list[int] = []
 
         # Tracks started after frame 1 stay unconfirmed until they are matched once more.
         unconfirmed = [t for t in self.tracked if not t.is_activated]
@@ -168,58 +182,65 @@ class ByteTrack:
 
         # Stage 1: confirmed + lost tracks (Kalman-predicted) vs high-score detections.
         pool = _joint(confirmed, self.lost)
-        self._predict(pool)
-        # 1 - IoU of every pair the three stages can form (rows: pool, then unconfirmed), computed once.
-        iou_dist = motion_distance(pool + unconfirmed, used)
         n_pool = len(pool)
-        matches, unmatched_pool, unmatched_high = self.first_stage.match(pool, dets_high, iou_dist[:n_pool, :n_high])
-        matched = [pool[it] for it in matches[:, 0].tolist()]
-        for track in matched:
+        rows = rows_of(pool + unconfirmed)
+        self._predict(rows[:n_pool], pool)
+        # 1 - IoU of every pair the three stages can form (rows: pool, then unconfirmed), computed once.
+        iou_dist = iou_distance(self.states.tlbr(rows), used.tlbr)
+        matches, unmatched_pool, left = self.first_stage.match(
+            pool, used.subset(slice(0, n_high)), iou_dist[:n_pool, :n_high])
+        for it, idet in matches.tolist():
+            track = pool[it]
             if track.state == TrackState.TRACKED:
                 track.tracklet_len += 1
                 activated.append(track)
             else:
                 track.tracklet_len = 0
                 refound.append(track)
-        self._observe(matched, dets_high, matches[:, 1])
+            observed.append(track)
+            observed_det.append(idet)
 
         # Stage 2: still-tracked leftovers vs low-score detections, plain IoU.
         remaining_idx = [i for i in unmatched_pool.tolist() if pool[i].state == TrackState.TRACKED]
         remaining = [pool[i] for i in remaining_idx]
-        matches, unmatched_remaining, _ = self.second_stage.match(remaining, dets_low,
-                                                                  iou_dist[remaining_idx, n_high:])
-        matched = [remaining[it] for it in matches[:, 0].tolist()]
-        for track in matched:
+        matches, unmatched_remaining, _ = self.second_stage.match(
+            remaining, used.subset(slice(n_high, None)), iou_dist[remaining_idx, n_high:])
+        for it, idet in matches.tolist():
+            track = remaining[it]
             track.tracklet_len += 1
             activated.append(track)
-        self._observe(matched, dets_low, matches[:, 1])
+            observed.append(track)
+            observed_det.append(n_high + idet)
         for it in unmatched_remaining.tolist():
             track = remaining[it]
             if track.state != TrackState.LOST:
                 track.state = TrackState.LOST
                 newly_lost.append(track)
 
-        # Stage 3: unconfirmed tracks (not predicted) vs high-score detections left over from stage 1.
-        dets_left = dets_high.subset(unmatched_high)
-        matches, unmatched_unconfirmed, unmatched_left = self.unconfirmed_stage.match(
-            unconfirmed, dets_left, iou_dist[n_pool:, unmatched_high])
-        matched = [unconfirmed[it] for it in matches[:, 0].tolist()]
-        for track in matched:
-            track.tracklet_len += 1
-            activated.append(track)
-        self._observe(matched, dets_left, matches[:, 1])
-        for it in unmatched_unconfirmed.tolist():
-            track = unconfirmed[it]
-            track.state = TrackState.REMOVED
-            newly_removed.append(track)
+        # Stage 3: unconfirmed tracks (not predicted) vs the high-score detections `left` over from stage 1.
+        if unconfirmed:
+            matches, unmatched_unconfirmed, unmatched_left = self.unconfirmed_stage.match(
+                unconfirmed, used.subset(left), iou_dist[n_pool:, left])
+            for it, idet in matches.tolist():
+                track = unconfirmed[it]
+                track.tracklet_len += 1
+                activated.append(track)
+                observed.append(track)
+                observed_det.append(int(left[idet]))
+            for it in unmatched_unconfirmed.tolist():
+                track = unconfirmed[it]
+                track.state = TrackState.REMOVED
+                newly_removed.append(track)
+            left = left[unmatched_left]
+        self._observe(observed, used, observed_det)
 
         # Stage 4: confident leftovers start new tracks (confirmed at once only on the first frame).
-        new = unmatched_left[dets_left.scores[unmatched_left] >= self.det_thresh]
-        rows = self.states.add(tlwh_to_xyah(dets_left.tlwh[new])) if len(new) else ()
-        for idet, row in zip(new.tolist(), rows):
-            activated.append(Track(track_id=self._next_id(), score=float(dets_left.scores[idet]), states=self.states,
+        new = left[used.scores[left] >= self.det_thresh].tolist()
+        new_rows = self.states.add(used.xyah[new]) if new else ()
+        for idet, row in zip(new, new_rows):
+            activated.append(Track(track_id=self._next_id(), score=float(used.scores[idet]), states=self.states,
                                    row=row, start_frame=self.frame_id, frame_id=self.frame_id,
-                                   is_activated=self.frame_id == 1, feature=dets_left.feature(idet)))
+                                   is_activated=self.frame_id == 1, feature=used.feature(idet)))
 
         # Stage 5: age out lost tracks, then rebuild the lists exactly as the reference does.
         for track in self.lost:
@@ -252,11 +273,16 @@ class ByteTrack:
         """Where a tracked and a lost track overlap (1 - IoU < 0.15), drop the younger of the two."""
         if not tracked or not lost:
             return tracked, lost
-        boxes = tracks_tlbr(tracked + lost)
-        dist = iou_distance(boxes[: len(tracked)], boxes[len(tracked):])
+        d, n = self.config.duplicate_iou_dist, len(tracked)
+        rows = rows_of(tracked + lost)
+        xyah = self.states.state[:4].take(rows, axis=1)
+        if not could_be_duplicates(xyah[:, :n], xyah[:, n:], d):
+            return tracked, lost
+        boxes = self.states.tlbr(rows)
+        dist = iou_distance(boxes[:n], boxes[n:])
         drop_tracked: set[int] = set()
         drop_lost: set[int] = set()
-        for p, q in zip(*np.nonzero(dist < self.config.duplicate_iou_dist)):
+        for p, q in zip(*np.nonzero(dist < d)):
             age_p = tracked[p].frame_id - tracked[p].start_frame
             age_q = lost[q].frame_id - lost[q].start_frame
             if age_p > age_q:

@@ -50,7 +50,44 @@ def fuse_score(cost: np.ndarray, det_scores: np.ndarray) -> np.ndarray:
     return 1 - similarity * np.asarray(det_scores, dtype=np.float64)[None, :]
 
 
+# Costs this close to the limit tie (up to rounding) with leaving the pair unmatched: only lapjv decides those.
+TIE_MARGIN = 1e-6
+
+
 def linear_assignment(
+    cost: np.ndarray, thresh: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Min-cost assignment with a per-pair cost limit: the assignment `lapjv_assignment` returns, without
+    calling lapjv when the answer is forced.
+
+    Forced: the pairs cheaper than `thresh` share no row and no column, and no cost lies within TIE_MARGIN of
+    `thresh`. Then those pairs are the unique optimum (each saves at least TIE_MARGIN over leaving its row and
+    column unmatched, and any other pair costs more than leaving them unmatched), so every exact solver, lapjv
+    included, returns exactly them. Anything else (crossing candidates, near-ties) goes to lapjv.
+    Returns (matches (K, 2) int [track, det] by ascending track, unmatched_tracks (ascending), unmatched_dets
+    (ascending)).
+    """
+    cost = np.asarray(cost, dtype=np.float64)
+    n_rows, n_cols = cost.shape
+    if cost.size == 0:
+        return (
+            np.empty((0, 2), dtype=np.int64),
+            np.arange(n_rows, dtype=np.int64),
+            np.arange(n_cols, dtype=np.int64),
+        )
+    rows, cols = np.nonzero(cost < thresh - TIE_MARGIN)  # row-major: rows ascending
+    r, c = rows.tolist(), cols.tolist()
+    if len(set(r)) < len(r) or len(set(c)) < len(c) or np.count_nonzero(cost <= thresh + TIE_MARGIN) > len(r):
+        return lapjv_assignment(cost, thresh)
+    matched_rows, matched_cols = set(r), set(c)
+    return (
+        np.stack([rows, cols], axis=1).astype(np.int64),
+        np.array([i for i in range(n_rows) if i not in matched_rows], dtype=np.int64),
+        np.array([j for j in range(n_cols) if j not in matched_cols], dtype=np.int64),
+    )
+
+
+def lapjv_assignment(
     cost: np.ndarray, thresh: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Min-cost assignment with a per-pair cost limit, via lap.lapjv(extend_cost=True, cost_limit=thresh).
