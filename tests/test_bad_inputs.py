@@ -143,6 +143,68 @@ def case_out_under_a_file(tmp):
     return ["track", str(_det(tmp)), "--out", str(out)], f"{tmp / 'f'}: --out {out} lies under a file"
 
 
+def _seq(root: Path, name: str, frames: int = 2) -> Path:
+    """A minimal MOTChallenge sequence (seqinfo, one gt box and one det per frame) under root/name."""
+    seq = root / name
+    lines = "".join(f"{f},1,10,10,20,40,1,1,1.0\n" for f in range(1, frames + 1))
+    (seq / "gt").mkdir(parents=True)
+    (seq / "gt" / "gt.txt").write_text(lines)
+    _det(root, "".join(f"{f},-1,10,10,20,40,0.9,-1,-1,-1\n" for f in range(1, frames + 1)), name, frames)
+    return seq
+
+
+@bad_input
+def case_run_id_outside_results(tmp):
+    (tmp / "victim").mkdir()
+    return ["run", "--run-id", "../victim"], "--run-id '../victim' is not a plain name"
+
+
+@bad_input
+def case_run_id_absolute(tmp):
+    return ["run", "--run-id", str(tmp / "victim")], "is not a plain name"
+
+
+@bad_input
+def case_run_id_example(tmp):
+    return ["run", "--run-id", "example"], "--run-id 'example' is not a plain name"
+
+
+@bad_input
+def case_checkpoint_that_runs_code(tmp):
+    import pickle
+
+    class Payload:
+        def __reduce__(self):
+            import os
+
+            return (os.system, (f"touch {tmp / 'PWNED'}",))
+
+    (tmp / "evil.pt").write_bytes(pickle.dumps(Payload()))
+    return ["run", "--reid", f"deepsort={tmp / 'evil.pt'}", "--trackers", "deepsort"], "refusing to load"
+
+
+@bad_input
+def case_checkpoint_of_random_bytes(tmp):
+    (tmp / "garbage.pt").write_bytes(bytes(range(256)) * 8)
+    return ["run", "--reid", f"finetrack={tmp / 'garbage.pt'}", "--trackers", "finetrack"], "garbage.pt"
+
+
+@bad_input
+def case_suite_folder_without_seqinfo(tmp):
+    _seq(tmp / "suite", "A")
+    broken = _seq(tmp / "suite", "B")
+    (broken / "seqinfo.ini").unlink()
+    return ["run", "--suite", str(tmp / "suite"), "--trackers", "bytetrack"], "B"
+
+
+@bad_input
+def case_eval_results_for_fewer_sequences(tmp):
+    _seq(tmp / "gt", "A"), _seq(tmp / "gt", "B")
+    (tmp / "res").mkdir()
+    (tmp / "res" / "A.txt").write_text("1,1,10,10,20,40,1,-1,-1,-1\n")
+    return ["eval", str(tmp / "res"), "--gt", str(tmp / "gt")], "B"
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_input_exits_2_with_one_line(tmp_path, name):
     args, needle = CASES[name](tmp_path)
@@ -152,6 +214,9 @@ def test_bad_input_exits_2_with_one_line(tmp_path, name):
     assert "Traceback" not in proc.stderr and len(lines) == 1, proc.stderr
     assert needle in lines[0], lines[0]
     assert not (tmp_path / "out").is_dir() or not any((tmp_path / "out").iterdir())
+    assert not (tmp_path / "PWNED").exists()  # a hostile checkpoint never runs its payload
+    if (tmp_path / "victim").exists():
+        assert (tmp_path / "victim").is_dir()  # a run id never reaches (or deletes) a folder outside results/
 
 
 def test_bare_det_with_huge_frame_number_is_quick(tmp_path):
