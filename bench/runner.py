@@ -4,8 +4,9 @@
 
 Each stage is a function with typed input and output. The unit of work is `bench.tracking.TrackJob` (one tracker on
 one sequence, content key `job.key()`), run by `run_jobs` on a `bench.backends.Backend` (joblib/loky or Dask); each
-result is cached by that key, so a rerun of an interrupted run tracks only the jobs that had not finished. The run folder is built under a
-temporary name and renamed when complete, so a failed, interrupted or killed run leaves no half-written results.
+result is cached by that key, so a rerun of an interrupted run tracks only the jobs that had not finished. The run
+folder is built under a temporary name and renamed when complete, so a failed, interrupted or killed run leaves no
+half-written results.
 """
 
 from __future__ import annotations
