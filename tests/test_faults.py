@@ -78,12 +78,16 @@ def test_temp_folder_of_a_dead_process_is_removed_and_never_a_result(tmp_path):
     dead.wait()
     stale = tmp_path / f".run.pid{dead.pid}.abc123.tmp"
     live = tmp_path / f".other.pid{os.getpid()}.def456.tmp"
-    for d in (stale, live):
+    remote = tmp_path / f".unit.pid{dead.pid}@another-host.ghi789.tmp"  # a Dask worker's on another machine
+    for d in (stale, live, remote):
         d.mkdir()
         (d / "manifest.json").write_text("{}")
     assert latest_run(tmp_path) is None  # a temp folder is never counted as a result
     assert remove_stale_temp(tmp_path) == [stale]
     assert not stale.exists() and live.exists()  # a running process's folder is left alone
+    assert remote.exists()  # its pid means nothing here
+    with atomic_dir(tmp_path / "mine") as tmp:  # this host's own folders carry its name and are cleaned up
+        assert "@" in tmp.name and remove_stale_temp(tmp_path) == []
 
 
 def test_existing_folder_is_never_replaced(tmp_path):
