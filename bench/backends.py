@@ -13,6 +13,8 @@ and write the cache folder, so on several machines it must be a shared filesyste
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -89,19 +91,35 @@ def dask_client(backend: Backend, gpu: bool = False) -> Iterator[Any]:
                 )
             yield client
         return
-    resources = {"GPU": 1} if gpu else None
-    with (
-        LocalCluster(
+    with _signals_deferred() as pending:  # a cluster stopped half-started prints tracebacks at exit
+        cluster = LocalCluster(
             n_workers=backend.jobs,
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
-            resources=resources,
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+            resources={"GPU": 1} if gpu else None,
+            silence_logs=logging.CRITICAL,  # a unit's own error reaches the caller through its future
+        )
+    with cluster, Client(cluster) as client:
+        if pending:
+            raise KeyboardInterrupt  # Ctrl-C/SIGTERM came while the cluster started: now it closes cleanly
         yield client
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[list[int]]:
+    """Hold SIGINT/SIGTERM during the block (main thread only); the list says which came."""
+    pending: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield pending
+        return
+    sigs = (signal.SIGINT, signal.SIGTERM)
+    old = {s: signal.signal(s, lambda signum, frame: pending.append(signum)) for s in sigs}
+    try:
+        yield pending
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
 
 
 def _dask(

@@ -123,7 +123,7 @@ def test_split_active_frames_tracks_exactly_like_every_frame():
     cfg = ByteTrackConfig().__dict__
 
     def run(frames):
-        return track_sequence(TrackJob("bytetrack", cfg, "s", 30.0, frames, None, 100.0, 1.6))[1]
+        return track_sequence(TrackJob("bytetrack", cfg, "s", 30.0, frames, None, 100.0, 1.6)).rows
 
     full = run(split_by_frame(dets, length))
     frames, frame_of_step = split_active_frames(dets, length, 30 + 2)
