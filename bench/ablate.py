@@ -3,7 +3,9 @@
 An ablation is data: `ablations/<name>.toml` with a description, the baseline variant (the full model, what Δ is
 measured against) and `[[variant]]` tables whose `set` maps dotted config keys to values. Each (variant, seed) is one
 ordinary `bench run` of FineTrack in `results/ablate-<name>-<suite>-<confighash>/<variant>-s<seed>/`; finished runs
-are reused, so a killed ablation resumes where it stopped. ByteTrack runs once beside them as the reference.
+are reused, so a killed ablation resumes where it stopped (and a unit killed while tracking reuses its cached
+tracks). ByteTrack runs once beside them as the reference. With `run.backend = "dask"` the unfinished units run in
+parallel on the cluster, one unit per worker; with loky they run one after another, each tracking in parallel.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from typing import Any
 
 import pandas as pd
 
+from bench.backends import Backend, run_units
 from bench.config import Config, apply_mapping
 from bench.errors import BenchError
 from bench.fsutil import atomic_path, stable_hash
-from bench.reporter import Reporter
-from bench.runner import RunResult, run_suite
+from bench.reporter import Reporter, SilentReporter
+from bench.runner import RunResult, resolve_device, run_suite
 from bench.suites import Suite
 
 ABLATION_DIR = Path(__file__).resolve().parents[1] / "ablations"
@@ -121,13 +124,14 @@ class AblationUnit:
         )
 
 
-def run_unit(cfg: Config, suite: Suite, unit: AblationUnit, run_dir: Path, reporter: Reporter | None = None
-             ) -> tuple[RunResult, dict[str, Any]]:
-    """Run (or reuse, when `run_dir` is finished) one unit; returns its run and its ablation.csv row."""
+def run_unit(cfg: Config, suite: Suite, unit: AblationUnit, run_dir: Path, reporter: Reporter | None = None,
+             backend: Backend | None = None) -> tuple[RunResult, dict[str, Any]]:
+    """Run (or reuse, when `run_dir` is finished) one unit; returns its run and its ablation.csv row. `backend`
+    tracks its sequences (default: the config's)."""
     if (run_dir / "manifest.json").is_file():
         result = RunResult.load(run_dir)
     else:
-        result = run_suite(unit.config(cfg), suite, [unit.tracker], run_dir=run_dir, reporter=reporter)
+        result = run_suite(unit.config(cfg), suite, [unit.tracker], run_dir=run_dir, reporter=reporter, backend=backend)
     return result, {"variant": unit.variant, "seed": unit.seed or 0, **_row(result, unit.tracker)}
 
 
@@ -139,13 +143,47 @@ def ablation_units(ablation: Ablation, seeds: int) -> list[AblationUnit]:
     return units
 
 
+def _unit_on_worker(task: tuple[int, Config, Suite, AblationUnit, Path]) -> tuple[int, dict[str, Any]]:
+    """One unit on a Dask worker: the unit is the parallelism, so its tracking runs in the worker's own process."""
+    i, cfg, suite, unit, folder = task
+    return i, run_unit(cfg, suite, unit, folder, backend=Backend("loky", 1))[1]
+
+
+def _uses_device(cfg: Config, unit: AblationUnit) -> bool:
+    """Does the unit train/embed (appearance tracker) or detect (YOLOX) on the device?"""
+    from bench.trackers_registry import REGISTRY
+
+    unit_cfg = unit.config(cfg)
+    return REGISTRY[unit.tracker].needs_features or unit_cfg.run.detections == "yolox"
+
+
 def run_ablation(cfg: Config, suite: Suite, ablation: Ablation, seeds: int, reporter: Reporter | None = None) -> Path:
     """Run every (variant, seed); write ablation.csv (one row per run) and the summary tables."""
+    reporter = reporter or SilentReporter()
     out = cfg.results_dir / f"ablate-{ablation.name}-{suite.name}-{cfg.hash()[:8]}"
-    rows = []
-    for unit in ablation_units(ablation, seeds):
-        folder = out / (REFERENCE if unit.tracker == REFERENCE else f"{unit.variant}-s{unit.seed}")
-        rows.append(run_unit(cfg, suite, unit, folder, reporter)[1])
+    units = ablation_units(ablation, seeds)
+    folders = [out / (REFERENCE if u.tracker == REFERENCE else f"{u.variant}-s{u.seed}") for u in units]
+    rows: list[dict[str, Any] | None] = [None] * len(units)
+    backend = Backend(cfg.run.backend, cfg.run.jobs, cfg.run.scheduler)
+    if backend.name == "loky":  # one unit after another, each tracking on loky
+        for i, (unit, folder) in enumerate(zip(units, folders)):
+            rows[i] = run_unit(cfg, suite, unit, folder, reporter, backend)[1]
+    else:
+        for i, (unit, folder) in enumerate(zip(units, folders)):  # finished units are read here, not shipped
+            if (folder / "manifest.json").is_file():
+                rows[i] = run_unit(cfg, suite, unit, folder)[1]
+        todo = [i for i, r in enumerate(rows) if r is None]
+        cuda = resolve_device(cfg.run.device) == "cuda"
+        with reporter.progress(f"ablation units on dask ({len(todo)} to run)", total=len(todo)) as task:
+            for i, row in run_units(
+                _unit_on_worker,
+                [(i, cfg, suite, units[i], folders[i]) for i in todo],
+                backend,
+                keys=[units[i].key(cfg, suite) for i in todo],
+                gpu=[cuda and _uses_device(cfg, units[i]) for i in todo],
+            ):
+                rows[i] = row
+                task.advance()
     table = pd.DataFrame(rows)
     with atomic_path(out / "ablation.csv") as tmp:
         table.to_csv(tmp, index=False)

@@ -22,7 +22,7 @@ import pyarrow
 
 from bench.fsutil import atomic_path, atomic_write_json, sha256_file, stable_hash
 
-KINDS = ("detections", "embeddings")
+KINDS = ("detections", "embeddings", "tracks")
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,10 @@ class ArrayCache:
         }
         atomic_write_json(meta_path, meta)
         return df, False
+
+    def get(self, kind: str, key_parts: dict[str, Any], label: str = "") -> pd.DataFrame | None:
+        """The stored frame, or None when absent (or damaged: then reported and deleted)."""
+        return self._read_intact(kind, stable_hash(key_parts, length=24), label)
 
     def _read_intact(self, kind: str, key: str, label: str) -> pd.DataFrame | None:
         """The entry's frame if it matches its recorded digest and row count; None if absent or damaged (then it is

@@ -16,7 +16,7 @@ from rich.table import Table
 from bench.errors import BenchError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Benchmark and ablation harness for MOT.")
-cache_app = typer.Typer(no_args_is_help=True, help="Show and drop cached detections and embeddings.")
+cache_app = typer.Typer(no_args_is_help=True, help="Show and drop cached detections, embeddings and tracks.")
 data_app = typer.Typer(no_args_is_help=True, help="Datasets: generate and preview the synthetic suite.")
 app.add_typer(cache_app, name="cache")
 app.add_typer(data_app, name="data")
@@ -26,6 +26,10 @@ err = Console(stderr=True)
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="bench.toml to use (default: ./bench.toml)")]
 SetOpt = Annotated[
     Optional[list[str]], typer.Option("--set", help="override a config key, e.g. trackers.bytetrack.track_thresh=0.5")
+]
+BackendOpt = Annotated[Optional[str], typer.Option(help="loky (this machine) | dask (a Dask cluster); run.backend")]
+SchedulerOpt = Annotated[
+    Optional[str], typer.Option(help="address of a running dask.distributed scheduler (default: a LocalCluster)")
 ]
 
 
@@ -106,6 +110,8 @@ def run(
         ),
     ] = None,
     report: Annotated[bool, typer.Option(help="write report.md/.tex and plots after evaluating")] = True,
+    backend: BackendOpt = None,
+    scheduler: SchedulerOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -118,7 +124,8 @@ def run(
     cfg = _config(
         config,
         set_,
-        **{"run.suite": suite, "run.device": device, "run.jobs": jobs, "run.seed": seed, "run.trackers": names},
+        **{"run.suite": suite, "run.device": device, "run.jobs": jobs, "run.seed": seed, "run.trackers": names,
+           "run.backend": backend, "run.scheduler": scheduler},
     )
     cfg = _with_checkpoints(cfg, reid or [])
     if run_id is not None:
@@ -179,6 +186,9 @@ def ablate(
     suite: Annotated[Optional[str], typer.Option(help="suite (default from bench.toml)")] = None,
     seeds: Annotated[int, typer.Option(help="seeds per variant (0..N-1)")] = 3,
     device: Annotated[Optional[str], typer.Option(help="auto | cpu | cuda")] = None,
+    jobs: Annotated[Optional[int], typer.Option(help="parallel tracking jobs (loky) or LocalCluster workers")] = None,
+    backend: BackendOpt = None,
+    scheduler: SchedulerOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -189,7 +199,8 @@ def ablate(
 
     if seeds < 1:
         raise BenchError(f"--seeds must be >= 1, got {seeds}")
-    cfg = _config(config, set_, **{"run.suite": suite, "run.device": device})
+    cfg = _config(config, set_, **{"run.suite": suite, "run.device": device, "run.jobs": jobs,
+                                   "run.backend": backend, "run.scheduler": scheduler})
     ablation = load_ablation(name, cfg)
     out = run_ablation(cfg, load_suite(cfg.run.suite, cfg), ablation, seeds, reporter=_reporter())
     paths = write_ablation_report(out)
@@ -356,7 +367,7 @@ def cache_ls(config: ConfigOpt = None) -> None:
 
 @cache_app.command("clear")
 def cache_clear(
-    kind: Annotated[Optional[str], typer.Option(help="detections | embeddings (default: all)")] = None,
+    kind: Annotated[Optional[str], typer.Option(help="detections | embeddings | tracks (default: all)")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Drop cache entries (the synthetic dataset itself is kept)."""

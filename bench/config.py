@@ -52,6 +52,8 @@ class RunConfig:
     device: str = field(default="auto", metadata={"choices": DEVICES})
     seed: int = field(default=0, metadata={"range": "[0, 4294967295]"})  # numpy seeds are 32-bit
     jobs: int = field(default=2, metadata={"range": "[1, inf)"})
+    backend: str = field(default="loky", metadata={"choices": ("loky", "dask"), "hashed": False})  # bench.backends
+    scheduler: str = field(default="", metadata={"hashed": False})  # dask scheduler address; "": a LocalCluster
 
 
 @dataclass
@@ -177,7 +179,12 @@ class Config:
         return d
 
     def hash(self) -> str:
-        return stable_hash(self.to_dict())
+        """Hash of what determines results: fields marked `hashed: False` (where the work runs) are left out."""
+        d = self.to_dict()
+        for f in dataclasses.fields(RunConfig):
+            if f.metadata.get("hashed") is False:
+                d["run"].pop(f.name)
+        return stable_hash(d)
 
     def resolve(self, p: str) -> Path:
         path = Path(p).expanduser()

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,15 +46,16 @@ def atomic_write_json(path: str | Path, obj: Any) -> None:
 def atomic_dir(path: str | Path, replace: bool = True) -> Iterator[Path]:
     """Yield a temporary directory beside `path`; rename it onto `path` only if the block succeeds.
 
-    The temporary name carries this process's id (`.<name>.pid<PID>.<random>.tmp`), so a later run can tell a
-    folder left by a killed process (see `remove_stale_temp`). With `replace=False` an existing `path` is an error,
+    The temporary name carries this process's id and host (`.<name>.pid<PID>@<host>.<random>.tmp`), so a later run
+    on the same host can tell a folder left by a killed process (see `remove_stale_temp`); folders of other hosts
+    (Dask workers sharing the filesystem) are never touched. With `replace=False` an existing `path` is an error,
     before and after the block: a finished folder is never deleted or replaced.
     """
     path = Path(path)
     if not replace and path.exists():
         raise BenchError("folder already exists; it is never replaced", path, hint="choose another name")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.pid{os.getpid()}.", suffix=".tmp", dir=path.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.pid{os.getpid()}@{_HOST}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
         if path.exists():
@@ -66,7 +68,8 @@ def atomic_dir(path: str | Path, replace: bool = True) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-_TEMP_PID = re.compile(r"^\..*\.pid(\d+)\.[^.]*\.tmp$")
+_HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())
+_TEMP_PID = re.compile(r"^\..*\.pid(\d+)(?:@([A-Za-z0-9-]*))?\.[^.]*\.tmp$")
 
 
 def is_temp(path: Path) -> bool:
@@ -75,14 +78,14 @@ def is_temp(path: Path) -> bool:
 
 
 def remove_stale_temp(parent: str | Path) -> list[Path]:
-    """Delete temporary folders in `parent` whose owner process is gone (left by a SIGKILLed run)."""
+    """Delete temporary folders in `parent` whose owner process on this host is gone (left by a SIGKILLed run)."""
     import psutil
 
     removed = []
     parent = Path(parent)
     for p in parent.iterdir() if parent.is_dir() else []:
         m = _TEMP_PID.match(p.name)
-        if m and p.is_dir() and not psutil.pid_exists(int(m.group(1))):
+        if m and p.is_dir() and m.group(2) in (None, _HOST) and not psutil.pid_exists(int(m.group(1))):
             shutil.rmtree(p, ignore_errors=True)
             removed.append(p)
     return removed

@@ -3,8 +3,10 @@
     plan_run → detect → reid_checkpoints → embed → track_jobs → run_jobs → (write_tracks, evaluate_run) → write_run
 
 Each stage is a function with typed input and output. The unit of work is `bench.tracking.TrackJob` (one tracker on
-one sequence, content key `job.key()`), run by `run_jobs` (joblib/loky today). The run folder is built under a
-temporary name and renamed when complete, so a failed, interrupted or killed run leaves no half-written results.
+one sequence, content key `job.key()`), run by `run_jobs` on a `bench.backends.Backend` (joblib/loky or Dask); each
+result is cached by that key, so a rerun of an interrupted run tracks only the jobs that had not finished. The run
+folder is built under a temporary name and renamed when complete, so a failed, interrupted or killed run leaves no
+half-written results.
 """
 
 from __future__ import annotations
@@ -22,8 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
-
+from bench.backends import Backend, run_units
 from bench.cache import ArrayCache
 from bench.config import Config
 from bench.detections import load_detections, make_source
@@ -218,17 +219,45 @@ def track_jobs(plan: RunPlan, dets: Detections, emb: Embeddings) -> list[TrackJo
     ]
 
 
-def run_jobs(jobs: list[TrackJob], n_jobs: int, reporter: Reporter, on_output: Callable[[TrackOutput], None]
-             ) -> list[TrackOutput]:
-    """Run the jobs in parallel (joblib/loky); `on_output` sees each result as it arrives (in completion order)."""
-    outputs = []
+def run_jobs(
+    jobs: list[TrackJob],
+    backend: Backend,
+    reporter: Reporter,
+    on_output: Callable[[TrackOutput], None],
+    cache: ArrayCache | None = None,
+) -> list[TrackOutput]:
+    """Each job's output: from the tracks cache (keyed by `job.key()`), else tracked on `backend` and stored in the
+    cache as it arrives, so an interrupted run keeps its finished jobs. `on_output` sees each result (cached ones
+    first, then in completion order)."""
+    outputs, todo = [], []
+
+    def done(out: TrackOutput) -> None:
+        on_output(out)
+        outputs.append(out)
+        task.advance()
+
     with reporter.progress(f"tracking {len(jobs)} jobs", total=len(jobs)) as task:
-        parallel = Parallel(n_jobs=min(n_jobs, max(len(jobs), 1)), return_as="generator_unordered")
-        for out in parallel(delayed(track_sequence)(j) for j in jobs):  # Ctrl-C: loky kills its workers (psutil)
-            on_output(out)
-            outputs.append(out)
-            task.advance()
+        for job in jobs:
+            df = cache.get("tracks", _tracks_key(job), _tracks_label(job)) if cache else None
+            if df is None:
+                todo.append(job)
+            else:
+                done(TrackOutput.from_frame(job, df, cached=True))
+        by_id = {(j.tracker, j.seq): j for j in todo}
+        for out in run_units(track_sequence, todo, backend, keys=[j.key() for j in todo]):
+            if cache:
+                job = by_id[out.tracker, out.seq]
+                cache.get_or_compute("tracks", _tracks_key(job), out.to_frame, _tracks_label(job))
+            done(out)
     return outputs
+
+
+def _tracks_key(job: TrackJob) -> dict[str, str]:
+    return {"source": f"tracks:{job.tracker}", "job": job.key()}
+
+
+def _tracks_label(job: TrackJob) -> str:
+    return job.seq
 
 
 def write_tracks(folder: Path, out: TrackOutput) -> None:
@@ -306,6 +335,7 @@ class RunResult:
 def build_manifest(plan: RunPlan, dets: Detections, emb: Embeddings, outputs: list[TrackOutput]) -> dict[str, Any]:
     cfg, suite = plan.cfg, plan.suite
     timings: dict[str, Any] = {"detections": dets.timing, "tracking": tracking_timing(outputs)}
+    timings["tracks"] = {"cache_hits": sum(o.cached for o in outputs), "jobs": len(outputs)}
     if emb.timing:
         timings["reid"] = emb.timing
     timings["total_seconds"] = time.time() - plan.started
@@ -350,16 +380,19 @@ def run_suite(
     run_dir: Path | None = None,
     checkpoints: CheckpointProvider = ensure_checkpoint,
     reporter: Reporter | None = None,
+    backend: Backend | None = None,
 ) -> RunResult:
-    """Track the suite's val sequences with each tracker, evaluate, and write `results/<run-id>/`."""
+    """Track the suite's val sequences with each tracker, evaluate, and write `results/<run-id>/`. Tracking runs on
+    `backend` (default: `run.backend`, `run.jobs` and `run.scheduler` of the config)."""
     reporter = reporter or SilentReporter()
+    backend = backend or Backend(cfg.run.backend, cfg.run.jobs, cfg.run.scheduler)
     plan = plan_run(cfg, suite, trackers, run_id, run_dir)
     cache = ArrayCache(cfg.cache_dir, warn=reporter.message)
     dets = detect(plan, cache)
     emb = embed(plan, dets, reid_checkpoints(plan, checkpoints, reporter), cache)
     jobs = track_jobs(plan, dets, emb)
     with atomic_dir(plan.run_dir, replace=False) as tmp:
-        outputs = run_jobs(jobs, cfg.run.jobs, reporter, on_output=lambda out: write_tracks(tmp, out))
+        outputs = run_jobs(jobs, backend, reporter, on_output=lambda out: write_tracks(tmp, out), cache=cache)
         metrics, crosscheck = evaluate_run(plan, tmp, outputs, reporter)
         result = RunResult(plan.run_id, plan.run_dir, metrics, crosscheck, build_manifest(plan, dets, emb, outputs))
         write_run(tmp, result)

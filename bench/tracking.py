@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from bench.fsutil import stable_hash
 from bench.trackers_registry import REGISTRY, TrackerEntry
@@ -64,11 +65,26 @@ class TrackOutput:
     seq: str
     rows: np.ndarray  # (N, 7) frame, id, x, y, w, h, score
     frames: int
-    seconds: float  # tracker time only
+    seconds: float  # tracker time only (for a cached result: the time measured when it was computed)
+    cached: bool = False  # read from the tracks cache, not computed in this run
 
     @property
     def fps(self) -> float:
         return self.frames / max(self.seconds, 1e-9)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The cache's form: the result rows, with frames and tracker seconds kept in the frame's attrs."""
+        df = pd.DataFrame(self.rows, columns=ROW_COLUMNS)
+        df.attrs.update({"frames": self.frames, "seconds": self.seconds})
+        return df
+
+    @classmethod
+    def from_frame(cls, job: TrackJob, df: pd.DataFrame, cached: bool) -> TrackOutput:
+        rows = df[ROW_COLUMNS].to_numpy(dtype=np.float64).reshape(-1, 7)
+        return cls(job.tracker, job.seq, rows, int(df.attrs["frames"]), float(df.attrs["seconds"]), cached)
+
+
+ROW_COLUMNS = ["frame", "id", "x", "y", "w", "h", "score"]
 
 
 def track_sequence(job: TrackJob) -> TrackOutput:

@@ -80,3 +80,34 @@ def test_tiny_ablation_runs_resumes_and_summarises(tmp_path):
     assert "stripes" in md and "stripes vs full" in md and "ΔIDF1" in md and "Published results" in md
     assert (out / "significance.csv").is_file() and (out / "ablation.tex").read_text().isascii()
     assert all(p.exists() for p in paths)
+
+
+def test_dask_ablation_matches_loky_and_resumes_per_unit(tmp_path):
+    """Every (variant, seed) unit trains, tracks and evaluates on a 2-worker LocalCluster with loky's results; a
+    unit whose folder is gone is the only one run again."""
+    torch.set_num_threads(1)  # Dask workers run torch single-threaded; so does the loky run here
+    (tmp_path / "tiny.toml").write_text(ABLATION)
+    outs = {}
+    for backend in ("loky", "dask"):
+        cfg = load_config(None, TINY + [f"paths.cache='{tmp_path / backend / 'cache'}'",
+                                        f"paths.results='{tmp_path / backend / 'results'}'",
+                                        f"run.backend='{backend}'", "run.jobs=2"])
+        outs[backend] = run_ablation(cfg, load_suite("synth", cfg), load_ablation(str(tmp_path / "tiny.toml"), cfg), 1)
+    loky, dask = outs["loky"], outs["dask"]
+    table = pd.read_csv(dask / "ablation.csv").drop(columns="train_seconds")
+    pd.testing.assert_frame_equal(table, pd.read_csv(loky / "ablation.csv").drop(columns="train_seconds"))
+    for unit in ("bytetrack", "full-s0", "stripes-s0"):
+        for f in (loky / unit).glob("*/*.txt"):
+            assert f.read_bytes() == (dask / unit / f.relative_to(loky / unit)).read_bytes()
+    import shutil
+
+    shutil.rmtree(dask / "stripes-s0")
+    kept = (dask / "full-s0" / "manifest.json").stat().st_mtime
+    cfg = load_config(None, TINY + [f"paths.cache='{tmp_path / 'dask' / 'cache'}'",
+                                    f"paths.results='{tmp_path / 'dask' / 'results'}'", "run.backend='dask'",
+                                    "run.jobs=2"])
+    run_ablation(cfg, load_suite("synth", cfg), load_ablation(str(tmp_path / "tiny.toml"), cfg), 1)
+    assert (dask / "full-s0" / "manifest.json").stat().st_mtime == kept
+    manifest = json.loads((dask / "stripes-s0" / "manifest.json").read_text())
+    assert manifest["timings"]["tracks"]["cache_hits"] == 1  # its tracks were cached by the first run
+    pd.testing.assert_frame_equal(pd.read_csv(dask / "ablation.csv").drop(columns="train_seconds"), table)

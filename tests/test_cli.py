@@ -97,8 +97,10 @@ def test_cache_ls_and_clear(tmp_path):
                                          "[run]\ntrackers = ['bytetrack']\njobs = 1\n")
     bench("run", "--suite", str(tmp_path / "MOT17" / "train"), "--no-report", cwd=tmp_path)
     listing = bench("cache", "ls", cwd=tmp_path).stdout
-    assert "4 entries" in listing and "MOT17-02-FRCNN" in listing and "public" in listing
+    assert "8 entries" in listing and "MOT17-02-FRCNN" in listing and "public" in listing  # detections + tracks
+    assert "tracks:bytetrack" in listing
     assert "removed 4 entries" in bench("cache", "clear", "--kind", "detections", cwd=tmp_path).stdout
+    assert "removed 4 entries" in bench("cache", "clear", "--kind", "tracks", cwd=tmp_path).stdout
     assert "0 entries" in bench("cache", "ls", cwd=tmp_path).stdout
 
 

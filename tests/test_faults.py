@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -33,14 +34,19 @@ def make_suite(root: Path, n: int = 6, frames: int = 40) -> Path:
     return root
 
 
-@pytest.mark.parametrize("sig, group", [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGINT, True)])
-def test_interrupt_stops_workers_removes_temp_and_exits_130(tmp_path, sig, group):
-    """SIGINT to the run, SIGTERM to the run, and Ctrl-C in a terminal (SIGINT to the whole process group)."""
+@pytest.mark.parametrize(
+    "sig, group, backend",
+    [(signal.SIGINT, False, "loky"), (signal.SIGTERM, False, "loky"), (signal.SIGINT, True, "loky"),
+     (signal.SIGTERM, False, "dask"), (signal.SIGINT, True, "dask")],
+)
+def test_interrupt_stops_workers_removes_temp_and_exits_130(tmp_path, sig, group, backend):
+    """SIGINT to the run, SIGTERM to the run, and Ctrl-C in a terminal (SIGINT to the whole process group), with
+    loky's workers and with a Dask LocalCluster's."""
     suite = make_suite(tmp_path / "suite")
     results = tmp_path / "results"
     (tmp_path / "bench.toml").write_text(f"[paths]\ncache = '{tmp_path / 'c'}'\nresults = '{results}'\n")
     cmd = [sys.executable, "-c", MAIN, "run", "--suite", str(suite), "--trackers", "slowiou", "--jobs", "2",
-           "--set", "trackers.slowiou.delay=0.1", "--run-id", "slow", "--no-report"]
+           "--set", "trackers.slowiou.delay=0.1", "--run-id", "slow", "--no-report", "--backend", backend]
     proc = subprocess.Popen(cmd, cwd=tmp_path, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=group)
     deadline = time.time() + 120
@@ -72,12 +78,16 @@ def test_temp_folder_of_a_dead_process_is_removed_and_never_a_result(tmp_path):
     dead.wait()
     stale = tmp_path / f".run.pid{dead.pid}.abc123.tmp"
     live = tmp_path / f".other.pid{os.getpid()}.def456.tmp"
-    for d in (stale, live):
+    remote = tmp_path / f".unit.pid{dead.pid}@another-host.ghi789.tmp"  # a Dask worker's on another machine
+    for d in (stale, live, remote):
         d.mkdir()
         (d / "manifest.json").write_text("{}")
     assert latest_run(tmp_path) is None  # a temp folder is never counted as a result
     assert remove_stale_temp(tmp_path) == [stale]
     assert not stale.exists() and live.exists()  # a running process's folder is left alone
+    assert remote.exists()  # its pid means nothing here
+    with atomic_dir(tmp_path / "mine") as tmp:  # this host's own folders carry its name and are cleaned up
+        assert "@" in tmp.name and remove_stale_temp(tmp_path) == []
 
 
 def test_existing_folder_is_never_replaced(tmp_path):
@@ -94,3 +104,38 @@ def test_existing_folder_is_never_replaced(tmp_path):
             (tmp_path / "late").mkdir()
     assert (tmp_path / "done" / "keep.txt").read_text() == "x"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["done", "late"]
+
+
+def test_killed_run_reruns_only_unfinished_jobs_with_fresh_results(tmp_path):
+    """SIGKILL halfway through tracking; the same command again tracks only the jobs that had not finished (their
+    results are cached by content key) and writes the files a fresh run writes."""
+    suite = make_suite(tmp_path / "suite")
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+
+    def cmd(run_id: str, cache: str) -> list[str]:
+        return [sys.executable, "-c", MAIN, "run", "--config", str(tmp_path / f"{cache}.toml"), "--suite", str(suite),
+                "--trackers", "slowiou", "--jobs", "2", "--set", "trackers.slowiou.delay=0.02", "--run-id", run_id,
+                "--no-report"]
+
+    for name in ("c", "fresh"):
+        (tmp_path / f"{name}.toml").write_text(f"[paths]\ncache = '{tmp_path / name}'\nresults = '{tmp_path / 'r'}'\n")
+    proc = subprocess.Popen(cmd("slow", "c"), cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    tracks = tmp_path / "c" / "tracks"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None and len(list(tracks.glob("*.json"))) < 3:
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait()
+    done = len(list(tracks.glob("*.json")))
+    assert 3 <= done < 6, "the run was not killed halfway"
+    assert not (tmp_path / "r" / "slow").exists()
+    subprocess.run(cmd("slow", "c"), cwd=tmp_path, env=env, check=True, capture_output=True)
+    subprocess.run(cmd("fresh", "fresh"), cwd=tmp_path, env=env, check=True, capture_output=True)
+    slow, fresh = tmp_path / "r" / "slow", tmp_path / "r" / "fresh"
+    manifest = json.loads((slow / "manifest.json").read_text())
+    assert manifest["timings"]["tracks"] == {"cache_hits": done, "jobs": 6}
+    for f in sorted((fresh / "slowiou").glob("*.txt")):
+        assert f.read_bytes() == (slow / "slowiou" / f.name).read_bytes()
+    assert len(list((slow / "slowiou").glob("*.txt"))) == 6
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["fresh", "slow"]  # the killed run's temp is gone
