@@ -106,8 +106,13 @@ class RunPlan:
     run_id: str
     run_dir: Path
     device: str
-    seqs: tuple[Sequence, ...]
+    seqs: tuple[Sequence, ...]  # val: tracked and evaluated
     started: float
+    test_seqs: tuple[Sequence, ...] = ()  # test: tracked and written to test/; evaluated only when all have gt
+
+    @property
+    def all_seqs(self) -> tuple[Sequence, ...]:
+        return self.seqs + self.test_seqs
 
 
 def plan_run(cfg: Config, suite: Suite, trackers: list[str], run_id: str | None = None, run_dir: Path | None = None
@@ -126,7 +131,12 @@ def plan_run(cfg: Config, suite: Suite, trackers: list[str], run_id: str | None 
             raise BenchError(f"unknown tracker {t!r}", hint=f"known: {', '.join(REGISTRY)}")
     remove_stale_temp(run_dir.parent)
     device = resolve_device(cfg.run.device)
-    return RunPlan(cfg, suite, tuple(trackers), run_id, run_dir, device, tuple(suite.split("val")), started)
+    val, test = tuple(suite.split("val")), tuple(suite.split("test"))
+    clash = sorted({s.name for s in val} & {s.name for s in test})
+    if clash:
+        raise BenchError(f"suite {suite.name!r}: {', '.join(clash)} is both a val and a test sequence",
+                         hint="sequence names must be unique across val/ and test/")
+    return RunPlan(cfg, suite, tuple(trackers), run_id, run_dir, device, val, started, test)
 
 
 # ---- stage 2: detections -----------------------------------------------------------------------------------------
@@ -143,10 +153,10 @@ def detect(plan: RunPlan, cache: ArrayCache) -> Detections:
     t0 = time.perf_counter()
     source = make_source(plan.cfg, plan.device)
     frames, hits = {}, 0
-    for seq in plan.seqs:
+    for seq in plan.all_seqs:
         frames[seq.name], hit = load_detections(source, seq, cache)
         hits += hit
-    timing = {"seconds": time.perf_counter() - t0, "cache_hits": hits, "sequences": len(plan.seqs)}
+    timing = {"seconds": time.perf_counter() - t0, "cache_hits": hits, "sequences": len(plan.all_seqs)}
     return Detections({"source": source.name, "params": source.params()}, frames, timing)
 
 
@@ -184,7 +194,7 @@ def embed(plan: RunPlan, dets: Detections, checkpoints: dict[str, tuple[Path, fl
         embedder, meta[name] = load_checkpoint(path, plan.device, plan.cfg.reid.embed_batch_size)
         t1, hits = time.perf_counter(), 0
         features[name] = {}
-        for seq in plan.seqs:
+        for seq in plan.all_seqs:
             features[name][seq.name], hit = load_embeddings(embedder, seq, dets.frames[seq.name], dets.source, cache)
             hits += hit
         timing[name] = {
@@ -215,7 +225,7 @@ def track_jobs(plan: RunPlan, dets: Detections, emb: Embeddings) -> list[TrackJo
             REGISTRY[name],
         )
         for name in plan.trackers
-        for s in plan.seqs
+        for s in plan.all_seqs
     ]
 
 
@@ -260,8 +270,10 @@ def _tracks_label(job: TrackJob) -> str:
     return job.seq
 
 
-def write_tracks(folder: Path, out: TrackOutput) -> None:
-    write_results(folder / out.tracker / f"{out.seq}.txt", out.rows)
+def write_tracks(folder: Path, out: TrackOutput, plan: RunPlan) -> None:
+    """`<tracker>/<SEQ>.txt` for val sequences, `test/<tracker>/<SEQ>.txt` for test sequences."""
+    test = out.seq in {s.name for s in plan.test_seqs}
+    write_results((folder / "test" if test else folder) / out.tracker / f"{out.seq}.txt", out.rows)
 
 
 # ---- stage 6: evaluation -----------------------------------------------------------------------------------------
@@ -289,7 +301,7 @@ def evaluate_run(
             tracker_name=name,
             reporter=reporter,
         )
-        t = timing[name]
+        t = {s.name: timing[name][s.name] for s in plan.seqs}  # FPS of the evaluated (val) sequences
         table = result.metrics.copy()
         fps = {s: v["fps"] for s, v in t.items()}
         fps["COMBINED"] = sum(v["frames"] for v in t.values()) / max(sum(v["seconds"] for v in t.values()), 1e-9)
@@ -300,6 +312,18 @@ def evaluate_run(
         check.insert(0, "tracker", name)
         checks.append(check.reset_index())
     return pd.concat(tables, ignore_index=True), pd.concat(checks, ignore_index=True)
+
+
+def evaluate_test(plan: RunPlan, folder: Path, reporter: Reporter) -> None:
+    """`test/metrics.csv` when every test sequence has gt (public test splits have none: results only)."""
+    if not plan.test_seqs or not all(s.has_gt for s in plan.test_seqs):
+        return
+    tables = []
+    for name in plan.trackers:
+        result = evaluate(folder / "test" / name, plan.suite.gt_root("test"), seqs=[s.name for s in plan.test_seqs],
+                          benchmark=plan.suite.benchmark, tracker_name=f"{name} (test)", reporter=reporter)
+        tables.append(result.metrics.reset_index().assign(tracker=name))
+    pd.concat(tables, ignore_index=True).to_csv(folder / "test" / "metrics.csv", index=False)
 
 
 # ---- stage 7: write ----------------------------------------------------------------------------------------------
@@ -346,6 +370,7 @@ def build_manifest(plan: RunPlan, dets: Detections, emb: Embeddings, outputs: li
             "root": str(suite.root),
             "benchmark": suite.benchmark,
             "sequences": [s.name for s in plan.seqs],
+            "test_sequences": [s.name for s in plan.test_seqs],
         },
         "trackers": list(plan.trackers),
         "config": cfg.to_dict(),
@@ -392,8 +417,9 @@ def run_suite(
     emb = embed(plan, dets, reid_checkpoints(plan, checkpoints, reporter), cache)
     jobs = track_jobs(plan, dets, emb)
     with atomic_dir(plan.run_dir, replace=False) as tmp:
-        outputs = run_jobs(jobs, backend, reporter, on_output=lambda out: write_tracks(tmp, out), cache=cache)
+        outputs = run_jobs(jobs, backend, reporter, on_output=lambda out: write_tracks(tmp, out, plan), cache=cache)
         metrics, crosscheck = evaluate_run(plan, tmp, outputs, reporter)
+        evaluate_test(plan, tmp, reporter)
         result = RunResult(plan.run_id, plan.run_dir, metrics, crosscheck, build_manifest(plan, dets, emb, outputs))
         write_run(tmp, result)
     return result

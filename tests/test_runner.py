@@ -127,3 +127,29 @@ def test_appearance_trackers_train_once_and_reuse_embeddings(tmp_path):
         a = (cfg.results_dir / "one" / t).glob("*.txt")
         for f in a:
             assert f.read_text() == (cfg.results_dir / "two" / t / f.name).read_text()
+
+
+def test_test_split_is_tracked_and_written_but_scored_only_with_gt(tmp_path):
+    """train/ + val/ + test/: val is evaluated into metrics.csv; test results go to test/<tracker>/ and are scored
+    (test/metrics.csv) only when every test sequence has gt."""
+    from tests.test_suites import make_seq
+
+    root = tmp_path / "data"
+    make_seq(root / "train" / "TR-01")
+    make_seq(root / "val" / "VA-01")
+    make_seq(root / "test" / "TE-01", gt=False)
+    cfg = load_config(None, [f"paths.cache='{tmp_path / 'cache'}'", f"paths.results='{tmp_path / 'results'}'",
+                             "run.jobs=1"])
+    result = run_suite(cfg, load_suite(str(root), cfg), ["bytetrack"], run_id="nogt")
+    assert set(result.metrics["seq"]) == {"VA-01", "COMBINED"}
+    assert (result.run_dir / "test" / "bytetrack" / "TE-01.txt").read_text().strip()  # tracked, written
+    assert not (result.run_dir / "test" / "metrics.csv").exists()
+    assert result.manifest["suite"]["test_sequences"] == ["TE-01"]
+
+    (root / "test" / "TE-01" / "gt").mkdir()
+    (root / "test" / "TE-01" / "gt" / "gt.txt").write_text((root / "val" / "VA-01" / "gt" / "gt.txt").read_text())
+    scored = run_suite(cfg, load_suite(str(root), cfg), ["bytetrack"], run_id="gt")
+    test_metrics = pd.read_csv(scored.run_dir / "test" / "metrics.csv").set_index("seq")
+    val_mota = result.metrics.set_index("seq").loc["VA-01", "MOTA"]
+    assert set(test_metrics.index) == {"TE-01", "COMBINED"} and test_metrics.loc["TE-01", "MOTA"] == val_mota  # same data
+    assert scored.metrics.equals(result.metrics.assign(FPS=scored.metrics["FPS"]))  # val scores unchanged
