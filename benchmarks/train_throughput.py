@@ -21,13 +21,12 @@ import numpy as np
 import torch
 
 try:
-    from trackers.reid.finetrack_loss import make_loss
+    from trackers.reid.models import ModelConfig
 except ModuleNotFoundError:  # run as a script from a checkout without the package installed
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from trackers.reid.finetrack_loss import make_loss
-from trackers.reid.models import ModelConfig
+    from trackers.reid.models import ModelConfig
 from trackers.reid.preprocess import normalise
 from trackers.reid.samplers import PKSampler
 from trackers.reid.train import TrainConfig, train
@@ -45,7 +44,7 @@ def bare_rate(mc: ModelConfig, crops: torch.Tensor, labels: np.ndarray, batch: i
     torch.manual_seed(0)
     fmt = torch.channels_last if cuda else torch.contiguous_format
     model = mc.build(int(labels.max()) + 1).to(device=device, memory_format=fmt).train()
-    loss_fn = make_loss(mc)
+    loss_fn = mc.make_loss(TrainConfig())
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=5e-4, **({"fused": True} if cuda else {}))
     x = normalise(crops[:batch].to(device)).contiguous(memory_format=fmt)
     y = torch.as_tensor(labels[:batch], device=device)
@@ -81,7 +80,7 @@ def loop_rate(mc: ModelConfig, crops: torch.Tensor, labels: np.ndarray, tc: Trai
             sync(device)
             marks.append(time.perf_counter())
 
-    train(model, crops, labels, tc, seed=0, sampler=sampler, loss_fn=make_loss(mc), device=str(device),
+    train(model, crops, labels, tc, seed=0, sampler=sampler, loss_fn=mc.make_loss(TrainConfig()), device=str(device),
           on_step=on_step)
     sync(device)
     steps = len(sampler) * tc.epochs - 1
@@ -103,11 +102,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
 
-    extra = {"fafpn": True, "parts": "mpmg", "k": 6} if args.model == "finetrack" else {}
     if args.paper:
-        mc = ModelConfig(name=args.model, layout="resnet50", width=1.0, input_size=(256, 128), extra=extra)
+        mc = ModelConfig.for_name(args.model, layout="resnet50", width=1.0, input_size=(256, 128))
     else:
-        mc = ModelConfig(name=args.model, extra=extra)  # the slim default: resnet18 layout, width 0.25, 128x64
+        mc = ModelConfig.for_name(args.model)  # the slim default: resnet18 layout, width 0.25, 128x64 (K = 6)
     gen = torch.Generator().manual_seed(0)
     crops = torch.randint(0, 256, (args.crops, 3, *mc.input_size), generator=gen, dtype=torch.uint8)
     labels = np.arange(args.crops) // 8

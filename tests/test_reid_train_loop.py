@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 from bench.embeddings import Embedder
 from trackers.reid.finetrack import FlowAlignedMerge
-from trackers.reid.finetrack_loss import make_loss
 from trackers.reid.losses import batch_hard_triplet_loss
 from trackers.reid.models import ModelConfig
 from trackers.reid.preprocess import normalise
@@ -89,14 +88,14 @@ def _data(n_ids: int = 6, per_id: int = 4):
 @pytest.mark.parametrize("name", ["finetrack", "global"])
 def test_cpu_training_is_bit_identical_to_the_reference_loop(name):
     crops, labels = _data()
-    mc = ModelConfig(name=name, **TINY, extra={"k": 2} if name == "finetrack" else {})
+    mc = ModelConfig.for_name(name, **TINY, **({"k": 2} if name == "finetrack" else {}))
     cfg = TrainConfig(epochs=2, p=3, k=2, warmup_epochs=0.5)
     results = []
     for loop in (train, reference_train):
         torch.manual_seed(1)
         model = mc.build(6)
         sampler = PKSampler(labels, 3, 2, seed=1, batches_per_epoch=3)
-        history = loop(model, crops, labels, cfg, 1, sampler, make_loss(mc))
+        history = loop(model, crops, labels, cfg, 1, sampler, mc.make_loss(cfg))
         results.append((history, model.state_dict()))
     (h1, s1), (h2, s2) = results
     assert h1 == h2
@@ -107,12 +106,12 @@ def test_cpu_training_is_bit_identical_to_the_reference_loop(name):
 def test_mixed_precision_path_trains_and_restores_layout():
     """The CUDA recipe (bf16 autocast + channels_last) run on the CPU: finite losses, weights move, NCHW after."""
     crops, labels = _data()
-    mc = ModelConfig(name="finetrack", **TINY, extra={"k": 2})
+    mc = ModelConfig.for_name("finetrack", **TINY, k=2)
     torch.manual_seed(1)
     model = mc.build(6)
     steps: list[dict[str, float]] = []
-    history = train(model, crops, labels, TrainConfig(epochs=1, p=3, k=2), 1,
-                    PKSampler(labels, 3, 2, seed=1, batches_per_epoch=2), make_loss(mc),
+    cfg = TrainConfig(epochs=1, p=3, k=2)
+    history = train(model, crops, labels, cfg, 1, PKSampler(labels, 3, 2, seed=1, batches_per_epoch=2), mc.make_loss(cfg),
                     on_step=lambda it, total, losses: steps.append(losses), mixed_precision=True)
     assert len(steps) == 2 and all(isinstance(v, float) for v in steps[0].values())
     assert np.isfinite(history[0]["loss"])
@@ -160,7 +159,7 @@ def test_sync_free_triplet_mean_matches_the_cpu_path(soft):
 def test_embedder_default_on_cpu_is_fp32_and_mixed_is_close():
     crops, _ = _data()
     torch.manual_seed(0)
-    model = ModelConfig(name="finetrack", **TINY, extra={"k": 2}).build(0).eval()
+    model = ModelConfig.for_name("finetrack", **TINY, k=2).build(0).eval()
     with torch.inference_mode():
         direct = model(normalise(crops)).numpy()
     assert np.array_equal(Embedder(model, "", TINY["input_size"], "cpu", 64).embed(crops), direct)
