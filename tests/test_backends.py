@@ -82,11 +82,11 @@ def test_interrupted_run_retracks_only_missing_jobs_and_matches_a_fresh_run(tiny
     write = bench.runner.write_tracks
     written = []
 
-    def interrupt_after_two(folder, out):
+    def interrupt_after_two(folder, out, plan):
         if len(written) == 2:
             raise KeyboardInterrupt
         written.append(out)
-        write(folder, out)
+        write(folder, out, plan)
 
     monkeypatch.setattr(bench.runner, "write_tracks", interrupt_after_two)
     with pytest.raises(KeyboardInterrupt):

@@ -112,7 +112,20 @@ def tiny(tmp_path_factory: pytest.TempPathFactory):
     return cfg, load_suite("synth", cfg)
 
 
-def test_checkpoint_is_plain_and_a_damaged_cache_entry_is_retrained(tiny, capsys: pytest.CaptureFixture) -> None:
+class _Collect:
+    """A reporter that keeps its messages (progress is ignored)."""
+
+    def __init__(self) -> None:
+        from bench.reporter import SilentReporter
+
+        self.lines: list[str] = []
+        self.progress = SilentReporter().progress
+
+    def message(self, text: str) -> None:
+        self.lines.append(text)
+
+
+def test_checkpoint_is_plain_and_a_damaged_cache_entry_is_retrained(tiny) -> None:
     cfg, suite = tiny
     path = train_checkpoint(cfg, "deepsort", suite, 0, "cpu").path
     clean = torch.load(path, weights_only=True)  # configs stored as plain values
@@ -120,7 +133,7 @@ def test_checkpoint_is_plain_and_a_damaged_cache_entry_is_retrained(tiny, capsys
     assert ensure_checkpoint(cfg, "deepsort", suite, 0, "cpu") == path  # intact: reused
 
     for damage in ("truncate", "flip", "no-digest"):
-        capsys.readouterr()
+        reporter = _Collect()
         if damage == "truncate":
             path.write_bytes(path.read_bytes()[:1000])
         elif damage == "flip":
@@ -129,8 +142,8 @@ def test_checkpoint_is_plain_and_a_damaged_cache_entry_is_retrained(tiny, capsys
             path.write_bytes(bytes(blob))
         else:
             digest_path(path).unlink()
-        assert ensure_checkpoint(cfg, "deepsort", suite, 0, "cpu") == path
-        warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+        assert ensure_checkpoint(cfg, "deepsort", suite, 0, "cpu", reporter) == path
+        warnings = [line for line in reporter.lines if "warning" in line]
         assert len(warnings) == 1 and "damaged" in warnings[0], damage
         again = torch.load(path, weights_only=True)
         assert all(torch.equal(again["state_dict"][k], v) for k, v in clean["state_dict"].items())  # same seed
