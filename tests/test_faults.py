@@ -62,8 +62,8 @@ def test_interrupt_stops_workers_removes_temp_and_exits_130(tmp_path, sig, group
     workers = psutil.Process(proc.pid).children(recursive=True)
     t0 = time.time()
     os.killpg(proc.pid, sig) if group else proc.send_signal(sig)
-    _, stderr = proc.communicate(timeout=30)
-    assert time.time() - t0 < 10
+    _, stderr = proc.communicate(timeout=90)
+    assert time.time() - t0 < 30  # seconds, not the minutes-long hang of before (generous for a loaded 2-core CI)
     assert proc.returncode == 130, stderr
     assert stderr.strip().splitlines()[-1] == "interrupted"
     if not group:  # a terminal's Ctrl-C also reaches the workers, which may print their own tracebacks
