@@ -42,7 +42,7 @@ def make_suite(root: Path, n: int = 6, frames: int = 40) -> Path:
 def test_interrupt_stops_workers_removes_temp_and_exits_130(tmp_path, sig, group, backend):
     """SIGINT to the run, SIGTERM to the run, and Ctrl-C in a terminal (SIGINT to the whole process group), with
     loky's workers and with a Dask LocalCluster's."""
-    suite = make_suite(tmp_path / "suite")
+    suite = make_suite(tmp_path / "suite", n=12)  # 12 × 40 frames × 0.1 s on 2 workers: ~24 s, never done first
     results = tmp_path / "results"
     (tmp_path / "bench.toml").write_text(f"[paths]\ncache = '{tmp_path / 'c'}'\nresults = '{results}'\n")
     cmd = [sys.executable, "-c", MAIN, "run", "--suite", str(suite), "--trackers", "slowiou", "--jobs", "2",
@@ -52,7 +52,8 @@ def test_interrupt_stops_workers_removes_temp_and_exits_130(tmp_path, sig, group
     deadline = time.time() + 120
     workers: list[psutil.Process] = []
     while time.time() < deadline and proc.poll() is None:  # wait until tracking runs in worker processes
-        if results.is_dir() and any(p.name.startswith(".slow.") for p in results.iterdir()):
+        tracked = list((tmp_path / "c" / "tracks").glob("*.parquet"))  # a job finished: workers are tracking
+        if tracked and results.is_dir() and any(p.name.startswith(".slow.") for p in results.iterdir()):
             workers = psutil.Process(proc.pid).children(recursive=True)
             if len(workers) >= 2:
                 break
