@@ -34,6 +34,12 @@ def make_suite(root: Path, n: int = 6, frames: int = 40) -> Path:
     return root
 
 
+def _as_in_a_terminal() -> None:
+    """A shell's background job (e.g. a CI runner's) inherits SIGINT ignored, and Python then never raises
+    KeyboardInterrupt: give the run the default disposition a user's terminal gives it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize(
     "sig, group, backend",
     [(signal.SIGINT, False, "loky"), (signal.SIGTERM, False, "loky"), (signal.SIGINT, True, "loky"),
@@ -48,7 +54,8 @@ def test_interrupt_stops_workers_removes_temp_and_exits_130(tmp_path, sig, group
     cmd = [sys.executable, "-c", MAIN, "run", "--suite", str(suite), "--trackers", "slowiou", "--jobs", "2",
            "--set", "trackers.slowiou.delay=0.1", "--run-id", "slow", "--no-report", "--backend", backend]
     proc = subprocess.Popen(cmd, cwd=tmp_path, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=group)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=group,
+                            preexec_fn=_as_in_a_terminal)
     deadline = time.time() + 120
     workers: list[psutil.Process] = []
     while time.time() < deadline and proc.poll() is None:  # wait until tracking runs in worker processes
