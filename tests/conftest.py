@@ -10,5 +10,5 @@ DATA = ROOT / "tests" / "data"  # fixtures copied into the repo; see tests/data/
 
 @pytest.fixture
 def mot_data() -> Path:
-    """Real MOTChallenge fixtures inside the repository (a bare clone has no ../shared)."""
+    """Real MOTChallenge fixtures inside the repository (a bare clone has nothing beside it)."""
     return DATA
