@@ -1,25 +1,12 @@
 """Every numeric setting has a declared range, defaults lie inside it, and out-of-range values are named errors."""
 
-import dataclasses
 import typing
 
 import pytest
 
 from bench.config import Config, _in_range, load_config
 from bench.errors import BenchError
-
-
-def _fields(obj, prefix=""):
-    """(key, field, value, type) for every leaf field of the config tree."""
-    hints = typing.get_type_hints(type(obj))
-    for f in dataclasses.fields(obj):
-        if f.metadata.get("internal"):
-            continue
-        value, key = getattr(obj, f.name), f"{prefix}{f.name}"
-        if dataclasses.is_dataclass(value):
-            yield from _fields(value, key + ".")
-        else:
-            yield key, f, value, hints[f.name]
+from tests.config_tree import config_leaves
 
 
 def _numeric(tp) -> bool:
@@ -28,7 +15,7 @@ def _numeric(tp) -> bool:
 
 
 def test_every_numeric_setting_declares_a_range_and_defaults_lie_inside():
-    leaves = list(_fields(Config()))
+    leaves = list(config_leaves(Config()))
     assert len(leaves) > 80
     for key, f, value, tp in leaves:
         if _numeric(tp) and tp is not bool:

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from bench.config import Config, load_config
 from bench.errors import BenchError
 from bench.mot_io import read_detections, read_gt, read_results, write_detections, write_gt, write_results
+from tests.config_tree import config_leaves
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -133,19 +134,7 @@ def test_arbitrary_bytes_never_crash(tmp_path, data):
 # --- config loader -------------------------------------------------------------------------------------------------
 
 
-def _leaves(obj, prefix=""):
-    hints = typing.get_type_hints(type(obj))
-    for f in dataclasses.fields(obj):
-        if f.metadata.get("internal"):
-            continue
-        value, key = getattr(obj, f.name), f"{prefix}{f.name}"
-        if dataclasses.is_dataclass(value):
-            yield from _leaves(value, key + ".")
-        else:
-            yield key, f, hints[f.name]
-
-
-LEAVES = list(_leaves(Config()))
+LEAVES = [(key, f, tp) for key, f, _, tp in config_leaves(Config())]
 
 
 def _toml_value(v) -> str:

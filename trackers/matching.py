@@ -50,6 +50,11 @@ def fuse_score(cost: np.ndarray, det_scores: np.ndarray) -> np.ndarray:
     return 1 - similarity * np.asarray(det_scores, dtype=np.float64)[None, :]
 
 
+def _no_matches(n_rows: int, n_cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The assignment of an empty cost matrix: every row and column unmatched."""
+    return np.empty((0, 2), dtype=np.int64), np.arange(n_rows, dtype=np.int64), np.arange(n_cols, dtype=np.int64)
+
+
 # Costs this close to the limit tie (up to rounding) with leaving the pair unmatched: only lapjv decides those.
 TIE_MARGIN = 1e-6
 
@@ -70,11 +75,7 @@ def linear_assignment(
     cost = np.asarray(cost, dtype=np.float64)
     n_rows, n_cols = cost.shape
     if cost.size == 0:
-        return (
-            np.empty((0, 2), dtype=np.int64),
-            np.arange(n_rows, dtype=np.int64),
-            np.arange(n_cols, dtype=np.int64),
-        )
+        return _no_matches(n_rows, n_cols)
     rows, cols = np.nonzero(cost < thresh - TIE_MARGIN)  # row-major: rows ascending
     r, c = rows.tolist(), cols.tolist()
     if len(set(r)) < len(r) or len(set(c)) < len(c) or np.count_nonzero(cost <= thresh + TIE_MARGIN) > len(r):
@@ -97,13 +98,8 @@ def lapjv_assignment(
     Returns (matches (K, 2) int [track, det], unmatched_tracks (ascending), unmatched_dets (ascending)).
     """
     cost = np.asarray(cost, dtype=np.float64)
-    n_rows, n_cols = cost.shape
     if cost.size == 0:
-        return (
-            np.empty((0, 2), dtype=np.int64),
-            np.arange(n_rows, dtype=np.int64),
-            np.arange(n_cols, dtype=np.int64),
-        )
+        return _no_matches(*cost.shape)
     _, x, y = lap.lapjv(cost, extend_cost=True, cost_limit=thresh)
     rows = np.flatnonzero(x >= 0)
     matches = np.stack([rows, x[rows]], axis=1).astype(np.int64)
