@@ -1,8 +1,8 @@
 """py-motmetrics as an independent second opinion on TrackEval's MOTA, IDF1, ID switches, FP and FN.
 
 motmetrics is fed the very boxes, ids and IoUs TrackEval scored (after its preprocessing), runs its own matching
-(its default solver: lap's lapjv where `lap` is installed, as here) and its own metric code; any difference is
-reported, not averaged.
+(its default solver: lap's lapjv where `lap` is installed, as here; skipped in frames where no pair is left to match)
+and its own metric code; any difference is reported, not averaged.
 
 One difference is by definition, not a bug: the per-frame CLEAR matching after a gap. TrackEval favours (+1000 score)
 only pairs matched in the previous frame (the last one that had both gt and tracker boxes), then maximises IoU.
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,9 @@ NOTE = ("Reported numbers are TrackEval's. IDF1 must agree; IDs/FP/FN (and MOTA)
         "target is re-acquired after a gap (see bench/crosscheck.py).")
 
 
+_MIN_IOU = MATCH_IOU - np.finfo(float).eps  # IoU below this: do-not-pair (NaN distance)
+
+
 def accumulate(data: dict) -> Any:
     """Feed one preprocessed TrackEval sequence to py-motmetrics: same ids, same IoUs, same IoU ≥ 0.5 rule.
 
@@ -42,12 +46,25 @@ def accumulate(data: dict) -> Any:
     import motmetrics as mm
 
     acc = mm.MOTAccumulator(auto_id=True)
-    for gt_ids, trk_ids, sim in zip(data["gt_ids"], data["tracker_ids"], data["similarity_scores"]):
-        sim = np.asarray(sim, dtype=np.float64).reshape(len(gt_ids), len(trk_ids))
-        dist = 1.0 - sim
-        dist[sim < MATCH_IOU - np.finfo(float).eps] = np.nan
-        acc.update(np.asarray(gt_ids), np.asarray(trk_ids), dist)
+    with mm.lap.set_default_solver(_skip_empty(mm.lap.default_solver)):
+        for gt_ids, trk_ids, sim in zip(data["gt_ids"], data["tracker_ids"], data["similarity_scores"]):
+            sim = np.asarray(sim, dtype=np.float64).reshape(len(gt_ids), len(trk_ids))
+            acc.update(np.asarray(gt_ids), np.asarray(trk_ids), np.where(sim < _MIN_IOU, np.nan, 1.0 - sim))
     return acc
+
+
+def _skip_empty(solver: Any) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """motmetrics' solver, not called when no pair is allowed: after motmetrics re-links last frame's pairs that is
+    most frames, and every solver returns no pairs then (they drop NaN pairs), so only the time changes."""
+    import motmetrics as mm
+
+    solve = mm.lap.solver_map[solver] if isinstance(solver, str) else solver
+    empty = np.zeros(0, dtype=int)
+
+    def solver_or_nothing(costs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return solve(costs) if np.isfinite(costs).any() else (empty, empty)
+
+    return solver_or_nothing
 
 
 @functools.cache

@@ -3,10 +3,12 @@
 TrackEval's `MotChallenge2DBox` dataset does the benchmark preprocessing (distractor removal, zero-marked gt, MOT20's
 vehicles) and its HOTA, CLEAR, Identity and Count metrics score the result, exactly as `trackeval.eval` does per
 sequence. Only its text reader is bypassed: `_load_raw_file` builds the same per-frame arrays from bench's rows, so
-each file is parsed once (tests compare it with TrackEval's own reader). TrackEval stays quiet through its own
-switches: PRINT_CONFIG off for the dataset and every metric; its Evaluator (whose PRINT_RESULTS, TIME_PROGRESS,
-OUTPUT_SUMMARY, OUTPUT_DETAILED, PLOT_CURVES and an unconditional "Evaluating ..." line only matter there) is not
-used, so no summary, plot or error log is written and sys.stdout/sys.stderr are left alone.
+each file is parsed once (tests compare it with TrackEval's own reader). Its per-frame duplicate-id check is skipped
+too: `bench.eval_inputs` has already rejected duplicate ids (naming file and line), and preprocessing only drops rows
+and renumbers ids one-to-one, so the check cannot fire (it only cost time; it never changes a number). TrackEval
+stays quiet through its own switches: PRINT_CONFIG off for the dataset and every metric; its Evaluator (whose
+PRINT_RESULTS, TIME_PROGRESS, OUTPUT_SUMMARY, OUTPUT_DETAILED, PLOT_CURVES and an unconditional "Evaluating ..." line
+only matter there) is not used, so no summary, plot or error log is written and sys.stdout/sys.stderr are left alone.
 """
 
 from __future__ import annotations
@@ -70,6 +72,10 @@ def _dataset(results_dir: Path, gt_root: Path, seq: str, length: int, benchmark:
         def _load_raw_file(self, tracker, seq_name, is_gt):  # noqa: ARG002 - TrackEval's signature
             raw = raw_arrays(gt if is_gt else res, length, is_gt)
             return {**raw, "num_timesteps": length, "seq": seq_name}
+
+        @staticmethod
+        def _check_unique_ids(data, after_preproc=False):  # noqa: ARG004 - see the module docstring
+            return None
 
     return ParsedRows({
         "GT_FOLDER": str(gt_root), "TRACKERS_FOLDER": str(results_dir.parent), "OUTPUT_FOLDER": None,
