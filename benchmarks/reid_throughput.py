@@ -7,9 +7,9 @@ table (framework overhead, BN/ReLU memory traffic, small-channel inefficiency).
 
 Run: `python benchmarks/reid_throughput.py` (about a minute on 2 cores). Inference is timed under
 `torch.inference_mode()`, for the eval-mode model ("infer") and for the copy bench embeds with ("fused":
-`trackers.reid.inference.fuse_for_inference`: BN folded, FineTrack's mask heads merged, NHWC, ReLU/residual add
-as oneDNN post-ops; embeddings within ~1e-7), interleaved in the same run; training is forward + ReID loss
-(CE + batch-hard triplet) + backward + AdamW step.
+`trackers.reid.inference.fuse_for_inference`: BN folded, FineTrack's mask heads merged, NHWC; embeddings within
+~1e-7), interleaved in the same run; training is forward + ReID loss (CE + batch-hard triplet) + backward + AdamW
+step.
 """
 
 from __future__ import annotations

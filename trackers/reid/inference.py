@@ -1,11 +1,10 @@
 """Inference-only rewrite of a trained Re-ID model: BatchNorm folded into the preceding convs, FineTrack's K small
-mask heads merged into two block-diagonal 1x1 convs, its flow merges kept in NHWC without a concat, the whole
-forward run in channels_last (NHWC) and, on the CPU, ReLUs and residual adds run as oneDNN conv post-ops.
+mask heads merged into two block-diagonal 1x1 convs, its flow merges kept in NHWC without a concat, and the whole
+forward run in channels_last (NHWC).
 
 Why: on the CPU the slim models' narrow convs run 2-3x faster on oneDNN's NHWC kernels than on NCHW (FineTrack's
 2-channel flow conv at stride 4 most of all), eval-mode BatchNorm is one extra pass over every feature map, and the
-K mask heads are ~6K tiny kernels plus a copy of each channel block; on 2 busy cores every separate kernel (a
-ReLU, an add) also costs a thread wake-up. None of this changes the function; only float
+K mask heads are ~6K tiny kernels plus a copy of each channel block. None of this changes the function; only float
 rounding moves (folded scales, another summation order), ~1e-7 on the unit-norm embedding, and the result is
 deterministic (tests/test_reid_inference.py checks both). Training never sees it: `fuse_for_inference` rewrites a
 deep copy, which refuses `train()`, and a BatchNorm2d it cannot fold is an error rather than left in place.
@@ -52,23 +51,22 @@ class MergedPartMasks(nn.Module):
         dim = sum(c.in_channels for c in firsts)
         hidden = sum(c.out_channels for c in firsts)
         like = firsts[0].weight
-        reduce = nn.Conv2d(dim, hidden, kernel_size=1, bias=True).to(like)
-        mask = nn.Conv2d(hidden, len(heads), kernel_size=1, bias=True).to(like)
+        self.reduce = nn.Conv2d(dim, hidden, kernel_size=1, bias=True).to(like)
+        self.mask = nn.Conv2d(hidden, len(heads), kernel_size=1, bias=True).to(like)
         with torch.no_grad():
-            for layer in (reduce, mask):
+            for layer in (self.reduce, self.mask):
                 layer.weight.zero_()
             c0 = h0 = 0
             for k, (first, second) in enumerate(zip(firsts, seconds)):
                 c1, h1 = c0 + first.in_channels, h0 + first.out_channels
-                reduce.weight[h0:h1, c0:c1] = first.weight
-                reduce.bias[h0:h1] = first.bias  # type: ignore[index]
-                mask.weight[k, h0:h1] = second.weight[0]
-                mask.bias[k] = second.bias[0]  # type: ignore[index]
+                self.reduce.weight[h0:h1, c0:c1] = first.weight
+                self.reduce.bias[h0:h1] = first.bias  # type: ignore[index]
+                self.mask.weight[k, h0:h1] = second.weight[0]
+                self.mask.bias[k] = second.bias[0]  # type: ignore[index]
                 c0, h0 = c1, h1
-        self.body = nn.Sequential(reduce, nn.ReLU(inplace=True), mask)
 
     def forward(self, fmap: Tensor) -> Tensor:
-        return torch.sigmoid_(self.body(fmap))  # in place: no extra large temporary
+        return torch.sigmoid_(self.mask(torch.relu_(self.reduce(fmap))))  # in place: no extra large temporaries
 
 
 class FusedFlowMerge(nn.Module):
@@ -93,65 +91,6 @@ class FusedFlowMerge(nn.Module):
         up = coarse if coarse.shape[-2:] == fine.shape[-2:] else resize_channels_last(coarse, fine.shape[-2:])
         flow = self.flow_up(up).add_(self.flow_fine(fine))
         return warp_by_flow(up, flow).contiguous(memory_format=torch.channels_last).add_(fine)
-
-
-class ConvPostOp(nn.Module):
-    """A (BN-folded) conv whose ReLU, and optionally a residual add before it, run as oneDNN post-ops of the conv
-    kernel: one pass over the output instead of up to three, and one parallel region instead of three (on 2 busy
-    cores each region can cost a scheduler wake-up). Same math as conv -> add -> relu; oneDNN may pick another conv
-    kernel when post-ops are attached (seen for some batch sizes), so rounding can move by ~1e-7. CPU only:
-    torch.ops.mkldnn (the ops torch.compile's CPU backend emits) is oneDNN's CPU backend."""
-
-    def __init__(self, conv: nn.Conv2d, relu: bool) -> None:
-        super().__init__()
-        if not isinstance(conv.padding, tuple) or conv.padding_mode != "zeros" or conv.bias is None:
-            raise ValueError("post-op fusion needs a zero-padded conv with numeric padding and a bias")
-        self.weight = nn.Parameter(conv.weight.detach().clone(), requires_grad=False)
-        self.bias = nn.Parameter(conv.bias.detach().clone(), requires_grad=False)
-        self.args = (list(conv.padding), list(conv.stride), list(conv.dilation), conv.groups)
-        self.unary = "relu" if relu else "none"
-
-    def forward(self, x: Tensor, residual: Tensor | None = None) -> Tensor:
-        if x.device.type != "cpu":
-            raise RuntimeError("oneDNN post-op convs run on the CPU; fuse with post_ops=False for other devices")
-        if torch.is_autocast_enabled("cpu"):
-            raise RuntimeError("oneDNN post-op convs are not autocast; fuse with post_ops=False for mixed precision")
-        ops = torch.ops.mkldnn
-        if residual is None:
-            return ops._convolution_pointwise(x, self.weight, self.bias, *self.args, self.unary, [], "")
-        return ops._convolution_pointwise.binary(
-            x, residual, self.weight, self.bias, *self.args, "add", None, self.unary, [], ""
-        )
-
-
-class PostOpBlock(nn.Module):
-    """A folded BasicBlock/Bottleneck: every conv with its ReLU as a post-op, the last one adding the shortcut."""
-
-    def __init__(self, block: BasicBlock | Bottleneck) -> None:
-        super().__init__()
-        names = ("conv1", "conv2", "conv3") if isinstance(block, Bottleneck) else ("conv1", "conv2")
-        self.convs = nn.ModuleList(ConvPostOp(getattr(block, n), relu=True) for n in names)
-        self.downsample = block.downsample
-
-    def forward(self, x: Tensor) -> Tensor:
-        identity = x if self.downsample is None else self.downsample(x)
-        out = x
-        for conv in self.convs[:-1]:
-            out = conv(out)
-        return self.convs[-1](out, identity)
-
-
-def _post_op_sequential(seq: nn.Sequential) -> None:
-    """Conv2d [Identity...] ReLU -> ConvPostOp(relu) with the ReLU made an Identity."""
-    mods = list(seq)
-    for i, conv in enumerate(mods):
-        if not isinstance(conv, nn.Conv2d):
-            continue
-        j = i + 1
-        while j < len(mods) and isinstance(mods[j], nn.Identity):
-            j += 1
-        if j < len(mods) and isinstance(mods[j], nn.ReLU):
-            seq[i], seq[j] = ConvPostOp(conv, relu=True), nn.Identity()
 
 
 def _replace(root: nn.Module, name: str, new: nn.Module) -> None:
@@ -195,18 +134,11 @@ class FusedInference(nn.Module):
         return self.model(x.contiguous(memory_format=torch.channels_last))
 
 
-def fuse_for_inference(model: nn.Module, post_ops: bool | None = None) -> FusedInference:
+def fuse_for_inference(model: nn.Module) -> FusedInference:
     """An eval-mode NHWC copy of `model`, every Conv2d+BatchNorm2d pair folded, MPMG merged (see module doc).
 
-    `post_ops`: run ReLUs and residual adds as oneDNN conv post-ops (CPU only; see ConvPostOp); None: when the
-    model is on the CPU and torch has oneDNN. ValueError if a BatchNorm2d is left that does not directly follow a
-    conv in a Sequential or a ResNet block, or if post_ops is asked for where oneDNN cannot run it.
+    ValueError if a BatchNorm2d is left that does not directly follow a conv in a Sequential or a ResNet block.
     """
-    on_cpu = all(p.device.type == "cpu" for p in model.parameters())
-    if post_ops is None:
-        post_ops = on_cpu and torch.backends.mkldnn.is_available()
-    elif post_ops and not (on_cpu and torch.backends.mkldnn.is_available()):
-        raise ValueError("post_ops needs a CPU model and a torch build with oneDNN (torch.backends.mkldnn)")
     fused = copy.deepcopy(model).eval()
     with torch.no_grad():
         for name, module in list(fused.named_modules()):
@@ -222,16 +154,8 @@ def fuse_for_inference(model: nn.Module, post_ops: bool | None = None) -> FusedI
     left = [name for name, m in fused.named_modules() if isinstance(m, nn.BatchNorm2d)]
     if left:
         raise ValueError(f"cannot fold BatchNorm2d without a preceding conv: {', '.join(left)}")
-    if post_ops:
-        for name, module in list(fused.named_modules()):
-            if isinstance(module, (BasicBlock, Bottleneck)):
-                _replace(fused, name, PostOpBlock(module))
-        for module in fused.modules():
-            if isinstance(module, nn.Sequential):
-                _post_op_sequential(module)
     fused.requires_grad_(False)
     return FusedInference(fused.to(memory_format=torch.channels_last)).eval()
 
 
-__all__ = ["ConvPostOp", "FusedFlowMerge", "FusedInference", "MergedPartMasks", "PostOpBlock", "fold_conv_bn",
-           "fuse_for_inference"]
+__all__ = ["FusedFlowMerge", "FusedInference", "MergedPartMasks", "fold_conv_bn", "fuse_for_inference"]
