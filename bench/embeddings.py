@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from bench.cache import ArrayCache
+from bench.code_fingerprint import inference_fingerprint
 from bench.crops import crop_frames
 from bench.suites import Sequence
 from trackers.reid.inference import fuse_for_inference
@@ -49,7 +50,7 @@ class Embedder:
         if self.mixed_precision:  # bf16 embeddings never stand in for fp32 ones
             key["precision"] = "bf16"
         if self.fused:  # nor fused ones (rounded differently, ~1e-7) for those of the model as given
-            key["inference"] = "fused"
+            key["inference"] = inference_fingerprint()
         return key
 
     def embed(self, crops: torch.Tensor) -> np.ndarray:

@@ -16,26 +16,18 @@ import copy
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from trackers.reid.finetrack import MPMG, FlowAlignedMerge, PartMaskHead, resize_channels_last, warp_by_flow
 from trackers.reid.resnet import BasicBlock, Bottleneck
 
 
 def fold_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
-    """A conv with bias computing eval-mode `bn(conv(x))`; scale and products are formed in float64, so the folded
-    weights carry one rounding (the cast back), not two."""
+    """A conv with bias computing eval-mode `bn(conv(x))` (torch's own folding, `fuse_conv_bn_eval`); only an affine
+    BatchNorm2d with running statistics can be folded."""
     if bn.running_mean is None or bn.running_var is None or not bn.affine:
         raise ValueError("only an affine BatchNorm2d with running statistics can be folded")
-    scale = bn.weight.double() / torch.sqrt(bn.running_var.double() + bn.eps)
-    bias = conv.bias.double() if conv.bias is not None else torch.zeros_like(scale)
-    fused = nn.Conv2d(
-        conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride, padding=conv.padding,
-        dilation=conv.dilation, groups=conv.groups, bias=True, padding_mode=conv.padding_mode,
-    ).to(device=conv.weight.device, dtype=conv.weight.dtype)
-    with torch.no_grad():
-        fused.weight.copy_(conv.weight.double() * scale.view(-1, 1, 1, 1))
-        fused.bias.copy_((bias - bn.running_mean.double()) * scale + bn.bias.double())
-    return fused
+    return fuse_conv_bn_eval(conv.eval(), bn.eval())
 
 
 class MergedPartMasks(nn.Module):
