@@ -15,14 +15,20 @@ import torch
 from torch import nn
 
 from bench.cache import ArrayCache
+from bench.code_fingerprint import inference_fingerprint
 from bench.crops import crop_frames
 from bench.suites import Sequence
+from trackers.reid.inference import fuse_for_inference
 from trackers.reid.preprocess import normalise
 
 
 @dataclass
 class Embedder:
-    """An eval-mode Re-ID model plus what identifies it (checkpoint hash) and how to feed it."""
+    """An eval-mode Re-ID model plus what identifies it (checkpoint hash) and how to feed it.
+
+    By default it embeds with `fuse_for_inference(model)` (BN folded, NHWC; ~1.4x the crops/s of the eval-mode
+    model for FineTrack on 2 CPU cores, embeddings within ~1e-7); the given model itself is left untouched.
+    """
 
     model: nn.Module
     checkpoint_hash: str
@@ -30,18 +36,21 @@ class Embedder:
     device: str = "cpu"
     batch_size: int = 128
     mixed_precision: bool | None = None  # bf16 autocast + channels_last; None: on for CUDA only (CPU stays fp32)
+    fused: bool = True  # embed with fuse_for_inference(model); False: the eval-mode model as given
 
     def __post_init__(self) -> None:
         if self.mixed_precision is None:
             self.mixed_precision = torch.device(self.device).type == "cuda"
-        self.model = self.model.to(self.device).eval()
+        self.model = (fuse_for_inference(self.model) if self.fused else self.model.eval()).to(self.device)
         if self.mixed_precision:
             self.model = self.model.to(memory_format=torch.channels_last)
 
     def key(self) -> dict[str, Any]:
         key: dict[str, Any] = {"checkpoint": self.checkpoint_hash, "input_size": list(self.input_size)}
-        if self.mixed_precision:  # bf16 embeddings never stand in for fp32 ones (the fp32 key is unchanged)
+        if self.mixed_precision:  # bf16 embeddings never stand in for fp32 ones
             key["precision"] = "bf16"
+        if self.fused:  # nor fused ones (rounded differently, ~1e-7) for those of the model as given
+            key["inference"] = inference_fingerprint()
         return key
 
     def embed(self, crops: torch.Tensor) -> np.ndarray:

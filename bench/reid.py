@@ -9,7 +9,6 @@ matches.
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import math
 import time
@@ -21,11 +20,11 @@ import numpy as np
 import torch
 from torch.utils.data import Sampler
 
-import trackers.reid
 from bench.config import Config, ReIDModelSection
 from bench.embeddings import Embedder
 from bench.errors import BenchError
 from bench.reporter import Reporter, SilentReporter
+from bench.code_fingerprint import REID_CODE, code_fingerprint
 from bench.fsutil import atomic_path, atomic_write_text, sha256_file, stable_hash
 from bench.reid_data import CropSet, gt_crops
 from bench.suites import Suite
@@ -35,29 +34,6 @@ from trackers.reid.models import ModelConfig
 from trackers.reid.resnet import ResNet, load_torchvision_weights
 from trackers.reid.samplers import PKSampler, RandomBatchSampler, SGSSampler
 from trackers.reid.train import TrainConfig, train
-
-REID_CODE = Path(trackers.reid.__file__).parent
-
-
-def _without_docstrings(tree: ast.AST) -> ast.AST:
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-            body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                    and isinstance(body[0].value.value, str):
-                node.body = body[1:] or [ast.Pass()]
-    return tree
-
-
-def code_fingerprint(root: Path = REID_CODE) -> str:
-    """Hash of the Re-ID model, loss, sampler and training code as parsed (AST without docstrings): a code change
-    never reuses a stale checkpoint, while editing comments, docstrings or formatting keeps every cached model."""
-    parts = []
-    for path in sorted(root.glob("*.py")):
-        tree = _without_docstrings(ast.parse(path.read_text(), filename=str(path)))
-        parts.append((path.name, ast.dump(tree, annotate_fields=True, include_attributes=False)))
-    return stable_hash(parts)
-
 
 def pretrained_path(cfg: Config, section: ReIDModelSection) -> Path | None:
     """The resolved `model.pretrained` file (None when unset); a missing file is an error."""

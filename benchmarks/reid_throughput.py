@@ -6,7 +6,10 @@ the achieved GFLOP/s of a 3x3 conv, and of a large matmul as the absolute peak) 
 table (framework overhead, BN/ReLU memory traffic, small-channel inefficiency).
 
 Run: `python benchmarks/reid_throughput.py` (about a minute on 2 cores). Inference is timed under
-`torch.inference_mode()`; training is forward + ReID loss (CE + batch-hard triplet) + backward + AdamW step.
+`torch.inference_mode()`, for the eval-mode model ("infer") and for the copy bench embeds with ("fused":
+`trackers.reid.inference.fuse_for_inference`: BN folded, FineTrack's mask heads merged, NHWC; embeddings within
+~1e-7), interleaved in the same run; training is forward + ReID loss (CE + batch-hard triplet) + backward + AdamW
+step.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 try:
     from trackers.reid.finetrack import FineTrackModelConfig
+    from trackers.reid.inference import fuse_for_inference
     from trackers.reid.models import ModelConfig
     from trackers.reid.train import TrainConfig
 except ModuleNotFoundError:  # run as a script from a checkout without the package installed
@@ -31,6 +35,7 @@ except ModuleNotFoundError:  # run as a script from a checkout without the packa
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from trackers.reid.finetrack import FineTrackModelConfig
+    from trackers.reid.inference import fuse_for_inference
     from trackers.reid.models import ModelConfig
     from trackers.reid.train import TrainConfig
 
@@ -100,9 +105,9 @@ def flops_per_crop(cfg: ModelConfig) -> tuple[float, float]:
     return infer, train
 
 
-def measure(case: Case, channels_last: bool = False) -> tuple[float, float]:
-    """(inference crops/s, training crops/s); `channels_last` times inference in NHWC (faster oneDNN kernels for
-    narrow convs, but not bit-identical to NCHW, so bench itself does not use it on the CPU)."""
+def measure(case: Case, channels_last: bool = False) -> tuple[float, float, float]:
+    """(inference crops/s, fused inference crops/s, training crops/s); `channels_last` times the unfused eval-mode
+    model in NHWC (faster oneDNN kernels for narrow convs, not bit-identical to NCHW; the fused copy is NHWC anyway)."""
     torch.manual_seed(0)
     cfg = case.config
     model = cfg.build(NUM_CLASSES)
@@ -110,6 +115,7 @@ def measure(case: Case, channels_last: bool = False) -> tuple[float, float]:
     x_warm, y_warm = _batch(cfg, min(case.batch, 8))
 
     model.eval()
+    fused = fuse_for_inference(model)  # fed NCHW crops as bench feeds it (it converts to NHWC itself)
     if channels_last:
         with torch.no_grad():  # not inference_mode: the converted weights and inputs are trained on below
             nchw = model(x_warm)
@@ -122,7 +128,17 @@ def measure(case: Case, channels_last: bool = False) -> tuple[float, float]:
         with torch.inference_mode():
             model(inp)
 
-    infer_s = time_it(infer, case.min_time_s, warmup=lambda: infer(x_warm))
+    def infer_fused(inp: torch.Tensor = x) -> None:
+        with torch.inference_mode():
+            fused(inp)
+
+    # Interleaved halves, so a burst of background load hits both variants alike.
+    x_nchw, warm_nchw = x.contiguous(), x_warm.contiguous()
+    infer_s = fused_s = float("inf")
+    for _ in range(2):
+        infer_s = min(infer_s, time_it(infer, case.min_time_s / 2, warmup=lambda: infer(x_warm)))
+        fused_s = min(fused_s, time_it(lambda: infer_fused(x_nchw), case.min_time_s / 2,
+                                       warmup=lambda: infer_fused(warm_nchw)))
 
     model.train()
     crit = cfg.make_loss(TrainConfig())
@@ -138,7 +154,7 @@ def measure(case: Case, channels_last: bool = False) -> tuple[float, float]:
         x, x_warm = x.contiguous(), x_warm.contiguous()
         model.to(memory_format=torch.contiguous_format)
     train_s = time_it(step, case.min_time_s, warmup=lambda: step(x_warm, y_warm))
-    return case.batch / infer_s, case.batch / train_s
+    return case.batch / infer_s, case.batch / fused_s, case.batch / train_s
 
 
 def main() -> None:
@@ -182,8 +198,8 @@ def main() -> None:
     )
     print(header)
     print("-" * len(header))
-    for case, (f_inf, f_train), (inf_cps, train_cps) in results:
-        for mode, flops, cps in (("infer", f_inf, inf_cps), ("train", f_train, train_cps)):
+    for case, (f_inf, f_train), (inf_cps, fused_cps, train_cps) in results:
+        for mode, flops, cps in (("infer", f_inf, inf_cps), ("fused", f_inf, fused_cps), ("train", f_train, train_cps)):
             b_conv = conv * 1e9 / flops
             b_mm = mm * 1e9 / flops
             print(

@@ -17,6 +17,7 @@ import torch
 
 from bench.config import load_config
 from bench.errors import BenchError
+from bench.code_fingerprint import inference_fingerprint
 from bench.reid import REID_CODE, code_fingerprint, digest_path, ensure_checkpoint, load_checkpoint, train_checkpoint
 from bench.suites import load_suite
 
@@ -171,3 +172,16 @@ def test_code_fingerprint_ignores_comments_and_docstrings(tmp_path: Path) -> Non
     assert code_fingerprint(code) != code_fingerprint(REID_CODE)
     losses.write_text(src.replace("margin: float = 0.3", "margin: float = 0.4"))
     assert code_fingerprint(code) != code_fingerprint(REID_CODE)
+
+
+def test_an_inference_only_edit_re_embeds_without_retraining(tmp_path: Path) -> None:
+    """trackers/reid/inference.py is used for embedding only: editing it changes the embeddings' key, not the
+    checkpoints' (a training-code edit changes the checkpoints' key, which the embeddings' key includes)."""
+    code = tmp_path / "reid"
+    shutil.copytree(REID_CODE, code, ignore=shutil.ignore_patterns("__pycache__"))
+    inference = code / "inference.py"
+    src = inference.read_text()
+    assert "torch.relu_(" in src
+    inference.write_text(src.replace("torch.relu_(", "torch.relu("))
+    assert code_fingerprint(code) == code_fingerprint(REID_CODE)
+    assert inference_fingerprint(code) != inference_fingerprint(REID_CODE)

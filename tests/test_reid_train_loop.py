@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.code_fingerprint import inference_fingerprint
 from bench.embeddings import Embedder
 from trackers.reid.finetrack import FlowAlignedMerge
 from trackers.reid.losses import batch_hard_triplet_loss
@@ -162,7 +163,9 @@ def test_embedder_default_on_cpu_is_fp32_and_mixed_is_close():
     model = ModelConfig.for_name("finetrack", **TINY, k=2).build(0).eval()
     with torch.inference_mode():
         direct = model(normalise(crops)).numpy()
-    assert np.array_equal(Embedder(model, "", TINY["input_size"], "cpu", 64).embed(crops), direct)
+    assert np.array_equal(Embedder(model, "", TINY["input_size"], "cpu", 64, fused=False).embed(crops), direct)
+    fused = Embedder(model, "", TINY["input_size"], "cpu", 64).embed(crops)  # BN folded, NHWC: rounding only
+    assert fused.dtype == np.float32 and np.abs(fused - direct).max() < 1e-5
     mixed = Embedder(model, "", TINY["input_size"], "cpu", 7, mixed_precision=True).embed(crops)
     assert mixed.dtype == np.float32 and mixed.shape == direct.shape
     assert (np.sum(mixed * direct, axis=1) > 0.99).all()  # bf16 embeddings point the same way
@@ -214,8 +217,10 @@ def test_channels_last_resize_is_bit_identical_to_nchw(shape, size):
     assert ours.is_contiguous() and torch.equal(ours, ref) and torch.equal(b.grad, a.grad)
 
 
-def test_embedding_cache_key_separates_bf16_from_fp32():
+def test_embedding_cache_key_separates_bf16_and_fused_from_fp32():
     model = ModelConfig(name="global", **TINY).build(0)
-    fp32 = Embedder(model, "abc", TINY["input_size"], "cpu").key()
-    assert fp32 == {"checkpoint": "abc", "input_size": list(TINY["input_size"])}  # unchanged: CPU caches stay valid
-    assert Embedder(model, "abc", TINY["input_size"], "cpu", mixed_precision=True).key() != fp32
+    fp32 = Embedder(model, "abc", TINY["input_size"], "cpu", fused=False).key()
+    assert fp32 == {"checkpoint": "abc", "input_size": list(TINY["input_size"])}
+    fused = Embedder(model, "abc", TINY["input_size"], "cpu").key()
+    assert fused == {**fp32, "inference": inference_fingerprint()}  # an edit of the rewrite re-embeds
+    assert Embedder(model, "abc", TINY["input_size"], "cpu", mixed_precision=True).key() not in (fp32, fused)
