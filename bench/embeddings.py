@@ -26,8 +26,9 @@ from trackers.reid.preprocess import normalise
 class Embedder:
     """An eval-mode Re-ID model plus what identifies it (checkpoint hash) and how to feed it.
 
-    By default it embeds with `fuse_for_inference(model)` (BN folded, NHWC; ~1.4x the crops/s of the eval-mode
-    model for FineTrack on 2 CPU cores, embeddings within ~1e-7); the given model itself is left untouched.
+    By default it embeds with `fuse_for_inference(model)` (BN folded, NHWC; 1.2-1.5x the crops/s of the eval-mode
+    model for FineTrack on the CPU in benchmarks/reid_throughput.py, embeddings within ~1e-7); the given model itself
+    is left untouched.
     """
 
     model: nn.Module
