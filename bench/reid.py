@@ -20,11 +20,11 @@ import numpy as np
 import torch
 from torch.utils.data import Sampler
 
+from bench.code_fingerprint import code_fingerprint
 from bench.config import Config, ReIDModelSection
 from bench.embeddings import Embedder
 from bench.errors import BenchError
 from bench.reporter import Reporter, SilentReporter
-from bench.code_fingerprint import REID_CODE, code_fingerprint
 from bench.fsutil import atomic_path, atomic_write_text, sha256_file, stable_hash
 from bench.reid_data import CropSet, gt_crops
 from bench.suites import Suite

@@ -17,8 +17,8 @@ import torch
 
 from bench.config import load_config
 from bench.errors import BenchError
-from bench.code_fingerprint import inference_fingerprint
-from bench.reid import REID_CODE, code_fingerprint, digest_path, ensure_checkpoint, load_checkpoint, train_checkpoint
+from bench.code_fingerprint import REID_CODE, code_fingerprint, inference_fingerprint
+from bench.reid import digest_path, ensure_checkpoint, load_checkpoint, train_checkpoint
 from bench.suites import load_suite
 
 ROOT = Path(__file__).resolve().parents[1]
