@@ -7,6 +7,8 @@ channels_last, fused AdamW; CPU: fp32). Printed: crops/s of each and loop / bare
 
 Run: `python benchmarks/train_throughput.py [--device cuda] [--model finetrack] [--paper]`. Synthetic uint8 crops (no
 files), P×K batches. Each rate is the best of `--repeats` measurements (this machine is shared and noisy).
+`PYTHONPATH=OLD_CHECKOUT python benchmarks/train_throughput.py ...` times an older `trackers` (the "before" numbers:
+`model_config` and `training_loss` below also speak the API of 4b22fc8, the commit the H100 profile was taken at).
 """
 
 from __future__ import annotations
@@ -32,6 +34,23 @@ from trackers.reid.samplers import PKSampler
 from trackers.reid.train import TrainConfig, train
 
 
+def model_config(name: str, paper: bool) -> ModelConfig:
+    """The slim default (resnet18 layout, width 0.25, 128x64) or the paper's (resnet50, width 1.0, 256x128)."""
+    values = {"layout": "resnet50", "width": 1.0, "input_size": (256, 128)} if paper else {}
+    if hasattr(ModelConfig, "for_name"):
+        return ModelConfig.for_name(name, **values)
+    return ModelConfig(name=name, **values)  # older API: one config class, model switches in `extra`
+
+
+def training_loss(mc: ModelConfig) -> torch.nn.Module:
+    """The model's loss with the default training weights."""
+    if hasattr(mc, "make_loss"):
+        return mc.make_loss(TrainConfig())
+    from trackers.reid.finetrack_loss import make_loss  # older API
+
+    return make_loss(mc)
+
+
 def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -44,7 +63,7 @@ def bare_rate(mc: ModelConfig, crops: torch.Tensor, labels: np.ndarray, batch: i
     torch.manual_seed(0)
     fmt = torch.channels_last if cuda else torch.contiguous_format
     model = mc.build(int(labels.max()) + 1).to(device=device, memory_format=fmt).train()
-    loss_fn = mc.make_loss(TrainConfig())
+    loss_fn = training_loss(mc)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=5e-4, **({"fused": True} if cuda else {}))
     x = normalise(crops[:batch].to(device)).contiguous(memory_format=fmt)
     y = torch.as_tensor(labels[:batch], device=device)
@@ -80,7 +99,7 @@ def loop_rate(mc: ModelConfig, crops: torch.Tensor, labels: np.ndarray, tc: Trai
             sync(device)
             marks.append(time.perf_counter())
 
-    train(model, crops, labels, tc, seed=0, sampler=sampler, loss_fn=mc.make_loss(TrainConfig()), device=str(device),
+    train(model, crops, labels, tc, seed=0, sampler=sampler, loss_fn=training_loss(mc), device=str(device),
           on_step=on_step)
     sync(device)
     steps = len(sampler) * tc.epochs - 1
@@ -102,10 +121,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
 
-    if args.paper:
-        mc = ModelConfig.for_name(args.model, layout="resnet50", width=1.0, input_size=(256, 128))
-    else:
-        mc = ModelConfig.for_name(args.model)  # the slim default: resnet18 layout, width 0.25, 128x64 (K = 6)
+    mc = model_config(args.model, args.paper)
     gen = torch.Generator().manual_seed(0)
     crops = torch.randint(0, 256, (args.crops, 3, *mc.input_size), generator=gen, dtype=torch.uint8)
     labels = np.arange(args.crops) // 8

@@ -224,3 +224,45 @@ def test_embedding_cache_key_separates_bf16_and_fused_from_fp32():
     fused = Embedder(model, "abc", TINY["input_size"], "cpu").key()
     assert fused == {**fp32, "inference": inference_fingerprint()}  # an edit of the rewrite re-embeds
     assert Embedder(model, "abc", TINY["input_size"], "cpu", mixed_precision=True).key() not in (fp32, fused)
+
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+def _cuda_train(seed: int = 1) -> tuple[list[dict[str, float]], dict[str, torch.Tensor], list[dict[str, float]]]:
+    crops, labels = _data()
+    mc = ModelConfig.for_name("finetrack", **TINY, k=2)
+    torch.manual_seed(seed)
+    model = mc.build(6)
+    cfg = TrainConfig(epochs=2, p=3, k=2)
+    steps: list[dict[str, float]] = []
+    history = train(model, crops, labels, cfg, seed, PKSampler(labels, 3, 2, seed=seed, batches_per_epoch=2),
+                    mc.make_loss(cfg), device="cuda", on_step=lambda it, total, losses: steps.append(losses))
+    return history, {k: v.detach().cpu() for k, v in model.state_dict().items()}, steps
+
+
+@cuda
+def test_cuda_training_runs_mixed_and_reports_last_epoch_means():
+    """On CUDA: bf16 autocast by default, finite losses, progress shows the previous epoch's means (no sync)."""
+    history, state, steps = _cuda_train()
+    assert len(history) == 2 and all(np.isfinite(h["loss"]) for h in history)
+    assert all(np.isnan(v) for v in steps[0].values())  # epoch 1: nothing read back yet
+    assert steps[-1] == history[0]  # epoch 2 shows epoch 1's means
+    first = ModelConfig.for_name("finetrack", **TINY, k=2)
+    torch.manual_seed(1)
+    assert not torch.equal(state["backbone.stem.0.weight"], first.build(6).state_dict()["backbone.stem.0.weight"])
+
+
+@cuda
+def test_cuda_embedder_agrees_with_cpu_fp32():
+    crops, _ = _data()
+    torch.manual_seed(0)
+    model = ModelConfig.for_name("finetrack", **TINY, k=2).build(0).eval()
+    with torch.inference_mode():
+        direct = model(normalise(crops)).numpy()
+    on_gpu = Embedder(model, "", TINY["input_size"], "cuda", 7)  # bf16, fused, channels_last by default on CUDA
+    assert on_gpu.key()["precision"] == "bf16"
+    emb = on_gpu.embed(crops)
+    assert emb.dtype == np.float32 and emb.shape == direct.shape
+    assert (np.sum(emb * direct, axis=1) > 0.99).all()
+    assert np.array_equal(emb, on_gpu.embed(crops))  # same input ⇒ same embeddings
