@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from trackers.bytetrack import could_be_duplicates
+from trackers.bytetrack import duplicate_candidates
 from trackers.kalman import tlwh_to_tlbr, xyah_to_tlwh
-from trackers.matching import TIE_MARGIN, iou_distance, lapjv_assignment, linear_assignment
+from trackers.matching import TIE_MARGIN, iou, iou_distance, lapjv_assignment, linear_assignment, pair_iou
 
 THRESHOLDS = st.sampled_from([0.2, 0.5, 0.7, 0.9, 1.0])
 # Costs drawn from a few values on and around the thresholds (ties, exact-threshold entries, crossing candidates)
@@ -59,11 +59,24 @@ def test_duplicate_precheck_never_misses_a_duplicate(a: tuple, shift: tuple, dis
     xb = np.array([a[0] + shift[0], a[1] + shift[1], a[2] * shift[2], a[3] * shift[3]])
     boxes = tlwh_to_tlbr(xyah_to_tlwh(np.stack([xa, xb])))  # the tracker's box arithmetic
     if iou_distance(boxes[:1], boxes[1:])[0, 0] < dist:
-        assert could_be_duplicates(xa[:, None], xb[:, None], dist)
+        assert duplicate_candidates(xa[:, None], xb[:, None], dist).all()
 
 
 def test_duplicate_precheck_rejects_far_boxes() -> None:
     a = np.array([[100.0], [200.0], [0.5], [100.0]])  # 50 px wide
     b = a + np.array([[30.0], [0.0], [0.0], [0.0]])
-    assert could_be_duplicates(a, a, 0.15)
-    assert not could_be_duplicates(a, b, 0.15)  # 30 px apart > 0.15 * 51 + 1.15
+    assert duplicate_candidates(a, a, 0.15).all()
+    assert not duplicate_candidates(a, b, 0.15).any()  # 30 px apart > 0.15 * 51 + 1.15
+
+
+BOX = st.tuples(st.floats(-50, 1900), st.floats(-50, 1000), st.floats(0, 400), st.floats(0, 600))
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=BOX, b=BOX, offset=st.sampled_from([0.0, 1.0]))
+def test_pair_iou_equals_the_matrix_entry_bit_for_bit(a: tuple, b: tuple, offset: float) -> None:
+    """The scalar IoU the duplicate check uses for its few candidate pairs is `iou`'s entry, to the last bit."""
+    ta = [a[0], a[1], a[0] + a[2], a[1] + a[3]]
+    tb = [b[0], b[1], b[0] + b[2], b[1] + b[3]]
+    assert pair_iou(ta, tb, offset) == iou(np.array([ta]), np.array([tb]), offset)[0, 0]
+    assert pair_iou(ta, ta, offset) == iou(np.array([ta]), np.array([ta]), offset)[0, 0]
