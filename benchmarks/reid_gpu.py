@@ -80,7 +80,8 @@ def prepare(name: str, mode: str, device: torch.device) -> Callable[[torch.Tenso
     return forward
 
 
-def rate(forward: Callable[[torch.Tensor], torch.Tensor], inputs: list[torch.Tensor], iters: int, repeats: int) -> float:
+def rate(forward: Callable[[torch.Tensor], torch.Tensor], inputs: list[torch.Tensor], iters: int,
+         repeats: int) -> float:
     """Median crops/s over `repeats` runs of `iters` forwards (CUDA events), after 3 warm-up forwards."""
     for i in range(3):
         forward(inputs[i % len(inputs)])

@@ -3,9 +3,9 @@
 Why: the loop (`trackers.reid.train.train`: sampling, upload, augmentation, normalisation, LR schedule, loss
 bookkeeping) should cost little on top of the arithmetic. The bare step is forward + loss + backward + AdamW on one
 batch that already sits normalised on the device, with the settings the loop uses there (CUDA: bf16 autocast,
-channels_last, fused AdamW; CPU: fp32). Printed: crops/s of each and loop / bare (issue 12 asks for >= 0.8 on GPU); the loop's rate is that of the
-epochs after the first (the first also pays one-time costs: kernel selection for each new batch shape), the first
-epoch's shown beside it.
+channels_last, fused AdamW; CPU: fp32). Printed: crops/s of each and loop / bare (issue 12 asks for >= 0.8 on
+GPU); the loop's rate is that of the epochs after the first (the first also pays one-time costs: kernel selection
+for each new batch shape), the first epoch's shown beside it.
 
 Run: `python benchmarks/train_throughput.py [--device cuda] [--model finetrack] [--paper]`. Synthetic uint8 crops (no
 files), P×K batches. Each rate is the best of `--repeats` measurements (this machine is shared and noisy).

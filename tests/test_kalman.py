@@ -90,3 +90,23 @@ def test_stacked_states_grow_compact_and_keep_each_tracks_state() -> None:
     np.testing.assert_array_equal(out[:, :4], np.stack([t.tlwh for t in live]))
     assert out[:, 4].tolist() == [2, 3, 4] and out[:, 5].tolist() == [0.5] * 3
     assert output_rows([]).shape == (0, 6)
+
+
+@pytest.mark.parametrize("left_first", [True, False])
+def test_stack_steps_in_place_touch_only_their_rows_and_equal_the_batched_filter(left_first: bool) -> None:
+    """`KalmanStates.predict/update` run the compiled kernels on chosen rows of the stack in place: those rows get
+    exactly `KalmanFilter.predict/update`'s values, every other row keeps its bits."""
+    rng = np.random.default_rng(7)
+    states = KalmanStates(capacity=16)
+    states.add(np.stack([_box(rng) for _ in range(9)]))
+    before = states.state.copy()
+    rows = np.array([7, 2, 4], dtype=np.intp)
+    states.predict(rows, left_first)
+    np.testing.assert_array_equal(states.state[:, rows].T, BATCHED.predict(before[:, rows].T, left_first))
+    others = np.setdiff1d(np.arange(16), rows)
+    np.testing.assert_array_equal(states.state[:, others], before[:, others])
+    meas = states.state[:4, rows].T + rng.normal(0, 3, (3, 4)) * [1, 1, 0.01, 1]
+    predicted = states.state.copy()
+    states.update(rows, meas)
+    np.testing.assert_array_equal(states.state[:, rows].T, BATCHED.update(predicted[:, rows].T, meas))
+    np.testing.assert_array_equal(states.state[:, others], predicted[:, others])

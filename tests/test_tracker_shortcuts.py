@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from trackers.bytetrack import duplicate_candidates
-from trackers.kalman import tlwh_to_tlbr, xyah_to_tlwh
+from trackers.bytetrack import duplicate_pairs
+from trackers.track import KalmanStates
 from trackers.matching import TIE_MARGIN, iou, iou_distance, lapjv_assignment, linear_assignment, pair_iou
 
 THRESHOLDS = st.sampled_from([0.2, 0.5, 0.7, 0.9, 1.0])
@@ -50,23 +50,23 @@ def test_anything_not_forced_goes_to_lapjv(cost: list[list[float]], monkeypatch:
 XYAH = st.tuples(st.floats(0, 1900), st.floats(0, 1000), st.floats(0.2, 1.2), st.floats(8, 600))
 
 
-@settings(max_examples=400, deadline=None)
-@given(a=XYAH, shift=st.tuples(st.floats(-40, 40), st.floats(-40, 40), st.floats(0.8, 1.25), st.floats(0.8, 1.25)),
-       dist=st.floats(0.0, 1.0))
-def test_duplicate_precheck_never_misses_a_duplicate(a: tuple, shift: tuple, dist: float) -> None:
-    """Whenever the IoU makes two boxes duplicates, the pre-check says they may be (a necessary condition)."""
-    xa = np.array(a)
-    xb = np.array([a[0] + shift[0], a[1] + shift[1], a[2] * shift[2], a[3] * shift[3]])
-    boxes = tlwh_to_tlbr(xyah_to_tlwh(np.stack([xa, xb])))  # the tracker's box arithmetic
-    if iou_distance(boxes[:1], boxes[1:])[0, 0] < dist:
-        assert duplicate_candidates(xa[:, None], xb[:, None], dist).all()
-
-
-def test_duplicate_precheck_rejects_far_boxes() -> None:
-    a = np.array([[100.0], [200.0], [0.5], [100.0]])  # 50 px wide
-    b = a + np.array([[30.0], [0.0], [0.0], [0.0]])
-    assert duplicate_candidates(a, a, 0.15).all()
-    assert not duplicate_candidates(a, b, 0.15).any()  # 30 px apart > 0.15 * 51 + 1.15
+@settings(max_examples=300, deadline=None)
+@given(means=st.lists(XYAH, min_size=1, max_size=12), n_tracked=st.integers(0, 12),
+       near=st.lists(st.tuples(st.integers(0, 11), st.floats(-3, 3), st.floats(0.9, 1.1)), max_size=6),
+       dist=st.sampled_from([0.0, 0.15, 0.5, 1.0]))
+def test_compiled_duplicate_pairs_equal_the_numpy_iou(means: list, n_tracked: int, near: list, dist: float) -> None:
+    """`duplicate_pairs` finds exactly the pairs the IoU matrix of the tracker's Kalman boxes puts under `dist`."""
+    for k, dx, scale in near:  # add near-copies of some boxes, so duplicates (and near-ties) occur
+        cx, cy, a, h = means[k % len(means)]
+        means = means + [(cx + dx, cy - dx, a, h * scale)]
+    states = KalmanStates(capacity=4)
+    order = np.random.default_rng(len(means)).permutation(len(means))
+    rows = np.asarray(states.add(np.array(means)), dtype=np.intp)[order]
+    n = min(n_tracked, len(rows))
+    expected = np.argwhere(iou_distance(states.tlbr(rows[:n]), states.tlbr(rows[n:])) < dist)
+    got = duplicate_pairs(states.state, rows[:n], rows[n:], dist)
+    assert got.dtype == np.int64 and got.shape[1] == 2
+    assert np.array_equal(got, expected)
 
 
 BOX = st.tuples(st.floats(-50, 1900), st.floats(-50, 1000), st.floats(0, 400), st.floats(0, 600))
@@ -75,8 +75,8 @@ BOX = st.tuples(st.floats(-50, 1900), st.floats(-50, 1000), st.floats(0, 400), s
 @settings(max_examples=300, deadline=None)
 @given(a=BOX, b=BOX, offset=st.sampled_from([0.0, 1.0]))
 def test_pair_iou_equals_the_matrix_entry_bit_for_bit(a: tuple, b: tuple, offset: float) -> None:
-    """The scalar IoU the duplicate check uses for its few candidate pairs is `iou`'s entry, to the last bit."""
-    ta = [a[0], a[1], a[0] + a[2], a[1] + a[3]]
-    tb = [b[0], b[1], b[0] + b[2], b[1] + b[3]]
+    """The compiled scalar IoU is `iou`'s entry, to the last bit."""
+    ta = (a[0], a[1], a[0] + a[2], a[1] + a[3])
+    tb = (b[0], b[1], b[0] + b[2], b[1] + b[3])
     assert pair_iou(ta, tb, offset) == iou(np.array([ta]), np.array([tb]), offset)[0, 0]
     assert pair_iou(ta, ta, offset) == iou(np.array([ta]), np.array([ta]), offset)[0, 0]

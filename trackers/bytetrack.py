@@ -15,9 +15,9 @@ Speed (benchmarks/bytetrack_fps.py): tracks are Python objects only for the list
 states are columns of one component-major stack (`trackers.track.KalmanStates`), predicted once per frame and
 updated once per frame (all three stages' matches together: no stage reads a state another updated). One IoU
 matrix per frame serves all three stages; lapjv is skipped where the assignment is forced
-(`matching.linear_assignment`); the duplicate check computes the IoU only of the pairs that could overlap
-(`duplicate_candidates`), one Python-float IoU per pair (`matching.pair_iou`: a numpy call per pair would cost
-ten times the arithmetic). All exact rewrites, not approximations.
+(`matching.linear_assignment`); the Kalman steps and the duplicate check run as compiled per-track loops (numba:
+`kalman._predict_kernel`, `kalman._update_kernel`, `duplicate_pairs`), because with ~10 tracks a frame numpy's
+per-call cost, not the arithmetic, was most of the time. All exact rewrites, not approximations.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numpy as np
+from numba import njit
 
 from trackers.association import AssociationStage, CostFn, Detections, iou_cost, score_fused_iou_cost
 from trackers.kalman import KalmanFilter
@@ -73,16 +74,31 @@ class ByteTrackConfig:
     duplicate_iou_dist: float = field(default=0.15, metadata={"range": "[0, 1]"})
 
 
-def duplicate_candidates(xyah_a: np.ndarray, xyah_b: np.ndarray, dist: float) -> np.ndarray:
-    """(N, M) mask of the pairs of (4, N) Kalman means `xyah_a` and (4, M) `xyah_b` that may have 1 - IoU < `dist`.
+@njit(cache=False)
+def duplicate_pairs(state: np.ndarray, rows_a: np.ndarray, rows_b: np.ndarray, dist: float) -> np.ndarray:
+    """(K, 2) pairs [i, j] of rows_a[i], rows_b[j] of a (24, capacity) Kalman stack whose boxes have
+    1 - IoU < `dist`, in row-major order: `iou_distance(tlbr(rows_a), tlbr(rows_b)) < dist`, bit for bit (the same
+    box and IoU arithmetic per pair), compiled because a frame has only ~10 × 5 pairs and numpy would spend its
+    time on per-call overhead."""
+    pairs = np.empty((rows_a.shape[0] * rows_b.shape[0], 2), dtype=np.int64)
+    n = 0
+    for i in range(rows_a.shape[0]):
+        box_a = _kalman_tlbr(state, rows_a[i])
+        for j in range(rows_b.shape[0]):
+            if 1 - pair_iou(box_a, _kalman_tlbr(state, rows_b[j]), 1.0) < dist:
+                pairs[n, 0], pairs[n, 1] = i, j
+                n += 1
+    return pairs[:n]
 
-    A necessary condition, several times cheaper than the IoU: the IoU of two boxes is at most their x-overlap
-    over the wider box's width W, and that overlap is at most W - |Δcx|, so 1 - IoU < dist needs
-    |Δcx| < dist · W, with W = w + 1 (the +1 pixel of `matching.iou`); one more pixel of margin covers rounding.
-    A pair outside the mask is no duplicate, so its IoU can be skipped without changing any decision.
-    """
-    w_a, w_b = xyah_a[2] * xyah_a[3], xyah_b[2] * xyah_b[3]
-    return np.abs(np.subtract.outer(xyah_a[0], xyah_b[0])) < np.maximum.outer(w_a, w_b) * dist + (dist + 1)
+
+@njit(cache=False)
+def _kalman_tlbr(state: np.ndarray, row: int) -> tuple[float, float, float, float]:
+    """x1, y1, x2, y2 of one Kalman mean, with the float operations of `KalmanStates.tlbr`."""
+    w = state[2, row] * state[3, row]
+    h = state[3, row]
+    x1 = state[0, row] - w / 2
+    y1 = state[1, row] - h / 2
+    return x1, y1, w + x1, h + y1
 
 
 def _joint(a: list[Track], b: list[Track]) -> list[Track]:
@@ -273,18 +289,10 @@ class ByteTrack:
         """Where a tracked and a lost track overlap (1 - IoU < 0.15), drop the younger of the two."""
         if not tracked or not lost:
             return tracked, lost
-        d, n = self.config.duplicate_iou_dist, len(tracked)
-        rows = rows_of(tracked + lost)
-        xyah = self.states.state[:4].take(rows, axis=1)
-        p, q = np.nonzero(duplicate_candidates(xyah[:, :n], xyah[:, n:], d))
-        if not len(p):
-            return tracked, lost
-        boxes = self.states.tlbr(rows).tolist()
         drop_tracked: set[int] = set()
         drop_lost: set[int] = set()
-        for i, j in zip(p.tolist(), q.tolist()):
-            if 1 - pair_iou(boxes[i], boxes[n + j]) >= d:  # `iou_distance` of this pair, bit for bit
-                continue
+        pairs = duplicate_pairs(self.states.state, rows_of(tracked), rows_of(lost), self.config.duplicate_iou_dist)
+        for i, j in pairs.tolist():
             if tracked[i].frame_id - tracked[i].start_frame > lost[j].frame_id - lost[j].start_frame:
                 drop_lost.add(j)
             else:

@@ -8,8 +8,8 @@ Why the covariance is stored as 2 x 2 blocks: with a diagonal initial covariance
 measurement noise, a motion matrix that adds each velocity to its own coordinate and a measurement that reads
 the positions, the four coordinates never couple. The 8 x 8 covariance only ever has entries (i, i), (i, i+4),
 (i+4, i), (i+4, i+4): the blocks pp, pv, vp, vv (p position, v velocity), 4 numbers each, one per coordinate.
-A track's whole state is 24 numbers (mean, then pp, pv, vp, vv), and every step is a few elementwise
-operations on slices of a stack of them (tracks as rows, (N, 24), or as columns, (24, N); see `KalmanFilter`).
+A track's whole state is 24 numbers (mean, then pp, pv, vp, vv), and every step is a few scalar operations per
+coordinate on a stack of them (tracks as rows, (N, 24), or as columns, (24, N); see `KalmanFilter`).
 
 These are the reference's values to the last bit, not an approximation: every sum in its dense products
 (np.dot, multi_dot, the Cholesky factor of the diagonal innovation covariance and the triangular solves) has at
@@ -23,6 +23,7 @@ predict (multi_dot) F (P Fᵀ). tests/test_kalman.py checks all of it against th
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 # 0.95 quantile of the chi-square distribution with N degrees of freedom (N = 1..9), the Mahalanobis gating
 # threshold; values as in MATLAB/Octave chi2inv (the table DeepSORT and ByteTrack use).
@@ -87,10 +88,10 @@ class KalmanFilter:
     then the covariance blocks pp, pv, vp, vv (4 columns each, one per coordinate; see the module docstring).
     N may be 0.
 
-    The arithmetic is written once, on component-major (24, N) arrays (`*_columns`): a tracker's stack is stored
-    that way (`trackers.track.KalmanStates`), so every step works on contiguous rows, which for the few tracks of a
-    frame is several times faster than strided columns. The (N, 24) methods run the same arithmetic on a
-    transposed view, so both give the same bits.
+    The arithmetic is written once, on component-major (24, N) arrays: a tracker's stack is stored that way
+    (`trackers.track.KalmanStates`). Predict and update are compiled per-track loops (`_predict_kernel`,
+    `_update_kernel`) that write chosen columns of a stack in place (`*_inplace`); `*_columns` and the (N, 24)
+    methods run them on a copy, so every entry point gives the same bits.
     """
 
     def __init__(self, std_weight_position: float = 1.0 / 20, std_weight_velocity: float = 1.0 / 160) -> None:
@@ -135,21 +136,14 @@ class KalmanFilter:
 
     def predict_columns(self, x: np.ndarray, left_first: bool = True) -> np.ndarray:
         """`predict` on (24, N) states."""
-        q = self._variance(self._motion_weights, x[3], self._motion_aspect_var)
-        out = x.copy()
-        out[:4] += x[4:8]
-        out[12:16] += x[20:24]  # pv + vv
-        out[16:20] += x[20:24]  # vp + vv
-        if left_first:
-            pp = x[8:12] + x[16:20]
-            pp += out[12:16]
-        else:
-            pp = x[8:12] + x[12:16]
-            pp += out[16:20]
-        pp += q[:4]
-        out[8:12] = pp
-        out[20:24] += q[4:]
+        out = np.array(x, dtype=np.float64, order="C", copy=True)
+        self.predict_inplace(out, np.arange(out.shape[1]), left_first)
         return out
+
+    def predict_inplace(self, state: np.ndarray, cols: np.ndarray, left_first: bool = True) -> None:
+        """`predict` of the columns `cols` of a C-contiguous (24, capacity) stack, written in place."""
+        _predict_kernel(state, np.asarray(cols, dtype=np.int64), self._motion_weights, self._motion_aspect_var[0, 0],
+                        self._motion_aspect_var[1, 0], left_first)
 
     def _innovation_cov(self, x: np.ndarray) -> np.ndarray:
         """(4, N) diagonal of H P Hᵀ + R (the projected covariance is diagonal) of (24, N) states."""
@@ -162,17 +156,15 @@ class KalmanFilter:
 
     def update_columns(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
         """`update` on (24, N) states with (4, N) measurements."""
-        n = x.shape[1]
-        s = self._innovation_cov(x)
-        inv_chol = 1.0 / np.sqrt(s)
-        # Gain K = P Hᵀ S⁻¹ as the reference's two triangular solves: position (pp) and velocity (vp) rows.
-        gain = x[8:24].reshape(2, 2, 4, n)[:, 0] * inv_chol
-        gain *= inv_chol
-        out = np.empty_like(x)
-        out[:8] = x[:8] + (gain * (z - x[:4])).reshape(8, n)
-        # P - K S Kᵀ, evaluated as the reference's K (S Kᵀ)
-        out[8:] = x[8:] - (gain[:, None] * (s * gain)).reshape(16, n)
+        out = np.array(x, dtype=np.float64, order="C", copy=True)
+        self.update_inplace(out, np.arange(out.shape[1]), np.asarray(z, dtype=np.float64).T)
         return out
+
+    def update_inplace(self, state: np.ndarray, cols: np.ndarray, xyah: np.ndarray) -> None:
+        """`update` of the columns `cols` of a C-contiguous (24, capacity) stack with (len(cols), 4) measurements,
+        written in place."""
+        _update_kernel(state, np.asarray(cols, dtype=np.int64), np.ascontiguousarray(xyah, dtype=np.float64),
+                       self._measure_weights, self._measure_aspect_var[0, 0])
 
     def gating_distance(self, state: np.ndarray, xyah: np.ndarray) -> np.ndarray:
         """(N tracks) × (M measurements) squared Mahalanobis distance in (x, y, a, h); compare with CHI2INV95[4]."""
@@ -184,3 +176,54 @@ class KalmanFilter:
         z = (np.asarray(xyah, dtype=np.float64).T[:, None, :] - x[:4, :, None]) * inv_chol[:, :, None]
         z = z * z
         return ((z[0] + z[1]) + z[2]) + z[3]
+
+
+# The two steps below run per track in compiled loops (numba): for the ~10 tracks of a frame, numpy's cost per call
+# (~0.5 µs, about 20 calls per step) was most of a tracker's time. Each line is the reference's arithmetic for one
+# coordinate j of one track, in the reference's order (see the module docstring), so the bits are the reference's;
+# tests/test_kalman.py checks them against the dense matrix products.
+
+
+@njit(cache=False)
+def _predict_kernel(state: np.ndarray, cols: np.ndarray, weights: np.ndarray, aspect_var: float,
+                    aspect_velocity_var: float, left_first: bool) -> None:
+    for k in range(cols.shape[0]):
+        i = cols[k]
+        h = state[3, i]
+        for j in range(4):
+            q_pos = aspect_var if j == 2 else (weights[j] * h) * (weights[j] * h)
+            q_vel = aspect_velocity_var if j == 2 else (weights[4 + j] * h) * (weights[4 + j] * h)
+            pp, pv, vp, vv = state[8 + j, i], state[12 + j, i], state[16 + j, i], state[20 + j, i]
+            pv_new = pv + vv
+            vp_new = vp + vv
+            # P' = F P Fᵀ + Q with ByteTrack's (F P) Fᵀ = (pp + vp) + (pv + vv)
+            # or DeepSORT's F (P Fᵀ) = (pp + pv) + (vp + vv)
+            pp_new = (pp + vp) + pv_new if left_first else (pp + pv) + vp_new
+            state[j, i] += state[4 + j, i]
+            state[8 + j, i] = pp_new + q_pos
+            state[12 + j, i] = pv_new
+            state[16 + j, i] = vp_new
+            state[20 + j, i] = vv + q_vel
+
+
+@njit(cache=False)
+def _update_kernel(state: np.ndarray, cols: np.ndarray, xyah: np.ndarray, weights: np.ndarray,
+                   aspect_var: float) -> None:
+    for k in range(cols.shape[0]):
+        i = cols[k]
+        h = state[3, i]
+        for j in range(4):
+            r = aspect_var if j == 2 else (weights[j] * h) * (weights[j] * h)
+            pp, pv, vp, vv = state[8 + j, i], state[12 + j, i], state[16 + j, i], state[20 + j, i]
+            s = pp + r  # innovation variance (H P Hᵀ + R is diagonal)
+            inv_chol = 1.0 / np.sqrt(s)
+            gain_p = pp * inv_chol * inv_chol  # K = P Hᵀ S⁻¹ as the two triangular solves (reciprocal, twice)
+            gain_v = vp * inv_chol * inv_chol
+            innovation = xyah[k, j] - state[j, i]
+            state[j, i] += gain_p * innovation
+            state[4 + j, i] += gain_v * innovation
+            # P - K S Kᵀ, evaluated as the reference's K (S Kᵀ)
+            state[8 + j, i] = pp - gain_p * (s * gain_p)
+            state[12 + j, i] = pv - gain_p * (s * gain_v)
+            state[16 + j, i] = vp - gain_v * (s * gain_p)
+            state[20 + j, i] = vv - gain_v * (s * gain_v)

@@ -39,12 +39,12 @@ class KalmanStates:
         return range(start, end)
 
     def predict(self, rows: np.ndarray, left_first: bool = True) -> None:
-        if len(rows):
-            self.state[:, rows] = self.kalman.predict_columns(self.state.take(rows, axis=1), left_first)
+        """Kalman-predict the given rows in place (each row at most once)."""
+        self.kalman.predict_inplace(self.state, rows, left_first)
 
     def update(self, rows: np.ndarray, xyah: np.ndarray) -> None:
-        if len(rows):
-            self.state[:, rows] = self.kalman.update_columns(self.state.take(rows, axis=1), xyah.T)
+        """Kalman-update the given rows in place with one (x, y, a, h) measurement each ((len(rows), 4))."""
+        self.kalman.update_inplace(self.state, rows, xyah)
 
     def gating_distance(self, rows: np.ndarray, xyah: np.ndarray) -> np.ndarray:
         return self.kalman.gating_distance_columns(self.state.take(rows, axis=1), xyah)
