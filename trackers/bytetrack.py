@@ -74,12 +74,22 @@ class ByteTrackConfig:
     duplicate_iou_dist: float = field(default=0.15, metadata={"range": "[0, 1]"})
 
 
-@njit(cache=False)
+@njit("UniTuple(float64, 4)(float64[:, :], int64)", cache=True)
+def _kalman_tlbr(state: np.ndarray, row: int) -> tuple[float, float, float, float]:
+    """x1, y1, x2, y2 of one Kalman mean, with the float operations of `KalmanStates.tlbr`."""
+    w = state[2, row] * state[3, row]
+    h = state[3, row]
+    x1 = state[0, row] - w / 2
+    y1 = state[1, row] - h / 2
+    return x1, y1, w + x1, h + y1
+
+
+@njit("int64[:, :](float64[:, :], int64[:], int64[:], float64)", cache=True)
 def duplicate_pairs(state: np.ndarray, rows_a: np.ndarray, rows_b: np.ndarray, dist: float) -> np.ndarray:
     """(K, 2) pairs [i, j] of rows_a[i], rows_b[j] of a (24, capacity) Kalman stack whose boxes have
     1 - IoU < `dist`, in row-major order: `iou_distance(tlbr(rows_a), tlbr(rows_b)) < dist`, bit for bit (the same
-    box and IoU arithmetic per pair), compiled because a frame has only ~10 × 5 pairs and numpy would spend its
-    time on per-call overhead."""
+    box and IoU arithmetic per pair), compiled (at import, see `trackers.kalman`) because a frame has only ~10 × 5
+    pairs and numpy would spend its time on per-call overhead."""
     pairs = np.empty((rows_a.shape[0] * rows_b.shape[0], 2), dtype=np.int64)
     n = 0
     for i in range(rows_a.shape[0]):
@@ -89,16 +99,6 @@ def duplicate_pairs(state: np.ndarray, rows_a: np.ndarray, rows_b: np.ndarray, d
                 pairs[n, 0], pairs[n, 1] = i, j
                 n += 1
     return pairs[:n]
-
-
-@njit(cache=False)
-def _kalman_tlbr(state: np.ndarray, row: int) -> tuple[float, float, float, float]:
-    """x1, y1, x2, y2 of one Kalman mean, with the float operations of `KalmanStates.tlbr`."""
-    w = state[2, row] * state[3, row]
-    h = state[3, row]
-    x1 = state[0, row] - w / 2
-    y1 = state[1, row] - h / 2
-    return x1, y1, w + x1, h + y1
 
 
 def _joint(a: list[Track], b: list[Track]) -> list[Track]:

@@ -35,7 +35,7 @@ def iou(boxes_a: np.ndarray, boxes_b: np.ndarray, offset: float = 1.0) -> np.nda
     return out
 
 
-@njit(cache=False)
+@njit("float64(UniTuple(float64, 4), UniTuple(float64, 4), float64)", cache=True)
 def pair_iou(box_a: tuple[float, float, float, float], box_b: tuple[float, float, float, float],
              offset: float = 1.0) -> float:
     """IoU of two x1, y1, x2, y2 boxes (tuples of floats): the entry `iou` gives that pair, bit for bit (the same
