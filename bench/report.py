@@ -236,6 +236,9 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False) -> li
     suite = manifest["suite"]
     det = manifest["detections"]["source"]
     context = f"{suite['name']} val, seed {manifest.get('seed', 0)}, {det} detections"
+    cuda = str(manifest["device"]).startswith("cuda")
+    if cuda:  # table captions carry it too: a LaTeX table travels without the report's text
+        context += ", CUDA (bf16 Re-ID)"
     doc = Doc()
     head = (
         f"Run `{manifest['run_id']}` on suite `{suite['name']}` ({len(suite['sequences'])} val sequences, "
@@ -244,6 +247,9 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False) -> li
         f"device `{manifest['device']}`. Rates in %, FPS = tracker-only frames per second; best value per column "
         "in bold in the LaTeX tables (↑ higher is better, ↓ lower is better)."
     )
+    if cuda:
+        head += (" On CUDA the Re-ID models train and embed in bf16 mixed precision, so the appearance trackers' "
+                 "numbers differ from a CPU run's: compare runs made on one kind of device.")
     doc.text(f"# bench report: {suite['name']}", head)
     for tracker, reid in (manifest.get("reid") or {}).items():
         m, mc = reid.get("metrics", {}), reid["model_config"]

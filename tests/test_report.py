@@ -64,7 +64,8 @@ def fake_occlusion(monkeypatch):
     return module
 
 
-def _write_run(run_dir: Path, trackers: dict[str, float], gt_root: Path, seed: int = 0, run_id: str = "r") -> None:
+def _write_run(run_dir: Path, trackers: dict[str, float], gt_root: Path, seed: int = 0, run_id: str = "r",
+               device: str = "cpu") -> None:
     """A run folder as `bench run` writes it: metrics.csv, manifest.json and <tracker>/<SEQ>.txt."""
     rows = []
     for t, level in trackers.items():
@@ -78,7 +79,7 @@ def _write_run(run_dir: Path, trackers: dict[str, float], gt_root: Path, seed: i
     pd.DataFrame(rows).to_csv(run_dir / "metrics.csv", index=False)
     suite = {"name": "tiny", "root": str(gt_root), "benchmark": "MOT17", "sequences": SEQS}
     manifest = {"run_id": run_id, "suite": suite, "trackers": list(trackers), "git_commit": "0123456789abc",
-                "device": "cpu", "seed": seed, "detections": {"source": "public"}, "reid": {}}
+                "device": device, "seed": seed, "detections": {"source": "public"}, "reid": {}}
     (run_dir / "manifest.json").write_text(json.dumps(manifest))
 
 
@@ -285,3 +286,15 @@ def test_plots_fit_axes_to_data_and_mark_zero(tmp_path, monkeypatch):
     recall_ax, relink_ax = figs[-2].axes[0], figs[-1].axes[0]
     assert recall_ax.get_ylim()[0] > 30 and relink_ax.get_ylim()[0] > 10
     assert [t.get_text() for t in relink_ax.get_legend().get_texts()] == ["a", "b"]  # one line per tracker
+
+
+def test_a_cuda_run_says_its_numbers_are_not_comparable_with_cpu_runs(tmp_path, fake_occlusion):
+    (tmp_path / "gt").mkdir()
+    for device in ("cpu", "cuda"):
+        run = tmp_path / device
+        _write_run(run, {"bytetrack": 0.50, "finetrack": 0.55}, tmp_path / "gt", device=device)
+        write_report(run)
+        md = (run / "report.md").read_text()
+        assert (f"device `{device}`" in md) and (("bf16 mixed precision" in md) == (device == "cuda"))
+    assert "CUDA (bf16 Re-ID)" in (tmp_path / "cuda" / "report.tex").read_text()
+    assert "bf16" not in (tmp_path / "cpu" / "report.tex").read_text()
