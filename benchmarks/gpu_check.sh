@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Issue 12's GPU measurements in one call on a lent CUDA machine (about 6 minutes on an H100/H200), each step with
-# its own time limit so one failure does not hide the others. Logs go to $OUT (default /tmp/gpu-check).
+# its own time limit so one failure does not hide the others. Each step's tail is printed; the whole output goes to
+# $OUT/gpu_check.log (one file: the device tool returns at most 8; default OUT=/tmp/gpu-check).
 #
 # Prepared on the developer machine (nothing can be downloaded on the GPU machine):
 #   mkdir -p .gpu/before && git archive 4b22fc8 trackers | tar -x -C .gpu/before   # the H100 profile's commit
@@ -13,25 +14,28 @@ BEFORE=${BEFORE:-.gpu/before}
 export PYTHONUNBUFFERED=1
 PY=python3
 
-step() {  # step NAME LIMIT_S CMD...: run CMD with a time limit, log to $OUT/NAME.log, print its tail and wall time
+step() {  # step NAME LIMIT_S CMD...: run CMD with a time limit, append its output to the log, print its tail
     local name=$1 limit=$2
     shift 2
-    local t0=$SECONDS
-    timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
+    local t0=$SECONDS log
+    log=$(mktemp)
+    timeout "$limit" "$@" >"$log" 2>&1
     local rc=$?
     echo "=== $name: rc=$rc wall=$((SECONDS - t0))s"
-    tail -n "${TAIL:-25}" "$OUT/$name.log"
+    tail -n "${TAIL:-25}" "$log"
+    { echo "=== $name: rc=$rc wall=$((SECONDS - t0))s"; cat "$log"; } >>"$OUT/gpu_check.log"
+    rm -f "$log"
 }
 
 {
     nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,utilization.gpu --format=csv
     nproc
     $PY -c "import torch, numpy; print('torch', torch.__version__, 'numpy', numpy.__version__, 'cuda', torch.cuda.is_available())"
-} 2>&1 | tee "$OUT/env.log"
+} 2>&1 | tee "$OUT/gpu_check.log"
 
 if [ -d .whl ]; then
     $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-        >>"$OUT/env.log" 2>&1 || { echo "wheel install failed"; tail "$OUT/env.log"; }
+        >>"$OUT/gpu_check.log" 2>&1 || { echo "wheel install failed"; tail "$OUT/gpu_check.log"; }
     export PYTHONPATH=/tmp/site
 fi
 export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}$PWD
