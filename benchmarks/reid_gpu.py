@@ -34,21 +34,16 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-try:
-    from trackers.reid.models import ModelConfig
-except ModuleNotFoundError:  # run as a script from a checkout without the package installed
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from trackers.reid.models import ModelConfig
+from train_throughput import model_config  # the paper's config in today's or 4b22fc8's API (same folder)
 
-PAPER = {"layout": "resnet50", "width": 1.0, "input_size": (256, 128)}
 NUM_CLASSES = 1000
+INPUT_SIZE = model_config("global", paper=True).input_size
 
 
 def paper_model(name: str) -> torch.nn.Module:
-    """The eval-mode model at the paper's scale, with the API of today or of 4b22fc8 (one config class)."""
+    """The eval-mode model at the paper's scale."""
     torch.manual_seed(0)
-    mc = ModelConfig.for_name(name, **PAPER) if hasattr(ModelConfig, "for_name") else ModelConfig(name=name, **PAPER)
-    return mc.build(NUM_CLASSES).eval()
+    return model_config(name, paper=True).build(NUM_CLASSES).eval()
 
 
 def fused_available() -> bool:
@@ -103,7 +98,7 @@ def measure(args: argparse.Namespace) -> dict[str, float]:
     gen = torch.Generator(device=device).manual_seed(0)
     mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(1, 3, 1, 1)
     std = torch.tensor([0.229, 0.224, 0.225], device=device).view(1, 3, 1, 1)
-    inputs = [(torch.randint(0, 256, (args.batch, 3, *PAPER["input_size"]), generator=gen, device=device).float() / 255
+    inputs = [(torch.randint(0, 256, (args.batch, 3, *INPUT_SIZE), generator=gen, device=device).float() / 255
                - mean) / std for _ in range(4)]
     modes = ["fp32", "bf16", "bf16-cl"] + (["fused"] if fused_available() else [])
     out: dict[str, float] = {}
@@ -131,7 +126,7 @@ def measure(args: argparse.Namespace) -> dict[str, float]:
 def profile_fused(args: argparse.Namespace) -> None:
     """The top CUDA kernels of 5 fused FineTrack forwards (where the time goes)."""
     device = torch.device("cuda")
-    x = torch.randn(args.batch, 3, *PAPER["input_size"], device=device)
+    x = torch.randn(args.batch, 3, *INPUT_SIZE, device=device)
     forward = prepare("finetrack", "fused" if fused_available() else "bf16", device)
     for _ in range(3):
         forward(x)
