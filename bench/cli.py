@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import signal
 import sys
 from pathlib import Path
@@ -40,11 +39,7 @@ def _config(config: Path | None, overrides: list[str] | None, **flags: object):
 
     cfg = load_config(config, list(overrides or []))
     mapping = {k: v for k, v in flags.items() if v is not None}
-    cfg = apply_mapping(cfg, mapping, "command line") if mapping else cfg
-    # The trackers' compiled kernels (numba, compiled when `trackers` is first imported, which happens after this)
-    # are kept in bench's cache rather than beside the source; worker processes inherit the setting.
-    os.environ.setdefault("NUMBA_CACHE_DIR", str(cfg.cache_dir / "numba"))
-    return cfg
+    return apply_mapping(cfg, mapping, "command line") if mapping else cfg
 
 
 def _metrics_table(title: str, df) -> Table:

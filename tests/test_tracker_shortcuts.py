@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from trackers.bytetrack import duplicate_pairs
-from trackers.track import KalmanStates
 from trackers.matching import TIE_MARGIN, iou, iou_distance, lapjv_assignment, linear_assignment, pair_iou
+from trackers.track import KalmanStates
 
 THRESHOLDS = st.sampled_from([0.2, 0.5, 0.7, 0.9, 1.0])
 # Costs drawn from a few values on and around the thresholds (ties, exact-threshold entries, crossing candidates)

@@ -183,8 +183,8 @@ class KalmanFilter:
 # coordinate j of one track, in the reference's order (see the module docstring), so the bits are the reference's;
 # tests/test_kalman.py checks them against the dense matrix products. They are compiled when this module is imported
 # (explicit signatures), never during a timed `update()`, so tracker FPS never includes compilation, and the machine
-# code is cached (under NUMBA_CACHE_DIR, which bench points at its cache folder; else beside the source, like .pyc):
-# about 1 s for the first import on a machine, 0.35 s after.
+# code is cached beside the source in __pycache__, like .pyc files: about 1 s for the first import on a machine,
+# 0.35 s after.
 
 
 @njit("void(float64[:, :], int64[:], float64[:], float64, float64, boolean)", cache=True)
