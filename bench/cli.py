@@ -135,7 +135,7 @@ def run(
     run_dir = result.run_dir
     console.print(_metrics_table(f"{s.name} val — {result.run_id}", summary_table(result.metrics)))
     if report:
-        paths = write_report(run_dir)
+        paths = write_report(run_dir, primary=cfg.analysis.primary)
         console.print(f"report: {paths[0]}")
     console.print(f"results: {run_dir}")
 
@@ -203,7 +203,7 @@ def ablate(
                                    "run.backend": backend, "run.scheduler": scheduler})
     ablation = load_ablation(name, cfg)
     out = run_ablation(cfg, load_suite(cfg.run.suite, cfg), ablation, seeds, reporter=_reporter())
-    paths = write_ablation_report(out)
+    paths = write_ablation_report(out, primary=cfg.analysis.primary)
     console.print((out / "ablation.md").read_text())
     console.print(f"report: {paths[0]}")
 
@@ -331,13 +331,13 @@ def report(
             "--pdf needs pdflatex on PATH",
             hint="apt-get install texlive-latex-base texlive-latex-recommended, or leave out --pdf",
         )
+    cfg = _config(config, None)
     if run_dir is None:
-        cfg = _config(config, None)
         run_dir = latest_run(cfg.results_dir)
         if run_dir is None:
             raise BenchError("no runs found", cfg.results_dir, hint="run `bench run` first")
     writer = write_ablation_report if (run_dir / "ablation.csv").is_file() else write_report
-    for p in writer(run_dir, published=published, pdf=pdf):
+    for p in writer(run_dir, published=published, pdf=pdf, primary=cfg.analysis.primary):
         console.print(str(p))
 
 

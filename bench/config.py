@@ -33,6 +33,7 @@ DEVICES = ("auto", "cpu", "cuda")
 DETECTORS = ("FRCNN", "DPM", "SDP")
 DETECTION_SOURCES = ("public", "yolox", "files")
 SPLIT_MODES = ("auto", "half")
+PRIMARY_METRICS = ("HOTA", "AssA", "IDF1", "MOTA", "IDs")  # bench.stats.HEADLINE
 
 
 @dataclass
@@ -94,6 +95,13 @@ class OutputFilterConfig:
 
     min_box_area: float = field(default=100.0, metadata={"range": "[0, inf)"})
     aspect_ratio_thresh: float = field(default=1.6, metadata={"range": "(0, inf)"})
+
+
+@dataclass
+class AnalysisConfig:
+    """How results are read (not computed), so it is left out of the config hash: runs and caches stay shared."""
+
+    primary: str = field(default="HOTA", metadata={"choices": PRIMARY_METRICS})  # carries each comparison's verdict
 
 
 @dataclass
@@ -171,6 +179,7 @@ class Config:
     output: OutputFilterConfig = field(default_factory=OutputFilterConfig)
     trackers: TrackersConfig = field(default_factory=lambda: TrackersConfig())
     reid: ReIDSection = field(default_factory=lambda: ReIDSection())
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     base_dir: Path = field(default=Path("."), metadata={"internal": True})
 
     def to_dict(self) -> dict[str, Any]:
@@ -181,6 +190,7 @@ class Config:
     def hash(self) -> str:
         """Hash of what determines results: fields marked `hashed: False` (where the work runs) are left out."""
         d = self.to_dict()
+        d.pop("analysis")
         for f in dataclasses.fields(RunConfig):
             if f.metadata.get("hashed") is False:
                 d["run"].pop(f.name)

@@ -88,7 +88,8 @@ def plot_ablation(table: pd.DataFrame, order: list[str], name: str, path: Path) 
 
 
 def forest_plot(comps: pd.DataFrame, path: Path, title: str) -> Path:
-    """Δ (A − B) with its 95% interval per comparison, one panel per metric, zero line marked.
+    """Δ (A − B) with its 95% interval per comparison, one panel per metric, zero line marked (no bar where the
+    design is too small for an interval).
 
     For ablations, `comps` rows vs the baseline and vs ByteTrack are coloured by their reference (b)."""
     sns.set_theme(style="whitegrid")
@@ -103,8 +104,10 @@ def forest_plot(comps: pd.DataFrame, path: Path, title: str) -> Path:
         for k, ref in enumerate(refs):
             r = g[g["b"] == ref]
             y = np.array([entries.index(a) for a in r["a"]]) + (k - (len(refs) - 1) / 2) * 0.25
-            ax.errorbar(r["delta"], y, xerr=[r["delta"] - r["lo"], r["hi"] - r["delta"]], fmt="o", capsize=3,
-                        color=palette[ref], label=f"vs {ref}")
+            finite = np.isfinite(r["lo"]) & np.isfinite(r["hi"])  # too few sequences: the point, no interval
+            lo = np.where(finite, r["delta"] - r["lo"], 0.0)
+            hi = np.where(finite, r["hi"] - r["delta"], 0.0)
+            ax.errorbar(r["delta"], y, xerr=[lo, hi], fmt="o", capsize=3, color=palette[ref], label=f"vs {ref}")
         ax.axvline(0, color="black", lw=1, ls="--")
         ax.set_yticks(range(len(entries)), entries)
         ax.set_ylim(len(entries) - 0.5, -0.5)

@@ -1,4 +1,4 @@
-"""`bench report`: report.md / report.tex (+ optional PDF) with tables, paired-bootstrap verdicts, occlusion analysis
+"""`bench report`: report.md / report.tex (+ optional PDF) with tables, calibrated verdicts, occlusion analysis
 and plots, rebuilt from a stored run or ablation folder (metrics.csv, per-sequence result files and the suite's gt)."""
 
 from __future__ import annotations
@@ -91,11 +91,16 @@ class Doc:
         self.figures.append((path, caption))
 
 
-def _significance(doc: Doc, comps: pd.DataFrame, out_dir: Path, context: str, groups: list[tuple[str, str]]) -> None:
+def _significance(doc: Doc, comps: pd.DataFrame, out_dir: Path, context: str, groups: list[tuple[str, str]],
+                  primary: str) -> None:
     """Δ [CI] tables (one per reference in `groups`: (b or '' for all, heading)), the CSV and the forest plot."""
     with atomic_path(out_dir / "significance.csv") as tmp:
         comps.to_csv(tmp, index=False)
-    doc.text("## Is the difference real?", stats.METHOD.format(resamples=stats.RESAMPLES))
+    doc.text("## Is the difference real?", stats.METHOD.format(primary=primary))
+    n = int(comps["n_seqs"].max())
+    if not stats.can_call(n):
+        doc.text(f"**Too few to tell:** {n} sequences cannot reach p ≤ {stats.ALPHA} whatever the numbers (the "
+                 f"smallest possible p is {stats.smallest_p(n):.3g}); a verdict needs at least 6 sequences.")
     for ref, heading in groups:
         sub = comps if not ref else comps[comps["b"] == ref]
         if sub.empty:
@@ -103,12 +108,13 @@ def _significance(doc: Doc, comps: pd.DataFrame, out_dir: Path, context: str, gr
         doc.text(f"### {heading}")
         doc.table(
             stats.delta_table(sub),
-            f"{heading}: mean $\\Delta$ [95% bootstrap CI] on {context}; n = sequences × seeds; "
-            "rates in points, IDs per sequence.",
+            f"{heading}: mean $\\Delta$ [95% sign-flip interval] on {context}; n = sequences × seeds; rates in "
+            f"points, IDs per sequence; verdict by {primary}, secondary metrics Holm-adjusted.",
             f"tab:delta-{ref or 'pairs'}",
         )
-    doc.figure(plots.forest_plot(comps, out_dir / "forest.png", f"Δ with 95% CI ({context})"),
-               f"Mean $\\Delta$ with 95% bootstrap CI per comparison and metric ({context}); dashed line: 0.")
+    doc.figure(plots.forest_plot(comps, out_dir / "forest.png", f"Δ with 95% interval ({context})"),
+               f"Mean $\\Delta$ with its 95% sign-flip interval per comparison and metric ({context}; no bar: too few "
+               "sequences for an interval); dashed line: 0.")
 
 
 def pool_seeds(tables, entry_of: dict[str, str]):
@@ -126,9 +132,17 @@ def pool_seeds(tables, entry_of: dict[str, str]):
     return dataclasses.replace(tables, by_visibility=vis.drop(columns="consistent"), relink=rel)
 
 
+def _by_group(keys: pd.Series) -> list[int]:
+    """Row positions grouped by key in first-seen order, stable within a key: a bin's trackers stand together, so
+    the bold best-in-bin is read within its block."""
+    order = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    return sorted(range(len(keys)), key=lambda i: order[keys.iloc[i]])
+
+
 def occlusion_tables(tables) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Display frames (and bold masks, best per bin) of the by-visibility and re-link tables."""
     v = tables.by_visibility
+    v = v.iloc[_by_group(v["bin"])]
     vis = pd.DataFrame(
         {
             "bin": v["bin"],
@@ -141,8 +155,10 @@ def occlusion_tables(tables) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, 
         }
     )
     r = tables.relink
+    r = r.iloc[_by_group(r["gap_bin"])]
     rel = pd.DataFrame({"gap": r["gap_bin"], "tracker": r["tracker"], "gaps": r["gaps"], "relinked": r["relinked"],
                         "re-link rate": 100 * r["rate"]})
+    vis, rel = vis.reset_index(drop=True), rel.reset_index(drop=True)
     vis_txt = as_text(vis, {"gt boxes": 0, "matched": 0, "recall": 1, "IDsw/100": 2, "ID consistency": 1})
     rel_txt = as_text(rel, {"gaps": 0, "relinked": 0, "re-link rate": 1})
     vis_num = vis[["recall", "IDsw/100", "ID consistency"]].round({"recall": 1, "IDsw/100": 2, "ID consistency": 1})
@@ -230,7 +246,7 @@ def _finish(doc: Doc, out_dir: Path, stem: str, title: str, pdf: bool) -> list[P
     return paths
 
 
-def write_report(run_dir: Path, published: bool = True, pdf: bool = False) -> list[Path]:
+def write_report(run_dir: Path, published: bool = True, pdf: bool = False, primary: str = "HOTA") -> list[Path]:
     """Write report.md, report.tex, CSVs and PNG plots into the run folder (and report.pdf); returns the paths."""
     metrics, manifest = load_metrics(run_dir)
     suite = manifest["suite"]
@@ -274,8 +290,8 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False) -> li
                   columns=per_seq.columns, fill_value=False))
     trackers = [t for t in manifest["trackers"] if t in set(metrics["tracker"])]
     if len(trackers) > 1:
-        comps = stats.run_comparisons(stats.run_values(run_dir), trackers)
-        _significance(doc, comps, run_dir, context, [("", "Tracker pairs (A vs B, Δ = A − B)")])
+        comps = stats.run_comparisons(stats.values_from_metrics(metrics), trackers, primary)
+        _significance(doc, comps, run_dir, context, [("", "Tracker pairs (A vs B, Δ = A − B)")], primary)
     _occlusion(doc, run_dir, {t: run_dir / t for t in trackers}, suite, context)
     doc.text("## Plots")
     for p in plots.plot_metrics(metrics, run_dir):
@@ -285,43 +301,49 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False) -> li
     return _finish(doc, run_dir, "report", f"bench report: run {manifest['run_id']}, suite {suite['name']}", pdf)
 
 
-def write_ablation_report(out_dir: Path, published: bool = True, pdf: bool = False) -> list[Path]:
-    """ablation.md / .tex: mean ± std over seeds, Δ [CI] vs the baseline and vs ByteTrack, occlusion, plots."""
-    info, table = stats.load_ablation_info(out_dir)
-    order = ["bytetrack", *info["variants"]]
-    runs = stats.ablation_runs(out_dir, info)
+def write_ablation_report(out_dir: Path, published: bool = True, pdf: bool = False,
+                          primary: str = "HOTA") -> list[Path]:
+    """ablation.md / .tex: mean ± std over seeds, Δ [CI] vs the baseline and vs the reference tracker, occlusion,
+    plots."""
+    from bench.ablate import AblationRecord
+
+    record = AblationRecord.load(out_dir)
+    table = record.table()
+    order = [record.reference, *record.variants]
+    runs = record.runs()
     first = next((p / "manifest.json" for p in runs.values() if (p / "manifest.json").is_file()), None)
     manifest = json.loads(first.read_text()) if first else {}
     det = manifest.get("detections", {}).get("source", "unrecorded")
-    context = f"{info['suite']} val, {info['seeds']} seed(s), {det} detections"
+    context = f"{record.suite} val, {record.seeds} seed(s), {det} detections"
     doc = Doc()
     doc.text(
-        f"# Ablation: {info['name']}",
-        f"Ablation `{info['name']}` on suite `{info['suite']}` (val split, {det} detections): {info['description']}. "
-        f"FineTrack variants, {info['seeds']} seed(s) each, mean ± std over seeds of the suite-level metrics; "
-        f"ByteTrack (no Re-ID, seed-independent) for reference. HOTA, AssA, IDF1, MOTA, mAP and rank-1 in %; "
+        f"# Ablation: {record.name}",
+        f"Ablation `{record.name}` on suite `{record.suite}` (val split, {det} detections): {record.description}. "
+        f"{record.tracker} variants, {record.seeds} seed(s) each, mean ± std over seeds of the suite-level metrics; "
+        f"{record.reference} (run once) for reference. HOTA, AssA, IDF1, MOTA, mAP and rank-1 in %; "
         "mAP/rank-1 on the val split's gt crops.",
     )
-    summary = stats.summarise(table, info["baseline"], order)
+    summary = stats.summarise(table, record.baseline, order)
     means = stats.summary_means(table, order)
     bold = latex.best_mask(means).reindex(index=summary.index, columns=summary.columns, fill_value=False)
-    doc.table(summary.reset_index(), f"Ablation {info['name']} ({context}): mean ± std over seeds.",
-              f"tab:ablation-{info['name']}", bold.reset_index(drop=True).assign(variant=False))
-    doc.text("Variants:", "\n".join(f"- `{v}`: {info['overrides'][v] or 'default config'}" for v in info["variants"]))
-    values = stats.ablation_values(out_dir, info)
-    if values is None:
+    doc.table(summary.reset_index(), f"Ablation {record.name} ({context}): mean ± std over seeds.",
+              f"tab:ablation-{record.name}", bold.reset_index(drop=True).assign(variant=False))
+    doc.text("Variants:", "\n".join(f"- `{v}`: {record.overrides.get(v) or 'default config'}"
+                                     for v in record.variants))
+    comps = record.comparisons(primary)
+    if comps is None:
         doc.text("## Is the difference real?",
-                 "Not computed: the per-seed run folders (`<variant>-s<seed>/`, `bytetrack/`) with their "
+                 f"Not computed: the per-seed run folders (`<variant>-s<seed>/`, `{record.reference}/`) with their "
                  "per-sequence metrics are not all in this folder.")
     else:
-        comps = stats.ablation_comparisons(values, info)
-        _significance(doc, comps, out_dir, context, [(info["baseline"], f"Variants vs {info['baseline']}"),
-                                                     ("bytetrack", "Variants vs ByteTrack")])
+        _significance(doc, comps, out_dir, context, [(record.baseline, f"Variants vs {record.baseline}"),
+                                                     (record.reference, f"Variants vs {record.reference}")], primary)
         suite = manifest["suite"]
-        results = {f"{v}/s{s}": p / ("bytetrack" if v == "bytetrack" else "finetrack") for (v, s), p in runs.items()}
+        results = {f"{v}/s{s}": p / (record.reference if v == record.reference else record.tracker)
+                   for (v, s), p in runs.items()}
         _occlusion(doc, out_dir, results, suite, context, entry_of={k: k.split("/")[0] for k in results})
-    doc.figure(plots.plot_ablation(table, order, info["name"], out_dir / "ablation.png"),
-               f"Ablation {info['name']}: mean $\\pm$ sd over seeds ({context}).")
+    doc.figure(plots.plot_ablation(table, order, record.name, out_dir / "ablation.png"),
+               f"Ablation {record.name}: mean $\\pm$ sd over seeds ({context}).")
     if published:
         _published(doc)
-    return _finish(doc, out_dir, "ablation", f"bench ablation {info['name']} on {info['suite']}", pdf)
+    return _finish(doc, out_dir, "ablation", f"bench ablation {record.name} on {record.suite}", pdf)

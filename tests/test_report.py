@@ -21,6 +21,7 @@ from bench.report import occlusion_tables, pool_seeds, write_ablation_report, wr
 from .test_cli import bench
 
 SEQS = ["SEQ-A", "SEQ-B", "SEQ-C"]
+EIGHT = [f"SEQ-{i}" for i in range(8)]  # enough sequences for a verdict (6 or more)
 COLS = ["HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDs", "FP", "FN", "FPS"]
 BINS = ["[0, .25)", "[.25, .5)", "[.5, .75)", "[.75, 1]"]
 GAPS = ["1-5", "6-15", "16-30", ">30"]
@@ -65,19 +66,19 @@ def fake_occlusion(monkeypatch):
 
 
 def _write_run(run_dir: Path, trackers: dict[str, float], gt_root: Path, seed: int = 0, run_id: str = "r",
-               device: str = "cpu") -> None:
+               device: str = "cpu", seqs: list[str] = SEQS) -> None:
     """A run folder as `bench run` writes it: metrics.csv, manifest.json and <tracker>/<SEQ>.txt."""
     rows = []
     for t, level in trackers.items():
-        for i, seq in enumerate([*SEQS, "COMBINED"]):
+        for i, seq in enumerate([*seqs, "COMBINED"]):
             v = level + 0.01 * (i % 3) + 0.003 * seed
             rows.append({"seq": seq, "tracker": t, **{c: v for c in COLS[:5]}, "IDs": 20 - 10 * level + i,
                          "FP": 10, "FN": 100, "FPS": 50.0})
         (run_dir / t).mkdir(parents=True, exist_ok=True)
-        for seq in SEQS:
+        for seq in seqs:
             (run_dir / t / f"{seq}.txt").write_text("1,1,10,10,20,40,1,-1,-1,-1\n")
     pd.DataFrame(rows).to_csv(run_dir / "metrics.csv", index=False)
-    suite = {"name": "tiny", "root": str(gt_root), "benchmark": "MOT17", "sequences": SEQS}
+    suite = {"name": "tiny", "root": str(gt_root), "benchmark": "MOT17", "sequences": seqs}
     manifest = {"run_id": run_id, "suite": suite, "trackers": list(trackers), "git_commit": "0123456789abc",
                 "device": device, "seed": seed, "detections": {"source": "public"}, "reid": {}}
     (run_dir / "manifest.json").write_text(json.dumps(manifest))
@@ -117,10 +118,13 @@ def test_run_report_has_significance_occlusion_and_paper_latex(tmp_path, fake_oc
     paths = write_report(run)
     md = (run / "report.md").read_text()
     assert "## Is the difference real?" in md and "finetrack vs bytetrack" in md and "3 × 1" in md
-    assert "better HOTA, AssA, IDF1, MOTA" in md  # +5 points on every sequence
+    # +5 points on every one of 3 sequences: the design cannot reach p <= 0.05, so no "better"
+    assert "too few to tell" in md and "better" not in md.split("## Is the difference real?")[1].split("##")[0]
+    assert "smallest possible p is 0.25" in md and "+5.0 [n/a]" in md
     sig = pd.read_csv(run / "significance.csv")
     assert set(sig["metric"]) == {"HOTA", "AssA", "IDF1", "MOTA", "IDs"}
     assert sig.loc[sig["metric"] == "HOTA", "delta"].iloc[0] == pytest.approx(5.0)
+    assert set(sig["verdict"]) == {"too few to tell"} and sig["primary"].sum() == 1
     # occlusion: called with the run's result folders, gt and sequences; tables and plots in the report
     results, root, seqs, benchmark = fake_occlusion.calls[0]
     assert results == {"bytetrack": run / "bytetrack", "finetrack": run / "finetrack"}
@@ -137,6 +141,23 @@ def test_run_report_has_significance_occlusion_and_paper_latex(tmp_path, fake_oc
     assert "\\resizebox" in tex and "synth" not in tex and "tiny val, seed 0, public detections" in tex
 
 
+def test_enough_sequences_give_a_primary_verdict_and_holm_secondaries(tmp_path, fake_occlusion):
+    gt = tmp_path / "gt"
+    gt.mkdir()
+    run = tmp_path / "run"
+    _write_run(run, {"bytetrack": 0.50, "finetrack": 0.55}, gt, seqs=EIGHT)
+    write_report(run, published=False, primary="IDF1")
+    sig = pd.read_csv(run / "significance.csv")
+    prim = sig[sig["primary"]]
+    assert prim["metric"].tolist() == ["IDF1"] and prim["verdict"].tolist() == ["better"]
+    assert prim["p"].iloc[0] == pytest.approx(2 / 2**8)  # every sequence agrees: the smallest p of 8 units
+    sec = sig[~sig["primary"]].set_index("metric")
+    assert (sec["p_adj"] >= sec["p"]).all() and sec.loc["IDs", "verdict"] == "better"  # 5 fewer IDs everywhere
+    md = (run / "report.md").read_text()
+    assert "IDF1 is the primary metric" in md and "8 × 1" in md and "MDE IDF1" in md
+    assert "HOTA better, AssA better, MOTA better, IDs better" in md
+
+
 def test_gt_without_visibility_and_missing_files_are_said(tmp_path, fake_occlusion):
     gt = tmp_path / "gt"
     gt.mkdir()
@@ -146,7 +167,7 @@ def test_gt_without_visibility_and_missing_files_are_said(tmp_path, fake_occlusi
     write_report(run, published=False)
     md = (run / "report.md").read_text()
     assert "no visibility column (as in MOT15 and DanceTrack)" in md
-    assert "no evidence" in md  # identical trackers
+    assert "too few to tell" in md  # identical trackers, 3 sequences
     (run / "finetrack" / "SEQ-B.txt").unlink()  # a report from an old run without result files
     write_report(run, published=False)
     assert "lacks the per-sequence result files" in (run / "report.md").read_text()
@@ -167,7 +188,7 @@ def test_pool_seeds_sums_counts_and_recomputes_rates():
     assert rel_bold[rel_txt["gap"] == "1-5"]["re-link rate"].tolist() == [False, True]
 
 
-def _write_ablation(out: Path, gt: Path, with_runs: bool = True) -> None:
+def _write_ablation(out: Path, gt: Path, with_runs: bool = True, seqs: list[str] = SEQS) -> None:
     out.mkdir(parents=True)
     info = {"name": "tiny", "description": "tiny", "baseline": "full", "seeds": 2, "suite": "tiny",
             "variants": ["full", "stripes"], "overrides": {"full": {}, "stripes": {"x": "stripes"}}}
@@ -179,9 +200,9 @@ def _write_ablation(out: Path, gt: Path, with_runs: bool = True) -> None:
             rows.append({"variant": v, "seed": seed, "HOTA": level, "AssA": level, "IDF1": level, "MOTA": level,
                          "IDs": 20.0, "mAP": 0.5, "rank1": 0.7, "train_seconds": 10.0})
             if with_runs:
-                _write_run(out / f"{v}-s{seed}", {"finetrack": level}, gt, seed=seed)
+                _write_run(out / f"{v}-s{seed}", {"finetrack": level}, gt, seed=seed, seqs=seqs)
     if with_runs:
-        _write_run(out / "bytetrack", {"bytetrack": 0.5}, gt)
+        _write_run(out / "bytetrack", {"bytetrack": 0.5}, gt, seqs=seqs)
     pd.DataFrame(rows).to_csv(out / "ablation.csv", index=False)
 
 
@@ -189,14 +210,20 @@ def test_ablation_report_with_ci_against_baseline_and_bytetrack(tmp_path, fake_o
     gt = tmp_path / "gt"
     gt.mkdir()
     out = tmp_path / "ablate-tiny"
-    _write_ablation(out, gt)
+    _write_ablation(out, gt, seqs=EIGHT)
     paths = write_ablation_report(out)
     md = (out / "ablation.md").read_text()
-    assert "### Variants vs full" in md and "### Variants vs ByteTrack" in md
-    assert "stripes vs full" in md and "full vs bytetrack" in md and "3 × 2" in md
-    assert "better HOTA, AssA, IDF1, MOTA, IDs" in md  # stripes +1 point (and 0.1 fewer IDs) per seq and seed
+    assert "### Variants vs full" in md and "### Variants vs bytetrack" in md
+    assert "stripes vs full" in md and "full vs bytetrack" in md and "8 × 2" in md
+    sig = pd.read_csv(out / "significance.csv")
+    stripes = sig[(sig["a"] == "stripes") & (sig["b"] == "full")].set_index("metric")
+    assert stripes.loc["HOTA", "verdict"] == "better"  # +1 point on every sequence and seed
+    assert set(stripes["verdict"]) == {"better"}  # AssA, IDF1, MOTA, and 0.1 fewer IDs, after Holm
+    # two tables, two families: the secondaries vs full are adjusted over 1 comparison x 4 metrics
+    assert stripes.loc["AssA", "p_adj"] == pytest.approx(min(1.0, 4 * stripes.loc["AssA", "p"]))
     results = fake_occlusion.calls[0][0]
     assert set(results) == {"bytetrack/s0", "full/s0", "full/s1", "stripes/s0", "stripes/s1"}
+    assert fake_occlusion.calls[0][2] == EIGHT
     pooled = pd.read_csv(out / "occlusion_relink.csv")
     assert set(pooled["tracker"]) == {"bytetrack", "full", "stripes"}
     assert pooled.loc[pooled["tracker"] == "full", "gaps"].tolist() == [20, 20, 20, 20]  # two seeds summed
@@ -298,3 +325,17 @@ def test_a_cuda_run_says_its_numbers_are_not_comparable_with_cpu_runs(tmp_path, 
         assert (f"device `{device}`" in md) and (("bf16 mixed precision" in md) == (device == "cuda"))
     assert "CUDA (bf16 Re-ID)" in (tmp_path / "cuda" / "report.tex").read_text()
     assert "bf16" not in (tmp_path / "cpu" / "report.tex").read_text()
+
+
+def test_occlusion_bold_marks_the_best_tracker_within_each_bin():
+    tables = _occlusion_frames(["a", "b", "c"])
+    vis_txt, vis_bold, rel_txt, rel_bold = occlusion_tables(tables)
+    # rows grouped by bin, in bin order, so a bin's trackers stand together
+    assert vis_txt["bin"].tolist() == [b for b in BINS for _ in range(3)]
+    assert rel_txt["gap"].tolist() == [g for g in GAPS for _ in range(3)]
+    for b in BINS:  # recall rises with the bin: the column's best is in the last bin, yet each bin has its own
+        block = vis_bold[vis_txt["bin"] == b]
+        assert block["recall"].tolist() == [False, False, True]  # tracker c matches one more box in every bin
+        assert block["ID consistency"].tolist() == [False, False, True]
+        assert block["IDsw/100"].tolist() == [False, False, True]  # same switches, more matched: fewer per 100
+    assert not vis_bold[["bin", "tracker", "gt boxes", "matched"]].any().any()

@@ -1,111 +1,173 @@
-"""Paired bootstrap: identical entries, a constant shift, hand-checked small cases, a textbook data set, pairing."""
+"""Verdicts: the exact sign-flip test against scipy, its interval, "too few to tell", Holm, the MDE, pairing."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
+from statsmodels.stats.multitest import multipletests
 
+from bench.config import PRIMARY_METRICS
 from bench.stats import (
     HEADLINE,
-    RESAMPLES,
-    bootstrap_mean,
+    TOO_FEW,
+    can_call,
     compare,
     comparisons_frame,
+    decide,
     delta_table,
+    holm,
+    minimum_detectable_effect,
     paired_differences,
-    verdict,
+    run_comparisons,
+    shift_interval,
+    sign_flip_p,
+    smallest_p,
 )
 
-SEQS = ["S1", "S2", "S3", "S4"]
+SEQS = [f"S{i}" for i in range(8)]
 
 
-def _values(entries: dict[str, dict[int, list[float]]]) -> pd.DataFrame:
-    """Long frame: entry -> seed -> per-sequence value used for every headline metric (IDs x 100 as a count)."""
+def _values(entries: dict[str, dict[int, list[float]]], seqs: list[str] = SEQS) -> pd.DataFrame:
+    """Long frame: entry -> seed -> per-sequence value used for every headline metric."""
     rows = []
     for entry, by_seed in entries.items():
         for seed, vals in by_seed.items():
-            for seq, v in zip(SEQS, vals):
+            for seq, v in zip(seqs, vals):
                 rows.append({"entry": entry, "seed": seed, "seq": seq, **{m: v for m in HEADLINE}})
     return pd.DataFrame(rows)
 
 
+def test_primary_choices_are_the_headline_metrics():
+    assert tuple(HEADLINE) == PRIMARY_METRICS
+
+
+@pytest.mark.parametrize("n", [2, 3, 6, 9, 12])
+def test_sign_flip_p_equals_scipys_exact_permutation_test(n):
+    rng = np.random.default_rng(n)
+    for _ in range(5):
+        x = rng.normal(0.4, 1.0, n)
+        ref = sps.permutation_test((x,), np.mean, permutation_type="samples", n_resamples=np.inf,
+                                   alternative="two-sided").pvalue
+        assert sign_flip_p(x) == pytest.approx(ref, rel=1e-12)
+
+
+def test_batched_p_values_equal_one_at_a_time_and_ties_count():
+    x = np.random.default_rng(0).normal(size=(7, 10))
+    assert np.array_equal(sign_flip_p(x), [sign_flip_p(row) for row in x])
+    assert sign_flip_p(np.ones(6)) == 2 / 64  # only "all +" and "all −" reach the observed |mean|
+    assert sign_flip_p(np.zeros(6)) == 1.0
+
+
+def test_many_sequences_use_seeded_random_patterns_that_stay_valid():
+    x = np.random.default_rng(1).normal(0.3, 1.0, 20)
+    p = sign_flip_p(x)
+    assert p == sign_flip_p(x)  # seeded
+    ref = sps.permutation_test((x,), np.mean, permutation_type="samples", n_resamples=200_000, random_state=3,
+                               alternative="two-sided").pvalue
+    assert p == pytest.approx(ref, abs=0.01)
+    assert sign_flip_p(np.ones(20)) == pytest.approx(1 / 65_537, rel=0.2)  # never 0: the observed one counts
+
+
+def test_too_few_to_tell_below_six_sequences():
+    assert [can_call(n) for n in range(1, 8)] == [False] * 5 + [True] * 2
+    assert smallest_p(3) == 0.25 and smallest_p(5) == 0.0625 and smallest_p(6) == 0.03125
+    assert decide(5.0, 0.25, 3) == TOO_FEW
+    assert shift_interval(np.array([5.0, 5.0, 5.0])) == (-math.inf, math.inf)
+    assert minimum_detectable_effect(np.array([5.0, 4.0, 6.0])) == math.inf
+
+
+def test_interval_is_the_tests_inversion_and_agrees_with_the_verdict():
+    # Student (1908): extra sleep (h) of drug 2 minus drug 1 in 10 patients, mean 1.58 h; t interval [0.70, 2.46]
+    d = np.array([1.2, 2.4, 1.3, 1.3, 0.0, 1.0, 1.8, 0.8, 4.6, 1.4])
+    lo, hi = shift_interval(d)
+    assert 0.6 < lo < 1.0 and 2.2 < hi < 2.7
+    assert sign_flip_p(d - (lo - 1e-6)) <= 0.05 < sign_flip_p(d - (lo + 1e-6))  # lo is where the test flips
+    assert sign_flip_p(d - (hi + 1e-6)) <= 0.05 < sign_flip_p(d - (hi - 1e-6))
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        x = rng.normal(rng.normal(), 1.0, 8)
+        lo, hi = shift_interval(x)
+        assert (sign_flip_p(x) <= 0.05) == (not lo <= 0 <= hi)
+
+
+def test_mde_is_statsmodels_t_power_times_the_spread():
+    from statsmodels.stats.power import TTestPower
+
+    x = np.array([1.0, 2.0, 0.5, 1.5, 3.0, 2.5, 0.0, 1.0])
+    d = TTestPower().solve_power(effect_size=None, nobs=8, alpha=0.05, power=0.8)
+    assert minimum_detectable_effect(x) == pytest.approx(d * np.std(x, ddof=1))
+    assert minimum_detectable_effect(np.full(8, 2.0)) == 0.0
+
+
 def test_identical_entries_give_zero_and_no_evidence():
-    base = {0: [0.50, 0.61, 0.42, 0.55], 1: [0.52, 0.60, 0.47, 0.51]}
+    base = {0: list(np.linspace(0.4, 0.6, 8)), 1: list(np.linspace(0.45, 0.65, 8))}
     comps = compare(_values({"a": base, "b": base}), "a", "b")
-    assert [c.metric for c in comps] == HEADLINE
+    assert [c.metric for c in comps] == HEADLINE and [c.primary for c in comps] == [True] + [False] * 4
     for c in comps:
         assert c.delta == 0 and c.lo <= 0 <= c.hi and c.verdict == "no evidence"
-        assert (c.n_seqs, c.n_seeds) == (4, 2)
+        assert (c.n_seqs, c.n_seeds) == (8, 2)
 
 
 def test_constant_shift_is_better_and_lower_is_better_for_ids():
-    b = {0: [50.0, 61.0, 42.0, 55.0], 1: [52.0, 60.0, 47.0, 51.0]}
+    b = {0: [50.0 + i for i in range(8)], 1: [52.0 - i for i in range(8)]}
     a = {s: [v + 5 for v in vals] for s, vals in b.items()}
     comps = {c.metric: c for c in compare(_values({"a": a, "b": b}), "a", "b", metrics=["HOTA", "IDs"])}
     hota, ids = comps["HOTA"], comps["IDs"]
-    assert hota.delta == pytest.approx(500.0)  # rates are shown in points (x100)
-    assert hota.lo > 0 and hota.verdict == "better"
-    assert ids.delta == pytest.approx(5.0) and ids.lo > 0 and ids.verdict == "worse"  # 5 more ID switches
-    ids_down = compare(_values({"a": b, "b": a}), "a", "b", metrics=["IDs"])[0]
-    assert ids_down.delta == pytest.approx(-5.0) and ids_down.hi < 0 and ids_down.verdict == "better"
+    assert hota.delta == pytest.approx(500.0) and hota.lo == pytest.approx(500.0)  # rates in points (x100)
+    assert hota.verdict == "better" and hota.p == 2 / 256
+    assert ids.delta == pytest.approx(5.0) and ids.verdict == "worse"  # 5 more ID switches
+    ids_down = compare(_values({"a": b, "b": a}), "a", "b", primary="IDs", metrics=["IDs"])[0]
+    assert ids_down.delta == pytest.approx(-5.0) and ids_down.verdict == "better" and ids_down.primary
 
 
-def test_two_sequence_case_enumerated_by_hand():
-    # Differences [0, 2]: resampled means are 0, 1, 1, 2 with probability 1/4, 1/2, 1/4, so the 2.5% and 97.5%
-    # percentiles are 0 and 2: the interval touches 0 -> no evidence. Shifted to [1, 3]: interval [1, 3] -> better.
-    delta, lo, hi = bootstrap_mean(np.array([0.0, 2.0]))
-    assert (delta, lo, hi) == (1.0, 0.0, 2.0)
-    assert verdict(lo, hi) == "no evidence"
-    delta, lo, hi = bootstrap_mean(np.array([1.0, 3.0]))
-    assert (delta, lo, hi) == (2.0, 1.0, 3.0) and verdict(lo, hi) == "better"
-
-
-def test_student_sleep_data_textbook_case():
-    # Student (1908) / Cushny & Peebles: extra sleep (h) of drug 2 minus drug 1 in 10 patients; mean 1.58 h.
-    # Hand check: plug-in sd 1.1668, so the bootstrap standard error of the mean is 1.1668 / sqrt(10) = 0.369 and a
-    # normal 95% interval is 1.58 +- 1.96 * 0.369 = [0.86, 2.30]; the right skew (4.6 h) lifts both percentiles
-    # a little. The paired t interval is [0.70, 2.46].
-    d = np.array([1.2, 2.4, 1.3, 1.3, 0.0, 1.0, 1.8, 0.8, 4.6, 1.4])
-    delta, lo, hi = bootstrap_mean(d, seed=1)
-    assert delta == pytest.approx(1.58)
-    assert 0.85 <= lo <= 1.0 and 2.25 <= hi <= 2.45
-    assert verdict(lo, hi) == "better"
-    ref = sps.bootstrap((d,), np.mean, n_resamples=RESAMPLES, method="percentile", random_state=2).confidence_interval
-    assert lo == pytest.approx(ref.low, abs=0.05) and hi == pytest.approx(ref.high, abs=0.05)
-
-
-def test_seeded_and_at_least_ten_thousand_resamples():
-    assert RESAMPLES >= 10_000
-    d = np.random.default_rng(3).normal(size=(5, 3))
-    assert bootstrap_mean(d, seed=7) == bootstrap_mean(d, seed=7)
-    assert bootstrap_mean(d, seed=7) != bootstrap_mean(d, seed=8)
-
-
-def test_hierarchical_resampling_keeps_seed_noise():
-    # Every sequence has seeds giving 0 and 2: resampling sequences alone would see no spread at all (all row
-    # means are 1); resampling seeds within sequences does.
-    d = np.array([[0.0, 2.0]] * 3)
-    assert bootstrap_mean(d.mean(axis=1)) == (1.0, 1.0, 1.0)
-    delta, lo, hi = bootstrap_mean(d)
-    assert delta == 1.0 and lo == pytest.approx(1 / 3) and hi == pytest.approx(5 / 3)  # means of 6 draws of 0 or 2
+def test_holm_adjusts_the_secondaries_over_the_whole_table():
+    rng = np.random.default_rng(2)
+    vals = {e: {0: list(rng.normal(0.5 + 0.01 * k, 0.02, 8))} for k, e in enumerate(["x", "y", "z"])}
+    comps = run_comparisons(_values(vals), ["x", "y", "z"])
+    sec = comps[~comps["primary"]]
+    assert len(sec) == 3 * 4  # 3 pairs x 4 secondary metrics: one family
+    assert np.allclose(sec["p_adj"], multipletests(sec["p"], method="holm")[1])
+    prim = comps[comps["primary"]]
+    assert (prim["p_adj"] == prim["p"]).all()
+    for r in comps.itertuples():
+        assert r.verdict == decide(r.delta, r.p_adj, r.n_seqs, r.metric == "IDs")
+    # a secondary that is significant alone but not after Holm loses its verdict
+    frame = comparisons_frame(compare(_values(vals), "z", "x"))
+    frame.loc[1:, "p"] = [0.04, 0.5, 0.5, 0.5]
+    adjusted = holm(frame)
+    assert adjusted.loc[1, "p_adj"] == pytest.approx(0.16) and adjusted.loc[1, "verdict"] == "no evidence"
 
 
 def test_pairing_by_seed_and_seed_independent_reference():
+    seqs = SEQS[:4]
     values = _values({"v": {0: [1, 2, 3, 4], 1: [2, 3, 4, 5]}, "w": {1: [0, 0, 0, 0], 0: [1, 1, 1, 1]},
-                      "ref": {0: [1, 1, 1, 1]}})
+                      "ref": {0: [1, 1, 1, 1]}}, seqs)
     d = paired_differences(values, "v", "w", "HOTA")
     assert d.tolist() == [[0, 2], [1, 3], [2, 4], [3, 5]]  # seed 0 with seed 0, seed 1 with seed 1
     d = paired_differences(values, "v", "ref", "HOTA")
     assert d.tolist() == [[0, 1], [1, 2], [2, 3], [3, 4]]  # the one ByteTrack run against every seed
 
 
-def test_delta_table_states_n_and_verdict():
-    b = {0: [50.0, 61.0, 42.0, 55.0]}
+def test_sequences_are_the_units_seeds_are_averaged_within():
+    # seeds 0 and 2 on each of 8 sequences: every sequence's mean is 1, so the test sees no spread at all
+    values = _values({"a": {0: [2.0] * 8, 1: [0.0] * 8}, "b": {0: [0.0] * 8, 1: [0.0] * 8}})
+    c = compare(values, "a", "b", metrics=["MOTA"], primary="MOTA")[0]
+    assert c.n_seqs == 8 and c.p == 2 / 256 and c.delta == pytest.approx(100.0)
+
+
+def test_delta_table_states_n_mde_and_verdicts():
+    b = {0: [50.0 + i for i in range(8)]}
     a = {0: [v + 5 for v in b[0]]}
-    comps = comparisons_frame(compare(_values({"a": a, "b": b}), "a", "b", metrics=["HOTA", "IDs"]))
+    comps = holm(comparisons_frame(compare(_values({"a": a, "b": b}), "a", "b", metrics=["HOTA", "IDs"])))
     row = delta_table(comps).iloc[0]
-    assert row["comparison"] == "a vs b" and row["n"] == "4 × 1"
+    assert row["comparison"] == "a vs b" and row["n"] == "8 × 1"
     assert row["ΔHOTA"] == "+500.0 [+500.0, +500.0]" and row["ΔIDs"] == "+5.0 [+5.0, +5.0]"
-    assert row["verdict"] == "better HOTA; worse IDs"
+    assert row["verdict"] == "better" and row["secondary (Holm)"] == "IDs worse" and row["MDE HOTA"] == "0.0"
+    few = holm(comparisons_frame(compare(_values({"a": a, "b": b}, SEQS), "a", "b", metrics=["HOTA"])))
+    few = few.assign(n_seqs=3, lo=-math.inf, hi=math.inf, mde=math.inf, verdict=TOO_FEW)
+    row = delta_table(few).iloc[0]
+    assert row["ΔHOTA"] == "+500.0 [n/a]" and row["verdict"] == TOO_FEW and row["MDE HOTA"] == "n/a"
