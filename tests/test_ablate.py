@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 import torch
 
-from bench.ablate import load_ablation, run_ablation
+from bench.ablate import AblationRecord, ablation_units, design_message, load_ablation, run_ablation
 from bench.config import load_config
 from bench.errors import BenchError
 from bench.report import write_ablation_report
+from bench.reporter import SilentReporter
 from bench.stats import summarise
 from bench.suites import load_suite
 
@@ -35,9 +36,65 @@ set = { "reid.finetrack.model.parts" = "stripes", "trackers.finetrack.associatio
 
 def test_every_shipped_ablation_loads_and_validates():
     cfg = load_config(None)
-    for name in ("fafpn", "mpmg", "sgs", "div", "k", "assoc", "all"):
+    for name in ("fafpn", "mpmg", "sgs", "div", "k", "assoc", "all", "aa"):
         ab = load_ablation(name, cfg)
         assert ab.baseline in [v.name for v in ab.variants]
+        assert (ab.tracker, ab.reference) == ("finetrack", "bytetrack")
+
+
+def test_aa_variant_trains_on_disjoint_seeds_with_the_same_config():
+    cfg = load_config(None)
+    units = ablation_units(load_ablation("aa", cfg), seeds=3)
+    assert [(u.variant, u.tracker) for u in units[:1]] == [("bytetrack", "bytetrack")]
+    a = [u.config(cfg) for u in units if u.variant == "a"]
+    copy = [u.config(cfg) for u in units if u.variant == "a-copy"]
+    assert [c.run.seed for c in a] == [0, 1, 2] and [c.run.seed for c in copy] == [1000, 1001, 1002]
+    for x, y in zip(a, copy):  # identical but for the seed
+        dx, dy = x.to_dict(), y.to_dict()
+        dx["run"].pop("seed"), dy["run"].pop("seed")
+        assert dx == dy
+
+
+def test_ablation_names_its_tracker_and_reference(tmp_path):
+    cfg = load_config(None)
+    p = tmp_path / "t.toml"
+    p.write_text('tracker = "deepsort"\nreference = "finetrack"\n[[variant]]\nname = "a"\n'
+                 '[[variant]]\nname = "b"\nset = { "trackers.deepsort.max_age" = 30 }\n')
+    ab = load_ablation(str(p), cfg)
+    assert (ab.tracker, ab.reference) == ("deepsort", "finetrack")
+    units = ablation_units(ab, seeds=1)
+    assert [(u.variant, u.tracker) for u in units] == [("finetrack", "finetrack"), ("a", "deepsort"),
+                                                       ("b", "deepsort")]
+    for bad, match in (('tracker = "nope"', "tracker = 'nope' is not a known tracker"),
+                       ('reference = "finetrack"', "must differ"),
+                       ('[[variant]]\nname = "c"\nseed_offset = -1', "seed_offset must be an integer")):
+        p.write_text(bad + '\n[[variant]]\nname = "a"\n')
+        with pytest.raises(BenchError, match=match):
+            load_ablation(str(p), cfg)
+
+
+def test_record_round_trip_and_the_design_message(tmp_path):
+    from .test_report import EIGHT, _write_ablation
+
+    out = tmp_path / "ab"
+    _write_ablation(out, tmp_path, seqs=EIGHT)
+    record = AblationRecord.load(out)  # an ablation.json written before tracker/reference were recorded
+    assert (record.tracker, record.reference, record.seeds) == ("finetrack", "bytetrack", 2)
+    assert set(record.runs()) == {("bytetrack", 0), ("full", 0), ("stripes", 0), ("full", 1), ("stripes", 1)}
+    assert set(record.values(seeds=1)["seed"]) == {0}
+    message = design_message(record, "HOTA")
+    assert "8 sequences × 2 seeds" in message and "stripes vs full 0.0" in message
+    record.write(record.table())
+    again = AblationRecord.load(out)
+    assert again == record and json.loads((out / "ablation.json").read_text())["reference"] == "bytetrack"
+    (out / "stripes-s1" / "metrics.csv").unlink()
+    assert record.values() is None and record.values(seeds=1) is not None
+    few = tmp_path / "few"
+    _write_ablation(few, tmp_path)
+    assert "cannot call any HOTA difference" in design_message(AblationRecord.load(few), "HOTA")
+    (few / "ablation.json").write_text("{}")
+    with pytest.raises(BenchError, match="unreadable ablation record"):
+        AblationRecord.load(few)
 
 
 def test_bad_ablation_files_are_named(tmp_path):
@@ -59,7 +116,17 @@ def test_tiny_ablation_runs_resumes_and_summarises(tmp_path):
     (tmp_path / "tiny.toml").write_text(ABLATION)
     ablation = load_ablation(str(tmp_path / "tiny.toml"), cfg)
     suite = load_suite("synth", cfg)
-    out = run_ablation(cfg, suite, ablation, seeds=2)
+    messages = []
+
+    class Collect(SilentReporter):
+        def message(self, text: str) -> None:
+            messages.append(text)
+
+    out = run_ablation(cfg, suite, ablation, seeds=2, reporter=Collect())
+    design = [i for i, m in enumerate(messages) if m.startswith("design:")]
+    assert len(design) == 1 and "cannot call any HOTA difference" in messages[design[0]]  # said once
+    trained = [i for i, m in enumerate(messages) if "reid/finetrack-" in m]
+    assert len(trained) == 4 and trained[1] < design[0] < trained[2]  # after seed 0's models, before seed 1's
     table = pd.read_csv(out / "ablation.csv")
     assert sorted(table["variant"].unique()) == ["bytetrack", "full", "stripes"]
     assert (table["variant"] == "full").sum() == 2 and set(table[table["variant"] == "full"]["seed"]) == {0, 1}
