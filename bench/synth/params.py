@@ -19,7 +19,7 @@ class SynthParams:
     height: int = field(default=360, metadata={"range": "[90, inf)"})
     fps: int = field(default=25, metadata={"range": "[1, inf)"})
     num_train: int = field(default=3, metadata={"range": "[0, inf)"})
-    num_val: int = field(default=3, metadata={"range": "[0, inf)"})
+    num_val: int = field(default=10, metadata={"range": "[0, inf)"})  # 6+ val sequences are needed for a verdict
     frames: int = field(default=150, metadata={"range": "[1, inf)"})
     # Scene population: the simulation keeps about this many people walking in view (entries replace exits).
     people: int = field(default=12, metadata={"range": "[1, inf)"})
