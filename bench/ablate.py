@@ -27,7 +27,7 @@ import pandas as pd
 from bench import stats
 from bench.config import Config, apply_mapping
 from bench.errors import BenchError
-from bench.fsutil import atomic_path, stable_hash
+from bench.fsutil import atomic_path, file_lock, lock_path, stable_hash
 from bench.reporter import Reporter, SilentReporter
 from bench.suites import Suite
 
@@ -154,10 +154,12 @@ def run_unit(cfg: Config, suite: Suite, unit: AblationUnit, run_dir: Path, repor
     tracks its sequences (default: the config's)."""
     from bench.runner import RunResult, run_suite
 
-    if (run_dir / "manifest.json").is_file():
-        result = RunResult.load(run_dir)
-    else:
-        result = run_suite(unit.config(cfg), suite, [unit.tracker], run_dir=run_dir, reporter=reporter, backend=backend)
+    with file_lock(lock_path(run_dir)):  # the same ablation running twice: the second waits, then reuses the run
+        if (run_dir / "manifest.json").is_file():
+            result = RunResult.load(run_dir)
+        else:
+            result = run_suite(unit.config(cfg), suite, [unit.tracker], run_dir=run_dir, reporter=reporter,
+                               backend=backend)
     return result, {"variant": unit.variant, "seed": unit.seed or 0, **_row(result, unit.tracker)}
 
 

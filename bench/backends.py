@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from bench.errors import BenchError
 
 BACKENDS = ("loky", "dask")
+CONNECT_TIMEOUT = "8s"  # a dead --scheduler address fails in seconds, not after distributed's default 30 s
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -76,14 +77,7 @@ def dask_client(backend: Backend, gpu: bool = False) -> Iterator[Any]:
             "--backend dask needs dask.distributed", hint="pip install 'dask[distributed]' (a bench dependency)"
         ) from None
     if backend.scheduler:
-        try:
-            client = Client(backend.scheduler, timeout="20s")
-        except (OSError, TimeoutError) as e:
-            raise BenchError(
-                f"cannot reach the Dask scheduler at {backend.scheduler} ({e})",
-                hint="start one with `dask scheduler` and workers with `dask worker ADDRESS`, or drop --scheduler",
-            ) from None
-        with client:
+        with _connect(Client, backend.scheduler) as client:
             if gpu and not any("GPU" in w.get("resources", {}) for w in client.scheduler_info()["workers"].values()):
                 raise BenchError(
                     f"the run uses CUDA but no worker of {backend.scheduler} has a GPU resource",
@@ -104,6 +98,26 @@ def dask_client(backend: Backend, gpu: bool = False) -> Iterator[Any]:
         if pending:
             raise KeyboardInterrupt  # Ctrl-C/SIGTERM came while the cluster started: now it closes cleanly
         yield client
+
+
+def _connect(client_cls: Any, address: str) -> Any:
+    """A client of the scheduler at `address`, or one error line within about 10 s when none answers there."""
+    try:
+        return client_cls(address, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as e:
+        reason = (str(e).splitlines() or [type(e).__name__])[0]
+        raise BenchError(
+            f"--scheduler / run.scheduler: cannot reach the Dask scheduler at {address} ({reason})",
+            hint="start one with `dask scheduler` and workers with `dask worker ADDRESS`, or drop --scheduler",
+        ) from None
+
+
+def check_scheduler(backend: Backend) -> None:
+    """Fail before any work when `--scheduler` names an address where no scheduler answers."""
+    if backend.name == "dask" and backend.scheduler:
+        from distributed import Client
+
+        _connect(Client, backend.scheduler).close()
 
 
 @contextmanager

@@ -2,7 +2,9 @@
 
 An entry's key is the hash of everything that determines its content — the sequence's content fingerprint, the
 source name and all its parameters — so a changed parameter never serves a stale entry. Entries are written to a
-temp file and renamed, so a killed run never leaves a half-written entry. Each entry records the sha256 of its
+temp file and renamed, so a killed run never leaves a half-written entry. Concurrent runs sharing the cache take a
+per-entry lock (`flock` on `.<key>.lock`, released by the kernel if its holder dies) around reading, computing and
+writing an entry, so each entry is computed once and the second run waits and reads it. Each entry records the sha256 of its
 parquet file and its row count; an entry that does not match them (truncated, overwritten, unreadable) is reported
 in one warning line, deleted and rebuilt, so a damaged cache never crashes a run or changes its numbers.
 """
@@ -20,7 +22,7 @@ from typing import Any
 import pandas as pd
 import pyarrow
 
-from bench.fsutil import atomic_path, atomic_write_json, sha256_file, stable_hash
+from bench.fsutil import atomic_path, atomic_write_json, file_lock, sha256_file, stable_hash
 
 KINDS = ("detections", "embeddings", "tracks")
 
@@ -54,6 +56,12 @@ class ArrayCache:
     ) -> tuple[pd.DataFrame, bool]:
         """Return (frame, hit). On a miss, compute, store atomically and return the stored frame."""
         key = stable_hash(key_parts, length=24)
+        with file_lock(self.root / kind / f".{key}.lock"):
+            return self._get_or_compute(kind, key, key_parts, compute, label)
+
+    def _get_or_compute(
+        self, kind: str, key: str, key_parts: dict[str, Any], compute: Callable[[], pd.DataFrame], label: str
+    ) -> tuple[pd.DataFrame, bool]:
         data_path, meta_path = self._paths(kind, key)
         df = self._read_intact(kind, key, label)
         if df is not None:
@@ -75,7 +83,11 @@ class ArrayCache:
 
     def get(self, kind: str, key_parts: dict[str, Any], label: str = "") -> pd.DataFrame | None:
         """The stored frame, or None when absent (or damaged: then reported and deleted)."""
-        return self._read_intact(kind, stable_hash(key_parts, length=24), label)
+        key = stable_hash(key_parts, length=24)
+        if not self._paths(kind, key)[0].exists() and not self._paths(kind, key)[1].exists():
+            return None  # no lock needed to see nothing (and none taken on a read-only cache)
+        with file_lock(self.root / kind / f".{key}.lock"):
+            return self._read_intact(kind, key, label)
 
     def _read_intact(self, kind: str, key: str, label: str) -> pd.DataFrame | None:
         """The entry's frame if it matches its recorded digest and row count; None if absent or damaged (then it is

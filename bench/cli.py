@@ -42,6 +42,17 @@ def _config(config: Path | None, overrides: list[str] | None, **flags: object):
     return apply_mapping(cfg, mapping, "command line") if mapping else cfg
 
 
+def _preflight(cfg) -> None:
+    """Fail before any work when the results or cache folder cannot be written (read-only mount, full disk) or the
+    Dask scheduler given does not answer."""
+    from bench.backends import Backend, check_scheduler
+    from bench.fsutil import ensure_writable
+
+    ensure_writable(cfg.results_dir, "paths.results")
+    ensure_writable(cfg.cache_dir, "paths.cache")
+    check_scheduler(Backend(cfg.run.backend, cfg.run.jobs, cfg.run.scheduler))
+
+
 def _metrics_table(title: str, df) -> Table:
     table = Table(title=title)
     for col in ["", *df.columns]:
@@ -130,13 +141,15 @@ def run(
     cfg = _with_checkpoints(cfg, reid or [])
     if run_id is not None:
         run_folder(cfg.results_dir, run_id)  # fail before any work
+    _preflight(cfg)
     s = load_suite(cfg.run.suite, cfg)
-    result = run_suite(cfg, s, cfg.run.trackers, run_id=run_id, reporter=_reporter())
+    finish = functools.partial(write_report, primary=cfg.analysis.primary) if report else None
+    result = run_suite(cfg, s, cfg.run.trackers, run_id=run_id, reporter=_reporter(),
+                       finish=finish)  # the report is part of the published folder
     run_dir = result.run_dir
     console.print(_metrics_table(f"{s.name} val — {result.run_id}", summary_table(result.metrics)))
     if report:
-        paths = write_report(run_dir, primary=cfg.analysis.primary)
-        console.print(f"report: {paths[0]}")
+        console.print(f"report: {run_dir / 'report.md'}")
     console.print(f"results: {run_dir}")
 
 
@@ -156,6 +169,7 @@ def train_cmd(
 ) -> None:
     """Train a Re-ID model on a suite's train split; report val mAP / rank-1; store the checkpoint in the cache."""
     from bench.config import apply_mapping
+    from bench.fsutil import ensure_writable
     from bench.reid import section_for_model, train_checkpoint
     from bench.runner import resolve_device
     from bench.suites import load_suite
@@ -169,6 +183,7 @@ def train_cmd(
             raise BenchError(f"--batch-size {batch_size} must be a multiple of reid.{tracker}.train.k = {tc.k}")
         overrides[f"reid.{tracker}.train.p"] = batch_size // tc.k
     cfg = apply_mapping(cfg, overrides, "command line")
+    ensure_writable(cfg.cache_dir, "paths.cache")
     outcome = train_checkpoint(
         cfg, tracker, load_suite(cfg.run.suite, cfg), cfg.run.seed, resolve_device(cfg.run.device), _reporter()
     )
@@ -194,6 +209,7 @@ def ablate(
 ) -> None:
     """Train and run every variant of an ablation for N seeds; write mean ± std tables with Δ vs the full model."""
     from bench.ablate import load_ablation, run_ablation
+    from bench.fsutil import file_lock, lock_path
     from bench.report import write_ablation_report
     from bench.suites import load_suite
 
@@ -202,8 +218,10 @@ def ablate(
     cfg = _config(config, set_, **{"run.suite": suite, "run.device": device, "run.jobs": jobs,
                                    "run.backend": backend, "run.scheduler": scheduler})
     ablation = load_ablation(name, cfg)
+    _preflight(cfg)
     out = run_ablation(cfg, load_suite(cfg.run.suite, cfg), ablation, seeds, reporter=_reporter())
-    paths = write_ablation_report(out, primary=cfg.analysis.primary)
+    with file_lock(lock_path(out)):  # the same ablation started twice writes its report one after the other
+        paths = write_ablation_report(out, primary=cfg.analysis.primary)
     console.print((out / "ablation.md").read_text())
     console.print(f"report: {paths[0]}")
 

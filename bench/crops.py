@@ -19,10 +19,17 @@ from PIL import Image
 from bench.errors import BenchError
 
 
-def read_frame(path: Path) -> np.ndarray:
-    """An RGB frame as an (H, W, 3) uint8 array."""
+def read_frame(path: Path, expected: tuple[int, int] | None = None) -> np.ndarray:
+    """An RGB frame as an (H, W, 3) uint8 array. A missing, truncated or unreadable image, or one whose size is not
+    seqinfo.ini's `expected` (width, height), is an error naming the file: boxes are in seqinfo's pixel frame, so
+    crops of another-sized image (or skipped frames) would silently change the appearance trackers' numbers."""
     try:
         with Image.open(path) as im:
+            if expected is not None and im.size != tuple(expected):
+                raise BenchError(
+                    f"frame image is {im.size[0]}x{im.size[1]}, but seqinfo.ini says {expected[0]}x{expected[1]}",
+                    path, hint="fix the image or imWidth/imHeight in the sequence's seqinfo.ini",
+                )
             return np.asarray(im.convert("RGB"))
     except FileNotFoundError:
         raise BenchError(
@@ -48,14 +55,20 @@ def crop_boxes(image: np.ndarray, boxes: np.ndarray, size: tuple[int, int]) -> t
     return out
 
 
-def crop_frames(jobs: Sequence[tuple[Path, np.ndarray]], size: tuple[int, int]) -> list[torch.Tensor]:
-    """`crop_boxes(read_frame(path), boxes, size)` for each (path, boxes) job, in order, frames in parallel threads.
+def crop_frames(
+    jobs: Sequence[tuple[Path, np.ndarray]],
+    size: tuple[int, int],
+    expected: tuple[int, int] | list[tuple[int, int]] | None = None,
+) -> list[torch.Tensor]:
+    """`crop_boxes(read_frame(path, expected), boxes, size)` for each (path, boxes) job, in order, frames in parallel
+    threads; `expected` is the frames' (width, height) from seqinfo.ini (per job when given as a list).
 
     Decoding (PIL) and resizing (torch) release the GIL, so threads overlap them; every crop is computed exactly as
     in the serial loop, so the result does not depend on the number of threads.
     """
     workers = min(8, os.cpu_count() or 1, max(len(jobs), 1))
+    sizes = expected if isinstance(expected, list) else [expected] * len(jobs)
     if workers == 1:
-        return [crop_boxes(read_frame(path), boxes, size) for path, boxes in jobs]
+        return [crop_boxes(read_frame(path, wh), boxes, size) for (path, boxes), wh in zip(jobs, sizes)]
     with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(lambda job: crop_boxes(read_frame(job[0]), job[1], size), jobs))
+        return list(pool.map(lambda job, wh: crop_boxes(read_frame(job[0], wh), job[1], size), jobs, sizes))

@@ -73,7 +73,7 @@ class Embedder:
     def embed_sequence(self, seq: Sequence, frames: list[np.ndarray]) -> np.ndarray:
         """Embeddings of all boxes of all frames, in frame order (rows of `np.concatenate(frames)`)."""
         jobs = [(seq.image_path(f), dets[:, :4]) for f, dets in enumerate(frames, start=1) if len(dets)]
-        crops = crop_frames(jobs, self.input_size)
+        crops = crop_frames(jobs, self.input_size, (seq.info.width, seq.info.height))
         all_crops = torch.cat(crops) if crops else torch.zeros((0, 3, *self.input_size), dtype=torch.uint8)
         return self.embed(all_crops)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -28,6 +30,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         yield tmp_path
         os.replace(tmp_path, path)
+    except Exception as e:
+        raise storage_error(e, path.parent) or e
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
@@ -63,9 +67,102 @@ def atomic_dir(path: str | Path, replace: bool = True) -> Iterator[Path]:
                 raise BenchError("folder already exists; it is never replaced", path, hint="choose another name")
             shutil.rmtree(path)
         os.replace(tmp, path)
+    except Exception as e:
+        raise storage_error(e, path.parent) or e
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+_READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def storage_error(e: BaseException, folder: str | Path) -> BenchError | None:
+    """One line for a write into `folder` that failed because its filesystem is full or read-only, else None.
+
+    The cause may sit anywhere in the exception chain, and libraries word it their own way: Python's OSError carries
+    errno 28, pyarrow's only says "No space left on device", and torch.save's writer just says "file write failed",
+    so for that one the folder's free space decides."""
+    if isinstance(e, BenchError):
+        return None
+    chain, seen = [], set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        chain.append(e)
+        e = e.__cause__ or e.__context__
+    codes = {getattr(x, "errno", None) for x in chain}
+    text = " ".join(str(x) for x in chain)
+    full = bool(codes & set(_DISK_FULL)) or "No space left on device" in text or "Disk quota exceeded" in text
+    if not full and "file write failed" in text:
+        try:
+            full = shutil.disk_usage(folder).free < (1 << 20)
+        except OSError:
+            full = False
+    if full:
+        return BenchError("no space left on device", folder, hint="free space (or point the setting elsewhere) and run "
+                          "the same command again; nothing half-written was kept")
+    if codes & set(_READ_ONLY) or "Read-only file system" in text:
+        return BenchError("cannot write here (read-only or no permission)", folder)
+    return None
+
+
+def ensure_writable(folder: str | Path, setting: str) -> None:
+    """Fail before any work when `folder` (created if missing) cannot take a new file: a real write probe, not a
+    look at mode bits, which say nothing for root, read-only mounts or ACLs."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-probe.", suffix=".tmp", dir=folder)
+        try:
+            os.write(fd, b"x")
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as e:
+        reason = "no space left on device" if e.errno in _DISK_FULL else (e.strerror or str(e)).lower()
+        raise BenchError(f"{setting} folder is not writable ({reason})", folder,
+                         hint=f"make it writable or point {setting} elsewhere") from None
+
+
+def _lock_fd(lock: Path, wait: bool) -> int | None:
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        try:
+            if os.fstat(fd).st_ino == os.stat(lock).st_ino:  # not unlinked by its previous holder meanwhile
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+@contextmanager
+def file_lock(lock: str | Path, wait: bool = True) -> Iterator[bool]:
+    """Hold an exclusive flock on `lock` for the block (yields True), or yield False at once when another process
+    holds it and `wait` is False. The kernel drops the lock when its holder dies, even by SIGKILL, so a killed run
+    never blocks the next; the file is removed on release (holders check they locked the file still there)."""
+    lock = Path(lock)
+    fd = _lock_fd(lock, wait)
+    try:
+        yield fd is not None
+    finally:
+        if fd is not None:
+            try:
+                os.unlink(lock)
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+
+
+def lock_path(path: Path) -> Path:
+    """The lock file guarding `path` (a cache entry or a run folder): hidden, beside it."""
+    return path.parent / f".{path.name}.lock"
 
 
 _HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())

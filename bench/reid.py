@@ -4,7 +4,7 @@ A checkpoint is a `.pt` holding the model and training configs (plain dicts, so 
 their hash, the seed, the identity count and the val retrieval metrics (mAP, rank-1). It lives under
 `<cache>/reid/<hash>.pt`, written atomically, with the file's sha256 beside it (`.pt.sha256`): `bench run` trains
 the model the first time a suite needs it, reuses it afterwards, and retrains an entry whose digest no longer
-matches.
+matches. Two runs that need the same checkpoint at once train it once: the second waits on the entry's lock.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from bench.config import Config, ReIDModelSection
 from bench.embeddings import Embedder
 from bench.errors import BenchError
 from bench.reporter import Reporter, SilentReporter
-from bench.fsutil import atomic_path, atomic_write_text, sha256_file, stable_hash
+from bench.fsutil import atomic_path, atomic_write_text, file_lock, lock_path, sha256_file, stable_hash
 from bench.reid_data import CropSet, gt_crops
 from bench.suites import Suite
 from bench.torch_files import load_weights_only
@@ -222,6 +222,30 @@ def load_checkpoint(path: Path, device: str, batch_size: int = 128) -> tuple[Emb
     return embedder, meta
 
 
+TRAINING_ONLY = frozenset({"pretrained", "part_weight_per_k", "global_weight", "diversity_weight", "diversity"})
+
+
+def check_fits(path: Path, section: ReIDModelSection, tracker: str) -> None:
+    """A given checkpoint must hold the model `reid.<tracker>.model` describes (kind, K, width, ...): a `global`
+    model handed to FineTrack would otherwise embed happily and silently change what is measured. Keys that only
+    shape training (loss weights, the backbone's initial weights) may differ."""
+    if not path.is_file():
+        raise BenchError("Re-ID checkpoint not found", path, hint="train one with `bench train` or drop --reid")
+    payload = load_weights_only(path, "the Re-ID checkpoint")
+    held = payload.get("model_config") if isinstance(payload, dict) else None
+    if not isinstance(held, dict):
+        raise BenchError("not a bench Re-ID checkpoint (it holds no model_config)", path)
+    need = section.model.to_dict()
+    diff = [k for k in dict.fromkeys([*need, *held]) if k not in TRAINING_ONLY and held.get(k) != need.get(k)]
+    if diff:
+        holds = ", ".join(f"{k}={held.get(k)}" for k in diff)
+        needs = ", ".join(f"{k}={need.get(k)}" for k in diff)
+        raise BenchError(
+            f"the checkpoint holds a {held.get('name')} model ({holds}) but reid.{tracker} needs {needs}", path,
+            hint=f"pass a checkpoint trained for {tracker}, or set reid.{tracker}.model to match it",
+        )
+
+
 def cached_checkpoint_ok(path: Path, reporter: Reporter | None = None) -> bool:
     """True when the cache entry's file matches the digest recorded when it was written; otherwise one warning
     line, and the entry (file and digest) is deleted so it gets retrained, never used."""
@@ -246,8 +270,11 @@ def ensure_checkpoint(
     """`reid.<tracker>.checkpoint` if set, else the cached one for this suite and config, else train it now."""
     section = cfg.reid.section(tracker)
     if section.checkpoint:
-        return cfg.resolve(section.checkpoint)
-    path = checkpoint_path(cfg, section, suite, seed)
-    if cached_checkpoint_ok(path, reporter):
+        path = cfg.resolve(section.checkpoint)
+        check_fits(path, section, tracker)
         return path
-    return train_checkpoint(cfg, tracker, suite, seed, device, reporter).path
+    path = checkpoint_path(cfg, section, suite, seed)
+    with file_lock(lock_path(path)):  # a concurrent run with the same model waits for this training, then reuses it
+        if cached_checkpoint_ok(path, reporter):
+            return path
+        return train_checkpoint(cfg, tracker, suite, seed, device, reporter).path

@@ -45,18 +45,19 @@ def gt_boxes(seq: Sequence, min_visibility: float, frame_stride: int) -> np.ndar
 
 
 def gt_crops(seqs: list[Sequence], input_size: tuple[int, int], min_visibility: float, frame_stride: int) -> CropSet:
-    jobs, ids, seq_names, frames, vis = [], [], [], [], []
+    jobs, sizes, ids, seq_names, frames, vis = [], [], [], [], [], []
     for seq in seqs:
         gt = gt_boxes(seq, min_visibility, frame_stride)
         for frame in np.unique(gt[:, 0]).astype(int):
             rows = gt[gt[:, 0] == frame]
             boxes = np.column_stack([rows[:, 2], rows[:, 3], rows[:, 2] + rows[:, 4], rows[:, 3] + rows[:, 5]])
             jobs.append((seq.image_path(frame), boxes))
+            sizes.append((seq.info.width, seq.info.height))
             ids += [f"{seq.name}:{int(i)}" for i in rows[:, 1]]
             seq_names += [seq.name] * len(rows)
             frames.append(rows[:, 0].astype(np.int64))
             vis.append(np.where(rows[:, 8] < 0, 1.0, rows[:, 8]))
-    crops = crop_frames(jobs, input_size)  # each frame decoded once, frames in parallel threads
+    crops = crop_frames(jobs, input_size, sizes)  # each frame decoded once, frames in parallel threads
     ids_arr = np.asarray(ids, dtype=object)
     _, labels = np.unique(ids_arr.astype(str), return_inverse=True) if len(ids) else (None, np.zeros(0, np.int64))
     return CropSet(

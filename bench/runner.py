@@ -11,12 +11,14 @@ half-written results.
 
 from __future__ import annotations
 
+import itertools
 import json
 import platform
 import re
 import subprocess
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -31,7 +33,7 @@ from bench.detections import load_detections, make_source
 from bench.embeddings import load_embeddings
 from bench.errors import BenchError
 from bench.evaluation import evaluate
-from bench.fsutil import atomic_dir, atomic_write_json, is_temp, remove_stale_temp
+from bench.fsutil import atomic_dir, atomic_write_json, file_lock, is_temp, lock_path, remove_stale_temp
 from bench.mot_io import write_results
 from bench.reid import ensure_checkpoint, load_checkpoint
 from bench.reporter import Reporter, SilentReporter
@@ -115,14 +117,30 @@ class RunPlan:
         return self.seqs + self.test_seqs
 
 
-def plan_run(cfg: Config, suite: Suite, trackers: list[str], run_id: str | None = None, run_dir: Path | None = None
-             ) -> RunPlan:
+def _claim(run_dir: Path, claims: ExitStack | None) -> bool:
+    """Lock `run_dir`'s name for this process until `claims` closes (True), or False when another live run has it."""
+    return claims is None or claims.enter_context(file_lock(lock_path(run_dir), wait=False))
+
+
+def plan_run(cfg: Config, suite: Suite, trackers: list[str], run_id: str | None = None, run_dir: Path | None = None,
+             claims: ExitStack | None = None) -> RunPlan:
     """Resolve ids, folder, device and sequences. `run_id` must be a plain name; `run_dir` (internal, e.g. an
-    ablation's nested folders) is taken as given. An existing run folder is an error, never replaced."""
+    ablation's nested folders, whose caller holds the folder's lock) is taken as given. An existing run folder is an
+    error, never replaced. With `claims`, the run folder's name is locked until it closes: two runs started in the
+    same second with the same config get `<id>` and `<id>-2`, and a `--run-id` another live run is using is an error."""
     started = time.time()
-    if run_dir is None:
-        run_id = run_id or time.strftime("%Y%m%d-%H%M%S") + f"-{cfg.hash()[:6]}"
+    if run_dir is None and run_id is None:
+        base = time.strftime("%Y%m%d-%H%M%S") + f"-{cfg.hash()[:6]}"
+        for n in itertools.count(1):
+            run_dir = cfg.results_dir / (base if n == 1 else f"{base}-{n}")
+            if not run_dir.exists() and _claim(run_dir, claims) and not run_dir.exists():
+                break
+        run_id = run_dir.name
+    elif run_dir is None:
         run_dir = run_folder(cfg.results_dir, run_id)
+        if not _claim(run_dir, claims):
+            raise BenchError("another bench run is writing this run folder now", run_dir, hint="use another --run-id")
+        _new_folder(run_dir)  # it may have been finished while we waited
     else:
         run_id = run_id or run_dir.name
         _new_folder(run_dir)
@@ -406,13 +424,21 @@ def run_suite(
     checkpoints: CheckpointProvider = ensure_checkpoint,
     reporter: Reporter | None = None,
     backend: Backend | None = None,
+    finish: Callable[[Path], object] | None = None,
 ) -> RunResult:
     """Track the suite's val sequences with each tracker, evaluate, and write `results/<run-id>/`. Tracking runs on
-    `backend` (default: `run.backend`, `run.jobs` and `run.scheduler` of the config)."""
+    `backend` (default: `run.backend`, `run.jobs` and `run.scheduler` of the config). `finish` (e.g. the report)
+    writes into the folder before it is published, so a run that fails there (a full disk) leaves no folder."""
     reporter = reporter or SilentReporter()
     backend = backend or Backend(cfg.run.backend, cfg.run.jobs, cfg.run.scheduler)
-    plan = plan_run(cfg, suite, trackers, run_id, run_dir)
-    cache = ArrayCache(cfg.cache_dir, warn=reporter.message)
+    with ExitStack() as claims:
+        plan = plan_run(cfg, suite, trackers, run_id, run_dir, claims)
+        return _run_planned(plan, checkpoints, reporter, backend, finish)
+
+
+def _run_planned(plan: RunPlan, checkpoints: CheckpointProvider, reporter: Reporter, backend: Backend,
+                 finish: Callable[[Path], object] | None) -> RunResult:
+    cache = ArrayCache(plan.cfg.cache_dir, warn=reporter.message)
     dets = detect(plan, cache)
     emb = embed(plan, dets, reid_checkpoints(plan, checkpoints, reporter), cache)
     jobs = track_jobs(plan, dets, emb)
@@ -422,6 +448,8 @@ def run_suite(
         evaluate_test(plan, tmp, reporter)
         result = RunResult(plan.run_id, plan.run_dir, metrics, crosscheck, build_manifest(plan, dets, emb, outputs))
         write_run(tmp, result)
+        if finish is not None:
+            finish(tmp)
     return result
 
 
