@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -113,11 +114,24 @@ def _connect(client_cls: Any, address: str) -> Any:
 
 
 def check_scheduler(backend: Backend) -> None:
-    """Fail before any work when `--scheduler` names an address where no scheduler answers."""
-    if backend.name == "dask" and backend.scheduler:
-        from distributed import Client
+    """Fail before any work when `--scheduler` names an address where no scheduler answers. A refused TCP port fails
+    at once (distributed itself would retry until its timeout); anything else gets the client's handshake."""
+    if backend.name != "dask" or not backend.scheduler:
+        return
+    scheme, _, rest = backend.scheduler.rpartition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme in ("", "tcp") and host and port.isdigit():
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+        except OSError as e:
+            raise BenchError(
+                f"--scheduler / run.scheduler: cannot reach the Dask scheduler at {backend.scheduler} "
+                f"({e.strerror or type(e).__name__})",
+                hint="start one with `dask scheduler` and workers with `dask worker ADDRESS`, or drop --scheduler",
+            ) from None
+    from distributed import Client
 
-        _connect(Client, backend.scheduler).close()
+    _connect(Client, backend.scheduler).close()
 
 
 @contextmanager

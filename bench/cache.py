@@ -4,9 +4,10 @@ An entry's key is the hash of everything that determines its content — the seq
 source name and all its parameters — so a changed parameter never serves a stale entry. Entries are written to a
 temp file and renamed, so a killed run never leaves a half-written entry. Concurrent runs sharing the cache take a
 per-entry lock (`flock` on `.<key>.lock`, released by the kernel if its holder dies) around reading, computing and
-writing an entry, so each entry is computed once and the second run waits and reads it. Each entry records the sha256 of its
-parquet file and its row count; an entry that does not match them (truncated, overwritten, unreadable) is reported
-in one warning line, deleted and rebuilt, so a damaged cache never crashes a run or changes its numbers.
+writing an entry, so each entry is computed once and the second run waits and reads it. Each entry records the
+sha256 of its parquet file and its row count; an entry that does not match them (truncated, overwritten,
+unreadable) is reported in one warning line, deleted and rebuilt, so a damaged cache never crashes a run or changes
+its numbers.
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ from typing import Any
 import pandas as pd
 import pyarrow
 
-from bench.fsutil import atomic_path, atomic_write_json, file_lock, sha256_file, stable_hash
+from bench.fsutil import (
+    atomic_path,
+    atomic_write_json,
+    file_lock,
+    remove_temp_of,
+    sha256_file,
+    stable_hash,
+)
 
 KINDS = ("detections", "embeddings", "tracks")
 
@@ -68,6 +76,8 @@ class ArrayCache:
             return df, True
         df = compute()
         meta_path.unlink(missing_ok=True)  # data and meta of one entry always belong together
+        remove_temp_of(data_path)  # a killed writer's leftovers (we hold the entry's lock)
+        remove_temp_of(meta_path)
         with atomic_path(data_path) as tmp:
             df.to_parquet(tmp, index=False)
             digest = sha256_file(tmp)

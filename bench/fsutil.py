@@ -160,6 +160,13 @@ def file_lock(lock: str | Path, wait: bool = True) -> Iterator[bool]:
             os.close(fd)
 
 
+def remove_temp_of(path: Path) -> None:
+    """Delete `atomic_path` temp files of `path` left by a killed writer. Call only while holding `path`'s lock, so
+    no live writer's temp file goes."""
+    for tmp in path.parent.glob(f".{path.name}.*.tmp") if path.parent.is_dir() else []:
+        tmp.unlink(missing_ok=True)
+
+
 def lock_path(path: Path) -> Path:
     """The lock file guarding `path` (a cache entry or a run folder): hidden, beside it."""
     return path.parent / f".{path.name}.lock"

@@ -25,7 +25,15 @@ from bench.config import Config, ReIDModelSection
 from bench.embeddings import Embedder
 from bench.errors import BenchError
 from bench.reporter import Reporter, SilentReporter
-from bench.fsutil import atomic_path, atomic_write_text, file_lock, lock_path, sha256_file, stable_hash
+from bench.fsutil import (
+    atomic_path,
+    atomic_write_text,
+    file_lock,
+    lock_path,
+    remove_temp_of,
+    sha256_file,
+    stable_hash,
+)
 from bench.reid_data import CropSet, gt_crops
 from bench.suites import Suite
 from bench.torch_files import load_weights_only
@@ -277,4 +285,6 @@ def ensure_checkpoint(
     with file_lock(lock_path(path)):  # a concurrent run with the same model waits for this training, then reuses it
         if cached_checkpoint_ok(path, reporter):
             return path
+        remove_temp_of(path)  # a killed training's half-written file
+        remove_temp_of(digest_path(path))
         return train_checkpoint(cfg, tracker, suite, seed, device, reporter).path
