@@ -96,7 +96,7 @@ def storage_error(e: BaseException, folder: str | Path) -> BenchError | None:
     full = bool(codes & set(_DISK_FULL)) or "No space left on device" in text or "Disk quota exceeded" in text
     if not full and "file write failed" in text:
         try:
-            full = shutil.disk_usage(folder).free < (1 << 20)
+            full = shutil.disk_usage(folder).free < (64 << 20)  # the write that failed may have been large
         except OSError:
             full = False
     if full:

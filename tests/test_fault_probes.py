@@ -406,10 +406,7 @@ def test_wrong_checkpoint_is_one_line_naming_the_file_and_the_mismatch(suite, gl
     for tracker, ckpt, words in cases:
         proc = bench(cfg, "run", "--suite", str(suite), "--trackers", tracker, "--reid", str(ckpt))
         assert_one_error_line(proc, ckpt, f"reid.{tracker}", *words)
-    assert run_folders(tmp_path / "results") == []
-    ok = bench(cfg, "run", "--suite", str(suite), "--trackers", "finetrack", "--reid", str(finetrack_k2),
-               "--no-report")  # a checkpoint that fits runs (untrained weights, but the right model)
-    assert ok.returncode == 0, ok.stderr
+    assert run_folders(tmp_path / "results") == []  # a fitting --reid checkpoint runs: the broken-frame tests
 
 
 # ---- Dask --------------------------------------------------------------------------------------------------------
