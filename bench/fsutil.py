@@ -75,15 +75,14 @@ def atomic_dir(path: str | Path, replace: bool = True) -> Iterator[Path]:
 
 
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
-_READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
-
 
 def storage_error(e: BaseException, folder: str | Path) -> BenchError | None:
     """One line for a write into `folder` that failed because its filesystem is full or read-only, else None.
 
     The cause may sit anywhere in the exception chain, and libraries word it their own way: Python's OSError carries
-    errno 28, pyarrow's only says "No space left on device", and torch.save's writer just says "file write failed",
-    so for that one the folder's free space decides."""
+    errno 28, pyarrow's only says "No space left on device" (torch.save's C++ stream errors say nothing, so
+    checkpoints are serialised in memory and written by Python). A failing file named by the error is named instead of `folder`
+    when it lies elsewhere (a run's tracks cache entry, written while its run folder is being built)."""
     if isinstance(e, BenchError):
         return None
     chain, seen = [], set()
@@ -92,18 +91,15 @@ def storage_error(e: BaseException, folder: str | Path) -> BenchError | None:
         chain.append(e)
         e = e.__cause__ or e.__context__
     codes = {getattr(x, "errno", None) for x in chain}
+    files = [Path(x.filename) for x in chain if isinstance(x, OSError) and x.filename]
+    where = files[0].parent if files else Path(folder)
     text = " ".join(str(x) for x in chain)
     full = bool(codes & set(_DISK_FULL)) or "No space left on device" in text or "Disk quota exceeded" in text
-    if not full and "file write failed" in text:
-        try:
-            full = shutil.disk_usage(folder).free < (64 << 20)  # the write that failed may have been large
-        except OSError:
-            full = False
     if full:
-        return BenchError("no space left on device", folder, hint="free space (or point the setting elsewhere) and run "
-                          "the same command again; nothing half-written was kept")
-    if codes & set(_READ_ONLY) or "Read-only file system" in text:
-        return BenchError("cannot write here (read-only or no permission)", folder)
+        return BenchError("no space left on device", where, hint="free space (or point the setting elsewhere) and "
+                          "run the same command again; nothing half-written was kept")
+    if errno.EROFS in codes or "Read-only file system" in text:
+        return BenchError("cannot write here: read-only file system", where)
     return None
 
 

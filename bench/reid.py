@@ -10,6 +10,7 @@ matches. Two runs that need the same checkpoint at once train it once: the secon
 from __future__ import annotations
 
 import dataclasses
+import io
 import math
 import time
 from dataclasses import dataclass
@@ -201,8 +202,10 @@ def train_checkpoint(
         "metrics": metrics,
         "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
     }
+    buffer = io.BytesIO()  # serialised in memory, written by Python: a full disk is then an OSError (ENOSPC), not
+    torch.save(payload, buffer)  # one of torch's C++ stream errors that name no cause
     with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+        tmp.write_bytes(buffer.getbuffer())
     atomic_write_text(digest_path(path), sha256_file(path) + "\n")  # written last: no digest, no valid entry
     reporter.message(
         f"Re-ID {mc.name}: trained in {seconds:.0f} s on {len(data)} crops / {data.num_classes} ids; "

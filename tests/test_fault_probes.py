@@ -156,7 +156,7 @@ def test_two_runs_at_once_share_one_cache(suite, lone, tmp_path):
     assert len(folders) == 2, folders
     for f in folders:
         pd.testing.assert_frame_equal(scores(tmp_path / "results" / f), lone["scores"])
-    trained = [out for out, _ in outs if "Re-ID global: trained" in out]
+    trained = [err for _, err in outs if "Re-ID global: trained" in err]  # progress goes to stderr
     assert len(trained) == 1, "the checkpoint was trained twice"
     assert not any("damaged" in out + err for out, err in outs)
     assert len(list((tmp_path / "cache" / "reid").glob("*.pt"))) == 1
@@ -184,7 +184,7 @@ def test_same_ablation_started_twice(suite, tmp_path):
         return pd.read_csv(out / "ablation.csv").drop(columns="train_seconds")
 
     pd.testing.assert_frame_equal(table(tmp_path / "two" / "results"), table(tmp_path / "lone" / "results"))
-    assert sum(out.count("Re-ID finetrack: trained") for out, _ in outs) == 2  # one per variant, not per process
+    assert sum(err.count("Re-ID finetrack: trained") for _, err in outs) == 2  # one per variant, not per process
     assert_cache_intact(tmp_path / "two" / "cache")
 
 
@@ -325,7 +325,7 @@ def test_ctrl_c_during_reid_training_exits_130_and_keeps_no_checkpoint(suite, tm
     assert run_folders(tmp_path / "results") == []
     again = bench(cfg, *args)
     assert again.returncode == 0, again.stderr
-    assert "Re-ID global: trained" in again.stdout
+    assert "Re-ID global: trained" in again.stderr
     assert_cache_intact(tmp_path / "cache")
 
 
@@ -486,3 +486,51 @@ def test_worker_killed_mid_run_units_are_rescheduled(tmp_path):
                                   scores(tmp_path / "lone" / "results" / "lone"))
     for f in sorted((tmp_path / "lone" / "results" / "lone" / "slowiou").glob("*.txt")):
         assert f.read_bytes() == (tmp_path / "d" / "results" / "d" / "slowiou" / f.name).read_bytes()
+
+
+# ---- the lock itself -------------------------------------------------------------------------------------------
+
+HOLD = "import sys, time; from bench.fsutil import file_lock\nwith file_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)"
+
+
+def test_file_lock_is_exclusive_across_processes_and_freed_by_sigkill(tmp_path):
+    from bench.fsutil import file_lock
+
+    lock = tmp_path / ".entry.lock"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(lock)], env=ENV, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with file_lock(lock, wait=False) as got:
+            assert not got
+        holder.kill()  # SIGKILL: no cleanup runs, the kernel drops the lock
+        holder.wait()
+        assert lock.exists()
+        with file_lock(lock, wait=False) as got:
+            assert got
+        assert not lock.exists()  # removed on release
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_run_id_claimed_by_a_live_run_is_an_error_and_auto_ids_step_aside(tmp_path, monkeypatch):
+    from contextlib import ExitStack
+
+    from bench.config import load_config
+    from bench.errors import BenchError
+    from bench.fsutil import file_lock, lock_path
+    from bench.runner import plan_run
+    from bench.suites import load_suite
+
+    cfg = load_config(None, [f"paths.results='{tmp_path / 'r'}'", f"paths.cache='{tmp_path / 'c'}'"])
+    suite_dir = make_suite(tmp_path / "suite", n=1, frames=3)
+    s = load_suite(str(suite_dir), cfg)
+    monkeypatch.setattr("bench.runner.time.strftime", lambda fmt, *args: "20260101-000000")  # one second for all
+    with ExitStack() as first, ExitStack() as second:
+        a = plan_run(cfg, s, ["bytetrack"], claims=first)
+        b = plan_run(cfg, s, ["bytetrack"], claims=second)  # same second, same config: the next free name
+        assert b.run_id == a.run_id + "-2"
+        with pytest.raises(BenchError, match="another bench run is writing"):
+            plan_run(cfg, s, ["bytetrack"], run_id=a.run_id, claims=ExitStack())
+    with file_lock(lock_path(tmp_path / "r" / "mine"), wait=False) as got:  # released with the ExitStacks
+        assert got
