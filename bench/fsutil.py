@@ -191,6 +191,14 @@ def remove_stale_temp(parent: str | Path) -> list[Path]:
     return removed
 
 
+def remove_stale_locks(parent: str | Path) -> None:
+    """Delete lock files in `parent` that no live process holds (left by a process SIGKILLed while holding one)."""
+    parent = Path(parent)
+    for p in parent.glob(".*.lock") if parent.is_dir() else []:
+        with file_lock(p, wait=False):  # acquired: nobody holds it, and it is removed on release
+            pass
+
+
 def stable_hash(obj: Any, length: int = 16) -> str:
     """Hash of a JSON-able object, independent of dict order: used for cache keys and config hashes."""
     blob = json.dumps(obj, sort_keys=True, default=str, separators=(",", ":")).encode()

@@ -33,7 +33,15 @@ from bench.detections import load_detections, make_source
 from bench.embeddings import load_embeddings
 from bench.errors import BenchError
 from bench.evaluation import evaluate
-from bench.fsutil import atomic_dir, atomic_write_json, file_lock, is_temp, lock_path, remove_stale_temp
+from bench.fsutil import (
+    atomic_dir,
+    atomic_write_json,
+    file_lock,
+    is_temp,
+    lock_path,
+    remove_stale_locks,
+    remove_stale_temp,
+)
 from bench.mot_io import write_results
 from bench.reid import ensure_checkpoint, load_checkpoint
 from bench.reporter import Reporter, SilentReporter
@@ -148,6 +156,7 @@ def plan_run(cfg: Config, suite: Suite, trackers: list[str], run_id: str | None 
         if t not in REGISTRY:
             raise BenchError(f"unknown tracker {t!r}", hint=f"known: {', '.join(REGISTRY)}")
     remove_stale_temp(run_dir.parent)
+    remove_stale_locks(run_dir.parent)
     device = resolve_device(cfg.run.device)
     val, test = tuple(suite.split("val")), tuple(suite.split("test"))
     clash = sorted({s.name for s in val} & {s.name for s in test})
