@@ -81,8 +81,8 @@ def storage_error(e: BaseException, folder: str | Path) -> BenchError | None:
 
     The cause may sit anywhere in the exception chain, and libraries word it their own way: Python's OSError carries
     errno 28, pyarrow's only says "No space left on device" (torch.save's C++ stream errors say nothing, so
-    checkpoints are serialised in memory and written by Python). A failing file named by the error is named instead of `folder`
-    when it lies elsewhere (a run's tracks cache entry, written while its run folder is being built)."""
+    checkpoints are serialised in memory and written by Python). A failing file named by the error is named instead
+    of `folder` when it lies elsewhere (a run's tracks cache entry, written while its run folder is being built)."""
     if isinstance(e, BenchError):
         return None
     chain, seen = [], set()

@@ -499,7 +499,8 @@ def test_worker_killed_mid_run_units_are_rescheduled(tmp_path):
 
 # ---- the lock itself -------------------------------------------------------------------------------------------
 
-HOLD = "import sys, time; from bench.fsutil import file_lock\nwith file_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)"
+HOLD = ("import sys, time; from bench.fsutil import file_lock\n"
+        "with file_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)")
 
 
 def test_file_lock_is_exclusive_across_processes_and_freed_by_sigkill(tmp_path):
