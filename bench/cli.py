@@ -439,6 +439,14 @@ def main() -> None:
     except BenchError as e:
         err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except OSError as e:  # a full or read-only disk hit outside bench's atomic writers (e.g. a report's plots)
+        from bench.fsutil import storage_error
+
+        problem = storage_error(e, Path(e.filename).parent if e.filename else Path.cwd())
+        if problem is None:
+            raise
+        err.print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
+        sys.exit(2)
     except Interrupted:
         err.print("interrupted", highlight=False)
         sys.exit(130)

@@ -486,7 +486,14 @@ def test_worker_killed_mid_run_units_are_rescheduled(tmp_path):
         while time.time() < deadline and proc.poll() is None and not list(tracks.glob("*.json")):
             time.sleep(0.05)
         assert proc.poll() is None, "the run ended before a worker could be killed"
-        workers[0].kill()  # SIGKILL while it tracks: its unit is lost and must run again on the other worker
+        from distributed import Client
+
+        with Client(address, timeout="30s") as client:
+            pids = client.run(os.getpid)  # worker address → its process id
+            busy = [addr for addr, keys in client.processing().items() if keys]
+        assert busy, "no worker was running a unit"
+        victim = next(w for w in workers if w.pid == pids[busy[0]])
+        victim.kill()  # SIGKILL while it tracks: its unit is lost and must run again on the other worker
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
     manifest = json.loads((tmp_path / "d" / "results" / "d" / "manifest.json").read_text())
