@@ -6,7 +6,7 @@ Each stage is a function with typed input and output. The unit of work is `bench
 one sequence, content key `job.key()`), run by `run_jobs` on a `bench.backends.Backend` (joblib/loky or Dask); each
 result is cached by that key, so a rerun of an interrupted run tracks only the jobs that had not finished. The run
 folder is built under a temporary name and renamed when complete, so a failed, interrupted or killed run leaves no
-half-written results.
+half-written results; its name is claimed by a lock for the run's lifetime, so concurrent runs never share one.
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def plan_run(cfg: Config, suite: Suite, trackers: list[str], run_id: str | None 
         run_dir = run_folder(cfg.results_dir, run_id)
         if not _claim(run_dir, claims):
             raise BenchError("another bench run is writing this run folder now", run_dir, hint="use another --run-id")
-        _new_folder(run_dir)  # it may have been finished while we waited
+        _new_folder(run_dir)  # finished between the check above and the claim
     else:
         run_id = run_id or run_dir.name
         _new_folder(run_dir)
