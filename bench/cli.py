@@ -28,6 +28,9 @@ SetOpt = Annotated[
     Optional[list[str]], typer.Option("--set", help="override a config key, e.g. trackers.bytetrack.track_thresh=0.5")
 ]
 BackendOpt = Annotated[Optional[str], typer.Option(help="loky (this machine) | dask (a Dask cluster); run.backend")]
+ParamsOpt = Annotated[
+    Optional[list[Path]], typer.Option("--params", help="tracker parameters from a TOML file (bench tune's best.toml)")
+]
 SchedulerOpt = Annotated[
     Optional[str], typer.Option(help="address of a running dask.distributed scheduler (default: a LocalCluster)")
 ]
@@ -81,6 +84,15 @@ def _interruptible(command):
     return wrapper
 
 
+def _with_params(cfg, files: list[Path] | None):
+    """Apply `--params FILE` (best.toml of `bench tune`: [trackers.<name>] tables) after bench.toml and --set."""
+    if not files:
+        return cfg
+    from bench.tune import apply_params
+
+    return apply_params(cfg, files)
+
+
 def _with_checkpoints(cfg, specs: list[str]):
     """Apply `--reid [TRACKER=]PATH` options as reid.<tracker>.checkpoint overrides."""
     from bench.config import apply_mapping
@@ -121,6 +133,11 @@ def run(
         ),
     ] = None,
     report: Annotated[bool, typer.Option(help="write report.md/.tex and plots after evaluating")] = True,
+    params: ParamsOpt = None,
+    tuned: Annotated[
+        Optional[int], typer.Option(help="first tune every tracker with N Optuna trials on the train split (equal "
+                                         "budget; studies cached), then run with the tuned parameters")
+    ] = None,
     backend: BackendOpt = None,
     scheduler: SchedulerOpt = None,
     config: ConfigOpt = None,
@@ -139,13 +156,21 @@ def run(
            "run.backend": backend, "run.scheduler": scheduler},
     )
     cfg = _with_checkpoints(cfg, reid or [])
+    cfg = _with_params(cfg, params)
     if run_id is not None:
         run_folder(cfg.results_dir, run_id)  # fail before any work
     _preflight(cfg)
     s = load_suite(cfg.run.suite, cfg)
+    extra = None
+    if tuned is not None:
+        from bench.tune import tune_all
+
+        cfg, record = tune_all(cfg, s, cfg.run.trackers, tuned, reporter=_reporter())
+        extra = {"tuning": record, "notes": [f"Parameters tuned before the run: {tuned} trials per tracker on the "
+                                             f"{record['split']} split (see Tuning)."]}
     finish = functools.partial(write_report, primary=cfg.analysis.primary) if report else None
     result = run_suite(cfg, s, cfg.run.trackers, run_id=run_id, reporter=_reporter(),
-                       finish=finish)  # the report is part of the published folder
+                       finish=finish, extra_manifest=extra)  # the report is part of the published folder
     run_dir = result.run_dir
     console.print(_metrics_table(f"{s.name} val — {result.run_id}", summary_table(result.metrics)))
     if report:
@@ -202,6 +227,7 @@ def ablate(
     seeds: Annotated[int, typer.Option(help="seeds per variant (0..N-1)")] = 3,
     device: Annotated[Optional[str], typer.Option(help="auto | cpu | cuda")] = None,
     jobs: Annotated[Optional[int], typer.Option(help="parallel tracking jobs (loky) or LocalCluster workers")] = None,
+    params: ParamsOpt = None,
     backend: BackendOpt = None,
     scheduler: SchedulerOpt = None,
     config: ConfigOpt = None,
@@ -217,6 +243,7 @@ def ablate(
         raise BenchError(f"--seeds must be >= 1, got {seeds}")
     cfg = _config(config, set_, **{"run.suite": suite, "run.device": device, "run.jobs": jobs,
                                    "run.backend": backend, "run.scheduler": scheduler})
+    cfg = _with_params(cfg, params)
     ablation = load_ablation(name, cfg)
     _preflight(cfg)
     out = run_ablation(cfg, load_suite(cfg.run.suite, cfg), ablation, seeds, reporter=_reporter())
@@ -295,6 +322,71 @@ def track(
             f"{seq_dir.name}: {length} frames, {len(np.unique(rows[:, 1])) if len(rows) else 0} tracks, "
             f"{len(frames) / max(seconds, 1e-9):.0f} fps → {out / (seq_dir.name + '.txt')}"
         )
+
+
+@app.command("tune")
+@_interruptible
+def tune_cmd(
+    tracker: Annotated[str, typer.Argument(help="tracker to tune, e.g. bytetrack")],
+    suite: Annotated[Optional[str], typer.Option(help="suite whose train split to tune on")] = None,
+    trials: Annotated[Optional[int], typer.Option(help="completed trials the study should have (tune.trials)")] = None,
+    jobs: Annotated[Optional[int], typer.Option(help="trials run in parallel")] = None,
+    split: Annotated[
+        Optional[str], typer.Option(help="train (every train sequence) | tune (last tune.holdout train sequences, "
+                                         "Re-ID trained on the rest); never val or test")
+    ] = None,
+    seed: Annotated[Optional[int], typer.Option(help="sampler seed (run.seed)")] = None,
+    device: Annotated[Optional[str], typer.Option(help="auto | cpu | cuda (Re-ID embedding)")] = None,
+    backend: BackendOpt = None,
+    scheduler: SchedulerOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Optuna search over a tracker's parameters on cached detections/embeddings of the train split; writes
+    results/tune/<suite>-<tracker>-<key>/ with best.toml (for --params), the study (resumable), plots, tune.md."""
+    from bench.suites import load_suite
+    from bench.tune import check_split, tune
+
+    if split is not None:
+        check_split(split)
+    cfg = _config(config, set_, **{"run.suite": suite, "run.device": device, "run.jobs": jobs, "run.seed": seed,
+                                   "run.backend": backend, "run.scheduler": scheduler, "tune.split": split})
+    result = tune(cfg, load_suite(cfg.run.suite, cfg), tracker, trials, reporter=_reporter())
+    from bench.tune import describe, params_table
+
+    console.print(describe(result))
+    console.print(params_table([result]).to_string(index=False))
+    console.print(f"best parameters: {result.folder / 'best.toml'}  (bench run --params FILE)")
+    console.print(f"report: {result.folder / 'tune.md'}")
+
+
+@app.command("compare")
+@_interruptible
+def compare_cmd(
+    folders: Annotated[
+        list[str], typer.Argument(help="[NAME=]DIR per tracker: DIR/<SEQ>.txt or DIR/data/<SEQ>.txt (TrackEval's "
+                                       "layout), MOTChallenge results frame,id,x,y,w,h,score[,-1,-1,-1]")
+    ],
+    gt: Annotated[Path, typer.Option(help="ground-truth root: <SEQ>/gt/gt.txt (and <SEQ>/seqinfo.ini)")],
+    seqs: Annotated[Optional[str], typer.Option(help="comma-separated subset (default: every gt sequence)")] = None,
+    benchmark: Annotated[Optional[str], typer.Option(help="MOT15 | MOT16 | MOT17 | MOT20 (default: detected)")] = None,
+    run_id: Annotated[Optional[str], typer.Option(help="name of the result folder under results/")] = None,
+    report: Annotated[bool, typer.Option(help="write report.md/.tex and plots")] = True,
+    config: ConfigOpt = None,
+) -> None:
+    """The `bench run` analysis for any trackers' result folders: metrics, paired Δ intervals and verdicts,
+    occlusion bins, re-link rates, plots and LaTeX, in results/<run-id>/."""
+    from bench.compare import compare_folders, parse_entries
+    from bench.report import summary_table, write_report
+
+    cfg = _config(config, None)
+    entries = parse_entries(folders)
+    names = [s.strip() for s in seqs.split(",") if s.strip()] if seqs is not None else None
+    result = compare_folders(entries, gt, cfg.results_dir, names, benchmark, run_id, _reporter())
+    console.print(_metrics_table(f"compare — {result.run_id}", summary_table(result.metrics)))
+    if report:
+        console.print(f"report: {write_report(result.run_dir)[0]}")
+    console.print(f"results: {result.run_dir}")
 
 
 @app.command("eval")

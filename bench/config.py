@@ -105,6 +105,20 @@ class AnalysisConfig:
 
 
 @dataclass
+class TuneConfig:
+    """`bench tune` / `bench run --tuned N` (bench/tune.py): what is optimised, on which sequences. `split`: train =
+    the suite's train split; tune = its last `holdout` train sequences, with the appearance trackers' Re-ID models
+    trained on the other train sequences. `space.<tracker>.<field>` = [lo, hi] (or a list of choices, or false to
+    leave it out) overrides the search space the tracker's config class declares (TUNABLE)."""
+
+    trials: int = field(default=50, metadata={"range": "[1, inf)"})
+    split: str = field(default="train", metadata={"choices": ("train", "tune")})
+    holdout: int = field(default=1, metadata={"range": "[1, inf)"})
+    metric: str = field(default="HOTA", metadata={"choices": ("HOTA", "AssA", "DetA", "IDF1", "MOTA")})
+    space: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class ReIDModelSection:
     """One appearance tracker's Re-ID model: trained on the suite's train split (once, then cached) unless
     `checkpoint` names a `.pt` written by `bench train`. `model` is the config class registered for `model.name`
@@ -180,6 +194,7 @@ class Config:
     trackers: TrackersConfig = field(default_factory=lambda: TrackersConfig())
     reid: ReIDSection = field(default_factory=lambda: ReIDSection())
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    tune: TuneConfig = field(default_factory=TuneConfig)  # how parameters are found (not hashed)
     base_dir: Path = field(default=Path("."), metadata={"internal": True})
 
     def to_dict(self) -> dict[str, Any]:
@@ -191,6 +206,7 @@ class Config:
         """Hash of what determines results: fields marked `hashed: False` (where the work runs) are left out."""
         d = self.to_dict()
         d.pop("analysis")
+        d.pop("tune")  # how parameters are found; the tuned values themselves are in trackers.*
         for f in dataclasses.fields(RunConfig):
             if f.metadata.get("hashed") is False:
                 d["run"].pop(f.name)
@@ -307,6 +323,14 @@ def _check_field(f: dataclasses.Field, value: Any, key: str, source: str) -> Non
             raise BenchError(f"{key} = {v!r} is not a valid choice", source, hint=hint)
 
 
+def _merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """`new` over `old`, nested tables merged key by key (so `--set tune.space.x.a=..` keeps `tune.space.x.b`)."""
+    out = dict(old)
+    for k, v in new.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
 def _build(cls: type, data: dict[str, Any], prefix: str, source: str, base: Any = None) -> Any:
     """Build dataclass `cls` from `data`, starting from `base` (or the defaults); unknown keys are errors."""
     obj = base if base is not None else cls()
@@ -327,7 +351,7 @@ def _build(cls: type, data: dict[str, Any], prefix: str, source: str, base: Any 
         if dataclasses.is_dataclass(tp) and isinstance(v, dict):
             values[k] = _build(tp, v, key, source, base=getattr(obj, k))
         elif typing.get_origin(tp) is dict and isinstance(v, dict):
-            values[k] = {**getattr(obj, k), **v}  # overrides merge into free-form dicts (e.g. model.extra)
+            values[k] = _merge(getattr(obj, k), v)  # overrides merge into free-form dicts (e.g. model.extra)
         else:
             values[k] = _check_type(v, tp, key, source)
             _check_field(fields[k], values[k], key, source)

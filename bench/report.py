@@ -278,6 +278,7 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False, prima
             f"{100 * m.get('mAP', float('nan')):.1f}, rank-1 {100 * m.get('rank1', float('nan')):.1f} "
             f"(checkpoint `{Path(reid['path']).name}`)."
         )
+    doc.text(*manifest.get("notes", []))  # e.g. where `bench compare` read the results from
     summary = summary_table(metrics).reset_index()
     cols = [c for c in MAIN if c in summary]
     doc.text("## Summary")
@@ -293,6 +294,10 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False, prima
         comps = stats.run_comparisons(stats.values_from_metrics(metrics), trackers, primary)
         _significance(doc, comps, run_dir, context, [("", "Tracker pairs (A vs B, Δ = A − B)")], primary)
     _occlusion(doc, run_dir, {t: run_dir / t for t in trackers}, suite, context)
+    if manifest.get("tuning"):  # `bench run --tuned N`
+        from bench.tune import report_section
+
+        report_section(doc, run_dir, manifest["tuning"], context)
     doc.text("## Plots")
     for p in plots.plot_metrics(metrics, run_dir):
         doc.figure(p, f"{p.stem.replace('_', ' ')} ({context}).")

@@ -434,19 +434,21 @@ def run_suite(
     reporter: Reporter | None = None,
     backend: Backend | None = None,
     finish: Callable[[Path], object] | None = None,
+    extra_manifest: dict[str, Any] | None = None,
 ) -> RunResult:
     """Track the suite's val sequences with each tracker, evaluate, and write `results/<run-id>/`. Tracking runs on
     `backend` (default: `run.backend`, `run.jobs` and `run.scheduler` of the config). `finish` (e.g. the report)
-    writes into the folder before it is published, so a run that fails there (a full disk) leaves no folder."""
+    writes into the folder before it is published, so a run that fails there (a full disk) leaves no folder.
+    `extra_manifest` adds records to the manifest (e.g. `tuning` from `bench run --tuned N`)."""
     reporter = reporter or SilentReporter()
     backend = backend or Backend(cfg.run.backend, cfg.run.jobs, cfg.run.scheduler)
     with ExitStack() as claims:
         plan = plan_run(cfg, suite, trackers, run_id, run_dir, claims)
-        return _run_planned(plan, checkpoints, reporter, backend, finish)
+        return _run_planned(plan, checkpoints, reporter, backend, finish, extra_manifest)
 
 
 def _run_planned(plan: RunPlan, checkpoints: CheckpointProvider, reporter: Reporter, backend: Backend,
-                 finish: Callable[[Path], object] | None) -> RunResult:
+                 finish: Callable[[Path], object] | None, extra_manifest: dict[str, Any] | None = None) -> RunResult:
     cache = ArrayCache(plan.cfg.cache_dir, warn=reporter.message)
     dets = detect(plan, cache)
     emb = embed(plan, dets, reid_checkpoints(plan, checkpoints, reporter), cache)
@@ -455,7 +457,8 @@ def _run_planned(plan: RunPlan, checkpoints: CheckpointProvider, reporter: Repor
         outputs = run_jobs(jobs, backend, reporter, on_output=lambda out: write_tracks(tmp, out, plan), cache=cache)
         metrics, crosscheck = evaluate_run(plan, tmp, outputs, reporter)
         evaluate_test(plan, tmp, reporter)
-        result = RunResult(plan.run_id, plan.run_dir, metrics, crosscheck, build_manifest(plan, dets, emb, outputs))
+        manifest = {**build_manifest(plan, dets, emb, outputs), **(extra_manifest or {})}
+        result = RunResult(plan.run_id, plan.run_dir, metrics, crosscheck, manifest)
         write_run(tmp, result)
         if finish is not None:
             finish(tmp)

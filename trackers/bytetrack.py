@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import ClassVar
 
 import numpy as np
 from numba import njit
@@ -72,6 +73,12 @@ class ByteTrackConfig:
     new_track_thresh_offset: float = field(default=0.1, metadata={"range": "[0, 1]"})
     # tracked and lost tracks closer than this (1 - IoU) are duplicates
     duplicate_iou_dist: float = field(default=0.15, metadata={"range": "[0, 1]"})
+
+    # `bench tune`'s search space: field -> search bounds (None: the field's declared range); see bench/tune.py
+    TUNABLE: ClassVar[dict[str, tuple[float, float] | None]] = {
+        "track_thresh": None, "match_thresh": None, "second_match_thresh": None,
+        "new_track_thresh_offset": (0.0, 0.3), "track_buffer": (5, 150),
+    }
 
 
 @njit("UniTuple(float64, 4)(float64[:, :], int64)", cache=True)

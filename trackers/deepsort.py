@@ -43,6 +43,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import ClassVar
 
 import numpy as np
 
@@ -108,6 +109,12 @@ class DeepSORTConfig:
     min_detection_height: float = field(default=0.0, metadata={"range": "[0, inf)"})
     # 0: only tracks matched this frame; 1: as deep_sort_app
     output_max_time_since_update: int = field(default=0, metadata={"range": "[0, inf)"})
+
+    # `bench tune`'s search space: field -> search bounds (None: the field's declared range); see bench/tune.py
+    TUNABLE: ClassVar[dict[str, tuple[float, float] | None]] = {
+        "min_confidence": None, "max_cosine_distance": (0.05, 1.0), "max_iou_distance": None,
+        "max_age": (10, 150), "n_init": (1, 6),
+    }
 
     def __post_init__(self) -> None:
         if self.n_init < 1:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -27,6 +28,7 @@ class FineTrackConfig(ByteTrackConfig):
     association: str = field(default="fused", metadata={"choices": ASSOCIATIONS})
     # EMA: f ← m·f + (1 − m)·f_det, then re-normalised
     feature_momentum: float = field(default=0.9, metadata={"range": "[0, 1)"})
+    TUNABLE: ClassVar[dict[str, tuple[float, float] | None]] = {**ByteTrackConfig.TUNABLE, "feature_momentum": None}
 
     def __post_init__(self) -> None:
         if self.association not in ASSOCIATIONS:

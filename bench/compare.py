@@ -1,0 +1,119 @@
+"""`bench compare DIR_A DIR_B ... --gt GT_ROOT`: the `bench run` report for result folders written by any tracker.
+
+Each folder holds one tracker's MOTChallenge result files, `<SEQ>.txt` (`frame,id,x,y,w,h,score,-1,-1,-1`, 1-based
+frames), either directly or in a `data/` subfolder (TrackEval's `trackers/<benchmark>/<TRACKER>/data/` layout);
+other files in it are ignored. The ground-truth root holds `<SEQ>/gt/gt.txt` (and `<SEQ>/seqinfo.ini`), e.g.
+MOT17's `train/` folder or a bench suite's val folder. Every folder needs a file for every compared sequence (all gt
+sequences, or `--seqs`).
+
+The folders are copied into a run folder (`results/<run-id>/<name>/<SEQ>.txt`) with `metrics.csv`, `crosscheck.csv`
+and `manifest.json` in `bench run`'s layout, and the report is `bench.report.write_report`'s, so the analysis
+(metrics, paired intervals and verdicts, occlusion bins, re-link rates, plots, LaTeX) is the same code as for a run.
+Without timings there is no FPS column.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from bench.errors import BenchError
+from bench.evaluation import evaluate
+from bench.fsutil import atomic_dir, remove_stale_temp, stable_hash
+from bench.reporter import Reporter, SilentReporter
+from bench.runner import RunResult, git_commit, package_versions, run_folder, write_run
+
+LAYOUT = ("DIR/<SEQ>.txt or DIR/data/<SEQ>.txt (TrackEval's layout), MOTChallenge result format "
+          "frame,id,x,y,w,h,score[,-1,-1,-1]; name a folder with NAME=DIR (default: the folder's name)")
+NAME = re.compile(r"^[A-Za-z0-9_.+-]+$")
+
+
+def result_folder(path: Path) -> Path:
+    """The folder holding the `<SEQ>.txt` files: DIR itself, or DIR/data when only that has them."""
+    if not path.is_dir():
+        raise BenchError("results folder not found", path, hint=f"expected {LAYOUT}")
+    if not any(path.glob("*.txt")) and (path / "data").is_dir():
+        return path / "data"
+    return path
+
+
+def parse_entries(specs: list[str]) -> dict[str, Path]:
+    """`[NAME=]DIR` arguments → name → folder with the result files; names must be distinct plain names."""
+    out: dict[str, Path] = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not NAME.match(name):
+            name, path = "", spec
+        folder = result_folder(Path(path))
+        name = name or (folder.parent.name if folder.name == "data" else folder.name)
+        if not NAME.match(name):
+            raise BenchError(f"{spec}: {name!r} is not usable as a tracker name", hint="name it: NAME=DIR")
+        if name in out:
+            raise BenchError(f"two folders are named {name!r} ({out[name]} and {folder})",
+                             hint="name them apart: NAME_A=DIR_A NAME_B=DIR_B")
+        out[name] = folder
+    if len(out) < 1:
+        raise BenchError("no results folder given", hint=f"expected {LAYOUT}")
+    return out
+
+
+def compare_folders(entries: dict[str, Path], gt_root: Path, results_dir: Path, seqs: list[str] | None = None,
+                    benchmark: str | None = None, run_id: str | None = None, reporter: Reporter | None = None
+                    ) -> RunResult:
+    """Copy, evaluate and record the folders as one run (tracker order = argument order)."""
+    from bench.eval_inputs import discover_seqs
+
+    started = time.time()
+    reporter = reporter or SilentReporter()
+    gt_root = gt_root.resolve()
+    seqs = list(seqs) if seqs else discover_seqs(gt_root)
+    for name, folder in entries.items():
+        missing = [s for s in seqs if not (folder / f"{s}.txt").is_file()]
+        if missing:
+            raise BenchError(f"{name}: no result file for {len(missing)} of {len(seqs)} sequences: "
+                             f"{', '.join(f'{s}.txt' for s in missing)}", folder,
+                             hint="track them, or name the compared subset with --seqs A,B")
+    key = stable_hash({"folders": {n: str(p.resolve()) for n, p in entries.items()}, "gt": str(gt_root),
+                       "seqs": seqs})
+    run_id = run_id or time.strftime("compare-%Y%m%d-%H%M%S") + f"-{key[:6]}"
+    run_dir = run_folder(results_dir, run_id)
+    remove_stale_temp(results_dir)
+    with atomic_dir(run_dir, replace=False) as tmp:
+        tables, checks, bench_name = [], [], benchmark
+        for name, folder in entries.items():
+            (tmp / name).mkdir()
+            for s in seqs:
+                shutil.copyfile(folder / f"{s}.txt", tmp / name / f"{s}.txt")
+            result = evaluate(tmp / name, gt_root, seqs=seqs, benchmark=benchmark, tracker_name=name,
+                              reporter=reporter)
+            bench_name = result.benchmark
+            table = result.metrics.copy()
+            table.insert(0, "tracker", name)
+            tables.append(table.reset_index())
+            check = result.crosscheck.copy()
+            check.insert(0, "tracker", name)
+            checks.append(check.reset_index())
+        manifest = {
+            "run_id": run_id,
+            "suite": {"name": gt_root.name, "root": str(gt_root), "benchmark": bench_name, "sequences": seqs,
+                      "test_sequences": []},
+            "trackers": list(entries),
+            "compared": {n: str(p.resolve()) for n, p in entries.items()},
+            "git_commit": git_commit(),
+            "packages": package_versions(),
+            "device": "n/a",
+            "seed": 0,
+            "detections": {"source": "external"},
+            "notes": ["Results of other tools compared by `bench compare` (no tracker was run, so there is no FPS): "
+                      + ", ".join(f"{n} from `{p.resolve()}`" for n, p in entries.items()) + "."],
+            "timings": {"total_seconds": time.time() - started},
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
+        }
+        result = RunResult(run_id, run_dir, pd.concat(tables, ignore_index=True), pd.concat(checks, ignore_index=True),
+                           manifest)
+        write_run(tmp, result)
+    return result
