@@ -368,7 +368,10 @@ def compare_cmd(
                                        "layout), MOTChallenge results frame,id,x,y,w,h,score[,-1,-1,-1]")
     ],
     gt: Annotated[Path, typer.Option(help="ground-truth root: <SEQ>/gt/gt.txt (and <SEQ>/seqinfo.ini)")],
-    seqs: Annotated[Optional[str], typer.Option(help="comma-separated subset (default: every gt sequence)")] = None,
+    seqs: Annotated[
+        Optional[str], typer.Option(help="comma-separated sequences (default: every gt sequence a folder has results "
+                                         "for; each folder needs them all)")
+    ] = None,
     benchmark: Annotated[Optional[str], typer.Option(help="MOT15 | MOT16 | MOT17 | MOT20 (default: detected)")] = None,
     run_id: Annotated[Optional[str], typer.Option(help="name of the result folder under results/")] = None,
     report: Annotated[bool, typer.Option(help="write report.md/.tex and plots")] = True,

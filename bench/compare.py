@@ -3,8 +3,8 @@
 Each folder holds one tracker's MOTChallenge result files, `<SEQ>.txt` (`frame,id,x,y,w,h,score,-1,-1,-1`, 1-based
 frames), either directly or in a `data/` subfolder (TrackEval's `trackers/<benchmark>/<TRACKER>/data/` layout);
 other files in it are ignored. The ground-truth root holds `<SEQ>/gt/gt.txt` (and `<SEQ>/seqinfo.ini`), e.g.
-MOT17's `train/` folder or a bench suite's val folder. Every folder needs a file for every compared sequence (all gt
-sequences, or `--seqs`).
+MOT17's `train/` folder or a bench suite's folder. The compared sequences are `--seqs`, or else every gt sequence that
+any folder has a result for; every folder needs a file for each of them.
 
 The folders are copied into a run folder (`results/<run-id>/<name>/<SEQ>.txt`) with `metrics.csv`, `crosscheck.csv`
 and `manifest.json` in `bench run`'s layout, and the report is `bench.report.write_report`'s, so the analysis
@@ -33,10 +33,11 @@ NAME = re.compile(r"^[A-Za-z0-9_.+-]+$")
 
 
 def result_folder(path: Path) -> Path:
-    """The folder holding the `<SEQ>.txt` files: DIR itself, or DIR/data when only that has them."""
+    """The folder holding the `<SEQ>.txt` files: DIR/data when it has .txt files (TrackEval's layout, where DIR also
+    holds TrackEval's own pedestrian_summary.txt), else DIR."""
     if not path.is_dir():
         raise BenchError("results folder not found", path, hint=f"expected {LAYOUT}")
-    if not any(path.glob("*.txt")) and (path / "data").is_dir():
+    if (path / "data").is_dir() and any((path / "data").glob("*.txt")):
         return path / "data"
     return path
 
@@ -70,7 +71,11 @@ def compare_folders(entries: dict[str, Path], gt_root: Path, results_dir: Path, 
     started = time.time()
     reporter = reporter or SilentReporter()
     gt_root = gt_root.resolve()
-    seqs = list(seqs) if seqs else discover_seqs(gt_root)
+    if not seqs:  # the gt sequences the folders have results for (e.g. the FRCNN ones of MOT17's train/)
+        seqs = [s for s in discover_seqs(gt_root) if any((f / f"{s}.txt").is_file() for f in entries.values())]
+        if not seqs:
+            raise BenchError("no result file matches a gt sequence", gt_root,
+                             hint=f"expected {LAYOUT}, and <SEQ>/gt/gt.txt under --gt for the same names")
     for name, folder in entries.items():
         missing = [s for s in seqs if not (folder / f"{s}.txt").is_file()]
         if missing:
