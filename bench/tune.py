@@ -37,7 +37,6 @@ import dataclasses
 import fcntl
 import json
 import math
-import os
 import re
 import shutil
 import tempfile
@@ -147,7 +146,8 @@ def search_space(cfg: Config, tracker: str) -> list[Dim]:
     """The tracker's declared TUNABLE fields with `[tune.space.<tracker>]` applied (errors name the key)."""
     for name in cfg.tune.space:
         if name not in REGISTRY:
-            raise BenchError(f"unknown tracker in 'tune.space.{name}'", "tune.space", hint=f"known: {', '.join(REGISTRY)}")
+            raise BenchError(f"unknown tracker in 'tune.space.{name}'", "tune.space",
+                             hint=f"known: {', '.join(REGISTRY)}")
     cls = REGISTRY[tracker].config_cls
     declared: dict[str, Any] = dict(getattr(cls, "TUNABLE", {}))
     override = cfg.tune.space.get(tracker, {})
