@@ -227,3 +227,17 @@ def test_run_tuned_gives_every_tracker_the_same_budget_and_reports_it(tiny):
     assert "## Tuning" in md and "4 Optuna TPE trials" in md and "never on val or test" in md
     assert all(tune._fmt(v) in md for v in best.values())
     assert (result.run_dir / "tune_history.png").is_file()
+
+
+@pytest.mark.slow
+def test_parallel_trials_give_the_same_study_on_loky_and_dask(tiny, tmp_path):
+    """Two trials at a time: the batch's sampler is seeded by the completed trials, so the backend (and the order in
+    which a batch's trials finish) does not change the study."""
+    from bench.backends import Backend
+
+    cfg, suite = tiny
+    studies = []
+    for name in ("loky", "dask"):
+        c = load_config(None, TINY + [f"paths.cache='{cfg.cache_dir}'", f"paths.results='{tmp_path / name}'"])
+        studies.append(tune.tune(c, suite, "bytetrack", trials=4, backend=Backend(name, 2)))
+    assert studies[0].history == studies[1].history and studies[0].best_params == studies[1].best_params
