@@ -388,7 +388,7 @@ def compare_cmd(
     result = compare_folders(entries, gt, cfg.results_dir, names, benchmark, run_id, _reporter())
     console.print(_metrics_table(f"compare — {result.run_id}", summary_table(result.metrics)))
     if report:
-        console.print(f"report: {write_report(result.run_dir)[0]}")
+        console.print(f"report: {write_report(result.run_dir, primary=cfg.analysis.primary)[0]}")
     console.print(f"results: {result.run_dir}")
 
 

@@ -114,7 +114,8 @@ class TuneConfig:
     trials: int = field(default=50, metadata={"range": "[1, inf)"})
     split: str = field(default="train", metadata={"choices": ("train", "tune")})
     holdout: int = field(default=1, metadata={"range": "[1, inf)"})
-    metric: str = field(default="HOTA", metadata={"choices": ("HOTA", "AssA", "DetA", "IDF1", "MOTA")})
+    # "": the primary metric (analysis.primary); IDs is minimised, the rates maximised
+    metric: str = field(default="", metadata={"choices": ("", "DetA", *PRIMARY_METRICS)})
     space: dict[str, Any] = field(default_factory=dict)
 
 

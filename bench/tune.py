@@ -57,6 +57,7 @@ from bench.config import Config, apply_mapping
 from bench.errors import BenchError
 from bench.fsutil import atomic_path, atomic_write_json, atomic_write_text, stable_hash
 from bench.reporter import Reporter, SilentReporter
+from bench.stats import LOWER_IS_BETTER, PERCENT
 from bench.suites import Sequence, Suite
 from bench.trackers_registry import REGISTRY, TrackerEntry, tracker_params
 
@@ -314,7 +315,8 @@ def prepare(cfg: Config, suite: Suite, tracker: str, reporter: Reporter | None =
                             load_rows(s.gt_path, "gt"), s.path.parent))
     base = tracker_params(tracker, cfg.trackers)
     key = stable_hash({
-        "tracker": tracker, "base": base, "space": [dataclasses.asdict(d) for d in dims], "metric": cfg.tune.metric,
+        "tracker": tracker, "base": base, "space": [dataclasses.asdict(d) for d in dims],
+        "metric": objective_metric(cfg),
         "split": cfg.tune.split, "holdout": cfg.tune.holdout if cfg.tune.split == "tune" else None,
         "seed": cfg.run.seed, "benchmark": view.benchmark, "filter": [cfg.output.min_box_area,
                                                                       cfg.output.aspect_ratio_thresh],
@@ -338,13 +340,33 @@ def study_lock(folder: Path) -> Iterator[None]:
         yield
 
 
-def open_study(folder: Path, seed: int) -> Any:
+def objective_metric(cfg: Config) -> str:
+    """tune.metric, or the primary metric of the analysis when it is unset."""
+    return cfg.tune.metric or cfg.analysis.primary
+
+
+def direction(metric: str) -> str:
+    return "minimize" if metric in LOWER_IS_BETTER else "maximize"
+
+
+def _show(v: float | None, metric: str, digits: int = 2) -> str:
+    """A value of the objective as reports show it: rates in %, counts as they are; None as '–'."""
+    if v is None:
+        return "–"
+    return f"{100 * v:.{digits}f}" if metric in PERCENT else f"{v:.0f}"
+
+
+def _verb(metric: str) -> str:
+    return "minimising" if metric in LOWER_IS_BETTER else "maximising"
+
+
+def open_study(folder: Path, seed: int, metric: str) -> Any:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = optuna.storages.RDBStorage(f"sqlite:///{folder / 'study.db'}")
-    return optuna.create_study(storage=storage, study_name=STUDY_NAME, direction="maximize", load_if_exists=True,
-                               sampler=optuna.samplers.TPESampler(seed=seed))
+    return optuna.create_study(storage=storage, study_name=STUDY_NAME, direction=direction(metric),
+                               load_if_exists=True, sampler=optuna.samplers.TPESampler(seed=seed))
 
 
 def complete_trials(study: Any) -> list[Any]:
@@ -377,7 +399,8 @@ def optimise(data: StudyData, cfg: Config, trials: int, backend: Backend, report
     reporter = reporter or SilentReporter()
     seed = cfg.run.seed
     with study_lock(data.folder):
-        study = open_study(data.folder, seed)
+        metric = objective_metric(cfg)
+        study = open_study(data.folder, seed, metric)
         for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):  # killed mid-trial
             study.tell(t.number, state=TrialState.FAIL)
             study.enqueue_trial(t.params)
@@ -407,7 +430,7 @@ def optimise(data: StudyData, cfg: Config, trials: int, backend: Backend, report
                         for m in ("HOTA", "AssA", "DetA", "IDF1", "MOTA", "IDs"):
                             trial.set_user_attr(m, row[m])
                         trial.set_user_attr("tracker_seconds", seconds[number])
-                        study.tell(trial, row[cfg.tune.metric])
+                        study.tell(trial, row[metric])
                         task.advance()
                 done = len(complete_trials(study))
     return study, max(done - start, 0)
@@ -440,14 +463,14 @@ class TuneResult:
         return d
 
 
-def importances(study: Any, trials: list[Any]) -> dict[str, float]:
+def importances(study: Any, trials: list[Any], metric: str) -> dict[str, float]:
     """PED-ANOVA parameter importances (Optuna's, needs no scikit-learn); empty when too few trials to say."""
     import optuna
     from optuna.importance import PedAnovaImportanceEvaluator
 
     if len(trials) < 4:
         return {}
-    copy = optuna.create_study(direction="maximize")
+    copy = optuna.create_study(direction=direction(metric))
     copy.add_trials(trials)
     try:
         imp = optuna.importance.get_param_importances(copy, evaluator=PedAnovaImportanceEvaluator())
@@ -458,14 +481,16 @@ def importances(study: Any, trials: list[Any]) -> dict[str, float]:
 
 def summarise(study: Any, data: StudyData, cfg: Config, budget: int, suite_name: str, rate: float) -> TuneResult:
     trials = complete_trials(study)[:budget]
-    best = max(trials, key=lambda t: (t.value, -t.number))
+    metric = objective_metric(cfg)
+    sign = -1 if metric in LOWER_IS_BETTER else 1
+    best = max(trials, key=lambda t: (sign * t.value, -t.number))
     default = trials[0].value if trials and all(trials[0].params.get(k) == v for k, v in
                                                  {d.name: data.base[d.name] for d in data.dims}.items()) else None
-    return TuneResult(data.tracker, suite_name, data.folder, len(trials), cfg.tune.metric, cfg.tune.split,
+    return TuneResult(data.tracker, suite_name, data.folder, len(trials), metric, cfg.tune.split,
                       [s.name for s in data.seqs], default, float(best.value),
                       {d.name: best.params[d.name] for d in data.dims}, {d.name: data.base[d.name] for d in data.dims},
                       [float(t.value) for t in trials],
-                      importances(study, trials), rate, {d.name: d.describe() for d in data.dims})
+                      importances(study, trials, metric), rate, {d.name: d.describe() for d in data.dims})
 
 
 def _toml_value(v: Any) -> str:
@@ -478,10 +503,10 @@ def _toml_value(v: Any) -> str:
 
 def params_toml(result: TuneResult) -> str:
     """The best parameters as a bench.toml fragment for `bench run --params FILE` / `bench ablate --params FILE`."""
-    default = "–" if result.default_value is None else f"{100 * result.default_value:.2f}"
+    default = _show(result.default_value, result.metric)
     lines = [
         f"# bench tune {result.tracker} on {result.suite}: {result.split} split ({', '.join(result.sequences)}),",
-        f"# best {result.metric} {100 * result.best_value:.2f} (configured parameters: {default}) over "
+        f"# best {result.metric} {_show(result.best_value, result.metric)} (configured parameters: {default}) over "
         f"{result.budget} trials; study {result.folder / 'study.db'}",
         f"[trackers.{result.tracker}]",
         *(f"{k} = {_toml_value(v)}" for k, v in result.best_params.items()),
@@ -560,10 +585,11 @@ def write_outputs(study: Any, result: TuneResult, data: StudyData) -> list[Path]
 
 
 def describe(result: TuneResult) -> str:
-    default = "not in the study" if result.default_value is None else f"{100 * result.default_value:.2f}"
+    default = "not in the study" if result.default_value is None else _show(result.default_value, result.metric)
     rate = "" if math.isnan(result.trials_per_min) else f" ({result.trials_per_min:.1f} trials/min)"
-    return (f"Optuna TPE, {result.budget} trials{rate}, maximising {result.metric} on the {result.split} split "
-            f"({', '.join(result.sequences)}; never val or test): best {100 * result.best_value:.2f}, configured "
+    return (f"Optuna TPE, {result.budget} trials{rate}, {_verb(result.metric)} {result.metric} on the {result.split} "
+            f"split ({', '.join(result.sequences)}; never val or test): best "
+            f"{_show(result.best_value, result.metric)}, configured "
             f"parameters {default}. Study: `{result.folder / 'study.db'}`.")
 
 
@@ -594,11 +620,12 @@ def plot_history(histories: dict[str, list[float]], path: Path, metric: str) -> 
     for i, (tracker, values) in enumerate(histories.items()):
         color = f"C{i}"
         x = np.arange(len(values))
-        v = 100 * np.asarray(values, dtype=float)
+        v = np.asarray(values, dtype=float) * (100 if metric in PERCENT else 1)
+        best = np.minimum.accumulate(v) if metric in LOWER_IS_BETTER else np.maximum.accumulate(v)
         ax.scatter(x, v, s=14, color=color, alpha=0.5)
-        ax.plot(x, np.maximum.accumulate(v), color=color, label=tracker, drawstyle="steps-post")
+        ax.plot(x, best, color=color, label=tracker, drawstyle="steps-post")
     ax.set_xlabel("trial")
-    ax.set_ylabel(f"{metric} (%)")
+    ax.set_ylabel(f"{metric} (%)" if metric in PERCENT else metric)
     ax.set_title(f"Optimisation history ({metric} on the tuning sequences; line: best so far)")
     ax.legend()
     plots._pad(ax)
@@ -641,7 +668,7 @@ def tune_all(cfg: Config, suite: Suite, trackers: list[str], budget: int, backen
     results = [tune(cfg, suite, t, budget, backend, reporter) for t in trackers]
     overrides = {f"trackers.{r.tracker}.{k}": v for r in results for k, v in r.best_params.items()}
     record = {
-        "budget": budget, "metric": cfg.tune.metric, "split": cfg.tune.split, "seed": cfg.run.seed,
+        "budget": budget, "metric": objective_metric(cfg), "split": cfg.tune.split, "seed": cfg.run.seed,
         "trackers": {r.tracker: {**r.to_dict(), "base": tracker_params(r.tracker, cfg.trackers)} for r in results},
     }
     return apply_mapping(cfg, overrides, "tuned parameters"), record
@@ -653,10 +680,12 @@ def report_section(doc: Any, run_dir: Path, tuning: dict[str, Any], context: str
     seqs = ", ".join(recs[0]["sequences"]) if recs else ""
     doc.text("## Tuning",
              f"Before this run every tracker was tuned with the same budget: {tuning['budget']} Optuna TPE trials "
-             f"(seed {tuning['seed']}) maximising {tuning['metric']} on the {tuning['split']} split ({seqs}; never "
+             f"(seed {tuning['seed']}) {_verb(tuning['metric'])} {tuning['metric']} on the {tuning['split']} split "
+             f"({seqs}; never "
              "on val or test), starting from its configured parameters; the val results above use the best "
              "trial's parameters. Objective on the tuning sequences, configured → tuned: "
-             + "; ".join(f"{r['tracker']} {_pct(r['default_value'])} → {_pct(r['best_value'])}" for r in recs) + "."
+             + "; ".join(f"{r['tracker']} {_show(r['default_value'], tuning['metric'], 1)} → "
+                         f"{_show(r['best_value'], tuning['metric'], 1)}" for r in recs) + "."
              + (" The appearance trackers were tuned on embeddings of the Re-ID model trained on these same "
                 "sequences, which is optimistic for them." if tuning["split"] == "train" else ""))
     doc.table(params_table(recs), f"Tuned parameters ({tuning['budget']} trials per tracker; {context}).",
@@ -668,6 +697,3 @@ def report_section(doc: Any, run_dir: Path, tuning: dict[str, Any], context: str
         doc.figure(plot_importance(imps, run_dir / "tune_importance.png"),
                    "Parameter importance (PED-ANOVA) of each tracker's study.")
 
-
-def _pct(v: float | None) -> str:
-    return "–" if v is None else f"{100 * v:.1f}"

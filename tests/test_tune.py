@@ -57,6 +57,13 @@ def test_search_space_comes_from_declared_ranges_and_toml_overrides():
             tune.search_space(load_config(None, [override]), "bytetrack")
 
 
+def test_objective_is_the_primary_metric_unless_set():
+    assert tune.objective_metric(load_config(None, [])) == "HOTA"
+    assert tune.objective_metric(load_config(None, ["analysis.primary='IDF1'"])) == "IDF1"
+    assert tune.objective_metric(load_config(None, ["analysis.primary='IDF1'", "tune.metric='AssA'"])) == "AssA"
+    assert tune.direction("IDs") == "minimize" and tune.direction("HOTA") == "maximize"
+
+
 def test_val_and_test_splits_are_refused(tiny):
     cfg, suite = tiny
     for split in ("val", "test"):
