@@ -12,6 +12,7 @@ applied to every item of a list) and `metadata={"choices": ("cosine", "step")}`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import tomllib
@@ -25,9 +26,7 @@ from bench import trackers_registry
 from bench.errors import BenchError
 from bench.fsutil import stable_hash
 from bench.synth.params import SynthParams, crowd_params
-from trackers.reid.finetrack import FineTrackModelConfig
-from trackers.reid.models import ModelConfig
-from trackers.reid.train import TrainConfig
+from trackers.reid.configs import ModelConfig, TrainConfig
 
 DEVICES = ("auto", "cpu", "cuda")
 DETECTORS = ("FRCNN", "DPM", "SDP")
@@ -115,18 +114,9 @@ class ReIDModelSection:
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
-def _finetrack_section() -> ReIDModelSection:
-    return ReIDModelSection(
-        model=FineTrackModelConfig(),
-        train=TrainConfig(sampler="sgs"),
-    )
-
-
-REID_DEFAULTS = {"finetrack": _finetrack_section}  # Re-ID model name → its default section (else the plain one)
-
-
 def _reid_section_factory(model: str):
-    return REID_DEFAULTS.get(model) or (lambda: ReIDModelSection(model=ModelConfig.for_name(model)))
+    """The default `[reid.<tracker>]` of an appearance tracker: its model's config and training defaults."""
+    return lambda: ReIDModelSection(model=ModelConfig.for_name(model), train=TrainConfig.for_model(model))
 
 
 @dataclass
@@ -142,15 +132,14 @@ class ReIDSectionBase:
         return getattr(self, tracker)
 
 
-def _build_sections() -> None:
+@functools.cache
+def _sections(entries: tuple[trackers_registry.TrackerEntry, ...]) -> tuple[type, type]:
     """`[trackers.<name>]` (the tracker's own config class) and `[reid.<name>]` (appearance trackers only), one
-    field per registry entry; rebuilt when a tracker is registered."""
-    global TrackersConfig, ReIDSection
-    entries = trackers_registry.REGISTRY.values()
-    TrackersConfig = dataclasses.make_dataclass(
+    field per registry entry; one pair of classes per set of registered trackers."""
+    trackers = dataclasses.make_dataclass(
         "TrackersConfig", [(e.name, e.config_cls, field(default_factory=e.config_cls)) for e in entries]
     )
-    ReIDSection = dataclasses.make_dataclass(
+    reid = dataclasses.make_dataclass(
         "ReIDSection",
         [
             (e.name, ReIDModelSection, field(default_factory=_reid_section_factory(e.reid_model)))
@@ -159,12 +148,22 @@ def _build_sections() -> None:
         ],
         bases=(ReIDSectionBase,),
     )
+    trackers.__module__ = reid.__module__ = __name__
+    return trackers, reid
 
 
-TrackersConfig: type
-ReIDSection: type
-_build_sections()
-trackers_registry.on_change(_build_sections)
+def section_types() -> tuple[type, type]:
+    """(TrackersConfig, ReIDSection) for the trackers registered now."""
+    return _sections(tuple(trackers_registry.REGISTRY.values()))
+
+
+def __getattr__(name: str) -> type:
+    """`bench.config.TrackersConfig` / `.ReIDSection`: the current classes (so instances pickle by reference)."""
+    if name == "TrackersConfig":
+        return section_types()[0]
+    if name == "ReIDSection":
+        return section_types()[1]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -177,8 +176,9 @@ class Config:
     mot17: Mot17Config = field(default_factory=Mot17Config)
     detections: DetectionsConfig = field(default_factory=DetectionsConfig)
     output: OutputFilterConfig = field(default_factory=OutputFilterConfig)
-    trackers: TrackersConfig = field(default_factory=lambda: TrackersConfig())
-    reid: ReIDSection = field(default_factory=lambda: ReIDSection())
+    # one field per registered tracker (`section_types`), so typed by their instances, not here
+    trackers: Any = field(default_factory=lambda: section_types()[0]())
+    reid: Any = field(default_factory=lambda: section_types()[1]())
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     base_dir: Path = field(default=Path("."), metadata={"internal": True})
 
@@ -323,11 +323,13 @@ def _build(cls: type, data: dict[str, Any], prefix: str, source: str, base: Any 
         key = f"{prefix}.{k}" if prefix else k
         if k not in fields:
             raise BenchError(f"unknown key {key!r}", source, hint=f"known keys: {', '.join(fields)}")
-        tp = hints[k]
-        if dataclasses.is_dataclass(tp) and isinstance(v, dict):
-            values[k] = _build(tp, v, key, source, base=getattr(obj, k))
+        tp, current = hints[k], getattr(obj, k)
+        if dataclasses.is_dataclass(current):  # a section: its class is the current value's (see section_types)
+            if not isinstance(v, dict):
+                raise BenchError(f"{key}: expected {type(current).__name__}, got {v!r}", source)
+            values[k] = _build(type(current), v, key, source, base=current)
         elif typing.get_origin(tp) is dict and isinstance(v, dict):
-            values[k] = {**getattr(obj, k), **v}  # overrides merge into free-form dicts (e.g. model.extra)
+            values[k] = {**current, **v}  # overrides merge into free-form dicts (e.g. model.extra)
         else:
             values[k] = _check_type(v, tp, key, source)
             _check_field(fields[k], values[k], key, source)

@@ -12,7 +12,7 @@ import pandas as pd
 from bench import latex, plots, stats
 from bench.errors import BenchError
 from bench.fsutil import atomic_path, atomic_write_text
-from trackers.reid.models import ModelConfig
+from trackers.reid.configs import ModelConfig
 
 MAIN = ["HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDs", "FP", "FN", "FPS"]
 RATES = ["HOTA", "DetA", "AssA", "MOTA", "IDF1"]  # stored as fractions, shown as percentages

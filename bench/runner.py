@@ -46,8 +46,8 @@ from bench.mot_io import write_results
 from bench.reid import ensure_checkpoint, load_checkpoint
 from bench.reporter import Reporter, SilentReporter
 from bench.suites import Sequence, Suite
-from bench.trackers_registry import REGISTRY, tracker_params
-from bench.tracking import TrackJob, TrackOutput, track_sequence
+from bench.trackers_registry import REGISTRY
+from bench.tracking import TrackJob, TrackOutput, track_job, track_sequence
 
 PACKAGES = ("numpy", "scipy", "pandas", "lap", "trackeval", "motmetrics", "torch", "joblib")
 RUN_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -238,19 +238,9 @@ def embed(plan: RunPlan, dets: Detections, checkpoints: dict[str, tuple[Path, fl
 
 def track_jobs(plan: RunPlan, dets: Detections, emb: Embeddings) -> list[TrackJob]:
     """One job per (tracker, sequence), holding everything its result depends on."""
-    out = plan.cfg.output
     return [
-        TrackJob(
-            name,
-            tracker_params(name, plan.cfg.trackers),
-            s.name,
-            s.info.fps,
-            dets.frames[s.name],
-            emb.features[name][s.name] if REGISTRY[name].needs_features else None,
-            out.min_box_area,
-            out.aspect_ratio_thresh,
-            REGISTRY[name],
-        )
+        track_job(plan.cfg, name, s.name, s.info.fps, dets.frames[s.name],
+                  emb.features[name][s.name] if name in emb.features else None)
         for name in plan.trackers
         for s in plan.all_seqs
     ]

@@ -26,18 +26,14 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 try:
-    from trackers.reid.finetrack import FineTrackModelConfig
+    from trackers.reid.configs import FineTrackModelConfig, ModelConfig, TrainConfig
     from trackers.reid.inference import fuse_for_inference
-    from trackers.reid.models import ModelConfig
-    from trackers.reid.train import TrainConfig
 except ModuleNotFoundError:  # run as a script from a checkout without the package installed
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from trackers.reid.finetrack import FineTrackModelConfig
+    from trackers.reid.configs import FineTrackModelConfig, ModelConfig, TrainConfig
     from trackers.reid.inference import fuse_for_inference
-    from trackers.reid.models import ModelConfig
-    from trackers.reid.train import TrainConfig
 
 NUM_CLASSES = 100
 

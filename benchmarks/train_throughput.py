@@ -25,15 +25,15 @@ import numpy as np
 import torch
 
 try:
-    from trackers.reid.models import ModelConfig
+    from trackers.reid.configs import ModelConfig, TrainConfig
 except ModuleNotFoundError:  # run as a script from a checkout without the package installed
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from trackers.reid.models import ModelConfig
+    from trackers.reid.configs import ModelConfig, TrainConfig
 from trackers.reid.preprocess import normalise
 from trackers.reid.samplers import PKSampler
-from trackers.reid.train import TrainConfig, train
+from trackers.reid.train import train
 from torch.utils.data import Sampler
 
 

@@ -12,7 +12,8 @@ from scipy.optimize import linear_sum_assignment
 from bench.mot_io import read_detections, split_by_frame
 from trackers.association import AssociationStage, Detections, iou_cost, motion_distance
 from trackers.base import filter_output
-from trackers.bytetrack import ByteTrack, ByteTrackConfig, TrackState
+from trackers.bytetrack import ByteTrack, TrackState
+from trackers.configs import ByteTrackConfig
 from trackers.kalman import KalmanFilter, tlwh_to_xyah
 from trackers.matching import cosine_distance, fuse_score, iou, linear_assignment
 

@@ -4,8 +4,9 @@ import pytest
 from bench.mot_io import read_detections, split_by_frame
 from tests.test_deepsort import crossing_paths, id_nearest, run_crossing
 from trackers.association import Detections, motion_distance
-from trackers.bytetrack import ByteTrack, ByteTrackConfig
-from trackers.finetrack import FineTrack, FineTrackConfig, fused_cost, gated_feature_cost
+from trackers.bytetrack import ByteTrack
+from trackers.configs import ByteTrackConfig, FineTrackConfig
+from trackers.finetrack import FineTrack, fused_cost, gated_feature_cost
 
 
 class _T:

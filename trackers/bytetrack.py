@@ -22,13 +22,14 @@ per-call cost, not the arithmetic, was most of the time. All exact rewrites, not
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
 from numba import njit
 
 from trackers.association import AssociationStage, CostFn, Detections, iou_cost, score_fused_iou_cost
+from trackers.configs import ByteTrackConfig
 from trackers.kalman import KalmanFilter
 from trackers.matching import iou_distance, pair_iou
 from trackers.track import KalmanStates, output_rows, rows_of
@@ -52,26 +53,6 @@ class Track(KalmanTrack):
     is_activated: bool = False
     tracklet_len: int = 0
     feature: np.ndarray | None = None
-
-
-@dataclass
-class ByteTrackConfig:
-    """Defaults are ByteTrack's tools/track.py arguments (what the reference outputs were made with)."""
-
-    # detections above this are "high" (first stage)
-    track_thresh: float = field(default=0.6, metadata={"range": "[0, 1]"})
-    match_thresh: float = field(default=0.9, metadata={"range": "[0, 1]"})  # first-stage cost limit
-    track_buffer: int = field(default=30, metadata={"range": "[0, inf)"})  # frames a lost track is kept (at 30 fps)
-    mot20: bool = False  # True: plain IoU cost (no score fusion)
-    # detections in (low_thresh, track_thresh) are "low" (second stage)
-    low_thresh: float = field(default=0.1, metadata={"range": "[0, 1]"})
-    second_match_thresh: float = field(default=0.5, metadata={"range": "[0, 1]"})  # second-stage cost limit (plain IoU)
-    # cost limit for unconfirmed tracks vs leftover high detections
-    unconfirmed_match_thresh: float = field(default=0.7, metadata={"range": "[0, 1]"})
-    # a new track needs score >= track_thresh + offset
-    new_track_thresh_offset: float = field(default=0.1, metadata={"range": "[0, 1]"})
-    # tracked and lost tracks closer than this (1 - IoU) are duplicates
-    duplicate_iou_dist: float = field(default=0.15, metadata={"range": "[0, 1]"})
 
 
 @njit("UniTuple(float64, 4)(float64[:, :], int64)", cache=True)
@@ -120,7 +101,6 @@ def _without_ids(a: list[Track], ids: set[int]) -> list[Track]:
 class ByteTrack:
     """Two-stage association of high- then low-score detections to Kalman-predicted tracks."""
 
-    needs_features = False
 
     def __init__(self, config: ByteTrackConfig | None = None, frame_rate: float = 30,
                  first_stage_cost: CostFn | None = None) -> None:

@@ -47,7 +47,8 @@ from enum import IntEnum
 import numpy as np
 
 from trackers.association import Detections
-from trackers.kalman import CHI2INV95, KalmanFilter, tlwh_to_xyah
+from trackers.configs import DeepSORTConfig
+from trackers.kalman import KalmanFilter, tlwh_to_xyah
 from trackers.matching import cosine_distance, iou, linear_assignment
 from trackers.track import KalmanStates, output_rows, rows_of, tracks_tlbr
 from trackers.track import Track as KalmanTrack
@@ -79,47 +80,6 @@ class Track(KalmanTrack):
         return self.gallery[-1]
 
 
-@dataclass
-class DeepSORTConfig:
-    """Defaults are the reference's (tracker.py, deep_sort_app.py), except `min_confidence`.
-
-    `min_confidence` 0.3: DeepSORT has no second, low-score stage, so this one threshold decides which partly
-    occluded detections it may use at all; n_init filters the false positives a low threshold lets in. 0.8, the
-    value deep_sort_app uses, was tuned for the score scale of the POI Faster R-CNN MOT16 detections and would
-    discard most boxes of other detectors (MOT15 public detections score 0.5-1.0); 0.3 is the widely used
-    default of DeepSORT run on modern detectors (e.g. ZQPei/deep_sort_pytorch).
-    """
-
-    min_confidence: float = field(default=0.3, metadata={"range": "[0, 1]"})  # detections with score < this are dropped
-    # cascade cost limit (matching_threshold)
-    max_cosine_distance: float = field(default=0.2, metadata={"range": "[0, 2]"})
-    # gallery size per track (last nn_budget features); None: unbounded
-    nn_budget: int | None = field(default=100, metadata={"range": "[1, inf)"})
-    max_iou_distance: float = field(default=0.7, metadata={"range": "[0, 1]"})  # IoU-stage cost limit on 1 - IoU
-    # cascade depth; a confirmed track is deleted when time_since_update > max_age
-    max_age: int = field(default=70, metadata={"range": "[1, inf)"})
-    # consecutive hits for a tentative track to be confirmed
-    n_init: int = field(default=3, metadata={"range": "[1, inf)"})
-    # squared Mahalanobis gate on (x, y, a, h)
-    gating_threshold: float = field(default=CHI2INV95[4], metadata={"range": "(0, inf)"})
-    # reference NMS (intersection / area of the weaker box); 1.0: off
-    nms_max_overlap: float = field(default=1.0, metadata={"range": "[0, 1]"})
-    # detections shorter than this (pixels) are dropped
-    min_detection_height: float = field(default=0.0, metadata={"range": "[0, inf)"})
-    # 0: only tracks matched this frame; 1: as deep_sort_app
-    output_max_time_since_update: int = field(default=0, metadata={"range": "[0, inf)"})
-
-    def __post_init__(self) -> None:
-        if self.n_init < 1:
-            raise ValueError(f"n_init must be >= 1, got {self.n_init}")
-        if self.max_age < 1:
-            raise ValueError(f"max_age must be >= 1, got {self.max_age}")
-        if self.nn_budget is not None and self.nn_budget < 1:
-            raise ValueError(f"nn_budget must be >= 1 or None, got {self.nn_budget}")
-        if self.output_max_time_since_update < 0:
-            raise ValueError(f"output_max_time_since_update must be >= 0, got {self.output_max_time_since_update}")
-
-
 def non_max_suppression(tlwh: np.ndarray, scores: np.ndarray, max_overlap: float) -> np.ndarray:
     """Greedy NMS as deep_sort_app's preprocessing → kept indices, highest score first.
 
@@ -144,7 +104,6 @@ def non_max_suppression(tlwh: np.ndarray, scores: np.ndarray, max_overlap: float
 class DeepSORT:
     """SORT's Kalman tracker with an appearance-first matching cascade (see the module docstring)."""
 
-    needs_features = True
 
     def __init__(self, config: DeepSORTConfig | None = None, frame_rate: float = 30) -> None:
         self.config = config = config if config is not None else DeepSORTConfig()
