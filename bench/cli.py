@@ -127,7 +127,8 @@ def run(
 ) -> None:
     """Run the configured trackers on a suite's val sequences, evaluate, and store everything under results/."""
     from bench.report import summary_table, write_report
-    from bench.runner import run_folder, run_suite
+    from bench.run_store import run_folder
+    from bench.runner import run_suite
     from bench.suites import load_suite
 
     names = trackers.split(",") if trackers else None
@@ -168,9 +169,9 @@ def train_cmd(
 ) -> None:
     """Train a Re-ID model on a suite's train split; report val mAP / rank-1; store the checkpoint in the cache."""
     from bench.config import apply_mapping
+    from bench.device import resolve_device
     from bench.fsutil import ensure_writable
     from bench.reid import section_for_model, train_checkpoint
-    from bench.runner import resolve_device
     from bench.suites import load_suite
 
     cfg = _config(config, set_, **{"run.suite": suite, "run.device": device, "run.seed": seed})
@@ -289,7 +290,7 @@ def report(
     import shutil
 
     from bench.report import write_ablation_report, write_report
-    from bench.runner import latest_run
+    from bench.run_store import latest_run
 
     if pdf and shutil.which("pdflatex") is None:
         raise BenchError(

@@ -64,12 +64,49 @@ class FilesDetectionsConfig:
     dir: str = ""
 
 
+YOLOX_STRIDE = 32  # YOLOX's coarsest feature stride: input sides must be multiples of it
+
+
+@dataclass(frozen=True)
+class YOLOXConfig:
+    """`run.detections = "yolox"`: a YOLOX person detector (`bench.yolox_source.YOLOXDetections` adds the device).
+
+    Defaults reproduce ByteTrack's MOT17 evaluation (`tools/track.py`): YOLOX-X with one class, conf 0.01 (low
+    enough to keep ByteTrack's second-stage low-score boxes, its low threshold being 0.1), NMS IoU 0.7, fused
+    conv+BN and the legacy ImageNet normalisation. `input_size=None` takes the exp's `test_size`: give (800, 1440)
+    with `exp="yolox-x"`, or use ByteTrack's exp file `exps/example/mot/yolox_x_mix_det.py`, which sets it.
+    """
+
+    exp: str = "yolox-x"  # a yolox exp name or the path of an exp file defining class Exp
+    checkpoint: str = ""  # .pth / .pth.tar (no weights can be downloaded by bench)
+    # (height, width), multiples of YOLOX_STRIDE; None = the exp's test_size
+    input_size: tuple[int, int] | None = field(default=None, metadata={"range": "[1, inf)"})
+    conf_thresh: float = field(default=0.01, metadata={"range": "[0, 1]"})  # keep obj_conf * cls_conf >= this
+    nms_thresh: float = field(default=0.7, metadata={"range": "[0, 1]"})  # suppress IoU > this
+    fp16: bool = True  # half precision; applied only on CUDA
+    batch_size: int = field(default=8, metadata={"range": "[1, inf)"})
+    num_classes: int = field(default=1, metadata={"range": "[1, inf)"})  # 1: ByteTrack's MOT detectors; 80: COCO
+    class_index: int = field(default=0, metadata={"range": "[0, inf)"})  # which class is "person"
+    legacy_normalise: bool = True  # True: RGB + ImageNet mean/std (ByteTrack); False: BGR 0..255 (YOLOX >= 0.1.1)
+    fuse: bool = True  # fold BatchNorm into the convs (ByteTrack's --fuse): faster, numerically ~identical
+
+    def __post_init__(self) -> None:
+        if self.input_size is not None:
+            size = tuple(self.input_size)
+            if len(size) != 2 or any(v % YOLOX_STRIDE for v in size):
+                raise ValueError(f"input_size must be [height, width], multiples of {YOLOX_STRIDE}, "
+                                 f"got {list(self.input_size)}")
+            object.__setattr__(self, "input_size", size)
+        if self.class_index >= self.num_classes:
+            raise ValueError(f"class_index must be < num_classes, got class_index={self.class_index}, "
+                             f"num_classes={self.num_classes}")
+
+
 @dataclass
 class DetectionsConfig:
-    """Detection source settings; `yolox` keys are checked by `bench.yolox_source` (exp, checkpoint, input_size,
-    conf_thresh, nms_thresh, fp16, batch_size, num_classes, class_index, legacy_normalise, fuse)."""
+    """Detection source settings, used by the source `run.detections` names."""
 
-    yolox: dict[str, Any] = field(default_factory=dict)
+    yolox: YOLOXConfig = field(default_factory=YOLOXConfig)
     files: FilesDetectionsConfig = field(default_factory=FilesDetectionsConfig)
 
 

@@ -7,6 +7,7 @@ digest. `load_detections` serves it through the cache, keyed by all of them and 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -101,9 +102,9 @@ def make_source(cfg: Config, device: str) -> DetectionSource:
     if cfg.run.detections == "yolox":
         from bench.yolox_source import yolox_source_from_config
 
-        section = dict(cfg.detections.yolox)
-        if section.get("checkpoint"):
-            section["checkpoint"] = str(cfg.resolve(section["checkpoint"]))
+        section = cfg.detections.yolox
+        if section.checkpoint:
+            section = dataclasses.replace(section, checkpoint=str(cfg.resolve(section.checkpoint)))
         return yolox_source_from_config(section, device)
     return PublicDetections()
 

@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from bench.cache import ArrayCache
+from bench.config import load_config
 from bench.detections import load_detections
 from bench.errors import BenchError
 from bench.mot_io import SeqInfo, write_seqinfo
@@ -368,17 +369,22 @@ def test_params_cover_the_output(tmp_path: Path) -> None:
 def test_from_config(tmp_path: Path) -> None:
     ckpt = tmp_path / "w.pth"
     ckpt.write_bytes(b"x")
-    s = yolox_source_from_config({"exp": "yolox-x", "checkpoint": str(ckpt), "input_size": [800, 1440],
-                                  "conf_thresh": 0, "batch_size": 4}, device="cpu")
+    cfg = load_config(None, [f"detections.yolox.checkpoint='{ckpt}'", "detections.yolox.input_size=[800, 1440]",
+                             "detections.yolox.conf_thresh=0", "detections.yolox.batch_size=4"])
+    s = yolox_source_from_config(cfg.detections.yolox, device="cpu")
     assert (s.exp, s.input_size, s.conf_thresh, s.batch_size, s.device) == ("yolox-x", (800, 1440), 0.0, 4, "cpu")
-    with pytest.raises(BenchError, match="detections.yolox.conf_tresh: unknown key"):
-        yolox_source_from_config({"checkpoint": str(ckpt), "conf_tresh": 0.1}, device="cpu")
-    with pytest.raises(BenchError, match="detections.yolox.batch_size: expected int"):
-        yolox_source_from_config({"checkpoint": str(ckpt), "batch_size": "8"}, device="cpu")
-    with pytest.raises(BenchError, match="input_size"):
-        yolox_source_from_config({"checkpoint": str(ckpt), "input_size": [800, 1441]}, device="cpu")
+    for bad, message in [
+        ("detections.yolox.conf_tresh=0.1", "unknown key 'detections.yolox.conf_tresh'"),
+        ("detections.yolox.batch_size='8'", "detections.yolox.batch_size: expected int"),
+        ("detections.yolox.batch_size=0", "detections.yolox.batch_size = 0 is out of range"),
+        ("detections.yolox.nms_thresh=1.5", "detections.yolox.nms_thresh = 1.5 is out of range"),
+        ("detections.yolox.input_size=[800, 1441]", "input_size must be .*multiples of 32"),
+        ("detections.yolox.class_index=1", "class_index must be < num_classes"),
+    ]:
+        with pytest.raises(BenchError, match=message):
+            load_config(None, [bad])
     with pytest.raises(BenchError, match="checkpoint is not set"):
-        yolox_source_from_config({}, device="cpu")
+        yolox_source_from_config(load_config(None, []).detections.yolox, device="cpu")
 
 
 NANO_EXP_FILE = """
