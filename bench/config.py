@@ -69,7 +69,7 @@ YOLOX_STRIDE = 32  # YOLOX's coarsest feature stride: input sides must be multip
 
 @dataclass(frozen=True)
 class YOLOXConfig:
-    """`run.detections = "yolox"`: a YOLOX person detector (`bench.yolox_source.YOLOXDetections` adds the device).
+    """`run.detections = "yolox"`: a YOLOX person detector (`bench.yolox_source.YOLOXSource` adds the device).
 
     Defaults reproduce ByteTrack's MOT17 evaluation (`tools/track.py`): YOLOX-X with one class, conf 0.01 (low
     enough to keep ByteTrack's second-stage low-score boxes, its low threshold being 0.1), NMS IoU 0.7, fused

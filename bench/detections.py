@@ -34,7 +34,7 @@ class DetectionSource(Protocol):
 
 
 @dataclass(frozen=True)
-class PublicDetections:
+class PublicSource:
     """The sequence's own `det/det.txt` (MOTChallenge public detections)."""
 
     name: str = "public"
@@ -47,7 +47,7 @@ class PublicDetections:
 
 
 @dataclass(frozen=True)
-class FileDetections:
+class FileSource:
     """`<dir>/<SEQ>.txt` in MOTChallenge det format: detections saved by another pipeline (e.g. its YOLOX outputs).
 
     Frame numbers are those of the dataset's own sequence; for a half of a sequence (`suite.split = "half"`,
@@ -98,7 +98,7 @@ def make_source(cfg: Config, device: str) -> DetectionSource:
         folder = cfg.resolve(cfg.detections.files.dir)
         if not folder.is_dir():
             raise BenchError("detections.files.dir is not a folder", folder, hint="point it at a folder of <SEQ>.txt")
-        return FileDetections(folder)
+        return FileSource(folder)
     if cfg.run.detections == "yolox":
         from bench.yolox_source import yolox_source_from_config
 
@@ -106,7 +106,7 @@ def make_source(cfg: Config, device: str) -> DetectionSource:
         if section.checkpoint:
             section = dataclasses.replace(section, checkpoint=str(cfg.resolve(section.checkpoint)))
         return yolox_source_from_config(section, device)
-    return PublicDetections()
+    return PublicSource()
 
 
 def load_detections(source: DetectionSource, seq: Sequence, cache: ArrayCache) -> tuple[list[np.ndarray], bool]:

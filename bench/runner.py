@@ -140,13 +140,13 @@ def plan_run(cfg: Config, suite: Suite, trackers: list[str], run_id: str | None 
 
 
 @dataclass(frozen=True)
-class Detections:
+class RunDetections:
     source: dict[str, Any]  # {"source": name, "params": {...}}: the detections' identity, also keys embeddings
     frames: dict[str, list[np.ndarray]]  # sequence → per-frame (n, 5) x1, y1, x2, y2, score
     timing: dict[str, Any]
 
 
-def detect(plan: RunPlan, cache: ArrayCache) -> Detections:
+def detect(plan: RunPlan, cache: ArrayCache) -> RunDetections:
     t0 = time.perf_counter()
     source = make_source(plan.cfg, plan.device)
     frames, hits = {}, 0
@@ -154,7 +154,7 @@ def detect(plan: RunPlan, cache: ArrayCache) -> Detections:
         frames[seq.name], hit = load_detections(source, seq, cache)
         hits += hit
     timing = {"seconds": time.perf_counter() - t0, "cache_hits": hits, "sequences": len(plan.all_seqs)}
-    return Detections({"source": source.name, "params": source.params()}, frames, timing)
+    return RunDetections({"source": source.name, "params": source.params()}, frames, timing)
 
 
 # ---- stage 3: Re-ID checkpoints (an explicit step: the provider trains or finds them) ----------------------------
@@ -183,7 +183,7 @@ class Embeddings:
     timing: dict[str, Any]
 
 
-def embed(plan: RunPlan, dets: Detections, checkpoints: dict[str, tuple[Path, float]], cache: ArrayCache
+def embed(plan: RunPlan, dets: RunDetections, checkpoints: dict[str, tuple[Path, float]], cache: ArrayCache
           ) -> Embeddings:
     features, meta, timing = {}, {}, {}
     for name, (path, ckpt_seconds) in checkpoints.items():
@@ -206,7 +206,7 @@ def embed(plan: RunPlan, dets: Detections, checkpoints: dict[str, tuple[Path, fl
 # ---- stage 5: tracking -------------------------------------------------------------------------------------------
 
 
-def track_jobs(plan: RunPlan, dets: Detections, emb: Embeddings) -> list[TrackJob]:
+def track_jobs(plan: RunPlan, dets: RunDetections, emb: Embeddings) -> list[TrackJob]:
     """One job per (tracker, sequence), holding everything its result depends on."""
     return [
         track_job(plan.cfg, name, s.name, s.info.fps, dets.frames[s.name],
@@ -332,7 +332,7 @@ class RunResult:
 
     @classmethod
     def load(cls, run_dir: Path) -> RunResult:
-        """A finished run from its folder (another process's run, or one made before this session)."""
+        """A finished run from its folder, whichever process wrote it."""
         manifest = json.loads((run_dir / "manifest.json").read_text())
         return cls(
             manifest.get("run_id", run_dir.name),
@@ -343,7 +343,7 @@ class RunResult:
         )
 
 
-def build_manifest(plan: RunPlan, dets: Detections, emb: Embeddings, outputs: list[TrackOutput]) -> dict[str, Any]:
+def build_manifest(plan: RunPlan, dets: RunDetections, emb: Embeddings, outputs: list[TrackOutput]) -> dict[str, Any]:
     cfg, suite = plan.cfg, plan.suite
     timings: dict[str, Any] = {"detections": dets.timing, "tracking": tracking_timing(outputs)}
     timings["tracks"] = {"cache_hits": sum(o.cached for o in outputs), "jobs": len(outputs)}

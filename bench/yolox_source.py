@@ -57,7 +57,7 @@ WEIGHTS_HINT = (
 
 
 @dataclass(frozen=True)
-class YOLOXDetections(YOLOXConfig):
+class YOLOXSource(YOLOXConfig):
     """A YOLOX person detector run over every frame of a sequence: the `[detections.yolox]` settings (checked
     there, see `YOLOXConfig`) on a device."""
 
@@ -268,7 +268,7 @@ def load_exp(exp: str) -> Any:
     return module.Exp()
 
 
-def _load_weights(model: torch.nn.Module, path: Path, source: YOLOXDetections) -> None:
+def _load_weights(model: torch.nn.Module, path: Path, source: YOLOXSource) -> None:
     """Load a YOLOX/ByteTrack checkpoint (the state dict, or a dict holding it under "model", as ByteTrack's
     `.pth.tar` with `model`, `optimizer`, `start_epoch`) strictly, with `weights_only=True` (tensors and plain values
     only, never code): a checkpoint that does not fit the exp/num_classes is an error, never half-random weights."""
@@ -303,13 +303,13 @@ def file_sha256(path: Path) -> str:
 # ---- configuration ------------------------------------------------------------------------------------------
 
 
-def yolox_source_from_config(section: YOLOXConfig, device: str) -> YOLOXDetections:
+def yolox_source_from_config(section: YOLOXConfig, device: str) -> YOLOXSource:
     """The source for a checked `[detections.yolox]` section on `device` ("cpu", "cuda", "cuda:N" or "auto")."""
     if not section.checkpoint:
         raise BenchError("detections.yolox.checkpoint is not set", hint=WEIGHTS_HINT)
     settings = {f.name: getattr(section, f.name) for f in fields(YOLOXConfig)}
-    return YOLOXDetections(device=resolve_device(device), **settings)
+    return YOLOXSource(device=resolve_device(device), **settings)
 
 
-__all__ = ["YOLOXDetections", "yolox_source_from_config", "prepare_image", "letterbox_ratio", "to_input_coords",
+__all__ = ["YOLOXSource", "yolox_source_from_config", "prepare_image", "letterbox_ratio", "to_input_coords",
            "from_input_coords", "load_exp", "import_yolox", "file_sha256"]

@@ -49,7 +49,7 @@ class Case:
 def time_it(fn: Callable[[], object], min_time_s: float, warmup: Callable[[], object] | None = None) -> float:
     """Best seconds per call: one warm-up call, then repeat until `min_time_s` has elapsed (at least once).
 
-    The minimum, not the mean: this machine is shared, and the fastest run is the best estimate of what the
+    The minimum, not the mean: on a shared machine the fastest run is the best estimate of what the
     code costs without interference (the bounds below are measured the same way, so the ratio is fair).
     """
     (warmup or fn)()

@@ -68,7 +68,8 @@ def unregister_all() -> None:
     unregister(IOU.name)
 
 
-SLOW = TrackerEntry("slowiou", f"{__name__}:IoUTracker", IoUConfig)  # the same tracker; set trackers.slowiou.delay to slow it
+# the same tracker; set trackers.slowiou.delay to slow it
+SLOW = TrackerEntry("slowiou", f"{__name__}:IoUTracker", IoUConfig)
 
 
 def register_slow() -> None:

@@ -1,4 +1,4 @@
-"""The fast training loop and forward paths (issue 12.5) against the straightforward code they replaced.
+"""The fast training loop and forward paths (issue 12.5) against straightforward reference code.
 
 On the CPU in fp32 they must be bit-identical (same seed ⇒ same weights, losses and embeddings, so tracking results
 do not move); the CUDA-only paths (bf16 autocast, channels_last, the sync-free triplet mean) are exercised on the

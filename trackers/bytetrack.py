@@ -17,7 +17,7 @@ updated once per frame (all three stages' matches together: no stage reads a sta
 matrix per frame serves all three stages; lapjv is skipped where the assignment is forced
 (`matching.linear_assignment`); the Kalman steps and the duplicate check run as compiled per-track loops (numba:
 `kalman._predict_kernel`, `kalman._update_kernel`, `duplicate_pairs`), because with ~10 tracks a frame numpy's
-per-call cost, not the arithmetic, was most of the time. All exact rewrites, not approximations.
+per-call cost, not the arithmetic, would be most of the time. All exact rewrites, not approximations.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from enum import IntEnum
 import numpy as np
 from numba import njit
 
-from trackers.association import AssociationStage, CostFn, Detections, iou_cost, score_fused_iou_cost
+from trackers.association import AssociationStage, CostFn, FrameDetections, iou_cost, score_fused_iou_cost
 from trackers.configs import ByteTrackConfig
 from trackers.kalman import KalmanFilter
 from trackers.matching import iou_distance, pair_iou
@@ -128,7 +128,7 @@ class ByteTrack:
         if feature is not None:
             track.feature = feature
 
-    def _observe(self, tracks: list[Track], dets: Detections, idx: list[int]) -> None:
+    def _observe(self, tracks: list[Track], dets: FrameDetections, idx: list[int]) -> None:
         """Kalman-update each tracks[k] with detection idx[k] (one batched step) and mark it tracked."""
         if not tracks:
             return
@@ -157,10 +157,10 @@ class ByteTrack:
         high = np.nonzero(scores > cfg.track_thresh)[0]
         low = np.nonzero((scores > cfg.low_thresh) & (scores < cfg.track_thresh))[0]
         keep = np.concatenate([high, low])
-        # Detections used this frame, high-score ones first: indices :n_high are the high, n_high: the low ones.
+        # FrameDetections used this frame, high-score ones first: indices :n_high are the high, n_high: the low ones.
         # Every stage below names detections by their index in `used`.
         feats = None if features is None else np.asarray(features)[keep]
-        used = Detections.from_tlbr(dets[keep, :4], scores[keep], feats)
+        used = FrameDetections.from_tlbr(dets[keep, :4], scores[keep], feats)
         n_high = len(high)
 
         activated: list[Track] = []

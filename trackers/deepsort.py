@@ -33,7 +33,7 @@ Deliberate details and differences from the reference:
   `output_max_time_since_update=1` reproduces (such a row carries the last matched score).
 - The box reported is the track's Kalman state after the update as left, top, width, height (the reference's
   `to_tlwh()`, and the `trackers.base.Tracker` output convention), not the detection.
-- Detections keep their input order unless NMS is on (`nms_max_overlap < 1`); deep_sort_app always runs its
+- FrameDetections keep their input order unless NMS is on (`nms_max_overlap < 1`); deep_sort_app always runs its
   NMS, which, even when it suppresses nothing, reorders detections by descending score. Only the numbering of
   new track ids can differ because of that.
 """
@@ -46,7 +46,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from trackers.association import Detections
+from trackers.association import FrameDetections
 from trackers.configs import DeepSORTConfig
 from trackers.kalman import KalmanFilter, tlwh_to_xyah
 from trackers.matching import cosine_distance, iou, linear_assignment
@@ -188,17 +188,17 @@ class DeepSORT:
             raise ValueError(f"feature dimension changed from {self._feature_dim} to {features.shape[1]}")
         return dets, features
 
-    def _select_detections(self, dets: np.ndarray, features: np.ndarray) -> Detections:
+    def _select_detections(self, dets: np.ndarray, features: np.ndarray) -> FrameDetections:
         """deep_sort_app's preprocessing: minimum height, minimum confidence, then (optionally) NMS."""
         cfg = self.config
         keep = (dets[:, 3] - dets[:, 1] >= cfg.min_detection_height) & (dets[:, 4] >= cfg.min_confidence)
-        detections = Detections.from_tlbr(dets[keep, :4], dets[keep, 4], features[keep])
+        detections = FrameDetections.from_tlbr(dets[keep, :4], dets[keep, 4], features[keep])
         if cfg.nms_max_overlap < 1.0 and len(detections) > 0:
             detections = detections.subset(non_max_suppression(detections.tlwh, detections.scores,
                                                                cfg.nms_max_overlap))
         return detections
 
-    def _gated_appearance_cost(self, tracks: list[Track], dets: Detections) -> np.ndarray:
+    def _gated_appearance_cost(self, tracks: list[Track], dets: FrameDetections) -> np.ndarray:
         """Tracks × detections: min cosine distance to each track's gallery, INFTY_COST outside the Kalman gate."""
         assert dets.features is not None
         cost = np.stack([cosine_distance(np.asarray(t.gallery), dets.features).min(axis=0) for t in tracks])
@@ -206,11 +206,11 @@ class DeepSORT:
         cost[gate > self.config.gating_threshold] = INFTY_COST
         return cost
 
-    def _iou_cost(self, tracks: list[Track], dets: Detections) -> np.ndarray:
+    def _iou_cost(self, tracks: list[Track], dets: FrameDetections) -> np.ndarray:
         """Tracks × detections: 1 - IoU of the predicted track boxes and the detections."""
         return 1.0 - iou(tracks_tlbr(tracks), dets.tlbr, offset=0.0)
 
-    def _apply_detections(self, tracks: list[Track], dets: Detections, idx: np.ndarray) -> None:
+    def _apply_detections(self, tracks: list[Track], dets: FrameDetections, idx: np.ndarray) -> None:
         """Kalman-update each tracks[k] with detection idx[k] (one batched step), then count the hit."""
         self.states.update(rows_of(tracks), tlwh_to_xyah(dets.tlwh[idx]))
         for track, i in zip(tracks, idx.tolist()):
@@ -221,7 +221,7 @@ class DeepSORT:
             if track.state == TrackState.TENTATIVE and track.hits >= self.config.n_init:
                 track.state = TrackState.CONFIRMED
 
-    def _new_tracks(self, dets: Detections, idx: np.ndarray) -> list[Track]:
+    def _new_tracks(self, dets: FrameDetections, idx: np.ndarray) -> list[Track]:
         rows = self.states.add(tlwh_to_xyah(dets.tlwh[idx]))
         state = TrackState.CONFIRMED if self.config.n_init <= 1 else TrackState.TENTATIVE
         tracks = []

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from trackers.association import CostFn, Detections, KalmanTrackLike
+from trackers.association import CostFn, FrameDetections, KalmanTrackLike
 from trackers.bytetrack import ByteTrack, Track
 from trackers.configs import FineTrackConfig
 from trackers.matching import cosine_distance
@@ -22,7 +22,7 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
-def feature_distance(tracks: Sequence[KalmanTrackLike], dets: Detections) -> np.ndarray:
+def feature_distance(tracks: Sequence[KalmanTrackLike], dets: FrameDetections) -> np.ndarray:
     """d_feat = 1 − cosine similarity, tracks × detections."""
     if dets.features is None or any(t.feature is None for t in tracks):
         raise ValueError("FineTrack's first stage needs features on every track and detection")
@@ -34,12 +34,12 @@ def _gated(d_feat: np.ndarray, d_iou: np.ndarray) -> np.ndarray:
     return 1.0 - (1.0 - d_feat) * (d_iou < 1.0)
 
 
-def gated_feature_cost(tracks: Sequence[KalmanTrackLike], dets: Detections, d_iou: np.ndarray) -> np.ndarray:
+def gated_feature_cost(tracks: Sequence[KalmanTrackLike], dets: FrameDetections, d_iou: np.ndarray) -> np.ndarray:
     """d̃_feat alone (association = "feat"); `d_iou` is the tracks' and detections' 1 - IoU."""
     return _gated(feature_distance(tracks, dets), d_iou)
 
 
-def fused_cost(tracks: Sequence[KalmanTrackLike], dets: Detections, d_iou: np.ndarray) -> np.ndarray:
+def fused_cost(tracks: Sequence[KalmanTrackLike], dets: FrameDetections, d_iou: np.ndarray) -> np.ndarray:
     """d = sqrt(d̃_feat · d_IoU); `d_iou` is the tracks' and detections' 1 - IoU."""
     return np.sqrt(np.clip(_gated(feature_distance(tracks, dets), d_iou), 0.0, None) * d_iou)
 

@@ -152,7 +152,8 @@ class KalmanFilter:
                        self._measure_weights, self._measure_aspect_var[0, 0])
 
     def gating_distance(self, state: np.ndarray, xyah: np.ndarray) -> np.ndarray:
-        """(N tracks) × (M measurements) squared Mahalanobis distance in (x, y, a, h); compare with `trackers.chi2.CHI2INV95[4]`."""
+        """(N tracks) × (M measurements) squared Mahalanobis distance in (x, y, a, h); compare with
+        `trackers.chi2.CHI2INV95[4]`."""
         return self.gating_distance_columns(np.asarray(state, dtype=np.float64).T, xyah)
 
     def gating_distance_columns(self, x: np.ndarray, xyah: np.ndarray) -> np.ndarray:

@@ -11,8 +11,8 @@ Why these pieces:
     mask-weighted average of the *full* fused map (not only of the block), so every part sees all channels but at
     different places. Part features plus a global feature (average/GeM pooling of the fused map) each get a BNNeck
     and a classifier; a diversity loss (see `finetrack_loss.py`) pushes the part features of one crop apart.
-    (The paper's method text could not be retrieved on this machine: pooling the full map rather than the block,
-    and taking the global feature from the fused map rather than from C5, are this implementation's choices.)
+    Pooling the full map rather than the block, and taking the global feature from the fused map rather than from
+    C5, are this implementation's choices, not read from the paper's method text.
   * `parts="stripes"` replaces the learned masks by K fixed horizontal stripes (a PCB-style reference);
     `parts="none"` keeps only the global branch, i.e. an FPN + global pooling baseline.
 

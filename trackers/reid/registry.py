@@ -20,7 +20,8 @@ GLOBAL_LOSS = "trackers.reid.models:global_loss"
 @dataclass(frozen=True)
 class ModelEntry:
     """`builder(num_classes=..., **config.model_kwargs())` builds the model; `loss(model_config, train_config)` its
-    training loss; `train` holds the `TrainConfig` values this model trains with by default (the rest: TrainConfig's)."""
+    training loss; `train` holds the `TrainConfig` values this model trains with by default (others: TrainConfig's
+    own defaults)."""
 
     name: str
     config: type
