@@ -260,7 +260,7 @@ def eval_(
 
     from bench.evaluation import evaluate, result_to_json
     from bench.fsutil import atomic_write_json
-    from bench.report import display_table
+    from bench.metric_tables import display_table
 
     class _ErrReporter:
         def message(self, text: str) -> None:
