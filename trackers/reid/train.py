@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import Sampler
 
-from trackers.reid.configs import TrainConfig
+from trackers.reid.configs import SCHEDULES, TrainConfig
 from trackers.reid.preprocess import normalise
 
 
