@@ -26,6 +26,7 @@ import pandas as pd
 
 from bench import stats
 from bench.config import Config, apply_mapping
+from bench.device import resolve_device
 from bench.errors import BenchError
 from bench.fsutil import atomic_path, file_lock, lock_path, stable_hash
 from bench.reporter import Reporter, SilentReporter
@@ -283,7 +284,6 @@ def run_ablation(cfg: Config, suite: Suite, ablation: Ablation, seeds: int, repo
     """Run every (variant, seed); write ablation.csv (one row per run) and ablation.json. Once the first seed is in
     (and before the other seeds train) the design's minimum detectable effect is reported."""
     from bench.backends import Backend, run_units
-    from bench.runner import resolve_device
 
     reporter = reporter or SilentReporter()
     out = cfg.results_dir / f"ablate-{ablation.name}-{suite.name}-{cfg.hash()[:8]}"

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -145,7 +144,8 @@ def run(
 ) -> None:
     """Run the configured trackers on a suite's val sequences, evaluate, and store everything under results/."""
     from bench.report import summary_table, write_report
-    from bench.runner import run_folder, run_suite
+    from bench.run_store import run_folder
+    from bench.runner import run_suite
     from bench.suites import load_suite
 
     names = trackers.split(",") if trackers else None
@@ -194,9 +194,9 @@ def train_cmd(
 ) -> None:
     """Train a Re-ID model on a suite's train split; report val mAP / rank-1; store the checkpoint in the cache."""
     from bench.config import apply_mapping
+    from bench.device import resolve_device
     from bench.fsutil import ensure_writable
     from bench.reid import section_for_model, train_checkpoint
-    from bench.runner import resolve_device
     from bench.suites import load_suite
 
     cfg = _config(config, set_, **{"run.suite": suite, "run.device": device, "run.seed": seed})
@@ -265,63 +265,11 @@ def track(
     set_: SetOpt = None,
 ) -> None:
     """Run a tracker over det files and write MOTChallenge result files (no evaluation)."""
-    from bench.mot_io import read_detections, read_seqinfo, split_active_frames, write_results
-    from bench.tracking import TrackJob, track_sequence
-    from bench.trackers_registry import REGISTRY, make_tracker, tracker_params
+    from bench.tracking import track_det_files
 
     cfg = _config(config, set_)
-    if tracker not in REGISTRY:
-        raise BenchError(f"unknown tracker {tracker!r}", hint=f"known: {', '.join(REGISTRY)}")
-    if REGISTRY[tracker].needs_features:
-        raise BenchError(
-            f"{tracker} needs images for Re-ID features; `bench track` takes det files only",
-            hint="use `bench run --suite DIR --trackers ...` on a MOTChallenge-layout folder",
-        )
-    existing = next(p for p in (out, *out.parents) if p.exists())
-    if not existing.is_dir():
-        raise BenchError("--out is a file, not a folder" if existing == out else f"--out {out} lies under a file",
-                         existing, hint="pass a folder for the <SEQ>.txt results")
-    seen: dict[str, Path] = {}
-    for det_file in det_files:
-        name = det_file.resolve().parent.parent.name
-        if name in seen:
-            raise BenchError(
-                f"sequence {name!r} is given twice (also {seen[name]})", det_file,
-                hint="each result is <SEQ>.txt, named after the folder above det/: pass one det file per sequence",
-            )
-        seen[name] = det_file
-    params = tracker_params(tracker, cfg.trackers)
-    for det_file in det_files:
-        seq_dir = det_file.resolve().parent.parent
-        dets = read_detections(det_file)  # frames checked against seq_dir/seqinfo.ini when there is one
-        length, fps = (int(dets[:, 0].max()) if len(dets) else 0), 30.0
-        if (seq_dir / "seqinfo.ini").is_file():
-            info = read_seqinfo(seq_dir)
-            length, fps = info.length, info.fps
-        # Empty stretches longer than the tracker's track lifetime are skipped (no track survives them), so memory
-        # and time follow the rows, not the largest frame number; trackers without a known lifetime step every frame.
-        lifetime = getattr(make_tracker(tracker, params, fps), "max_time_lost", None)
-        frames, frame_of_step = split_active_frames(dets, length, length if lifetime is None else lifetime + 2)
-        job = TrackJob(
-            tracker,
-            params,
-            seq_dir.name,
-            fps,
-            frames,
-            None,
-            cfg.output.min_box_area,
-            cfg.output.aspect_ratio_thresh,
-            REGISTRY[tracker],
-        )
-        result = track_sequence(job)
-        rows, seconds = result.rows, result.seconds
-        if len(rows):
-            rows[:, 0] = frame_of_step[rows[:, 0].astype(np.int64) - 1]
-        write_results(out / f"{seq_dir.name}.txt", rows)
-        console.print(
-            f"{seq_dir.name}: {length} frames, {len(np.unique(rows[:, 1])) if len(rows) else 0} tracks, "
-            f"{len(frames) / max(seconds, 1e-9):.0f} fps → {out / (seq_dir.name + '.txt')}"
-        )
+    for done in track_det_files(cfg, tracker, det_files, out):
+        console.print(f"{done.seq}: {done.length} frames, {done.tracks} tracks, {done.fps:.0f} fps → {done.path}")
 
 
 @app.command("tune")
@@ -407,7 +355,7 @@ def eval_(
 
     from bench.evaluation import evaluate, result_to_json
     from bench.fsutil import atomic_write_json
-    from bench.report import display_table
+    from bench.metric_tables import display_table
 
     class _ErrReporter:
         def message(self, text: str) -> None:
@@ -437,7 +385,7 @@ def report(
     import shutil
 
     from bench.report import write_ablation_report, write_report
-    from bench.runner import latest_run
+    from bench.run_store import latest_run
 
     if pdf and shutil.which("pdflatex") is None:
         raise BenchError(

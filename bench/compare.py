@@ -25,7 +25,8 @@ from bench.errors import BenchError
 from bench.evaluation import evaluate
 from bench.fsutil import atomic_dir, remove_stale_temp, stable_hash
 from bench.reporter import Reporter, SilentReporter
-from bench.runner import RunResult, git_commit, package_versions, run_folder, write_run
+from bench.run_store import run_folder
+from bench.runner import RunResult, git_commit, package_versions, write_run
 
 LAYOUT = ("DIR/<SEQ>.txt or DIR/data/<SEQ>.txt (TrackEval's layout), MOTChallenge result format "
           "frame,id,x,y,w,h,score[,-1,-1,-1]; name a folder with NAME=DIR (default: the folder's name)")

@@ -12,6 +12,7 @@ applied to every item of a list) and `metadata={"choices": ("cosine", "step")}`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import tomllib
@@ -25,9 +26,7 @@ from bench import trackers_registry
 from bench.errors import BenchError
 from bench.fsutil import stable_hash
 from bench.synth.params import SynthParams, crowd_params
-from trackers.reid.finetrack import FineTrackModelConfig
-from trackers.reid.models import ModelConfig
-from trackers.reid.train import TrainConfig
+from trackers.reid.configs import ModelConfig, TrainConfig
 
 DEVICES = ("auto", "cpu", "cuda")
 DETECTORS = ("FRCNN", "DPM", "SDP")
@@ -65,12 +64,49 @@ class FilesDetectionsConfig:
     dir: str = ""
 
 
+YOLOX_STRIDE = 32  # YOLOX's coarsest feature stride: input sides must be multiples of it
+
+
+@dataclass(frozen=True)
+class YOLOXConfig:
+    """`run.detections = "yolox"`: a YOLOX person detector (`bench.yolox_source.YOLOXSource` adds the device).
+
+    Defaults reproduce ByteTrack's MOT17 evaluation (`tools/track.py`): YOLOX-X with one class, conf 0.01 (low
+    enough to keep ByteTrack's second-stage low-score boxes, its low threshold being 0.1), NMS IoU 0.7, fused
+    conv+BN and the legacy ImageNet normalisation. `input_size=None` takes the exp's `test_size`: give (800, 1440)
+    with `exp="yolox-x"`, or use ByteTrack's exp file `exps/example/mot/yolox_x_mix_det.py`, which sets it.
+    """
+
+    exp: str = "yolox-x"  # a yolox exp name or the path of an exp file defining class Exp
+    checkpoint: str = ""  # .pth / .pth.tar (no weights can be downloaded by bench)
+    # (height, width), multiples of YOLOX_STRIDE; None = the exp's test_size
+    input_size: tuple[int, int] | None = field(default=None, metadata={"range": "[1, inf)"})
+    conf_thresh: float = field(default=0.01, metadata={"range": "[0, 1]"})  # keep obj_conf * cls_conf >= this
+    nms_thresh: float = field(default=0.7, metadata={"range": "[0, 1]"})  # suppress IoU > this
+    fp16: bool = True  # half precision; applied only on CUDA
+    batch_size: int = field(default=8, metadata={"range": "[1, inf)"})
+    num_classes: int = field(default=1, metadata={"range": "[1, inf)"})  # 1: ByteTrack's MOT detectors; 80: COCO
+    class_index: int = field(default=0, metadata={"range": "[0, inf)"})  # which class is "person"
+    legacy_normalise: bool = True  # True: RGB + ImageNet mean/std (ByteTrack); False: BGR 0..255 (YOLOX >= 0.1.1)
+    fuse: bool = True  # fold BatchNorm into the convs (ByteTrack's --fuse): faster, numerically ~identical
+
+    def __post_init__(self) -> None:
+        if self.input_size is not None:
+            size = tuple(self.input_size)
+            if len(size) != 2 or any(v % YOLOX_STRIDE for v in size):
+                raise ValueError(f"input_size must be [height, width], multiples of {YOLOX_STRIDE}, "
+                                 f"got {list(self.input_size)}")
+            object.__setattr__(self, "input_size", size)
+        if self.class_index >= self.num_classes:
+            raise ValueError(f"class_index must be < num_classes, got class_index={self.class_index}, "
+                             f"num_classes={self.num_classes}")
+
+
 @dataclass
 class DetectionsConfig:
-    """Detection source settings; `yolox` keys are checked by `bench.yolox_source` (exp, checkpoint, input_size,
-    conf_thresh, nms_thresh, fp16, batch_size, num_classes, class_index, legacy_normalise, fuse)."""
+    """Detection source settings, used by the source `run.detections` names."""
 
-    yolox: dict[str, Any] = field(default_factory=dict)
+    yolox: YOLOXConfig = field(default_factory=YOLOXConfig)
     files: FilesDetectionsConfig = field(default_factory=FilesDetectionsConfig)
 
 
@@ -130,18 +166,9 @@ class ReIDModelSection:
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
-def _finetrack_section() -> ReIDModelSection:
-    return ReIDModelSection(
-        model=FineTrackModelConfig(),
-        train=TrainConfig(sampler="sgs"),
-    )
-
-
-REID_DEFAULTS = {"finetrack": _finetrack_section}  # Re-ID model name → its default section (else the plain one)
-
-
 def _reid_section_factory(model: str):
-    return REID_DEFAULTS.get(model) or (lambda: ReIDModelSection(model=ModelConfig.for_name(model)))
+    """The default `[reid.<tracker>]` of an appearance tracker: its model's config and training defaults."""
+    return lambda: ReIDModelSection(model=ModelConfig.for_name(model), train=TrainConfig.for_model(model))
 
 
 @dataclass
@@ -157,15 +184,14 @@ class ReIDSectionBase:
         return getattr(self, tracker)
 
 
-def _build_sections() -> None:
+@functools.cache
+def _sections(entries: tuple[trackers_registry.TrackerEntry, ...]) -> tuple[type, type]:
     """`[trackers.<name>]` (the tracker's own config class) and `[reid.<name>]` (appearance trackers only), one
-    field per registry entry; rebuilt when a tracker is registered."""
-    global TrackersConfig, ReIDSection
-    entries = trackers_registry.REGISTRY.values()
-    TrackersConfig = dataclasses.make_dataclass(
+    field per registry entry; one pair of classes per set of registered trackers."""
+    trackers = dataclasses.make_dataclass(
         "TrackersConfig", [(e.name, e.config_cls, field(default_factory=e.config_cls)) for e in entries]
     )
-    ReIDSection = dataclasses.make_dataclass(
+    reid = dataclasses.make_dataclass(
         "ReIDSection",
         [
             (e.name, ReIDModelSection, field(default_factory=_reid_section_factory(e.reid_model)))
@@ -174,12 +200,22 @@ def _build_sections() -> None:
         ],
         bases=(ReIDSectionBase,),
     )
+    trackers.__module__ = reid.__module__ = __name__
+    return trackers, reid
 
 
-TrackersConfig: type
-ReIDSection: type
-_build_sections()
-trackers_registry.on_change(_build_sections)
+def section_types() -> tuple[type, type]:
+    """(TrackersConfig, ReIDSection) for the trackers registered now."""
+    return _sections(tuple(trackers_registry.REGISTRY.values()))
+
+
+def __getattr__(name: str) -> type:
+    """`bench.config.TrackersConfig` / `.ReIDSection`: the current classes (so instances pickle by reference)."""
+    if name == "TrackersConfig":
+        return section_types()[0]
+    if name == "ReIDSection":
+        return section_types()[1]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -192,8 +228,9 @@ class Config:
     mot17: Mot17Config = field(default_factory=Mot17Config)
     detections: DetectionsConfig = field(default_factory=DetectionsConfig)
     output: OutputFilterConfig = field(default_factory=OutputFilterConfig)
-    trackers: TrackersConfig = field(default_factory=lambda: TrackersConfig())
-    reid: ReIDSection = field(default_factory=lambda: ReIDSection())
+    # one field per registered tracker (`section_types`), so typed by their instances, not here
+    trackers: Any = field(default_factory=lambda: section_types()[0]())
+    reid: Any = field(default_factory=lambda: section_types()[1]())
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     tune: TuneConfig = field(default_factory=TuneConfig)  # how parameters are found (not hashed)
     base_dir: Path = field(default=Path("."), metadata={"internal": True})
@@ -348,11 +385,13 @@ def _build(cls: type, data: dict[str, Any], prefix: str, source: str, base: Any 
         key = f"{prefix}.{k}" if prefix else k
         if k not in fields:
             raise BenchError(f"unknown key {key!r}", source, hint=f"known keys: {', '.join(fields)}")
-        tp = hints[k]
-        if dataclasses.is_dataclass(tp) and isinstance(v, dict):
-            values[k] = _build(tp, v, key, source, base=getattr(obj, k))
+        tp, current = hints[k], getattr(obj, k)
+        if dataclasses.is_dataclass(current):  # a section: its class is the current value's (see section_types)
+            if not isinstance(v, dict):
+                raise BenchError(f"{key}: expected {type(current).__name__}, got {v!r}", source)
+            values[k] = _build(type(current), v, key, source, base=current)
         elif typing.get_origin(tp) is dict and isinstance(v, dict):
-            values[k] = _merge(getattr(obj, k), v)  # overrides merge into free-form dicts (e.g. model.extra)
+            values[k] = _merge(current, v)  # overrides merge into free-form dicts (e.g. model.extra)
         else:
             values[k] = _check_type(v, tp, key, source)
             _check_field(fields[k], values[k], key, source)

@@ -7,6 +7,7 @@ digest. `load_detections` serves it through the cache, keyed by all of them and 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,7 +34,7 @@ class DetectionSource(Protocol):
 
 
 @dataclass(frozen=True)
-class PublicDetections:
+class PublicSource:
     """The sequence's own `det/det.txt` (MOTChallenge public detections)."""
 
     name: str = "public"
@@ -46,7 +47,7 @@ class PublicDetections:
 
 
 @dataclass(frozen=True)
-class FileDetections:
+class FileSource:
     """`<dir>/<SEQ>.txt` in MOTChallenge det format: detections saved by another pipeline (e.g. its YOLOX outputs).
 
     Frame numbers are those of the dataset's own sequence; for a half of a sequence (`suite.split = "half"`,
@@ -97,15 +98,15 @@ def make_source(cfg: Config, device: str) -> DetectionSource:
         folder = cfg.resolve(cfg.detections.files.dir)
         if not folder.is_dir():
             raise BenchError("detections.files.dir is not a folder", folder, hint="point it at a folder of <SEQ>.txt")
-        return FileDetections(folder)
+        return FileSource(folder)
     if cfg.run.detections == "yolox":
         from bench.yolox_source import yolox_source_from_config
 
-        section = dict(cfg.detections.yolox)
-        if section.get("checkpoint"):
-            section["checkpoint"] = str(cfg.resolve(section["checkpoint"]))
+        section = cfg.detections.yolox
+        if section.checkpoint:
+            section = dataclasses.replace(section, checkpoint=str(cfg.resolve(section.checkpoint)))
         return yolox_source_from_config(section, device)
-    return PublicDetections()
+    return PublicSource()
 
 
 def load_detections(source: DetectionSource, seq: Sequence, cache: ArrayCache) -> tuple[list[np.ndarray], bool]:

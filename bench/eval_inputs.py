@@ -7,13 +7,13 @@ so users only ever see one `BenchError` naming file and line.
 
 from __future__ import annotations
 
-import configparser
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from bench.errors import BenchError
+from bench.mot_io import read_seq_length
 from bench.mot_text import MOT17_CLASSES, TextRows, benchmark_of, gt_path, load_rows
 
 BENCHMARKS = ("MOT15", "MOT16", "MOT17", "MOT20")  # preprocessing style as in TrackEval
@@ -82,7 +82,7 @@ def load_inputs(results_dir: Path, gt_root: Path, seqs: list[str] | None, benchm
     for s in seqs:
         _check_gt(gts[s], benchmark)
         _check_results(results[s])
-        ini_length = _seq_length_from_ini(gt_root / s)
+        ini_length = read_seq_length(gt_root / s)
         if ini_length is None:
             frames = [f.rows[:, 0].max() for f in (gts[s], results[s]) if len(f.rows)]
             lengths[s] = int(max(frames, default=1))
@@ -143,19 +143,3 @@ def _check_length(f: TextRows, length: int, source: Path) -> None:
     if bad.any():
         raise BenchError(f"frame {int(f.rows[bad][0, 0])} is past the sequence end ({length} frames in {source})",
                          f.path, f.line_of(bad), hint="results and gt must lie within the sequence")
-
-
-def _seq_length_from_ini(seq_dir: Path) -> int | None:
-    """seqLength from seqinfo.ini, or None when there is no ini (only seqLength is needed, unlike read_seqinfo)."""
-    path = seq_dir / "seqinfo.ini"
-    if not path.is_file():
-        return None
-    parser = configparser.ConfigParser()
-    try:
-        parser.read(path)
-        length = int(parser["Sequence"]["seqLength"])
-    except (KeyError, ValueError, configparser.Error) as e:
-        raise BenchError(f"bad seqinfo.ini ({e})", path, hint="it needs [Sequence] with seqLength") from None
-    if length < 1:
-        raise BenchError(f"seqLength must be positive, got {length}", path)
-    return length

@@ -18,10 +18,8 @@ import numpy as np
 import pandas as pd
 
 from bench import crosscheck, trackeval_adapter
-from bench.crosscheck import AGREEMENT_TOL, CROSSCHECK_METRICS  # noqa: F401 - re-exported
 from bench.errors import BenchError
-from bench.eval_inputs import BENCHMARKS, EvalInputs, load_inputs  # noqa: F401 - re-exported
-from bench.mot_text import detect_benchmark  # noqa: F401 - re-exported
+from bench.eval_inputs import EvalInputs, load_inputs
 from bench.reporter import Reporter, SilentReporter
 from bench.trackeval_adapter import COUNT_COLUMNS, RATE_COLUMNS
 
@@ -32,7 +30,7 @@ PARALLEL_MIN_BOXES = 50_000  # below this, starting worker processes costs more 
 class EvalResult:
     metrics: pd.DataFrame  # per sequence + "COMBINED" (index "seq"); rates in 0-1, counts as ints
     crosscheck: pd.DataFrame  # per sequence + "COMBINED": TrackEval vs motmetrics values, max_abs_diff, agree
-    disagreements: list[str] = field(default_factory=list)  # empty when everything agrees within AGREEMENT_TOL
+    disagreements: list[str] = field(default_factory=list)  # empty when everything agrees within crosscheck.AGREEMENT_TOL
     benchmark: str = "MOT17"
     sequences: list[str] = field(default_factory=list)  # what COMBINED covers
 
@@ -94,7 +92,7 @@ def evaluate(results_dir: Path, gt_root: Path, seqs: list[str] | None = None, be
     otherwise the largest frame in gt or results).
 
     seqs=None → every <SEQ> folder in gt_root that has gt/gt.txt, and each needs a result file (no partial scoring
-    unless the subset is named). benchmark=None → detect_benchmark. jobs=None → parallel over sequences for large
+    unless the subset is named). benchmark=None → mot_text.detect_benchmark. jobs=None → parallel over sequences for large
     inputs (one process per core). Disagreements with py-motmetrics go to `reporter` (silent
     by default) and into the result."""
     inputs = load_inputs(Path(results_dir), Path(gt_root), seqs, benchmark)

@@ -38,14 +38,18 @@ class SeqInfo:
     im_ext: str = ".jpg"
 
 
+def _sequence_section(path: Path) -> configparser.SectionProxy:
+    parser = configparser.ConfigParser()
+    parser.read(path)
+    return parser["Sequence"]
+
+
 def read_seqinfo(seq_dir: str | Path) -> SeqInfo:
     path = Path(seq_dir) / "seqinfo.ini"
     if not path.is_file():
         raise BenchError("missing seqinfo.ini", path, hint="every sequence folder needs one (MOTChallenge layout)")
-    parser = configparser.ConfigParser()
     try:
-        parser.read(path)
-        s = parser["Sequence"]
+        s = _sequence_section(path)
         return SeqInfo(
             name=s.get("name", Path(seq_dir).name),
             length=int(s["seqLength"]),
@@ -59,6 +63,21 @@ def read_seqinfo(seq_dir: str | Path) -> SeqInfo:
         raise BenchError(
             f"bad seqinfo.ini ({e})", path, hint="it needs [Sequence] with seqLength, imWidth, imHeight (and frameRate)"
         ) from None
+
+
+def read_seq_length(seq_dir: str | Path) -> int | None:
+    """seqLength of `seq_dir/seqinfo.ini`, or None when there is no ini: all that scoring needs (ground-truth folders
+    may carry an ini without the image keys `read_seqinfo` requires)."""
+    path = Path(seq_dir) / "seqinfo.ini"
+    if not path.is_file():
+        return None
+    try:
+        length = int(_sequence_section(path)["seqLength"])
+    except (KeyError, ValueError, configparser.Error) as e:
+        raise BenchError(f"bad seqinfo.ini ({e})", path, hint="it needs [Sequence] with seqLength") from None
+    if length < 1:
+        raise BenchError(f"seqLength must be positive, got {length}", path)
+    return length
 
 
 def write_seqinfo(seq_dir: str | Path, info: SeqInfo) -> None:

@@ -39,10 +39,11 @@ from bench.reid_data import CropSet, gt_crops
 from bench.suites import Suite
 from bench.torch_files import load_weights_only
 from trackers.reid.metrics import retrieval_metrics
-from trackers.reid.models import ModelConfig
+from trackers.reid.configs import ModelConfig, TrainConfig
+from trackers.reid.registry import MODEL_REGISTRY
 from trackers.reid.resnet import ResNet, load_torchvision_weights
 from trackers.reid.samplers import PKSampler, RandomBatchSampler, SGSSampler
-from trackers.reid.train import TrainConfig, train
+from trackers.reid.train import train
 
 def pretrained_path(cfg: Config, section: ReIDModelSection) -> Path | None:
     """The resolved `model.pretrained` file (None when unset); a missing file is an error."""
@@ -88,7 +89,7 @@ def section_for_model(cfg: Config, model: str) -> str:
         value = getattr(cfg.reid, f.name)
         if isinstance(value, ReIDModelSection) and value.model.name == model:
             return f.name
-    raise BenchError(f"no reid.<tracker> section uses model {model!r}", hint="models: global, finetrack")
+    raise BenchError(f"no reid.<tracker> section uses model {model!r}", hint=f"models: {', '.join(MODEL_REGISTRY)}")
 
 
 def make_sampler(data: CropSet, tc: TrainConfig, seed: int) -> Sampler[list[int]]:

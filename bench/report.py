@@ -12,11 +12,10 @@ import pandas as pd
 from bench import latex, plots, stats
 from bench.errors import BenchError
 from bench.fsutil import atomic_path, atomic_write_text
-from trackers.reid.models import ModelConfig
+from bench.metric_tables import COUNTS, display_table
+from trackers.reid.configs import ModelConfig
 
 MAIN = ["HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDs", "FP", "FN", "FPS"]
-RATES = ["HOTA", "DetA", "AssA", "MOTA", "IDF1"]  # stored as fractions, shown as percentages
-COUNTS = ["IDs", "FP", "FN"]
 PUBLISHED = Path(__file__).resolve().parent / "data" / "published.csv"
 
 
@@ -26,20 +25,6 @@ def load_metrics(run_dir: Path) -> tuple[pd.DataFrame, dict]:
         if not p.is_file():
             raise BenchError("missing run file", p, hint="pass a folder written by `bench run`")
     return pd.read_csv(metrics_path), json.loads(manifest_path.read_text())
-
-
-def display_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Percentages with one decimal for rates, integers for counts, one decimal for FPS (numbers, for the CLI)."""
-    out = df.copy()
-    for c in RATES:
-        if c in out:
-            out[c] = (out[c] * 100).round(1)
-    for c in COUNTS:
-        if c in out:
-            out[c] = out[c].round().astype("Int64")
-    if "FPS" in out:
-        out["FPS"] = out["FPS"].round(1)
-    return out
 
 
 def summary_table(metrics: pd.DataFrame) -> pd.DataFrame:

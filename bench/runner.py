@@ -14,7 +14,6 @@ from __future__ import annotations
 import itertools
 import json
 import platform
-import re
 import subprocess
 import time
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from bench.backends import Backend, run_units
 from bench.cache import ArrayCache
 from bench.config import Config
 from bench.detections import load_detections, make_source
+from bench.device import resolve_device
 from bench.embeddings import load_embeddings
 from bench.errors import BenchError
 from bench.evaluation import evaluate
@@ -37,7 +37,6 @@ from bench.fsutil import (
     atomic_dir,
     atomic_write_json,
     file_lock,
-    is_temp,
     lock_path,
     remove_stale_locks,
     remove_stale_temp,
@@ -45,27 +44,15 @@ from bench.fsutil import (
 from bench.mot_io import write_results
 from bench.reid import ensure_checkpoint, load_checkpoint
 from bench.reporter import Reporter, SilentReporter
+from bench.run_store import new_folder, run_folder
 from bench.suites import Sequence, Suite
-from bench.trackers_registry import REGISTRY, tracker_params
-from bench.tracking import TrackJob, TrackOutput, track_sequence
+from bench.trackers_registry import REGISTRY
+from bench.tracking import TrackJob, TrackOutput, track_job, track_sequence
 
 PACKAGES = ("numpy", "scipy", "pandas", "lap", "trackeval", "motmetrics", "torch", "joblib")
-RUN_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
-RESERVED = ("example",)  # results/example/ holds the committed example reports
 
 # (cfg, tracker, suite, seed, device) → checkpoint path; the default trains on the suite's train split when needed
 CheckpointProvider = Callable[[Config, str, Suite, int, str, Reporter], Path]  # (cfg, tracker, suite, seed, device, reporter)
-
-
-def resolve_device(device: str) -> str:
-    """`auto` → cuda when available, else cpu; `cuda` without CUDA is an error, never a silent CPU fallback."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise BenchError("run.device is 'cuda' but torch sees no CUDA device", hint="use --device cpu or auto")
-    return device
 
 
 def git_commit() -> str:
@@ -86,23 +73,6 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[p] = "missing"
     return out
-
-
-def run_folder(results_dir: Path, run_id: str) -> Path:
-    """`results_dir/run_id` for a user's run id: a plain name (letters, digits, `-`, `_`, `.`; no separators, no
-    leading `.`, not `example`) whose folder does not exist yet. Runs are never deleted or replaced."""
-    if not RUN_ID.match(run_id) or run_id.startswith(".") or run_id in RESERVED:
-        raise BenchError(
-            f"--run-id {run_id!r} is not a plain name",
-            hint="use letters, digits, '-', '_' and '.' only (no path separators, no leading '.', not 'example')",
-        )
-    return _new_folder(results_dir / run_id)
-
-
-def _new_folder(run_dir: Path) -> Path:
-    if run_dir.exists():
-        raise BenchError("run folder already exists; runs are never replaced", run_dir, hint="use another --run-id")
-    return run_dir
 
 
 # ---- stage 1: what to run ----------------------------------------------------------------------------------------
@@ -148,10 +118,10 @@ def plan_run(cfg: Config, suite: Suite, trackers: list[str], run_id: str | None 
         run_dir = run_folder(cfg.results_dir, run_id)
         if not _claim(run_dir, claims):
             raise BenchError("another bench run is writing this run folder now", run_dir, hint="use another --run-id")
-        _new_folder(run_dir)  # finished between the check above and the claim
+        new_folder(run_dir)  # finished between the check above and the claim
     else:
         run_id = run_id or run_dir.name
-        _new_folder(run_dir)
+        new_folder(run_dir)
     for t in trackers:
         if t not in REGISTRY:
             raise BenchError(f"unknown tracker {t!r}", hint=f"known: {', '.join(REGISTRY)}")
@@ -170,13 +140,13 @@ def plan_run(cfg: Config, suite: Suite, trackers: list[str], run_id: str | None 
 
 
 @dataclass(frozen=True)
-class Detections:
+class RunDetections:
     source: dict[str, Any]  # {"source": name, "params": {...}}: the detections' identity, also keys embeddings
     frames: dict[str, list[np.ndarray]]  # sequence → per-frame (n, 5) x1, y1, x2, y2, score
     timing: dict[str, Any]
 
 
-def detect(plan: RunPlan, cache: ArrayCache) -> Detections:
+def detect(plan: RunPlan, cache: ArrayCache) -> RunDetections:
     t0 = time.perf_counter()
     source = make_source(plan.cfg, plan.device)
     frames, hits = {}, 0
@@ -184,7 +154,7 @@ def detect(plan: RunPlan, cache: ArrayCache) -> Detections:
         frames[seq.name], hit = load_detections(source, seq, cache)
         hits += hit
     timing = {"seconds": time.perf_counter() - t0, "cache_hits": hits, "sequences": len(plan.all_seqs)}
-    return Detections({"source": source.name, "params": source.params()}, frames, timing)
+    return RunDetections({"source": source.name, "params": source.params()}, frames, timing)
 
 
 # ---- stage 3: Re-ID checkpoints (an explicit step: the provider trains or finds them) ----------------------------
@@ -213,7 +183,7 @@ class Embeddings:
     timing: dict[str, Any]
 
 
-def embed(plan: RunPlan, dets: Detections, checkpoints: dict[str, tuple[Path, float]], cache: ArrayCache
+def embed(plan: RunPlan, dets: RunDetections, checkpoints: dict[str, tuple[Path, float]], cache: ArrayCache
           ) -> Embeddings:
     features, meta, timing = {}, {}, {}
     for name, (path, ckpt_seconds) in checkpoints.items():
@@ -236,21 +206,11 @@ def embed(plan: RunPlan, dets: Detections, checkpoints: dict[str, tuple[Path, fl
 # ---- stage 5: tracking -------------------------------------------------------------------------------------------
 
 
-def track_jobs(plan: RunPlan, dets: Detections, emb: Embeddings) -> list[TrackJob]:
+def track_jobs(plan: RunPlan, dets: RunDetections, emb: Embeddings) -> list[TrackJob]:
     """One job per (tracker, sequence), holding everything its result depends on."""
-    out = plan.cfg.output
     return [
-        TrackJob(
-            name,
-            tracker_params(name, plan.cfg.trackers),
-            s.name,
-            s.info.fps,
-            dets.frames[s.name],
-            emb.features[name][s.name] if REGISTRY[name].needs_features else None,
-            out.min_box_area,
-            out.aspect_ratio_thresh,
-            REGISTRY[name],
-        )
+        track_job(plan.cfg, name, s.name, s.info.fps, dets.frames[s.name],
+                  emb.features[name][s.name] if name in emb.features else None)
         for name in plan.trackers
         for s in plan.all_seqs
     ]
@@ -372,7 +332,7 @@ class RunResult:
 
     @classmethod
     def load(cls, run_dir: Path) -> RunResult:
-        """A finished run from its folder (another process's run, or one made before this session)."""
+        """A finished run from its folder, whichever process wrote it."""
         manifest = json.loads((run_dir / "manifest.json").read_text())
         return cls(
             manifest.get("run_id", run_dir.name),
@@ -383,7 +343,7 @@ class RunResult:
         )
 
 
-def build_manifest(plan: RunPlan, dets: Detections, emb: Embeddings, outputs: list[TrackOutput]) -> dict[str, Any]:
+def build_manifest(plan: RunPlan, dets: RunDetections, emb: Embeddings, outputs: list[TrackOutput]) -> dict[str, Any]:
     cfg, suite = plan.cfg, plan.suite
     timings: dict[str, Any] = {"detections": dets.timing, "tracking": tracking_timing(outputs)}
     timings["tracks"] = {"cache_hits": sum(o.cached for o in outputs), "jobs": len(outputs)}
@@ -463,13 +423,3 @@ def _run_planned(plan: RunPlan, checkpoints: CheckpointProvider, reporter: Repor
         if finish is not None:
             finish(tmp)
     return result
-
-
-def latest_run(results_dir: Path) -> Path | None:
-    """The newest finished run (temporary folders of running or killed runs never count)."""
-    runs = (
-        [p for p in results_dir.iterdir() if not is_temp(p) and (p / "manifest.json").is_file()]
-        if results_dir.is_dir()
-        else []
-    )
-    return max(runs, key=lambda p: (p / "manifest.json").stat().st_mtime) if runs else None

@@ -33,7 +33,6 @@ from bench.fsutil import atomic_dir, atomic_write_json, file_digest, sha256_file
 from bench.mot_io import SeqInfo, read_detections, read_gt, read_seqinfo, write_detections, write_gt, write_seqinfo
 
 SPLITS = ("train", "val", "test")
-SPLIT_MODES = ("auto", "half")
 SYNTH_SUITES = ("synth", "synth-crowd")
 LAYOUT_HINT = (
     "a suite folder holds <SEQ>/seqinfo.ini, <SEQ>/img1/, <SEQ>/gt/gt.txt (and <SEQ>/det/det.txt), "

@@ -1,29 +1,30 @@
 """The one list of trackers: each entry names its tracker class, its config class and its Re-ID model (if any).
 
 `bench.config` builds the `[trackers.<name>]` and `[reid.<name>]` sections from these entries and the CLI checks
-names against them, so adding a tracker is one file in `trackers/` plus one `register(...)` call.
+names against them, so adding a tracker is one file in `trackers/` plus one `register(...)` call. The tracker class
+is named as "module:attribute" and imported when a tracker is built, so the list (and the config) loads without
+numba or torch; config classes are plain dataclasses (`trackers.configs`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from trackers.base import Tracker
-from trackers.bytetrack import ByteTrack, ByteTrackConfig
-from trackers.deepsort import DeepSORT, DeepSORTConfig
-from trackers.finetrack import FineTrack, FineTrackConfig
+from trackers.configs import ByteTrackConfig, DeepSORTConfig, FineTrackConfig
+from trackers.lazy_ref import load_ref
 
 
 @dataclass(frozen=True)
 class TrackerEntry:
-    """`factory(config, frame_rate=...)` builds one tracker for one sequence; `reid_model` is the Re-ID model its
-    `reid.<name>` section trains (None: motion only, no Re-ID section, no features)."""
+    """`factory` ("module:attribute") is called as `factory(config, frame_rate=...)` to build one tracker for one
+    sequence; `reid_model` is the Re-ID model its `reid.<name>` section trains (None: motion only, no Re-ID
+    section, no features). The entry is what decides whether a tracker gets features."""
 
     name: str
-    factory: Callable[..., Tracker]
+    factory: str
     config_cls: type
     reid_model: str | None = None
 
@@ -32,33 +33,20 @@ class TrackerEntry:
         return self.reid_model is not None
 
     def build(self, params: dict[str, Any], frame_rate: float) -> Tracker:
-        return self.factory(self.config_cls(**params), frame_rate=frame_rate)
+        return load_ref(self.factory)(self.config_cls(**params), frame_rate=frame_rate)
 
 
 REGISTRY: dict[str, TrackerEntry] = {}
-_listeners: list[Callable[[], None]] = []  # bench.config rebuilds its tracker sections on every change
 
 
 def register(entry: TrackerEntry) -> None:
     if entry.name in REGISTRY and REGISTRY[entry.name] != entry:
         raise ValueError(f"tracker {entry.name!r} is already registered")
     REGISTRY[entry.name] = entry
-    for notify in _listeners:
-        notify()
 
 
 def unregister(name: str) -> None:
     REGISTRY.pop(name, None)
-    for notify in _listeners:
-        notify()
-
-
-def on_change(listener: Callable[[], None]) -> None:
-    _listeners.append(listener)
-
-
-def entry(name: str) -> TrackerEntry:
-    return REGISTRY[name]
 
 
 def appearance_trackers() -> list[str]:
@@ -74,6 +62,6 @@ def make_tracker(name: str, params: dict[str, Any], frame_rate: float) -> Tracke
     return REGISTRY[name].build(params, frame_rate)
 
 
-register(TrackerEntry("bytetrack", ByteTrack, ByteTrackConfig))
-register(TrackerEntry("deepsort", DeepSORT, DeepSORTConfig, reid_model="global"))
-register(TrackerEntry("finetrack", FineTrack, FineTrackConfig, reid_model="finetrack"))
+register(TrackerEntry("bytetrack", "trackers.bytetrack:ByteTrack", ByteTrackConfig))
+register(TrackerEntry("deepsort", "trackers.deepsort:DeepSORT", DeepSORTConfig, reid_model="global"))
+register(TrackerEntry("finetrack", "trackers.finetrack:FineTrack", FineTrackConfig, reid_model="finetrack"))

@@ -246,8 +246,9 @@ def score_unit(unit: TrialUnit) -> tuple[int, str, dict[str, dict], float]:
     from bench.tracking import TrackJob, track_sequence
 
     s = unit.seq
-    job = TrackJob(unit.tracker, unit.params, s.name, s.fps, s.frames, s.features, unit.min_box_area,
-                   unit.aspect_ratio_thresh, unit.entry)
+    job = TrackJob(entry=unit.entry or REGISTRY[unit.tracker], params=unit.params, seq=s.name, frame_rate=s.fps,
+                   frames=s.frames, features=s.features, min_box_area=unit.min_box_area,
+                   aspect_ratio_thresh=unit.aspect_ratio_thresh)
     out = track_sequence(job)
     unit.scratch.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=f"t{unit.trial}-", dir=unit.scratch))
@@ -293,7 +294,8 @@ def prepare(cfg: Config, suite: Suite, tracker: str, reporter: Reporter | None =
     from bench.cache import ArrayCache
     from bench.mot_text import load_rows
     from bench.reid import ensure_checkpoint
-    from bench.runner import RunPlan, detect, embed, reid_checkpoints, resolve_device
+    from bench.device import resolve_device
+    from bench.runner import RunPlan, detect, embed, reid_checkpoints
     from bench.tracking import arrays_digest
 
     reporter = reporter or SilentReporter()
@@ -655,8 +657,8 @@ def tune_all(cfg: Config, suite: Suite, trackers: list[str], budget: int, backen
              reporter: Reporter | None = None) -> tuple[Config, dict[str, Any]]:
     """Tune every tracker with the same number of trials (studies cached by content key) and return the config with
     the tuned parameters and the manifest's `tuning` record."""
+    from bench.device import resolve_device
     from bench.reid import ensure_checkpoint
-    from bench.runner import resolve_device
 
     if budget < 1:
         raise BenchError(f"--tuned must be >= 1, got {budget}")

@@ -31,7 +31,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import torch
 
+from bench.config import YOLOXConfig
 from bench.crops import read_frame
+from bench.device import resolve_device
 from bench.errors import BenchError
 from bench.fsutil import sha256_file
 from bench.nms import install_torchvision_stand_in, nms
@@ -44,7 +46,6 @@ if TYPE_CHECKING:
 PAD_VALUE = 114
 IMAGENET_MEAN = np.array(reid_preprocess.IMAGENET_MEAN, dtype=np.float32)  # RGB, ByteTrack's legacy normalisation
 IMAGENET_STD = np.array(reid_preprocess.IMAGENET_STD, dtype=np.float32)
-STRIDE = 32  # YOLOX's coarsest feature stride: input sides must be multiples of it
 EXP_NAMES = ("yolox-nano", "yolox-tiny", "yolox-s", "yolox-m", "yolox-l", "yolox-x", "yolov3")
 
 INSTALL_HINT = "run `make install` (it installs the 'yolox' extra and then yolox==0.3.0 without its pinned deps)"
@@ -56,47 +57,20 @@ WEIGHTS_HINT = (
 
 
 @dataclass(frozen=True)
-class YOLOXDetections:
-    """A YOLOX person detector run over every frame of a sequence.
-
-    Defaults reproduce ByteTrack's MOT17 evaluation (`tools/track.py`): YOLOX-X with one class, conf 0.01 (low
-    enough to keep ByteTrack's second-stage low-score boxes, its low threshold being 0.1), NMS IoU 0.7, fused
-    conv+BN and the legacy ImageNet normalisation. `input_size=None` takes the exp's `test_size`: give (800, 1440)
-    with `exp="yolox-x"`, or use ByteTrack's exp file `exps/example/mot/yolox_x_mix_det.py`, which sets it.
-    """
+class YOLOXSource(YOLOXConfig):
+    """A YOLOX person detector run over every frame of a sequence: the `[detections.yolox]` settings (checked
+    there, see `YOLOXConfig`) on a device."""
 
     name: ClassVar[str] = "yolox"
 
-    exp: str = "yolox-x"  # a yolox exp name (EXP_NAMES) or the path of an exp file defining class Exp
-    checkpoint: str = ""  # .pth / .pth.tar; "" = random init, only with allow_random_init (tests)
-    input_size: tuple[int, int] | None = None  # (height, width), multiples of 32; None = the exp's test_size
-    conf_thresh: float = 0.01  # keep boxes with obj_conf * cls_conf >= this (YOLOX uses >=)
-    nms_thresh: float = 0.7  # suppress IoU > this (ByteTrack's MOT exps: 0.7)
     device: str = "cpu"  # "cpu", "cuda" or "cuda:N"
-    fp16: bool = True  # half precision; applied only on CUDA
-    batch_size: int = 8
-    num_classes: int = 1  # 1 for ByteTrack's MOT person detectors, 80 for COCO checkpoints
-    class_index: int = 0  # which class is "person" (0 in both ByteTrack's single class and COCO)
-    legacy_normalise: bool = True  # True: RGB + ImageNet mean/std (ByteTrack); False: BGR 0..255 (YOLOX >= 0.1.1)
-    fuse: bool = True  # fold BatchNorm into the convs (ByteTrack's --fuse): faster, numerically ~identical
-    allow_random_init: bool = False
+    allow_random_init: bool = False  # checkpoint "" = random init, only with this (tests)
 
     def __post_init__(self) -> None:
-        if self.input_size is not None:
-            size = tuple(int(v) for v in self.input_size)
-            if len(size) != 2 or any(v <= 0 or v % STRIDE for v in size):
-                raise BenchError(f"yolox input_size must be (height, width), positive multiples of {STRIDE}, "
-                                 f"got {self.input_size!r}")
-            object.__setattr__(self, "input_size", size)
-        if not 0.0 <= self.conf_thresh <= 1.0:
-            raise BenchError(f"yolox conf_thresh must be in [0, 1], got {self.conf_thresh}")
-        if not 0.0 <= self.nms_thresh <= 1.0:
-            raise BenchError(f"yolox nms_thresh must be in [0, 1], got {self.nms_thresh}")
-        if self.batch_size < 1:
-            raise BenchError(f"yolox batch_size must be >= 1, got {self.batch_size}")
-        if self.num_classes < 1 or not 0 <= self.class_index < self.num_classes:
-            raise BenchError(f"yolox class_index must be in [0, num_classes), got class_index={self.class_index}, "
-                             f"num_classes={self.num_classes}")
+        try:
+            super().__post_init__()
+        except ValueError as e:
+            raise BenchError(f"yolox {e}") from None
         if not (self.device == "cpu" or self.device == "cuda" or self.device.startswith("cuda:")):
             raise BenchError(f"yolox device must be 'cpu' or 'cuda', got {self.device!r}")
         if not self.checkpoint and not self.allow_random_init:
@@ -175,7 +149,7 @@ class YOLOXDetections:
         return {k: v for k, v in self.__dict__.items() if k != "_model_cache"}
 
     def _build_model(self) -> tuple[torch.nn.Module, torch.device, torch.dtype]:
-        device = _resolve_device(self.device)
+        device = torch.device(resolve_device(self.device))
         exp = load_exp(self.exp)
         exp.num_classes = self.num_classes
         # no_grad: fusing conv+BN outside it leaves non-leaf weights (and a warning on every .to()).
@@ -294,7 +268,7 @@ def load_exp(exp: str) -> Any:
     return module.Exp()
 
 
-def _load_weights(model: torch.nn.Module, path: Path, source: YOLOXDetections) -> None:
+def _load_weights(model: torch.nn.Module, path: Path, source: YOLOXSource) -> None:
     """Load a YOLOX/ByteTrack checkpoint (the state dict, or a dict holding it under "model", as ByteTrack's
     `.pth.tar` with `model`, `optimizer`, `start_epoch`) strictly, with `weights_only=True` (tensors and plain values
     only, never code): a checkpoint that does not fit the exp/num_classes is an error, never half-random weights."""
@@ -314,13 +288,6 @@ def _load_weights(model: torch.nn.Module, path: Path, source: YOLOXDetections) -
         ) from None
 
 
-def _resolve_device(name: str) -> torch.device:
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise BenchError(f"device {name!r} requested for YOLOX but CUDA is not available", hint="use device = cpu")
-    return device
-
-
 _SHA_CACHE: dict[tuple[str, int, int], str] = {}
 
 
@@ -335,45 +302,14 @@ def file_sha256(path: Path) -> str:
 
 # ---- configuration ------------------------------------------------------------------------------------------
 
-CONFIG_KEYS = ("exp", "checkpoint", "input_size", "conf_thresh", "nms_thresh", "fp16", "batch_size", "num_classes",
-               "class_index", "legacy_normalise", "fuse")
+
+def yolox_source_from_config(section: YOLOXConfig, device: str) -> YOLOXSource:
+    """The source for a checked `[detections.yolox]` section on `device` ("cpu", "cuda", "cuda:N" or "auto")."""
+    if not section.checkpoint:
+        raise BenchError("detections.yolox.checkpoint is not set", hint=WEIGHTS_HINT)
+    settings = {f.name: getattr(section, f.name) for f in fields(YOLOXConfig)}
+    return YOLOXSource(device=resolve_device(device), **settings)
 
 
-def yolox_source_from_config(section: dict, device: str, prefix: str = "detections.yolox") -> YOLOXDetections:
-    """Build the source from a config section (keys: CONFIG_KEYS; all optional but `checkpoint`) and a device
-    ("cpu", "cuda", "cuda:N" or "auto"). Unknown keys and wrong types are errors naming `prefix.key`."""
-    defaults = {f.name: f.default for f in fields(YOLOXDetections)}
-    kwargs: dict[str, Any] = {}
-    for key, value in section.items():
-        if key not in CONFIG_KEYS:
-            raise BenchError(f"{prefix}.{key}: unknown key", hint=f"known: {', '.join(CONFIG_KEYS)}")
-        kwargs[key] = _check_value(key, value, defaults[key], prefix)
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if not kwargs.get("checkpoint"):
-        raise BenchError(f"{prefix}.checkpoint is not set", hint=WEIGHTS_HINT)
-    return YOLOXDetections(device=device, **kwargs)
-
-
-def _check_value(key: str, value: Any, default: Any, prefix: str) -> Any:
-    if key == "input_size":
-        if (isinstance(value, (list, tuple)) and len(value) == 2
-                and all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
-            return (value[0], value[1])
-        raise BenchError(f"{prefix}.input_size: expected [height, width] (integers), got {value!r}")
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    else:
-        ok = isinstance(value, str)
-    if not ok:
-        raise BenchError(f"{prefix}.{key}: expected {type(default).__name__}, got {value!r}")
-    return value
-
-
-__all__ = ["YOLOXDetections", "yolox_source_from_config", "prepare_image", "letterbox_ratio", "to_input_coords",
-           "from_input_coords", "load_exp", "import_yolox", "file_sha256", "CONFIG_KEYS"]
+__all__ = ["YOLOXSource", "yolox_source_from_config", "prepare_image", "letterbox_ratio", "to_input_coords",
+           "from_input_coords", "load_exp", "import_yolox", "file_sha256"]

@@ -8,6 +8,10 @@ switched off through its own config. "ratio" = bench time / TrackEval time (medi
 interleaved; also bench in one process). Goal (issue 12): ratio ≤ 1.0. The machine's load average is printed:
 on a shared machine the parallel path can only win when cores are free.
 
+As a user runs it (issue 19): `bench eval RESULTS --gt GT` as its own process, start to exit (imports, reading,
+TrackEval, the cross-check, the printed table), against the same TrackEval code run as a standalone script, also
+start to exit. "command ratio" = the two medians' ratio; goal ≤ 1.0.
+
 Run from the repo root: .venv/bin/python benchmarks/eval_speed.py [--repeats 3] [--frames 1500] [--people 50]
 or on existing files:   .venv/bin/python benchmarks/eval_speed.py --gt GT_ROOT --results RESULTS_DIR
 """
@@ -20,6 +24,7 @@ import inspect
 import io
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -91,13 +96,55 @@ def time_trackeval(gt_root: Path, results: Path, seqs: list[str]) -> float:
     return time.perf_counter() - start
 
 
+TRACKEVAL_SCRIPT = """
+import contextlib, io, sys
+import trackeval
+
+gt_root, trackers_folder, tracker, *seqs = sys.argv[1:]
+evaluator = trackeval.Evaluator({"USE_PARALLEL": False, "PRINT_RESULTS": False, "PRINT_CONFIG": False,
+                                 "TIME_PROGRESS": False, "OUTPUT_SUMMARY": False, "OUTPUT_DETAILED": False,
+                                 "PLOT_CURVES": False, "LOG_ON_ERROR": None})
+dataset = trackeval.datasets.MotChallenge2DBox({
+    "GT_FOLDER": gt_root, "TRACKERS_FOLDER": trackers_folder, "TRACKERS_TO_EVAL": [tracker],
+    "BENCHMARK": "MOT17", "SKIP_SPLIT_FOL": True, "TRACKER_SUB_FOLDER": "", "PRINT_CONFIG": False,
+    "SEQ_INFO": {s: None for s in seqs}})
+metrics = [trackeval.metrics.HOTA(), trackeval.metrics.CLEAR({"THRESHOLD": 0.5, "PRINT_CONFIG": False}),
+           trackeval.metrics.Identity({"THRESHOLD": 0.5, "PRINT_CONFIG": False})]
+with contextlib.redirect_stdout(io.StringIO()):
+    out = evaluator.evaluate([dataset], metrics)[0]
+hota = out["MotChallenge2DBox"][tracker]["COMBINED_SEQ"]["pedestrian"]["HOTA"]["HOTA"].mean()
+print(f"HOTA {hota:.4f}")
+"""
+
+
+def _timed_process(args: list[str]) -> float:
+    """Wall seconds of one process, start to exit (a failure is an error, not a time)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    start = time.perf_counter()
+    proc = subprocess.run(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args[:3])} ... exited {proc.returncode}: {proc.stderr[-2000:]}")
+    return seconds
+
+
+def time_trackeval_script(gt_root: Path, results: Path, seqs: list[str]) -> float:
+    """Standalone TrackEval as a user's script: `python script.py ...`, start to exit."""
+    return _timed_process([sys.executable, "-c", TRACKEVAL_SCRIPT, str(gt_root), str(results.parent), results.name,
+                           *seqs])
+
+
+def time_bench_command(gt_root: Path, results: Path) -> float:
+    """`bench eval` as a user runs it, start to exit (this checkout's code, whatever is installed)."""
+    return _timed_process([sys.executable, "-c", "from bench.cli import main; main()", "eval", str(results),
+                           "--gt", str(gt_root), "--benchmark", "MOT17"])
+
+
 def time_bench(gt_root: Path, results: Path, jobs: int | None = None) -> float:
     kwargs = {"jobs": jobs} if "jobs" in inspect.signature(evaluate).parameters else {}  # also times older bench
     start = time.perf_counter()
     evaluate(results, gt_root, benchmark="MOT17", **kwargs)  # disagreements (by definition, see crosscheck) are fine
     return time.perf_counter() - start
-
-
 
 
 def main() -> None:
@@ -119,19 +166,26 @@ def main() -> None:
             seqs = list(SEQS)
         print(f"case: {len(seqs)} sequences, {n_gt} gt boxes, {n_res} result boxes")
         print(f"cores: {os.cpu_count()}, load average: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
-        runs: dict[str, list[float]] = {"trackeval": [], "bench": [], "bench_1proc": []}
-        for _ in range(args.repeats):  # interleaved, so that load changes hit all three alike
+        runs: dict[str, list[float]] = {"trackeval": [], "bench": [], "bench_1proc": [], "trackeval_script": [],
+                                        "bench_command": []}
+        for _ in range(args.repeats):  # interleaved, so that load changes hit all of them alike
             runs["trackeval"].append(time_trackeval(gt_root, results, seqs))
             runs["bench"].append(time_bench(gt_root, results))
             runs["bench_1proc"].append(time_bench(gt_root, results, jobs=1))
+            runs["trackeval_script"].append(time_trackeval_script(gt_root, results, seqs))
+            runs["bench_command"].append(time_bench_command(gt_root, results))
         med = {k: statistics.median(v) for k, v in runs.items()}
         labels = {"trackeval": "standalone TrackEval (Evaluator, 1 process)",
                   "bench": "bench evaluate() (TrackEval + motmetrics, default jobs)",
-                  "bench_1proc": "bench evaluate(jobs=1) (one process)"}
+                  "bench_1proc": "bench evaluate(jobs=1) (one process)",
+                  "trackeval_script": "TrackEval script as a process (start to exit)",
+                  "bench_command": "`bench eval` as a process (start to exit)"}
         for k, label in labels.items():
             print(f"{label:<58} {med[k]:6.2f} s  (runs: {', '.join(f'{x:.2f}' for x in runs[k])})")
         print(f"ratio bench / TrackEval: {med['bench'] / med['trackeval']:.2f}x  (goal <= 1.0x); "
               f"one process: {med['bench_1proc'] / med['trackeval']:.2f}x")
+        print(f"command ratio `bench eval` / TrackEval script: "
+              f"{med['bench_command'] / med['trackeval_script']:.2f}x  (goal <= 1.0x)")
         print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 if __name__ == "__main__":

@@ -26,18 +26,14 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 try:
-    from trackers.reid.finetrack import FineTrackModelConfig
+    from trackers.reid.configs import FineTrackModelConfig, ModelConfig, TrainConfig
     from trackers.reid.inference import fuse_for_inference
-    from trackers.reid.models import ModelConfig
-    from trackers.reid.train import TrainConfig
 except ModuleNotFoundError:  # run as a script from a checkout without the package installed
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from trackers.reid.finetrack import FineTrackModelConfig
+    from trackers.reid.configs import FineTrackModelConfig, ModelConfig, TrainConfig
     from trackers.reid.inference import fuse_for_inference
-    from trackers.reid.models import ModelConfig
-    from trackers.reid.train import TrainConfig
 
 NUM_CLASSES = 100
 
@@ -53,7 +49,7 @@ class Case:
 def time_it(fn: Callable[[], object], min_time_s: float, warmup: Callable[[], object] | None = None) -> float:
     """Best seconds per call: one warm-up call, then repeat until `min_time_s` has elapsed (at least once).
 
-    The minimum, not the mean: this machine is shared, and the fastest run is the best estimate of what the
+    The minimum, not the mean: on a shared machine the fastest run is the best estimate of what the
     code costs without interference (the bounds below are measured the same way, so the ratio is fair).
     """
     (warmup or fn)()

@@ -8,7 +8,7 @@ GPU); the loop's rate is that of the epochs after the first (the first also pays
 for each new batch shape), the first epoch's shown beside it.
 
 Run: `python benchmarks/train_throughput.py [--device cuda] [--model finetrack] [--paper]`. Synthetic uint8 crops (no
-files), P×K batches. Each rate is the best of `--repeats` measurements (this machine is shared and noisy).
+files), P×K batches. Each rate is the best of `--repeats` measurements (a shared machine is noisy).
 `PYTHONPATH=OLD_CHECKOUT python benchmarks/train_throughput.py ...` times an older `trackers` (the "before" numbers:
 `model_config` and `training_loss` below also speak the API of 4b22fc8, the commit the H100 profile was taken at).
 """
@@ -25,15 +25,19 @@ import numpy as np
 import torch
 
 try:
-    from trackers.reid.models import ModelConfig
+    import trackers.reid  # noqa: F401
 except ModuleNotFoundError:  # run as a script from a checkout without the package installed
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+try:
+    from trackers.reid.configs import ModelConfig, TrainConfig
+except ModuleNotFoundError:  # a `trackers` whose configs still live beside the models (timing older code)
     from trackers.reid.models import ModelConfig
+    from trackers.reid.train import TrainConfig
 from trackers.reid.preprocess import normalise
 from trackers.reid.samplers import PKSampler
-from trackers.reid.train import TrainConfig, train
+from trackers.reid.train import train
 from torch.utils.data import Sampler
 
 

@@ -24,8 +24,6 @@ class IoUConfig:
 class IoUTracker:
     """Plain IoU tracker: each detection joins the last-frame track it overlaps most (Hungarian), else starts one."""
 
-    needs_features = False
-
     def __init__(self, config: IoUConfig | None = None, frame_rate: float = 30) -> None:
         self.cfg = config or IoUConfig()
         self.boxes = np.zeros((0, 4))
@@ -59,7 +57,7 @@ class IoUTracker:
         return out
 
 
-IOU = TrackerEntry("iou", IoUTracker, IoUConfig)
+IOU = TrackerEntry("iou", f"{__name__}:IoUTracker", IoUConfig)
 
 
 def register_all() -> None:
@@ -70,7 +68,8 @@ def unregister_all() -> None:
     unregister(IOU.name)
 
 
-SLOW = TrackerEntry("slowiou", IoUTracker, IoUConfig)  # the same tracker; set trackers.slowiou.delay to slow it
+# the same tracker; set trackers.slowiou.delay to slow it
+SLOW = TrackerEntry("slowiou", f"{__name__}:IoUTracker", IoUConfig)
 
 
 def register_slow() -> None:

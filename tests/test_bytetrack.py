@@ -10,9 +10,10 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 
 from bench.mot_io import read_detections, split_by_frame
-from trackers.association import AssociationStage, Detections, iou_cost, motion_distance
+from trackers.association import AssociationStage, FrameDetections, iou_cost, motion_distance
 from trackers.base import filter_output
-from trackers.bytetrack import ByteTrack, ByteTrackConfig, TrackState
+from trackers.bytetrack import ByteTrack, TrackState
+from trackers.configs import ByteTrackConfig
 from trackers.kalman import KalmanFilter, tlwh_to_xyah
 from trackers.matching import cosine_distance, fuse_score, iou, linear_assignment
 
@@ -205,6 +206,6 @@ def test_association_stage_matches_tracks_by_iou() -> None:
             self.feature = None
 
     tracks = [_T([0, 0, 10, 20]), _T([100, 0, 10, 20])]
-    dets = Detections.from_tlbr(np.array([[101.0, 0, 111, 20], [500, 500, 510, 520]]), np.array([0.9, 0.9]))
+    dets = FrameDetections.from_tlbr(np.array([[101.0, 0, 111, 20], [500, 500, 510, 520]]), np.array([0.9, 0.9]))
     matches, ut, ud = AssociationStage(iou_cost, 0.5).match(tracks, dets, motion_distance(tracks, dets))
     assert matches.tolist() == [[1, 0]] and ut.tolist() == [0] and ud.tolist() == [1]

@@ -3,7 +3,7 @@ import pandas as pd
 
 from bench.cache import ArrayCache
 from bench.config import load_config
-from bench.detections import PublicDetections, load_detections
+from bench.detections import PublicSource, load_detections
 from bench.suites import load_suite
 from tests.test_suites import make_mot17_tree
 
@@ -46,12 +46,12 @@ def test_public_detections_cached_and_invalidated_by_content(tmp_path):
     suite = load_suite(str(tmp_path / "MOT17" / "train"), load_config(None))
     seq = suite.split("val")[0]
     cache = ArrayCache(tmp_path / "cache")
-    frames, hit = load_detections(PublicDetections(), seq, cache)
+    frames, hit = load_detections(PublicSource(), seq, cache)
     assert not hit and len(frames) == seq.info.length and frames[0].shape == (1, 5)
-    frames2, hit = load_detections(PublicDetections(), seq, cache)
+    frames2, hit = load_detections(PublicSource(), seq, cache)
     assert hit and all(np.array_equal(a, b) for a, b in zip(frames, frames2))
     seq.det_path.write_text("1,-1,1,1,10,10,0.9,-1,-1,-1\n")
-    frames3, hit = load_detections(PublicDetections(), seq, cache)
+    frames3, hit = load_detections(PublicSource(), seq, cache)
     assert not hit and sum(len(f) for f in frames3) == 1
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trackers.association import Detections
+from trackers.association import FrameDetections
 from trackers.bytetrack import ByteTrack
 from trackers.deepsort import (
     INFTY_COST,
@@ -122,7 +122,7 @@ def test_far_detection_with_right_appearance_is_gated_out_of_the_cascade(gate_on
     # The cost the cascade sees (after the prediction that update() does first).
     states = tracker.states
     predicted = states.kalman.predict(states.state[:, [track.row]].T, left_first=False)
-    dets = Detections.from_tlbr(np.array([box(far)]), np.array([0.9]), e[None])
+    dets = FrameDetections.from_tlbr(np.array([box(far)]), np.array([0.9]), e[None])
     gate = states.kalman.gating_distance(predicted, tlwh_to_xyah(dets.tlwh))[0]
     assert gate[0] > 9.4877
     saved = states.state[:, track.row].copy()
@@ -167,7 +167,7 @@ def test_cascade_gives_the_detection_to_the_more_recently_seen_track(recent):
 
     mid = (left + right) / 2
     query = unit(0, 0, 1)
-    dets = Detections.from_tlbr(np.array([box(mid)]), np.array([0.9]), query[None])
+    dets = FrameDetections.from_tlbr(np.array([box(mid)]), np.array([0.9]), query[None])
     costs = []
     for t in tracker.tracks:  # premise: equal appearance cost, both inside their gates
         costs.append(cosine_distance(np.asarray(t.gallery), query[None]).min())
@@ -275,7 +275,7 @@ def test_appearance_cost_is_the_minimum_over_the_gallery():
         for f in [e0] * 3 + [e1] * 3:  # the switch is bridged by the IoU stage (track missed just this frame)
             tracker.update(*frame([300.0], [f]))
         assert [t.track_id for t in tracker.tracks] == [1]
-        dets = Detections.from_tlbr(np.array([box(300.0)]), np.array([0.9]), e0[None])
+        dets = FrameDetections.from_tlbr(np.array([box(300.0)]), np.array([0.9]), e0[None])
         cost = tracker._gated_appearance_cost(tracker.tracks, dets)
         assert cost[0, 0] == pytest.approx(expected, abs=1e-6)
 

@@ -7,7 +7,7 @@ import pytest
 
 from bench.cache import ArrayCache
 from bench.config import load_config
-from bench.detections import FileDetections, PublicDetections, load_detections, make_source
+from bench.detections import FileSource, PublicSource, load_detections, make_source
 from bench.errors import BenchError
 from bench.suites import load_suite
 from tests.test_suites import make_seq
@@ -26,7 +26,7 @@ def test_files_source_reads_seq_files_and_caches_by_content(tmp_path):
                              f"detections.files.dir='{dets}'"])
     (seq,) = load_suite(str(tmp_path / "suite"), cfg).split("val")
     source = make_source(cfg, "cpu")
-    assert isinstance(source, FileDetections)
+    assert isinstance(source, FileSource)
     cache = ArrayCache(cfg.cache_dir)
     frames, hit = load_detections(source, seq, cache)
     assert not hit and [len(f) for f in frames] == [1, 2, 0, 0, 1]
@@ -36,12 +36,12 @@ def test_files_source_reads_seq_files_and_caches_by_content(tmp_path):
     other = tmp_path / "copy"
     other.mkdir()
     (other / "A.txt").write_bytes((dets / "A.txt").read_bytes())
-    assert load_detections(FileDetections(other), seq, cache)[1]
+    assert load_detections(FileSource(other), seq, cache)[1]
     _det_file(dets / "A.txt", [1, 2, 2, 5], score=0.7)
     frames, hit = load_detections(source, seq, cache)
     assert not hit and frames[0][0][4] == pytest.approx(0.7)
     # The public detections of the same sequence are another entry.
-    pub, hit = load_detections(PublicDetections(), seq, cache)
+    pub, hit = load_detections(PublicSource(), seq, cache)
     assert not hit and pub[0][0][0] == pytest.approx(1.5)
 
 

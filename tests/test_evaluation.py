@@ -11,8 +11,9 @@ import pytest
 
 import bench.evaluation as ev
 from bench.errors import BenchError
-from bench.evaluation import detect_benchmark, evaluate, result_to_json
+from bench.evaluation import evaluate, result_to_json
 from bench.mot_io import SeqInfo, write_gt, write_results, write_seqinfo
+from bench.mot_text import detect_benchmark
 
 DATA = Path(__file__).resolve().parent / "data"
 TUD = DATA / "motmetrics-tud"

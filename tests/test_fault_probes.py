@@ -391,7 +391,7 @@ def _fake_checkpoint(path: Path, model: dict) -> Path:
     """A checkpoint file as `bench train` writes it, of the given model config (untrained weights)."""
     import torch
 
-    from trackers.reid.models import ModelConfig
+    from trackers.reid.configs import ModelConfig
 
     mc = ModelConfig.from_dict(model)
     torch.save({"model_config": mc.to_dict(), "state_dict": mc.build(0).state_dict()}, path)

@@ -15,7 +15,7 @@ import pytest
 
 from bench.fsutil import atomic_dir, remove_stale_temp
 from bench.mot_io import SeqInfo, write_seqinfo
-from bench.runner import latest_run
+from bench.run_store import latest_run
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = "from tests import registry_trackers as t; t.register_slow(); from bench.cli import main; main()"

@@ -8,11 +8,9 @@ import math
 import pytest
 import torch
 
-from trackers.reid.finetrack import FineTrackModelConfig
+from trackers.reid.configs import FineTrackModelConfig, ModelConfig, TrainConfig
 from trackers.reid.finetrack_loss import FineTrackLoss, FineTrackLossConfig, diversity_loss
 from trackers.reid.losses import ReIDLoss, batch_hard_triplet_loss, cross_entropy_label_smoothing
-from trackers.reid.models import ModelConfig
-from trackers.reid.train import TrainConfig
 
 torch.set_num_threads(1)
 

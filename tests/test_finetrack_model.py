@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from trackers.reid.finetrack import FineTrackModelConfig, FineTrackReID, masked_average, stripe_masks, warp_by_flow
+from trackers.reid.configs import FineTrackModelConfig, ModelConfig
+from trackers.reid.finetrack import FineTrackReID, masked_average, stripe_masks, warp_by_flow
 from trackers.reid.finetrack_loss import FineTrackLoss
-from trackers.reid.models import MODEL_REGISTRY, ModelConfig, build_model
+from trackers.reid.registry import MODEL_REGISTRY, build_model
 
 torch.set_num_threads(1)
 

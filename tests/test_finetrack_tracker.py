@@ -3,9 +3,10 @@ import pytest
 
 from bench.mot_io import read_detections, split_by_frame
 from tests.test_deepsort import crossing_paths, id_nearest, run_crossing
-from trackers.association import Detections, motion_distance
-from trackers.bytetrack import ByteTrack, ByteTrackConfig
-from trackers.finetrack import FineTrack, FineTrackConfig, fused_cost, gated_feature_cost
+from trackers.association import FrameDetections, motion_distance
+from trackers.bytetrack import ByteTrack
+from trackers.configs import ByteTrackConfig, FineTrackConfig
+from trackers.finetrack import FineTrack, fused_cost, gated_feature_cost
 
 
 class _T:
@@ -20,7 +21,7 @@ def test_fused_cost_hand_values():
     # track box 0..9 (10 px with +1 convention); det A identical box, det B far away
     tracks = [_T([0, 0, 9, 9], [1.0, 0.0])]
     cos_a = 0.6  # feature at angle with cos 0.6
-    dets = Detections.from_tlbr(np.array([[0, 0, 9, 9], [100, 100, 109, 109], [0, 5, 9, 14]]),
+    dets = FrameDetections.from_tlbr(np.array([[0, 0, 9, 9], [100, 100, 109, 109], [0, 5, 9, 14]]),
                                 np.array([0.9, 0.9, 0.9]),
                                 np.array([[cos_a, 0.8], [1.0, 0.0], [1.0, 0.0]]))
     d = fused_cost(tracks, dets, motion_distance(tracks, dets))
@@ -33,7 +34,7 @@ def test_fused_cost_hand_values():
     g = gated_feature_cost(tracks, dets, motion_distance(tracks, dets))
     assert g[0, 0] == pytest.approx(1 - cos_a) and g[0, 1] == pytest.approx(1.0) and g[0, 2] == pytest.approx(0.0)
     # different appearance on the half-overlapping box: d = sqrt(d_feat * d_IoU) = sqrt(0.4 * 2/3)
-    dets2 = Detections.from_tlbr(np.array([[0, 5, 9, 14]]), np.array([0.9]), np.array([[cos_a, 0.8]]))
+    dets2 = FrameDetections.from_tlbr(np.array([[0, 5, 9, 14]]), np.array([0.9]), np.array([[cos_a, 0.8]]))
     assert fused_cost(tracks, dets2, motion_distance(tracks, dets2))[0, 0] == pytest.approx(np.sqrt(0.4 * 2 / 3))
 
 

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.kalman_reference import KalmanFilter as DenseKalman
-from trackers.kalman import CHI2INV95, KalmanFilter, dense_covariance, tlwh_to_xyah, xyah_to_tlwh
+from trackers.chi2 import CHI2INV95
+from trackers.kalman import KalmanFilter, dense_covariance, tlwh_to_xyah, xyah_to_tlwh
 from trackers.track import KalmanStates, Track, output_rows
 
 DENSE, BATCHED = DenseKalman(), KalmanFilter()

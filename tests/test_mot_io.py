@@ -112,18 +112,18 @@ def test_frame_beyond_seq_length_names_the_line(tmp_path):
 
 def test_split_active_frames_tracks_exactly_like_every_frame():
     """ByteTrack on a MOT15 sequence with long empty gaps: skipping the gaps gives the same rows, frame by frame."""
-    from bench.tracking import TrackJob, track_sequence
-    from trackers.bytetrack import ByteTrackConfig
+    from bench.config import Config
+    from bench.tracking import track_job, track_sequence
 
     dets = read_detections(Path(__file__).parent / "data/mot15-dets/TUD-Campus/det/det.txt")
     dets = dets[dets[:, 0] > 3]  # no detections on the first frames
     dets[dets[:, 0] > 30, 0] += 200  # a gap far longer than the track lifetime
     dets[dets[:, 0] > 250, 0] += 20  # and one shorter than it
     length = int(dets[:, 0].max()) + 50
-    cfg = ByteTrackConfig().__dict__
+    cfg = Config()
 
     def run(frames):
-        return track_sequence(TrackJob("bytetrack", cfg, "s", 30.0, frames, None, 100.0, 1.6)).rows
+        return track_sequence(track_job(cfg, "bytetrack", "s", 30.0, frames)).rows
 
     full = run(split_by_frame(dets, length))
     frames, frame_of_step = split_active_frames(dets, length, 30 + 2)

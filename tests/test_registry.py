@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
 
@@ -9,7 +11,7 @@ from bench.config import load_config
 from bench.errors import BenchError
 from bench.runner import run_suite
 from bench.suites import load_suite
-from bench.tracking import TrackJob, track_sequence
+from bench.tracking import track_job, track_sequence
 from tests import registry_trackers
 from tests.test_runner import TINY
 
@@ -47,10 +49,12 @@ def test_track_job_key_is_a_content_key(iou_registered):
     import numpy as np
 
     frames = [np.array([[10.0, 10, 50, 90, 0.9]]), np.array([[12.0, 10, 52, 90, 0.8]])]
-    job = TrackJob("iou", {"iou_thresh": 0.3, "min_score": 0.1, "delay": 0.0}, "S", 30.0, frames, None, 100, 1.6)
-    same = TrackJob("iou", dict(job.params), "S", 30.0, [f.copy() for f in frames], None, 100, 1.6)
-    moved = TrackJob("iou", dict(job.params), "S", 30.0, [frames[0], frames[1] + 1], None, 100, 1.6)
-    other = TrackJob("iou", {**job.params, "iou_thresh": 0.5}, "S", 30.0, frames, None, 100, 1.6)
+    cfg = load_config(None, ["trackers.iou.iou_thresh=0.3"])
+    job = track_job(cfg, "iou", "S", 30.0, frames)
+    assert job.params == {"iou_thresh": 0.3, "min_score": 0.1, "delay": 0.0} and job.min_box_area == 100
+    same = track_job(cfg, "iou", "S", 30.0, [f.copy() for f in frames])
+    moved = track_job(cfg, "iou", "S", 30.0, [frames[0], frames[1] + 1])
+    other = dataclasses.replace(job, params={**job.params, "iou_thresh": 0.5})
     assert job.key() == same.key()
     assert len({job.key(), moved.key(), other.key()}) == 3
     out = track_sequence(job)

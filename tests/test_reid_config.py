@@ -13,8 +13,9 @@ from bench.config import apply_mapping, load_config
 from bench.errors import BenchError
 from bench.reid import checkpoint_path, load_pretrained, reid_key
 from bench.suites import load_suite
-from trackers.reid.finetrack import FineTrackModelConfig, FineTrackReID
-from trackers.reid.models import GlobalReID, ModelConfig
+from trackers.reid.configs import FineTrackModelConfig, ModelConfig
+from trackers.reid.finetrack import FineTrackReID
+from trackers.reid.models import GlobalReID
 from trackers.reid.resnet import ResNet, load_torchvision_weights
 
 KEYS = json.loads((Path(__file__).parent / "data" / "torchvision-resnet-keys.json").read_text())

@@ -9,7 +9,7 @@ from torch import nn
 
 from trackers.reid.finetrack import FlowAlignedMerge
 from trackers.reid.inference import FusedFlowMerge, FusedInference, MergedPartMasks, fold_conv_bn, fuse_for_inference
-from trackers.reid.models import ModelConfig
+from trackers.reid.configs import ModelConfig
 
 torch.set_num_threads(1)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from trackers.reid.configs import ModelConfig
 from trackers.reid.losses import ReIDLoss
-from trackers.reid.models import MODEL_REGISTRY, GlobalReID, ModelConfig, build_model, register_model
+from trackers.reid.models import GlobalReID
+from trackers.reid.registry import MODEL_REGISTRY, build_model, register_model
 from trackers.reid.resnet import ResNet, scaled_width
 
 torch.set_num_threads(1)
@@ -134,16 +136,18 @@ def test_factory_config_round_trip_and_registry() -> None:
     with pytest.raises(ValueError, match="unknown Re-ID model"):
         build_model("nope", 3)
 
-    @register_model("_test_dummy")
-    def _dummy(num_classes: int, **kw) -> torch.nn.Module:
-        return torch.nn.Linear(2, num_classes)
-
+    dummy = register_model("_test_dummy", builder=f"{__name__}:dummy_builder")(ModelConfig)
     try:
         assert build_model("_test_dummy", 4).out_features == 4
         with pytest.raises(ValueError, match="already registered"):
-            register_model("_test_dummy")(_dummy)
+            register_model("_test_dummy", builder=f"{__name__}:dummy_builder")(dummy)
     finally:
         MODEL_REGISTRY.pop("_test_dummy")
+
+
+def dummy_builder(num_classes: int, **kw) -> torch.nn.Module:
+    """The builder `test_factory_config_round_trip_and_registry` registers by name."""
+    return torch.nn.Linear(2, num_classes)
 
 
 def test_tiny_overfit_reduces_loss() -> None:

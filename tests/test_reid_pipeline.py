@@ -9,7 +9,7 @@ import torch
 from bench.cache import ArrayCache
 from bench.config import load_config
 from bench.crops import crop_boxes
-from bench.detections import PublicDetections, load_detections
+from bench.detections import PublicSource, load_detections
 from bench.embeddings import load_embeddings
 from bench.errors import BenchError
 from bench.reid import checkpoint_path, ensure_checkpoint, load_checkpoint, train_checkpoint
@@ -76,8 +76,8 @@ def test_embedding_cache_hits_and_invalidates_on_checkpoint_change(tiny):
     cfg, suite = tiny
     seq = suite.split("val")[0]
     cache = ArrayCache(cfg.cache_dir)
-    frames, _ = load_detections(PublicDetections(), seq, cache)
-    det_key = {"source": "public", "params": PublicDetections().params()}
+    frames, _ = load_detections(PublicSource(), seq, cache)
+    det_key = {"source": "public", "params": PublicSource().params()}
     path = ensure_checkpoint(cfg, "deepsort", suite, 0, "cpu")
     embedder, meta = load_checkpoint(path, "cpu")
     feats, hit = load_embeddings(embedder, seq, frames, det_key, cache)

@@ -1,4 +1,4 @@
-"""The fast training loop and forward paths (issue 12.5) against the straightforward code they replaced.
+"""The fast training loop and forward paths (issue 12.5) against straightforward reference code.
 
 On the CPU in fp32 they must be bit-identical (same seed ⇒ same weights, losses and embeddings, so tracking results
 do not move); the CUDA-only paths (bf16 autocast, channels_last, the sync-free triplet mean) are exercised on the
@@ -18,10 +18,10 @@ from bench.code_fingerprint import inference_fingerprint
 from bench.embeddings import Embedder
 from trackers.reid.finetrack import FlowAlignedMerge
 from trackers.reid.losses import batch_hard_triplet_loss
-from trackers.reid.models import ModelConfig
+from trackers.reid.configs import ModelConfig, TrainConfig
 from trackers.reid.preprocess import normalise
 from trackers.reid.samplers import PKSampler
-from trackers.reid.train import TrainConfig, apply_augmentation, draw_augmentation, lr_factor, train
+from trackers.reid.train import apply_augmentation, draw_augmentation, lr_factor, train
 
 TINY = {"width": 0.125, "input_size": (32, 16)}
 

@@ -9,7 +9,8 @@ import pytest
 
 from bench.config import load_config
 from bench.report import write_report
-from bench.runner import latest_run, run_suite
+from bench.run_store import latest_run
+from bench.runner import run_suite
 from bench.suites import load_suite
 
 TINY = ["synth.frames=40", "synth.num_train=1", "synth.num_val=2", "synth.people=6", "run.jobs=1"]

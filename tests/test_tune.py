@@ -90,6 +90,7 @@ def test_tune_never_reads_val_or_test_and_its_objective_is_bench_evaluation(tmp_
     from bench.mot_io import write_results
     from bench.reid import checkpoint_path
     from bench.tracking import TrackJob, track_sequence
+    from bench.trackers_registry import REGISTRY
 
     torch.set_num_threads(1)
     small = ["reid.finetrack.model.width=0.125", "reid.finetrack.model.input_size=[32, 16]",
@@ -115,7 +116,8 @@ def test_tune_never_reads_val_or_test_and_its_objective_is_bench_evaluation(tmp_
     data = tune.prepare(_cfg(tmp_path), suite, "bytetrack")
     out = tmp_path / "check"
     for s in data.seqs:
-        job = TrackJob("bytetrack", {**data.base, **bt.best_params}, s.name, s.fps, s.frames, None, 100.0, 1.6)
+        job = TrackJob(entry=REGISTRY["bytetrack"], params={**data.base, **bt.best_params}, seq=s.name,
+                       frame_rate=s.fps, frames=s.frames, features=None, min_box_area=100.0, aspect_ratio_thresh=1.6)
         write_results(out / f"{s.name}.txt", track_sequence(job).rows)
     metrics = evaluate(out, data.seqs[0].gt_root, seqs=train).metrics
     assert metrics.loc["COMBINED", "HOTA"] == bt.best_value

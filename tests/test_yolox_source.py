@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from bench.cache import ArrayCache
+from bench.config import load_config
 from bench.detections import load_detections
 from bench.errors import BenchError
 from bench.mot_io import SeqInfo, write_seqinfo
@@ -21,7 +22,7 @@ from bench.suites import Sequence
 from bench.yolox_source import (
     IMAGENET_MEAN,
     IMAGENET_STD,
-    YOLOXDetections,
+    YOLOXSource,
     from_input_coords,
     letterbox_ratio,
     load_exp,
@@ -182,11 +183,11 @@ def seq(tmp_path_factory: pytest.TempPathFactory) -> Sequence:
     return Sequence(name="SEQ-01", path=root, split="val", info=info)
 
 
-def nano(**kw) -> YOLOXDetections:
+def nano(**kw) -> YOLOXSource:
     # conf 0: a random-init head scores ~1e-4 (bias prior 0.01 for both obj and cls), so keep everything to NMS
     base = dict(exp="yolox-nano", input_size=SIZE, conf_thresh=0.0, num_classes=1, batch_size=2,
                 allow_random_init=True)
-    return YOLOXDetections(**{**base, **kw})
+    return YOLOXSource(**{**base, **kw})
 
 
 @pytest.fixture(scope="module")
@@ -228,7 +229,7 @@ def test_detect_maps_head_output_back_to_image_pixels(seq: Sequence, monkeypatch
         [100.0, 210.0, 40.0, 20.0, 0.5, 0.4],  # in the padding below the image (y > 120 * 1.6): dropped
     ], dtype=torch.float32)[None]
     source = nano(conf_thresh=0.1)
-    monkeypatch.setattr(YOLOXDetections, "_build_model",
+    monkeypatch.setattr(YOLOXSource, "_build_model",
                         lambda self: (FixedHead(rows), torch.device("cpu"), torch.float32))
     d = source.detect(seq)
     assert d[:, 0].tolist() == [1.0, 2.0, 3.0]
@@ -313,7 +314,7 @@ def test_cache_hits_and_misses_when_the_checkpoint_changes(seq: Sequence, tmp_pa
     ckpt = tmp_path / "nano.pth"
     torch.save({"model": nano_weights(seed=1)}, ckpt)
     cache = ArrayCache(tmp_path / "cache")
-    source = YOLOXDetections(exp="yolox-nano", checkpoint=str(ckpt), input_size=SIZE, conf_thresh=0.05)
+    source = YOLOXSource(exp="yolox-nano", checkpoint=str(ckpt), input_size=SIZE, conf_thresh=0.05)
     first, hit1 = load_detections(source, seq, cache)
     second, hit2 = load_detections(source, seq, cache)
     assert (hit1, hit2) == (False, True)
@@ -331,18 +332,18 @@ def test_checkpoint_that_does_not_fit_is_an_error(seq: Sequence, tmp_path: Path)
     ckpt = tmp_path / "coco_nano.pth"
     torch.save(nano_weights(seed=0, num_classes=80), ckpt)  # 80 COCO classes: the head does not fit num_classes=1
     with pytest.raises(BenchError, match="num_classes"):
-        YOLOXDetections(exp="yolox-nano", checkpoint=str(ckpt), input_size=SIZE).detect(seq)
+        YOLOXSource(exp="yolox-nano", checkpoint=str(ckpt), input_size=SIZE).detect(seq)
 
 
 # ---- configuration and user-facing errors ----------------------------------------------------------------
 
 
 def test_missing_checkpoint_is_a_bench_error(tmp_path: Path) -> None:
-    source = YOLOXDetections(exp="yolox-nano", checkpoint=str(tmp_path / "bytetrack_x_mot17.pth.tar"))
+    source = YOLOXSource(exp="yolox-nano", checkpoint=str(tmp_path / "bytetrack_x_mot17.pth.tar"))
     with pytest.raises(BenchError, match="not found.*none can be downloaded automatically"):
         source.params()
     with pytest.raises(BenchError, match="needs a checkpoint"):
-        YOLOXDetections(exp="yolox-nano")
+        YOLOXSource(exp="yolox-nano")
 
 
 def test_yolox_not_installed_says_make_install(monkeypatch: pytest.MonkeyPatch, seq: Sequence) -> None:
@@ -368,17 +369,22 @@ def test_params_cover_the_output(tmp_path: Path) -> None:
 def test_from_config(tmp_path: Path) -> None:
     ckpt = tmp_path / "w.pth"
     ckpt.write_bytes(b"x")
-    s = yolox_source_from_config({"exp": "yolox-x", "checkpoint": str(ckpt), "input_size": [800, 1440],
-                                  "conf_thresh": 0, "batch_size": 4}, device="cpu")
+    cfg = load_config(None, [f"detections.yolox.checkpoint='{ckpt}'", "detections.yolox.input_size=[800, 1440]",
+                             "detections.yolox.conf_thresh=0", "detections.yolox.batch_size=4"])
+    s = yolox_source_from_config(cfg.detections.yolox, device="cpu")
     assert (s.exp, s.input_size, s.conf_thresh, s.batch_size, s.device) == ("yolox-x", (800, 1440), 0.0, 4, "cpu")
-    with pytest.raises(BenchError, match="detections.yolox.conf_tresh: unknown key"):
-        yolox_source_from_config({"checkpoint": str(ckpt), "conf_tresh": 0.1}, device="cpu")
-    with pytest.raises(BenchError, match="detections.yolox.batch_size: expected int"):
-        yolox_source_from_config({"checkpoint": str(ckpt), "batch_size": "8"}, device="cpu")
-    with pytest.raises(BenchError, match="input_size"):
-        yolox_source_from_config({"checkpoint": str(ckpt), "input_size": [800, 1441]}, device="cpu")
+    for bad, message in [
+        ("detections.yolox.conf_tresh=0.1", "unknown key 'detections.yolox.conf_tresh'"),
+        ("detections.yolox.batch_size='8'", "detections.yolox.batch_size: expected int"),
+        ("detections.yolox.batch_size=0", "detections.yolox.batch_size = 0 is out of range"),
+        ("detections.yolox.nms_thresh=1.5", "detections.yolox.nms_thresh = 1.5 is out of range"),
+        ("detections.yolox.input_size=[800, 1441]", "input_size must be .*multiples of 32"),
+        ("detections.yolox.class_index=1", "class_index must be < num_classes"),
+    ]:
+        with pytest.raises(BenchError, match=message):
+            load_config(None, [bad])
     with pytest.raises(BenchError, match="checkpoint is not set"):
-        yolox_source_from_config({}, device="cpu")
+        yolox_source_from_config(load_config(None, []).detections.yolox, device="cpu")
 
 
 NANO_EXP_FILE = """

@@ -28,7 +28,7 @@ class KalmanTrackLike(Protocol):
 
 
 @dataclass
-class Detections:
+class FrameDetections:
     """One frame's detections as arrays (row i is detection i), with the box formats the trackers need.
 
     `tlbr` is recomputed from `tlwh` (x1 + (x2 - x1)), as the reference does through its STrack objects, so
@@ -40,7 +40,7 @@ class Detections:
     features: np.ndarray | None = None  # (N, D) or None
 
     @classmethod
-    def from_tlbr(cls, tlbr: np.ndarray, scores: np.ndarray, features: np.ndarray | None = None) -> "Detections":
+    def from_tlbr(cls, tlbr: np.ndarray, scores: np.ndarray, features: np.ndarray | None = None) -> "FrameDetections":
         return cls(tlbr_to_tlwh(np.asarray(tlbr, dtype=np.float64).reshape(-1, 4)),
                    np.asarray(scores, dtype=np.float64).reshape(-1), features)
 
@@ -59,33 +59,33 @@ class Detections:
         box[2] /= box[3]
         return box.T
 
-    def subset(self, idx: np.ndarray | Sequence[int] | slice) -> "Detections":
+    def subset(self, idx: np.ndarray | Sequence[int] | slice) -> "FrameDetections":
         if not isinstance(idx, slice):
             idx = np.asarray(idx, dtype=np.int64)
         feats = None if self.features is None else self.features[idx]
-        return Detections(self.tlwh[idx], self.scores[idx], feats)
+        return FrameDetections(self.tlwh[idx], self.scores[idx], feats)
 
     def feature(self, i: int) -> np.ndarray | None:
         return None if self.features is None else self.features[i]
 
 
-def motion_distance(tracks: Sequence[KalmanTrackLike], dets: Detections) -> np.ndarray:
+def motion_distance(tracks: Sequence[KalmanTrackLike], dets: FrameDetections) -> np.ndarray:
     """1 - IoU (+1 convention) between the tracks' Kalman boxes and the detections, tracks × detections."""
     return iou_distance(tracks_tlbr(tracks), dets.tlbr)
 
 
-def iou_cost(tracks: Sequence[KalmanTrackLike], dets: Detections, iou_dist: np.ndarray) -> np.ndarray:
+def iou_cost(tracks: Sequence[KalmanTrackLike], dets: FrameDetections, iou_dist: np.ndarray) -> np.ndarray:
     """Plain 1 - IoU."""
     return iou_dist
 
 
-def score_fused_iou_cost(tracks: Sequence[KalmanTrackLike], dets: Detections, iou_dist: np.ndarray) -> np.ndarray:
+def score_fused_iou_cost(tracks: Sequence[KalmanTrackLike], dets: FrameDetections, iou_dist: np.ndarray) -> np.ndarray:
     """ByteTrack's default (non-MOT20) cost: 1 - IoU * detection score."""
     return fuse_score(iou_dist, dets.scores)
 
 
 # (tracks, detections, their 1 - IoU) → tracks × detections cost
-CostFn = Callable[[Sequence[KalmanTrackLike], Detections, np.ndarray], np.ndarray]
+CostFn = Callable[[Sequence[KalmanTrackLike], FrameDetections, np.ndarray], np.ndarray]
 
 _NO_MATCHES = np.empty((0, 2), dtype=np.int64)
 
@@ -99,7 +99,7 @@ class AssociationStage:
     name: str = ""
 
     def match(
-        self, tracks: Sequence[KalmanTrackLike], dets: Detections, iou_dist: np.ndarray
+        self, tracks: Sequence[KalmanTrackLike], dets: FrameDetections, iou_dist: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """→ (matches (K, 2) [track index, det index], unmatched track indices, unmatched det indices).
 

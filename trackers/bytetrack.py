@@ -17,19 +17,19 @@ updated once per frame (all three stages' matches together: no stage reads a sta
 matrix per frame serves all three stages; lapjv is skipped where the assignment is forced
 (`matching.linear_assignment`); the Kalman steps and the duplicate check run as compiled per-track loops (numba:
 `kalman._predict_kernel`, `kalman._update_kernel`, `duplicate_pairs`), because with ~10 tracks a frame numpy's
-per-call cost, not the arithmetic, was most of the time. All exact rewrites, not approximations.
+per-call cost, not the arithmetic, would be most of the time. All exact rewrites, not approximations.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
-from typing import ClassVar
 
 import numpy as np
 from numba import njit
 
-from trackers.association import AssociationStage, CostFn, Detections, iou_cost, score_fused_iou_cost
+from trackers.association import AssociationStage, CostFn, FrameDetections, iou_cost, score_fused_iou_cost
+from trackers.configs import ByteTrackConfig
 from trackers.kalman import KalmanFilter
 from trackers.matching import iou_distance, pair_iou
 from trackers.track import KalmanStates, output_rows, rows_of
@@ -53,32 +53,6 @@ class Track(KalmanTrack):
     is_activated: bool = False
     tracklet_len: int = 0
     feature: np.ndarray | None = None
-
-
-@dataclass
-class ByteTrackConfig:
-    """Defaults are ByteTrack's tools/track.py arguments (what the reference outputs were made with)."""
-
-    # detections above this are "high" (first stage)
-    track_thresh: float = field(default=0.6, metadata={"range": "[0, 1]"})
-    match_thresh: float = field(default=0.9, metadata={"range": "[0, 1]"})  # first-stage cost limit
-    track_buffer: int = field(default=30, metadata={"range": "[0, inf)"})  # frames a lost track is kept (at 30 fps)
-    mot20: bool = False  # True: plain IoU cost (no score fusion)
-    # detections in (low_thresh, track_thresh) are "low" (second stage)
-    low_thresh: float = field(default=0.1, metadata={"range": "[0, 1]"})
-    second_match_thresh: float = field(default=0.5, metadata={"range": "[0, 1]"})  # second-stage cost limit (plain IoU)
-    # cost limit for unconfirmed tracks vs leftover high detections
-    unconfirmed_match_thresh: float = field(default=0.7, metadata={"range": "[0, 1]"})
-    # a new track needs score >= track_thresh + offset
-    new_track_thresh_offset: float = field(default=0.1, metadata={"range": "[0, 1]"})
-    # tracked and lost tracks closer than this (1 - IoU) are duplicates
-    duplicate_iou_dist: float = field(default=0.15, metadata={"range": "[0, 1]"})
-
-    # `bench tune`'s search space: field -> search bounds (None: the field's declared range); see bench/tune.py
-    TUNABLE: ClassVar[dict[str, tuple[float, float] | None]] = {
-        "track_thresh": None, "match_thresh": None, "second_match_thresh": None,
-        "new_track_thresh_offset": (0.0, 0.3), "track_buffer": (5, 150),
-    }
 
 
 @njit("UniTuple(float64, 4)(float64[:, :], int64)", cache=True)
@@ -127,7 +101,6 @@ def _without_ids(a: list[Track], ids: set[int]) -> list[Track]:
 class ByteTrack:
     """Two-stage association of high- then low-score detections to Kalman-predicted tracks."""
 
-    needs_features = False
 
     def __init__(self, config: ByteTrackConfig | None = None, frame_rate: float = 30,
                  first_stage_cost: CostFn | None = None) -> None:
@@ -155,7 +128,7 @@ class ByteTrack:
         if feature is not None:
             track.feature = feature
 
-    def _observe(self, tracks: list[Track], dets: Detections, idx: list[int]) -> None:
+    def _observe(self, tracks: list[Track], dets: FrameDetections, idx: list[int]) -> None:
         """Kalman-update each tracks[k] with detection idx[k] (one batched step) and mark it tracked."""
         if not tracks:
             return
@@ -184,10 +157,10 @@ class ByteTrack:
         high = np.nonzero(scores > cfg.track_thresh)[0]
         low = np.nonzero((scores > cfg.low_thresh) & (scores < cfg.track_thresh))[0]
         keep = np.concatenate([high, low])
-        # Detections used this frame, high-score ones first: indices :n_high are the high, n_high: the low ones.
+        # FrameDetections used this frame, high-score ones first: indices :n_high are the high, n_high: the low ones.
         # Every stage below names detections by their index in `used`.
         feats = None if features is None else np.asarray(features)[keep]
-        used = Detections.from_tlbr(dets[keep, :4], scores[keep], feats)
+        used = FrameDetections.from_tlbr(dets[keep, :4], scores[keep], feats)
         n_high = len(high)
 
         activated: list[Track] = []

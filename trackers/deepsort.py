@@ -33,7 +33,7 @@ Deliberate details and differences from the reference:
   `output_max_time_since_update=1` reproduces (such a row carries the last matched score).
 - The box reported is the track's Kalman state after the update as left, top, width, height (the reference's
   `to_tlwh()`, and the `trackers.base.Tracker` output convention), not the detection.
-- Detections keep their input order unless NMS is on (`nms_max_overlap < 1`); deep_sort_app always runs its
+- FrameDetections keep their input order unless NMS is on (`nms_max_overlap < 1`); deep_sort_app always runs its
   NMS, which, even when it suppresses nothing, reorders detections by descending score. Only the numbering of
   new track ids can differ because of that.
 """
@@ -43,12 +43,12 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import ClassVar
 
 import numpy as np
 
-from trackers.association import Detections
-from trackers.kalman import CHI2INV95, KalmanFilter, tlwh_to_xyah
+from trackers.association import FrameDetections
+from trackers.configs import DeepSORTConfig
+from trackers.kalman import KalmanFilter, tlwh_to_xyah
 from trackers.matching import cosine_distance, iou, linear_assignment
 from trackers.track import KalmanStates, output_rows, rows_of, tracks_tlbr
 from trackers.track import Track as KalmanTrack
@@ -80,53 +80,6 @@ class Track(KalmanTrack):
         return self.gallery[-1]
 
 
-@dataclass
-class DeepSORTConfig:
-    """Defaults are the reference's (tracker.py, deep_sort_app.py), except `min_confidence`.
-
-    `min_confidence` 0.3: DeepSORT has no second, low-score stage, so this one threshold decides which partly
-    occluded detections it may use at all; n_init filters the false positives a low threshold lets in. 0.8, the
-    value deep_sort_app uses, was tuned for the score scale of the POI Faster R-CNN MOT16 detections and would
-    discard most boxes of other detectors (MOT15 public detections score 0.5-1.0); 0.3 is the widely used
-    default of DeepSORT run on modern detectors (e.g. ZQPei/deep_sort_pytorch).
-    """
-
-    min_confidence: float = field(default=0.3, metadata={"range": "[0, 1]"})  # detections with score < this are dropped
-    # cascade cost limit (matching_threshold)
-    max_cosine_distance: float = field(default=0.2, metadata={"range": "[0, 2]"})
-    # gallery size per track (last nn_budget features); None: unbounded
-    nn_budget: int | None = field(default=100, metadata={"range": "[1, inf)"})
-    max_iou_distance: float = field(default=0.7, metadata={"range": "[0, 1]"})  # IoU-stage cost limit on 1 - IoU
-    # cascade depth; a confirmed track is deleted when time_since_update > max_age
-    max_age: int = field(default=70, metadata={"range": "[1, inf)"})
-    # consecutive hits for a tentative track to be confirmed
-    n_init: int = field(default=3, metadata={"range": "[1, inf)"})
-    # squared Mahalanobis gate on (x, y, a, h)
-    gating_threshold: float = field(default=CHI2INV95[4], metadata={"range": "(0, inf)"})
-    # reference NMS (intersection / area of the weaker box); 1.0: off
-    nms_max_overlap: float = field(default=1.0, metadata={"range": "[0, 1]"})
-    # detections shorter than this (pixels) are dropped
-    min_detection_height: float = field(default=0.0, metadata={"range": "[0, inf)"})
-    # 0: only tracks matched this frame; 1: as deep_sort_app
-    output_max_time_since_update: int = field(default=0, metadata={"range": "[0, inf)"})
-
-    # `bench tune`'s search space: field -> search bounds (None: the field's declared range); see bench/tune.py
-    TUNABLE: ClassVar[dict[str, tuple[float, float] | None]] = {
-        "min_confidence": None, "max_cosine_distance": (0.05, 1.0), "max_iou_distance": None,
-        "max_age": (10, 150), "n_init": (1, 6),
-    }
-
-    def __post_init__(self) -> None:
-        if self.n_init < 1:
-            raise ValueError(f"n_init must be >= 1, got {self.n_init}")
-        if self.max_age < 1:
-            raise ValueError(f"max_age must be >= 1, got {self.max_age}")
-        if self.nn_budget is not None and self.nn_budget < 1:
-            raise ValueError(f"nn_budget must be >= 1 or None, got {self.nn_budget}")
-        if self.output_max_time_since_update < 0:
-            raise ValueError(f"output_max_time_since_update must be >= 0, got {self.output_max_time_since_update}")
-
-
 def non_max_suppression(tlwh: np.ndarray, scores: np.ndarray, max_overlap: float) -> np.ndarray:
     """Greedy NMS as deep_sort_app's preprocessing → kept indices, highest score first.
 
@@ -151,7 +104,6 @@ def non_max_suppression(tlwh: np.ndarray, scores: np.ndarray, max_overlap: float
 class DeepSORT:
     """SORT's Kalman tracker with an appearance-first matching cascade (see the module docstring)."""
 
-    needs_features = True
 
     def __init__(self, config: DeepSORTConfig | None = None, frame_rate: float = 30) -> None:
         self.config = config = config if config is not None else DeepSORTConfig()
@@ -236,17 +188,17 @@ class DeepSORT:
             raise ValueError(f"feature dimension changed from {self._feature_dim} to {features.shape[1]}")
         return dets, features
 
-    def _select_detections(self, dets: np.ndarray, features: np.ndarray) -> Detections:
+    def _select_detections(self, dets: np.ndarray, features: np.ndarray) -> FrameDetections:
         """deep_sort_app's preprocessing: minimum height, minimum confidence, then (optionally) NMS."""
         cfg = self.config
         keep = (dets[:, 3] - dets[:, 1] >= cfg.min_detection_height) & (dets[:, 4] >= cfg.min_confidence)
-        detections = Detections.from_tlbr(dets[keep, :4], dets[keep, 4], features[keep])
+        detections = FrameDetections.from_tlbr(dets[keep, :4], dets[keep, 4], features[keep])
         if cfg.nms_max_overlap < 1.0 and len(detections) > 0:
             detections = detections.subset(non_max_suppression(detections.tlwh, detections.scores,
                                                                cfg.nms_max_overlap))
         return detections
 
-    def _gated_appearance_cost(self, tracks: list[Track], dets: Detections) -> np.ndarray:
+    def _gated_appearance_cost(self, tracks: list[Track], dets: FrameDetections) -> np.ndarray:
         """Tracks × detections: min cosine distance to each track's gallery, INFTY_COST outside the Kalman gate."""
         assert dets.features is not None
         cost = np.stack([cosine_distance(np.asarray(t.gallery), dets.features).min(axis=0) for t in tracks])
@@ -254,11 +206,11 @@ class DeepSORT:
         cost[gate > self.config.gating_threshold] = INFTY_COST
         return cost
 
-    def _iou_cost(self, tracks: list[Track], dets: Detections) -> np.ndarray:
+    def _iou_cost(self, tracks: list[Track], dets: FrameDetections) -> np.ndarray:
         """Tracks × detections: 1 - IoU of the predicted track boxes and the detections."""
         return 1.0 - iou(tracks_tlbr(tracks), dets.tlbr, offset=0.0)
 
-    def _apply_detections(self, tracks: list[Track], dets: Detections, idx: np.ndarray) -> None:
+    def _apply_detections(self, tracks: list[Track], dets: FrameDetections, idx: np.ndarray) -> None:
         """Kalman-update each tracks[k] with detection idx[k] (one batched step), then count the hit."""
         self.states.update(rows_of(tracks), tlwh_to_xyah(dets.tlwh[idx]))
         for track, i in zip(tracks, idx.tolist()):
@@ -269,7 +221,7 @@ class DeepSORT:
             if track.state == TrackState.TENTATIVE and track.hits >= self.config.n_init:
                 track.state = TrackState.CONFIRMED
 
-    def _new_tracks(self, dets: Detections, idx: np.ndarray) -> list[Track]:
+    def _new_tracks(self, dets: FrameDetections, idx: np.ndarray) -> list[Track]:
         rows = self.states.add(tlwh_to_xyah(dets.tlwh[idx]))
         state = TrackState.CONFIRMED if self.config.n_init <= 1 else TrackState.TENTATIVE
         tracks = []

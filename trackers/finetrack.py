@@ -10,38 +10,19 @@ of confident (high-score) matches. Everything else is ByteTrack's code, not a co
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import ClassVar
 
 import numpy as np
 
-from trackers.association import CostFn, Detections, KalmanTrackLike
-from trackers.bytetrack import ByteTrack, ByteTrackConfig, Track
+from trackers.association import CostFn, FrameDetections, KalmanTrackLike
+from trackers.bytetrack import ByteTrack, Track
+from trackers.configs import FineTrackConfig
 from trackers.matching import cosine_distance
-
-ASSOCIATIONS = ("fused", "iou", "feat")
-
-
-@dataclass
-class FineTrackConfig(ByteTrackConfig):
-    # fused: sqrt(d̃_feat·d_IoU); iou: ByteTrack's own first stage; feat: d̃_feat alone
-    association: str = field(default="fused", metadata={"choices": ASSOCIATIONS})
-    # EMA: f ← m·f + (1 − m)·f_det, then re-normalised
-    feature_momentum: float = field(default=0.9, metadata={"range": "[0, 1)"})
-    TUNABLE: ClassVar[dict[str, tuple[float, float] | None]] = {**ByteTrackConfig.TUNABLE, "feature_momentum": None}
-
-    def __post_init__(self) -> None:
-        if self.association not in ASSOCIATIONS:
-            raise ValueError(f"association must be one of {ASSOCIATIONS}, got {self.association!r}")
-        if not 0.0 <= self.feature_momentum < 1.0:
-            raise ValueError(f"feature_momentum must be in [0, 1), got {self.feature_momentum}")
-
 
 def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
-def feature_distance(tracks: Sequence[KalmanTrackLike], dets: Detections) -> np.ndarray:
+def feature_distance(tracks: Sequence[KalmanTrackLike], dets: FrameDetections) -> np.ndarray:
     """d_feat = 1 − cosine similarity, tracks × detections."""
     if dets.features is None or any(t.feature is None for t in tracks):
         raise ValueError("FineTrack's first stage needs features on every track and detection")
@@ -53,12 +34,12 @@ def _gated(d_feat: np.ndarray, d_iou: np.ndarray) -> np.ndarray:
     return 1.0 - (1.0 - d_feat) * (d_iou < 1.0)
 
 
-def gated_feature_cost(tracks: Sequence[KalmanTrackLike], dets: Detections, d_iou: np.ndarray) -> np.ndarray:
+def gated_feature_cost(tracks: Sequence[KalmanTrackLike], dets: FrameDetections, d_iou: np.ndarray) -> np.ndarray:
     """d̃_feat alone (association = "feat"); `d_iou` is the tracks' and detections' 1 - IoU."""
     return _gated(feature_distance(tracks, dets), d_iou)
 
 
-def fused_cost(tracks: Sequence[KalmanTrackLike], dets: Detections, d_iou: np.ndarray) -> np.ndarray:
+def fused_cost(tracks: Sequence[KalmanTrackLike], dets: FrameDetections, d_iou: np.ndarray) -> np.ndarray:
     """d = sqrt(d̃_feat · d_IoU); `d_iou` is the tracks' and detections' 1 - IoU."""
     return np.sqrt(np.clip(_gated(feature_distance(tracks, dets), d_iou), 0.0, None) * d_iou)
 
@@ -69,7 +50,6 @@ FIRST_STAGE_COSTS: dict[str, CostFn | None] = {"fused": fused_cost, "iou": None,
 class FineTrack(ByteTrack):
     """ByteTrack whose first stage is chosen by `config.association`; features are required."""
 
-    needs_features = True
 
     def __init__(self, config: FineTrackConfig | None = None, frame_rate: float = 30) -> None:
         config = config if config is not None else FineTrackConfig()

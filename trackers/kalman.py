@@ -25,21 +25,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-# 0.95 quantile of the chi-square distribution with N degrees of freedom (N = 1..9), the Mahalanobis gating
-# threshold; values as in MATLAB/Octave chi2inv (the table DeepSORT and ByteTrack use).
-CHI2INV95: dict[int, float] = {
-    1: 3.8415,
-    2: 5.9915,
-    3: 7.8147,
-    4: 9.4877,
-    5: 11.070,
-    6: 12.592,
-    7: 14.067,
-    8: 15.507,
-    9: 16.919,
-}
-
-
 def tlwh_to_xyah(tlwh: np.ndarray) -> np.ndarray:
     """(..., 4) left, top, w, h → center x, center y, w/h, h (same float operations as the reference)."""
     ret = np.array(tlwh, dtype=np.float64, copy=True)
@@ -167,7 +152,8 @@ class KalmanFilter:
                        self._measure_weights, self._measure_aspect_var[0, 0])
 
     def gating_distance(self, state: np.ndarray, xyah: np.ndarray) -> np.ndarray:
-        """(N tracks) × (M measurements) squared Mahalanobis distance in (x, y, a, h); compare with CHI2INV95[4]."""
+        """(N tracks) × (M measurements) squared Mahalanobis distance in (x, y, a, h); compare with
+        `trackers.chi2.CHI2INV95[4]`."""
         return self.gating_distance_columns(np.asarray(state, dtype=np.float64).T, xyah)
 
     def gating_distance_columns(self, x: np.ndarray, xyah: np.ndarray) -> np.ndarray:

@@ -11,8 +11,8 @@ Why these pieces:
     mask-weighted average of the *full* fused map (not only of the block), so every part sees all channels but at
     different places. Part features plus a global feature (average/GeM pooling of the fused map) each get a BNNeck
     and a classifier; a diversity loss (see `finetrack_loss.py`) pushes the part features of one crop apart.
-    (The paper's method text could not be retrieved on this machine: pooling the full map rather than the block,
-    and taking the global feature from the fused map rather than from C5, are this implementation's choices.)
+    Pooling the full map rather than the block, and taking the global feature from the fused map rather than from
+    C5, are this implementation's choices, not read from the paper's method text.
   * `parts="stripes"` replaces the learned masks by K fixed horizontal stripes (a PCB-style reference);
     `parts="none"` keeps only the global branch, i.e. an FPN + global pooling baseline.
 
@@ -27,38 +27,16 @@ post-BN part features and the L2-normalised post-BN global feature, (B, (K+1)·D
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from trackers.reid.finetrack_loss import PART_WEIGHT_PER_K, FineTrackLossConfig, finetrack_loss
+from trackers.reid.configs import PART_MODES, FineTrackModelConfig
 from trackers.reid.heads import BNNeck
-from trackers.reid.models import LOSS, ModelConfig, make_pooling, register_model
+from trackers.reid.models import make_pooling
 from trackers.reid.resnet import ResNet, scaled_width
 
-PART_MODES = ("mpmg", "stripes", "none")
 MASK_EPS = 1e-6
-
-
-@dataclass
-class FineTrackModelConfig(ModelConfig):
-    """FineTrack's switches and their defaults (the one place they live); keys `reid.<tracker>.model.<field>`.
-    Fields marked `loss` weight its training objective (`finetrack_loss`) and are not constructor arguments."""
-
-    name: str = "finetrack"
-    fafpn: bool = True  # flow-aligned FPN merge (False: plain bilinear FPN)
-    # mpmg (learned masks) | stripes (fixed horizontal) | none (global branch only)
-    parts: str = field(default="mpmg", metadata={"choices": PART_MODES})
-    k: int = field(default=6, metadata={"range": "[1, inf)"})  # number of parts K
-    fpn_dim: int | None = field(default=None, metadata={"range": "[1, inf)"})  # None: scaled_width(256, width)
-    out_stride: int = field(default=4, metadata={"choices": (4, 8)})  # 4: fuse down to C2; 8: stop at C3
-    # α = part_weight_per_k · K
-    part_weight_per_k: float = field(default=PART_WEIGHT_PER_K, metadata={**LOSS, "range": "[0, inf)"})
-    global_weight: float = field(default=FineTrackLossConfig.beta, metadata={**LOSS, "range": "[0, inf)"})  # β
-    diversity_weight: float = field(default=FineTrackLossConfig.gamma, metadata={**LOSS, "range": "[0, inf)"})  # γ
-    diversity: bool = field(default=FineTrackLossConfig.diversity, metadata=LOSS)  # False: no γ·L_div (ablation)
 
 
 def conv_bn(in_ch: int, out_ch: int, kernel: int, relu: bool) -> nn.Sequential:
@@ -208,7 +186,6 @@ def masked_average(fmap: Tensor, masks: Tensor) -> Tensor:
     return num / den
 
 
-@register_model("finetrack", config=FineTrackModelConfig, loss=finetrack_loss)
 class FineTrackReID(nn.Module):
     """ResNet -> (FA)FPN fused map -> global pooling + K part features (learned masks / stripes) -> BNNecks.
 
@@ -305,11 +282,9 @@ class FineTrackReID(nn.Module):
 
 __all__ = [
     "FAFPN",
-    "FineTrackModelConfig",
     "FineTrackReID",
     "FlowAlignedMerge",
     "MPMG",
-    "PART_MODES",
     "PartMaskHead",
     "masked_average",
     "resize_channels_last",

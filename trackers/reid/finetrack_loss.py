@@ -20,17 +20,13 @@ For a model without parts (parts="none", no "part_features" in its output) the o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from trackers.reid.configs import PART_WEIGHT_PER_K, FineTrackModelConfig, TrainConfig
 from trackers.reid.losses import batch_hard_triplet_loss, cross_entropy_label_smoothing
-from trackers.reid.train import TrainConfig
-
-
-PART_WEIGHT_PER_K = 0.5  # α = 0.5·K
 
 
 def diversity_loss(part_features: Tensor) -> Tensor:
@@ -51,9 +47,9 @@ class FineTrackLossConfig:
     """Weights of the FineTrack objective; `alpha=None` means part_weight_per_k·K (0.5·K) for the model's K parts."""
 
     alpha: float | None = None
-    beta: float = 0.3
-    gamma: float = 2.0
-    diversity: bool = True  # False: drop γ·L_div (ablation)
+    beta: float = FineTrackModelConfig.global_weight
+    gamma: float = FineTrackModelConfig.diversity_weight
+    diversity: bool = FineTrackModelConfig.diversity  # False: drop γ·L_div (ablation)
     label_smoothing: float = TrainConfig.label_smoothing
     margin: float = TrainConfig.triplet_margin
     soft_margin: bool = False
@@ -104,7 +100,7 @@ class FineTrackLoss(nn.Module):
         }
 
 
-def finetrack_loss(mc: Any, tc: TrainConfig) -> FineTrackLoss:
+def finetrack_loss(mc: FineTrackModelConfig, tc: TrainConfig) -> FineTrackLoss:
     """FineTrack's loss for model config `mc` (its K and loss weights; α = part_weight_per_k·K), with the training
     section's label smoothing and triplet margin."""
     return FineTrackLoss(

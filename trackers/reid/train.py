@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any
 
 import numpy as np
 import torch
@@ -17,36 +15,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import Sampler
 
+from trackers.reid.configs import SCHEDULES, TrainConfig
 from trackers.reid.preprocess import normalise
-
-SCHEDULES = ("cosine", "step")
-
-
-@dataclass
-class TrainConfig:
-    epochs: int = field(default=12, metadata={"range": "[1, inf)"})
-    p: int = field(default=16, metadata={"range": "[1, inf)"})  # identities per batch
-    k: int = field(default=4, metadata={"range": "[1, inf)"})  # crops per identity
-    lr: float = field(default=1e-3, metadata={"range": "(0, inf)"})
-    weight_decay: float = field(default=5e-4, metadata={"range": "[0, inf)"})
-    warmup_epochs: float = field(default=1.0, metadata={"range": "[0, inf)"})
-    # cosine | step (×0.1 at 50% and 80% of the iterations)
-    schedule: str = field(default="cosine", metadata={"choices": SCHEDULES})
-    label_smoothing: float = field(default=0.1, metadata={"range": "[0, 1)"})
-    triplet_margin: float = field(default=0.3, metadata={"range": "[0, inf)"})
-    # gt crops below this visibility are not trained on
-    min_visibility: float = field(default=0.3, metadata={"range": "[0, 1]"})
-    # take every n-th frame of the train sequences (adjacent frames are near duplicates)
-    frame_stride: int = field(default=2, metadata={"range": "[1, inf)"})
-    flip: bool = True  # random horizontal flip
-    # random translation by up to this many pixels (pad + crop)
-    pad_crop: int = field(default=4, metadata={"range": "[0, inf)"})
-    # pk: P identities × K crops; sgs: shuffled groups of consecutive frames; random
-    sampler: str = field(default="pk", metadata={"choices": ("pk", "sgs", "random")})
-    group_frames: int = field(default=8, metadata={"range": "[1, inf)"})  # sgs: consecutive frames per group
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def lr_factor(cfg: TrainConfig, it: int, total: int, per_epoch: int) -> float:

@@ -1,0 +1,98 @@
+"""Commands that never track load neither torch nor numba, and no module of the project imports itself back."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("torch", "numba")
+# runs the CLI with the given arguments, then prints which heavy modules it loaded (also after a BenchError exit)
+PROBE = (
+    "import atexit, json, sys\n"
+    f"atexit.register(lambda: print(json.dumps([m in sys.modules for m in {HEAVY!r}]), file=sys.stderr))\n"
+    "from bench.cli import main\n"
+    "sys.argv = ['bench', *sys.argv[1:]]\n"
+    "main()\n"
+)
+
+
+def _loaded(args: list[str], cwd: Path) -> list[bool]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stderr.strip().splitlines()[-1])
+
+
+def test_loading_the_config_imports_neither_torch_nor_numba():
+    code = "import bench.config, sys; print('torch' in sys.modules, 'numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("command", ["eval", "report", "cache ls"])
+def test_commands_that_never_track_import_neither(command, tmp_path):
+    if command == "eval":  # py-motmetrics' TUD files: a full evaluation with cross-check
+        gt_root, results = tmp_path / "gt", tmp_path / "results"
+        results.mkdir()
+        for seq in ("TUD-Campus", "TUD-Stadtmitte"):
+            (gt_root / seq / "gt").mkdir(parents=True)
+            data = ROOT / "tests" / "data" / "motmetrics-tud" / seq
+            (gt_root / seq / "gt" / "gt.txt").write_bytes((data / "gt.txt").read_bytes())
+            (results / f"{seq}.txt").write_bytes((data / "test.txt").read_bytes())
+        args = ["eval", str(results), "--gt", str(gt_root), "--benchmark", "MOT15"]
+    elif command == "report":
+        example = ROOT / "results" / "example"
+        run = tmp_path / "run"
+        run.mkdir()
+        for name in ("manifest.json", "metrics.csv", "crosscheck.csv"):
+            (run / name).write_bytes((example / name).read_bytes())
+        args = ["report", str(run), "--no-published"]
+    else:
+        args = command.split()
+    assert _loaded(args, tmp_path) == [False, False]
+
+
+def _module_imports(path: Path) -> set[str]:
+    """Project modules `path` imports at module level (imports inside functions run later, not at load)."""
+    tree = ast.parse(path.read_text())
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.If):  # `if TYPE_CHECKING:` blocks never run
+            continue
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names |= {f"{node.module}.{a.name}" for a in node.names}
+    return {n for n in names if n.split(".")[0] in ("bench", "trackers")}
+
+
+def test_no_import_circle():
+    modules = {}
+    for path in [*ROOT.glob("bench/**/*.py"), *ROOT.glob("trackers/**/*.py")]:
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        modules[name] = path
+    graph = {m: {n for n in _module_imports(p) if n in modules and n != m} for m, p in modules.items()}
+    seen: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(m: str, path: list[str]) -> None:
+        seen[m] = 1
+        for n in sorted(graph[m]):
+            if seen.get(n) == 1:
+                raise AssertionError("import circle: " + " -> ".join(path[path.index(n):] + [m, n]))
+            if n not in seen:
+                visit(n, path + [m])
+        seen[m] = 2
+
+    for m in sorted(modules):
+        if m not in seen:
+            visit(m, [])
