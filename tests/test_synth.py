@@ -320,8 +320,10 @@ def test_default_dataset_key_is_unchanged_and_late_keys_only_count_when_set() ->
     from bench.fsutil import stable_hash
     from bench.synth.params import LATE_KEYS
 
-    # The default synth suite's folder name: a changed key would silently regenerate every user's dataset.
-    assert stable_hash(SynthParams().to_dict()) == "5827a89c7c8b2dff"
+    # The default synth suite's folder name: a changed key would silently regenerate every user's dataset. Issue 18
+    # raised num_val from 3 to 10 on purpose (a verdict needs 6+ sequences); num_val = 3 still names the old dataset.
+    assert stable_hash(SynthParams().to_dict()) == "e592994bb891169c"
+    assert stable_hash(SynthParams(num_val=3).to_dict()) == "5827a89c7c8b2dff"
     assert not set(LATE_KEYS) & set(SynthParams().to_dict())
     assert SynthParams(companion_prob=0.2).to_dict()["companion_prob"] == 0.2
     with pytest.raises(BenchError, match="companion_prob"):
