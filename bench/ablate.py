@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from bench import stats
-from bench.config import Config, apply_mapping
+from bench.config import Config, apply_mapping, read_toml
 from bench.device import resolve_device
 from bench.errors import BenchError
 from bench.fsutil import atomic_path, file_lock, lock_path, stable_hash
@@ -74,12 +73,7 @@ def ablation_path(name: str, cfg: Config) -> Path:
 
 def load_ablation(name: str, cfg: Config) -> Ablation:
     path = ablation_path(name, cfg)
-    if not path.is_file():
-        raise BenchError("ablation file not found", path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as e:
-        raise BenchError(f"invalid TOML ({e})", path) from None
+    data = read_toml(path, "ablation file")
     unknown = set(data) - {"description", "baseline", "variant", "tracker", "reference"}
     if unknown:
         raise BenchError(

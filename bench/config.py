@@ -440,18 +440,24 @@ def find_config(explicit: str | Path | None = None) -> Path | None:
     return here if here.is_file() else None
 
 
+def read_toml(path: Path, what: str, hint: str | None = None) -> dict[str, Any]:
+    """A TOML file's tables; a missing file or a syntax error is one error naming the file (and, for syntax, the
+    line)."""
+    if not path.is_file():
+        raise BenchError(f"{what} not found", path, hint=hint)
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise BenchError(f"invalid TOML ({e})", path) from None
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
     """Load bench.toml (defaults when there is none) and apply overrides."""
     cfg_path = find_config(path)
     if cfg_path is None:
         cfg = Config(base_dir=Path.cwd())
     else:
-        if not cfg_path.is_file():
-            raise BenchError("config file not found", cfg_path, hint="pass --config PATH or create bench.toml")
-        try:
-            data = tomllib.loads(cfg_path.read_text())
-        except tomllib.TOMLDecodeError as e:
-            raise BenchError(f"invalid TOML ({e})", cfg_path) from None
+        data = read_toml(cfg_path, "config file", hint="pass --config PATH or create bench.toml")
         cfg = _build(Config, data, "", str(cfg_path), base=Config(base_dir=cfg_path.resolve().parent))
         cfg.validate(str(cfg_path))
     return apply_overrides(cfg, overrides or [])

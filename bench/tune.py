@@ -41,7 +41,6 @@ import re
 import shutil
 import tempfile
 import time
-import tomllib
 import typing
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from bench.backends import Backend, dask_client, run_units
-from bench.config import Config, apply_mapping
+from bench.config import Config, apply_mapping, read_toml
 from bench.errors import BenchError
 from bench.fsutil import atomic_path, atomic_write_json, atomic_write_text, stable_hash
 from bench.reporter import Reporter, SilentReporter
@@ -518,12 +517,7 @@ def params_toml(result: TuneResult) -> str:
 
 def load_params(path: Path) -> dict[str, Any]:
     """A params file as dotted overrides (`trackers.<name>.<field>`); only [trackers.<name>] tables are allowed."""
-    if not path.is_file():
-        raise BenchError("params file not found", path, hint="pass a best.toml written by `bench tune`")
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as e:
-        raise BenchError(f"invalid TOML ({e})", path) from None
+    data = read_toml(path, "params file", hint="pass a best.toml written by `bench tune`")
     out: dict[str, Any] = {}
     for top, section in data.items():
         if top != "trackers" or not isinstance(section, dict):
