@@ -293,15 +293,13 @@ def tune_cmd(
     """Optuna search over a tracker's parameters on cached detections/embeddings of the train split; writes
     results/tune/<suite>-<tracker>-<key>/ with best.toml (for --params), the study (resumable), plots, tune.md."""
     from bench.suites import load_suite
-    from bench.tune import check_split, tune
+    from bench.tune import check_split, describe, params_table, tune
 
     if split is not None:
         check_split(split)
     cfg = _config(config, set_, **{"run.suite": suite, "run.device": device, "run.jobs": jobs, "run.seed": seed,
                                    "run.backend": backend, "run.scheduler": scheduler, "tune.split": split})
     result = tune(cfg, load_suite(cfg.run.suite, cfg), tracker, trials, reporter=_reporter())
-    from bench.tune import describe, params_table
-
     console.print(describe(result))
     console.print(params_table([result]).to_string(index=False))
     console.print(f"best parameters: {result.folder / 'best.toml'}  (bench run --params FILE)")

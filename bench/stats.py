@@ -103,9 +103,12 @@ def can_call(n: int, alpha: float = ALPHA) -> bool:
     return n >= 1 and smallest_p(n) <= alpha
 
 
-def _count_extreme(flipped: np.ndarray, observed: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """Patterns whose |mean| reaches the observed one (a relative tolerance keeps exact ties tied)."""
-    return (flipped >= observed[:, None] - 1e-12 * scale[:, None]).sum(axis=1)
+def _p_value(flipped: np.ndarray, observed: np.ndarray, scale: np.ndarray, exact: bool) -> np.ndarray:
+    """Share of patterns whose |mean| (rows of `flipped`) reaches the observed one; a relative tolerance keeps exact
+    ties tied, and a random draw counts the observed pattern too (which keeps the test valid)."""
+    count = (flipped >= observed[:, None] - 1e-12 * scale[:, None]).sum(axis=1)
+    n = flipped.shape[1]
+    return count / n if exact else (count + 1) / (n + 1)
 
 
 def sign_flip_p(x: np.ndarray, chunk: int = 64) -> np.ndarray | float:
@@ -120,8 +123,7 @@ def sign_flip_p(x: np.ndarray, chunk: int = 64) -> np.ndarray | float:
     for i in range(0, batch.shape[0], chunk):
         part = batch[i : i + chunk]
         flipped = np.abs(part @ signs.T) / n
-        count = _count_extreme(flipped, np.abs(part.mean(axis=1)), np.abs(part).mean(axis=1))
-        out[i : i + chunk] = count / len(signs) if exact else (count + 1) / (len(signs) + 1)
+        out[i : i + chunk] = _p_value(flipped, np.abs(part.mean(axis=1)), np.abs(part).mean(axis=1), exact)
     return float(out[0]) if arr.ndim == 1 else out
 
 
@@ -136,8 +138,7 @@ def shift_interval(x: np.ndarray, alpha: float = ALPHA) -> tuple[float, float]:
     m, scale = float(x.mean()), float(np.abs(x).mean()) + 1.0
 
     def p(mu: float) -> float:
-        count = int((np.abs(flips - mu * share) >= abs(m - mu) - 1e-12 * scale).sum())
-        return count / len(signs) if exact else (count + 1) / (len(signs) + 1)
+        return float(_p_value(np.abs(flips - mu * share)[None], np.array([abs(m - mu)]), np.array([scale]), exact)[0])
 
     span = float(x.max() - x.min()) + 1.0
 

@@ -34,7 +34,6 @@ run in parallel on the run's backend, one unit per (trial, sequence).
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import json
 import math
 import re
@@ -54,7 +53,7 @@ import pandas as pd
 from bench.backends import Backend, dask_client, run_units
 from bench.config import Config, apply_mapping, read_toml
 from bench.errors import BenchError
-from bench.fsutil import atomic_path, atomic_write_json, atomic_write_text, stable_hash
+from bench.fsutil import atomic_path, atomic_write_json, atomic_write_text, file_lock, stable_hash
 from bench.reporter import Reporter, SilentReporter
 from bench.stats import LOWER_IS_BETTER, PERCENT
 from bench.suites import Sequence, Suite
@@ -332,12 +331,10 @@ def prepare(cfg: Config, suite: Suite, tracker: str, reporter: Reporter | None =
 def study_lock(folder: Path) -> Iterator[None]:
     """One process per study at a time (a second `bench tune` of the same study would fail the first's trials)."""
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+    with file_lock(folder / ".lock", wait=False) as held:
+        if not held:
             raise BenchError("this study is being run by another process", folder,
-                             hint="wait for it to finish (it resumes from the same study file)") from None
+                             hint="wait for it to finish (it resumes from the same study file)")
         yield
 
 
