@@ -19,14 +19,12 @@ import shutil
 import time
 from pathlib import Path
 
-import pandas as pd
 
 from bench.errors import BenchError
-from bench.evaluation import evaluate
 from bench.fsutil import atomic_dir, remove_stale_temp, stable_hash
 from bench.reporter import Reporter, SilentReporter
 from bench.run_store import run_folder
-from bench.runner import RunResult, git_commit, package_versions, write_run
+from bench.runner import RunResult, evaluate_trackers, git_commit, package_versions, write_run
 
 LAYOUT = ("DIR/<SEQ>.txt or DIR/data/<SEQ>.txt (TrackEval's layout), MOTChallenge result format "
           "frame,id,x,y,w,h,score[,-1,-1,-1]; name a folder with NAME=DIR (default: the folder's name)")
@@ -89,20 +87,11 @@ def compare_folders(entries: dict[str, Path], gt_root: Path, results_dir: Path, 
     run_dir = run_folder(results_dir, run_id)
     remove_stale_temp(results_dir)
     with atomic_dir(run_dir, replace=False) as tmp:
-        tables, checks, bench_name = [], [], benchmark
         for name, folder in entries.items():
             (tmp / name).mkdir()
             for s in seqs:
                 shutil.copyfile(folder / f"{s}.txt", tmp / name / f"{s}.txt")
-            result = evaluate(tmp / name, gt_root, seqs=seqs, benchmark=benchmark, tracker_name=name,
-                              reporter=reporter)
-            bench_name = result.benchmark
-            table = result.metrics.copy()
-            table.insert(0, "tracker", name)
-            tables.append(table.reset_index())
-            check = result.crosscheck.copy()
-            check.insert(0, "tracker", name)
-            checks.append(check.reset_index())
+        metrics, checks, bench_name = evaluate_trackers(tmp, list(entries), gt_root, seqs, benchmark, reporter)
         manifest = {
             "run_id": run_id,
             "suite": {"name": gt_root.name, "root": str(gt_root), "benchmark": bench_name, "sequences": seqs,
@@ -119,7 +108,6 @@ def compare_folders(entries: dict[str, Path], gt_root: Path, results_dir: Path, 
             "timings": {"total_seconds": time.time() - started},
             "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
         }
-        result = RunResult(run_id, run_dir, pd.concat(tables, ignore_index=True), pd.concat(checks, ignore_index=True),
-                           manifest)
+        result = RunResult(run_id, run_dir, metrics, checks, manifest)
         write_run(tmp, result)
     return result

@@ -273,32 +273,41 @@ def tracking_timing(outputs: list[TrackOutput]) -> dict[str, dict[str, dict[str,
     return t
 
 
-def evaluate_run(
-    plan: RunPlan, folder: Path, outputs: list[TrackOutput], reporter: Reporter
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-sequence and COMBINED metrics (with tracker FPS) and the py-motmetrics cross-check, for every tracker."""
-    timing = tracking_timing(outputs)
-    tables, checks = [], []
-    for name in plan.trackers:
-        result = evaluate(
-            folder / name,
-            plan.suite.root,
-            seqs=[s.name for s in plan.seqs],
-            benchmark=plan.suite.benchmark,
-            tracker_name=name,
-            reporter=reporter,
-        )
-        t = {s.name: timing[name][s.name] for s in plan.seqs}  # FPS of the evaluated (val) sequences
+def evaluate_trackers(
+    folder: Path, trackers: list[str], gt_root: Path, seqs: list[str], benchmark: str | None, reporter: Reporter,
+    fps: dict[str, dict[str, float]] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Metrics (one row per tracker and sequence, COMBINED included; FPS where given) and the py-motmetrics
+    cross-check of the result folders `folder/<tracker>/`, stacked, and the benchmark they were scored as."""
+    tables, checks, scored_as = [], [], benchmark
+    for name in trackers:
+        result = evaluate(folder / name, gt_root, seqs=seqs, benchmark=benchmark, tracker_name=name,
+                          reporter=reporter)
+        scored_as = result.benchmark
         table = result.metrics.copy()
-        fps = {s: v["fps"] for s, v in t.items()}
-        fps["COMBINED"] = sum(v["frames"] for v in t.values()) / max(sum(v["seconds"] for v in t.values()), 1e-9)
-        table["FPS"] = [fps.get(str(i), np.nan) for i in table.index]
+        if fps is not None:
+            table["FPS"] = [fps[name].get(str(i), np.nan) for i in table.index]
         table.insert(0, "tracker", name)
         tables.append(table.reset_index())
         check = result.crosscheck.copy()
         check.insert(0, "tracker", name)
         checks.append(check.reset_index())
-    return pd.concat(tables, ignore_index=True), pd.concat(checks, ignore_index=True)
+    return pd.concat(tables, ignore_index=True), pd.concat(checks, ignore_index=True), scored_as
+
+
+def evaluate_run(
+    plan: RunPlan, folder: Path, outputs: list[TrackOutput], reporter: Reporter
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-sequence and COMBINED metrics (with tracker FPS) and the py-motmetrics cross-check, for every tracker."""
+    timing = tracking_timing(outputs)
+    fps = {}
+    for name in plan.trackers:
+        t = {s.name: timing[name][s.name] for s in plan.seqs}  # FPS of the evaluated (val) sequences
+        fps[name] = {s: v["fps"] for s, v in t.items()}
+        fps[name]["COMBINED"] = sum(v["frames"] for v in t.values()) / max(sum(v["seconds"] for v in t.values()), 1e-9)
+    metrics, checks, _ = evaluate_trackers(folder, list(plan.trackers), plan.suite.root, [s.name for s in plan.seqs],
+                                           plan.suite.benchmark, reporter, fps)
+    return metrics, checks
 
 
 def evaluate_test(plan: RunPlan, folder: Path, reporter: Reporter) -> None:

@@ -128,7 +128,7 @@ def sign_flip_p(x: np.ndarray, chunk: int = 64) -> np.ndarray | float:
 
 
 def shift_interval(x: np.ndarray, alpha: float = ALPHA) -> tuple[float, float]:
-    """The shifts μ the sign-flip test does not reject for x − μ: (−inf, inf) when the design cannot reject at all."""
+    """The shifts μ the sign-flip test does not reject for x − μ; (−inf, inf) when the design cannot reject."""
     x = np.asarray(x, dtype=float)
     n = len(x)
     if not can_call(n, alpha):
@@ -138,7 +138,8 @@ def shift_interval(x: np.ndarray, alpha: float = ALPHA) -> tuple[float, float]:
     m, scale = float(x.mean()), float(np.abs(x).mean()) + 1.0
 
     def p(mu: float) -> float:
-        return float(_p_value(np.abs(flips - mu * share)[None], np.array([abs(m - mu)]), np.array([scale]), exact)[0])
+        flipped = np.abs(flips - mu * share)[None]
+        return float(_p_value(flipped, np.array([abs(m - mu)]), np.array([scale]), exact)[0])
 
     span = float(x.max() - x.min()) + 1.0
 
