@@ -35,12 +35,13 @@ def iou(boxes_a: np.ndarray, boxes_b: np.ndarray, offset: float = 1.0) -> np.nda
     return out
 
 
-@njit("float64(UniTuple(float64, 4), UniTuple(float64, 4), float64)", cache=True)
+@njit("float64(UniTuple(float64, 4), UniTuple(float64, 4), float64)", cache=True, error_model="numpy")
 def pair_iou(box_a: tuple[float, float, float, float], box_b: tuple[float, float, float, float],
              offset: float = 1.0) -> float:
     """IoU of two x1, y1, x2, y2 boxes (tuples of floats): the entry `iou` gives that pair, bit for bit (the same
     IEEE double operations in the same order). Compiled, for loops over a few pairs (`bytetrack.duplicate_pairs`),
-    where numpy's per-call cost would be many times the arithmetic."""
+    where numpy's per-call cost would be many times the arithmetic. Division follows numpy's IEEE rules
+    (error_model="numpy"): a zero union, as boxes whose area underflows give, is nan as in `iou`, not an exception."""
     area_b = (box_b[2] - box_b[0] + offset) * (box_b[3] - box_b[1] + offset)
     area_a = (box_a[2] - box_a[0] + offset) * (box_a[3] - box_a[1] + offset)
     iw = min(box_a[2], box_b[2]) - max(box_a[0], box_b[0]) + offset
