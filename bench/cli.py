@@ -339,6 +339,7 @@ def compare_cmd(
 
 
 @app.command("eval")
+@_interruptible
 def eval_(
     results_dir: Annotated[Path, typer.Argument(help="folder with <SEQ>.txt tracker results")],
     gt: Annotated[Path, typer.Option(help="ground-truth root: <SEQ>/gt/gt.txt (and seqinfo.ini)")],

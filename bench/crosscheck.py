@@ -74,6 +74,11 @@ def _host() -> Any:
     return mm.metrics.create()  # registers ~40 metrics; built once per process
 
 
+def warm_up() -> None:
+    """Import motmetrics and register its metrics now (the parent does it once before forking workers)."""
+    _host()
+
+
 def partial(acc: Any) -> dict:
     """motmetrics' per-sequence metric values with their intermediates (what `compute_overall` combines)."""
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -9,7 +9,10 @@ pay for them; the numbers do not depend on it. Messages (cross-check disagreemen
 from __future__ import annotations
 
 import math
+import multiprocessing as mp
 import os
+import signal
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,10 @@ from bench.eval_inputs import EvalInputs, load_inputs
 from bench.reporter import Reporter, SilentReporter
 from bench.trackeval_adapter import COUNT_COLUMNS, RATE_COLUMNS
 
-PARALLEL_MIN_BOXES = 50_000  # below this, starting worker processes costs more than it saves
+# Below this, forking workers costs more than it saves: on 2 cores, 2 sequences, they broke even at ~2-3k boxes
+# (also in a process holding torch and 2 GB) and won 0.089 s against 0.114 s at 4k boxes
+# (benchmarks/eval_speed.py --frames 100 --people 10: "bench evaluate()" against "evaluate(jobs=1)").
+PARALLEL_MIN_BOXES = 4_000
 
 
 @dataclass
@@ -58,10 +64,26 @@ def score_sequence(inputs: EvalInputs, seq: str, parts: tuple[str, ...] = PARTS)
     return out
 
 
-def _one_seq_inputs(inputs: EvalInputs, seq: str) -> EvalInputs:
-    """The inputs of one sequence only (what a worker process needs to receive)."""
-    return EvalInputs(inputs.results_dir, inputs.gt_root, [seq], {seq: inputs.gts[seq]},
-                      {seq: inputs.results[seq]}, {seq: inputs.lengths[seq]}, inputs.benchmark)
+_FORKED_INPUTS: EvalInputs | None = None  # what forked workers score (set only while _score_all's pool runs)
+
+
+def _score_forked(task: tuple[str, tuple[str, ...]]) -> dict[str, dict]:
+    seq, parts = task
+    assert _FORKED_INPUTS is not None, "only called in a worker forked by _score_all"
+    return score_sequence(_FORKED_INPUTS, seq, parts)
+
+
+def _worker_ignores_signals() -> None:
+    """Ctrl-C in a terminal signals the whole process group. Workers leave it to the parent, which kills them
+    and reports; otherwise an idle worker would print a KeyboardInterrupt traceback, and a worker dying first
+    could reach the parent as a broken pool instead of an interruption."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _can_fork() -> bool:
+    """Forked workers need fork (not on Windows) and a parent allowed to have children (not a daemon process)."""
+    return "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
 
 
 def _score_all(inputs: EvalInputs, jobs: int | None) -> dict[str, dict[str, dict]]:
@@ -70,16 +92,29 @@ def _score_all(inputs: EvalInputs, jobs: int | None) -> dict[str, dict[str, dict
     boxes = sum(len(inputs.gts[s].rows) + len(inputs.results[s].rows) for s in inputs.seqs)
     if jobs is None:  # one process per core for large inputs (the numbers do not depend on it: tested)
         jobs = (os.cpu_count() or 1) if boxes >= PARALLEL_MIN_BOXES else 1
-    if jobs <= 1:
+    if jobs <= 1 or not _can_fork():
         return {s: score_sequence(inputs, s) for s in inputs.seqs}
-    from joblib import Parallel, delayed
-
     split = jobs >= len(PARTS) * len(inputs.seqs)
     tasks = [(s, (p,) if split else PARTS) for s in inputs.seqs for p in (PARTS if split else PARTS[:1])]
-    # max_nbytes=None: the inputs (tens of MB) are pickled to the workers; joblib's default memmapping of large
-    # arrays cost about a second per call in cleanup after the tasks had finished (measured on 150k-box inputs)
-    done = Parallel(n_jobs=min(jobs, len(tasks)), max_nbytes=None)(
-        delayed(score_sequence)(_one_seq_inputs(inputs, s), s, parts) for s, parts in tasks)
+    # Forked workers start with this process's imports and inputs in place (copy-on-write): no interpreter to
+    # start, nothing to re-import or to pickle on the way in; only the small per-sequence results come back. They
+    # run numpy, TrackEval and motmetrics only, so the parent's other threads (torch, Rich, Dask) are never used
+    # in them. A spawned pool (joblib/loky) paid ~0.8 s a worker in imports, which `bench eval` could not win back.
+    global _FORKED_INPUTS
+    _FORKED_INPUTS = inputs
+    crosscheck.warm_up()  # motmetrics imported and its metrics registered once, here, not in every worker
+    others = set(mp.active_children())
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=mp.get_context("fork"),
+                               initializer=_worker_ignores_signals)
+    try:
+        done = list(pool.map(_score_forked, tasks))
+    except BaseException:  # Ctrl-C/SIGTERM (or an error): the workers' results are not wanted any more
+        for worker in set(mp.active_children()) - others:
+            worker.kill()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        _FORKED_INPUTS = None
     out: dict[str, dict[str, dict]] = {s: {} for s in inputs.seqs}
     for (s, _), result in zip(tasks, done):
         out[s].update(result)

@@ -482,3 +482,55 @@ def test_cli_eval_needs_every_gt_sequence_unless_named(tmp_path: Path) -> None:
     assert "COMBINED covers 1 sequences: TUD-Campus" in proc.stdout
     data = json.loads(out.read_text())
     assert data["sequences"] == ["TUD-Campus"] and set(data["metrics"]) == {"TUD-Campus", "COMBINED"}
+
+
+def _in_a_terminal() -> None:
+    """As a shell in a terminal starts a command: default SIGINT (a test runner's background job may ignore it)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize("sig,whole_group", [("SIGINT", True), ("SIGINT", False), ("SIGTERM", False)])
+def test_cli_eval_interrupted_while_workers_score_exits_130_and_leaves_no_worker(tmp_path: Path, sig: str,
+                                                                                 whole_group: bool) -> None:
+    """Ctrl-C in a terminal (SIGINT to the process group), SIGINT and SIGTERM to `bench eval` alone, while forked
+    workers score (one of them idle, done with a small sequence): one "interrupted" line, exit 130, no traceback
+    from the parent or a worker, no worker left running, no JSON written."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    gt_root, results = tmp_path / "gt", tmp_path / "trackers" / "t"
+    for seq, frames, people in [("A-SMALL", 20, 2), ("B-BIG", 2000, 30), ("C-SMALL", 20, 2)]:
+        f, p = np.meshgrid(np.arange(1, frames + 1), np.arange(people), indexing="ij")
+        f, p = f.ravel().astype(float), p.ravel().astype(float)
+        gt = np.column_stack([f, p + 1, 10 + 4 * f + 300 * p, 50 + 5 * p, np.full_like(f, 40),
+                              np.full_like(f, 100), np.ones_like(f), np.ones_like(f), np.ones_like(f)])
+        _write_seq(gt_root, results, seq, gt, _as_results(gt), length=frames)
+    assert 2 * 2000 * 30 >= ev.PARALLEL_MIN_BOXES  # so that it is scored by workers: ~2 s for B-BIG
+    out = tmp_path / "m.json"
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, "-c", "from bench.cli import main; main()", "eval", str(results),
+                             "--gt", str(gt_root), "--json", str(out)], cwd=root, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=_in_a_terminal,
+                            env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"})
+    parent = psutil.Process(proc.pid)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None and len(parent.children()) < 2:
+        time.sleep(0.01)
+    workers = parent.children()
+    assert proc.poll() is None and len(workers) == 2, "scoring ended before it could be interrupted"
+    time.sleep(0.5)  # the small sequences are scored by now, and their worker waits for work
+    signum = getattr(signal, sig)
+    os.killpg(proc.pid, signum) if whole_group else proc.send_signal(signum)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "interrupted" and "Traceback" not in stderr, stderr
+    assert not out.exists()
+    psutil.wait_procs(workers, timeout=10)
+    assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
