@@ -13,6 +13,7 @@ import multiprocessing as mp
 import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,9 +109,14 @@ def _score_all(inputs: EvalInputs, jobs: int | None) -> dict[str, dict[str, dict
                                initializer=_worker_ignores_signals)
     try:
         done = list(pool.map(_score_forked, tasks))
-    except BaseException:  # Ctrl-C/SIGTERM (or an error): the workers' results are not wanted any more
+    except BaseException as e:  # Ctrl-C/SIGTERM (or an error): the workers' results are not wanted any more
         for worker in set(mp.active_children()) - others:
             worker.kill()
+        if isinstance(e, BrokenProcessPool):  # a worker was killed from outside: the OOM killer, most often
+            raise BenchError(f"a process scoring {len(inputs.seqs)} sequences in parallel was killed from outside "
+                             "(most often by the system when memory runs out); nothing was written",
+                             inputs.results_dir, hint="free memory, or score fewer sequences at once (--seqs)",
+                             ) from None
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

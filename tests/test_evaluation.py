@@ -534,3 +534,26 @@ def test_cli_eval_interrupted_while_workers_score_exits_130_and_leaves_no_worker
     assert not out.exists()
     psutil.wait_procs(workers, timeout=10)
     assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_worker_killed_from_outside_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scoring worker SIGKILLed (as the OOM killer does) is a BenchError naming the folder, not a traceback
+    about a broken process pool; no worker is left behind."""
+    import multiprocessing as mp
+    import os
+    import signal
+
+    gt_root, results = _tud_layout(tmp_path)
+    real = ev.score_sequence
+
+    def dies_on_second(inputs, seq, parts=ev.PARTS):  # forked workers see this patched module
+        if seq == TUD_SEQS[1]:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(inputs, seq, parts)
+
+    monkeypatch.setattr(ev, "score_sequence", dies_on_second)
+    before = set(mp.active_children())
+    with pytest.raises(BenchError, match="killed from outside") as info:
+        evaluate(results, gt_root, jobs=2)
+    assert str(results) in str(info.value)
+    assert set(mp.active_children()) - before == set()
