@@ -109,14 +109,9 @@ def _score_all(inputs: EvalInputs, jobs: int | None) -> dict[str, dict[str, dict
                                initializer=_worker_ignores_signals)
     try:
         done = list(pool.map(_score_forked, tasks))
-    except BaseException as e:  # Ctrl-C/SIGTERM (or an error): the workers' results are not wanted any more
+    except BaseException:  # Ctrl-C/SIGTERM (or an error): the workers' results are not wanted any more
         for worker in set(mp.active_children()) - others:
             worker.kill()
-        if isinstance(e, BrokenProcessPool):  # a worker was killed from outside: the OOM killer, most often
-            raise BenchError(f"a process scoring {len(inputs.seqs)} sequences in parallel was killed from outside "
-                             "(most often by the system when memory runs out); nothing was written",
-                             inputs.results_dir, hint="free memory, or score fewer sequences at once (--seqs)",
-                             ) from None
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -143,6 +138,10 @@ def evaluate(results_dir: Path, gt_root: Path, seqs: list[str] | None = None, be
         scored = _score_all(inputs, jobs)
     except trackeval.utils.TrackEvalException as e:  # validation should make this unreachable
         raise BenchError(f"TrackEval could not evaluate these results: {e}", inputs.results_dir) from None
+    except BrokenProcessPool:  # a worker was killed from outside: the OOM killer, most often
+        raise BenchError(f"a process scoring {len(inputs.seqs)} sequences in parallel was killed from outside "
+                         "(most often by the system when memory runs out); nothing was written",
+                         inputs.results_dir, hint="free memory, or score fewer sequences at once (--seqs)") from None
     te = {s: scored[s]["trackeval"] for s in inputs.seqs}
     te["COMBINED"] = trackeval_adapter.combine(te)
     metrics = pd.DataFrame([{"seq": s, **trackeval_adapter.metrics_row(te[s])} for s in [*inputs.seqs, "COMBINED"]])
