@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Benchmark and ablation harness for MOT.")
 cache_app = typer.Typer(no_args_is_help=True, help="Show and drop cached detections, embeddings and tracks.")
@@ -37,7 +37,7 @@ SchedulerOpt = Annotated[
 
 def _config(config: Path | None, overrides: list[str] | None, **flags: object):
     """bench.toml, then the user's `--set KEY=VALUE` (TOML values), then the command's own flags as a mapping."""
-    from bench.config import apply_mapping, load_config
+    from bench.core.config import apply_mapping, load_config
 
     cfg = load_config(config, list(overrides or []))
     mapping = {k: v for k, v in flags.items() if v is not None}
@@ -47,8 +47,8 @@ def _config(config: Path | None, overrides: list[str] | None, **flags: object):
 def _preflight(cfg) -> None:
     """Fail before any work when the results or cache folder cannot be written (read-only mount, full disk) or the
     Dask scheduler given does not answer."""
-    from bench.backends import Backend, check_scheduler
-    from bench.fsutil import ensure_writable
+    from bench.core.backends import Backend, check_scheduler
+    from bench.core.fsutil import ensure_writable
 
     ensure_writable(cfg.results_dir, "paths.results")
     ensure_writable(cfg.cache_dir, "paths.cache")
@@ -87,15 +87,15 @@ def _with_params(cfg, files: list[Path] | None):
     """Apply `--params FILE` (best.toml of `bench tune`: [trackers.<name>] tables) after bench.toml and --set."""
     if not files:
         return cfg
-    from bench.tune import apply_params
+    from bench.commands.tune import apply_params
 
     return apply_params(cfg, files)
 
 
 def _with_checkpoints(cfg, specs: list[str]):
     """Apply `--reid [TRACKER=]PATH` options as reid.<tracker>.checkpoint overrides."""
-    from bench.config import apply_mapping
-    from bench.trackers_registry import appearance_trackers
+    from bench.core.config import apply_mapping
+    from bench.core.trackers_registry import appearance_trackers
 
     appearance = appearance_trackers()
     overrides = {}
@@ -143,10 +143,10 @@ def run(
     set_: SetOpt = None,
 ) -> None:
     """Run the configured trackers on a suite's val sequences, evaluate, and store everything under results/."""
-    from bench.report import summary_table, write_report
-    from bench.run_store import run_folder
-    from bench.runner import run_suite
-    from bench.suites import load_suite
+    from bench.present.report import summary_table, write_report
+    from bench.core.run_store import run_folder
+    from bench.commands.run import run_suite
+    from bench.data.suites import load_suite
 
     names = trackers.split(",") if trackers else None
     cfg = _config(
@@ -163,7 +163,7 @@ def run(
     s = load_suite(cfg.run.suite, cfg)
     extra = None
     if tuned is not None:
-        from bench.tune import tune_all
+        from bench.commands.tune import tune_all
 
         cfg, record = tune_all(cfg, s, cfg.run.trackers, tuned, reporter=_reporter())
         extra = {"tuning": record, "notes": [f"Parameters tuned before the run: {tuned} trials per tracker on the "
@@ -193,11 +193,11 @@ def train_cmd(
     set_: SetOpt = None,
 ) -> None:
     """Train a Re-ID model on a suite's train split; report val mAP / rank-1; store the checkpoint in the cache."""
-    from bench.config import apply_mapping
-    from bench.device import resolve_device
-    from bench.fsutil import ensure_writable
-    from bench.reid import section_for_model, train_checkpoint
-    from bench.suites import load_suite
+    from bench.core.config import apply_mapping
+    from bench.core.device import resolve_device
+    from bench.core.fsutil import ensure_writable
+    from bench.appearance.checkpoints import section_for_model, train_checkpoint
+    from bench.data.suites import load_suite
 
     cfg = _config(config, set_, **{"run.suite": suite, "run.device": device, "run.seed": seed})
     tracker = section_for_model(cfg, model)
@@ -234,10 +234,10 @@ def ablate(
     set_: SetOpt = None,
 ) -> None:
     """Train and run every variant of an ablation for N seeds; write mean ± std tables with Δ vs the full model."""
-    from bench.ablate import load_ablation, run_ablation
-    from bench.fsutil import file_lock, lock_path
-    from bench.report import write_ablation_report
-    from bench.suites import load_suite
+    from bench.commands.ablate import load_ablation, run_ablation
+    from bench.core.fsutil import file_lock, lock_path
+    from bench.present.report import write_ablation_report
+    from bench.data.suites import load_suite
 
     if seeds < 1:
         raise BenchError(f"--seeds must be >= 1, got {seeds}")
@@ -265,7 +265,7 @@ def track(
     set_: SetOpt = None,
 ) -> None:
     """Run a tracker over det files and write MOTChallenge result files (no evaluation)."""
-    from bench.tracking import track_det_files
+    from bench.track.jobs import track_det_files
 
     cfg = _config(config, set_)
     for done in track_det_files(cfg, tracker, det_files, out):
@@ -292,8 +292,8 @@ def tune_cmd(
 ) -> None:
     """Optuna search over a tracker's parameters on cached detections/embeddings of the train split; writes
     results/tune/<suite>-<tracker>-<key>/ with best.toml (for --params), the study (resumable), plots, tune.md."""
-    from bench.suites import load_suite
-    from bench.tune import check_split, describe, params_table, tune
+    from bench.data.suites import load_suite
+    from bench.commands.tune import check_split, describe, params_table, tune
 
     if split is not None:
         check_split(split)
@@ -325,8 +325,8 @@ def compare_cmd(
 ) -> None:
     """The `bench run` analysis for any trackers' result folders: metrics, paired Δ intervals and verdicts,
     occlusion bins, re-link rates, plots and LaTeX, in results/<run-id>/."""
-    from bench.compare import compare_folders, parse_entries
-    from bench.report import summary_table, write_report
+    from bench.commands.compare import compare_folders, parse_entries
+    from bench.present.report import summary_table, write_report
 
     cfg = _config(config, None)
     entries = parse_entries(folders)
@@ -352,9 +352,9 @@ def eval_(
     """Score any MOTChallenge-layout results against any MOTChallenge-layout ground truth."""
     from rich.markup import escape
 
-    from bench.evaluation import evaluate, result_to_json
-    from bench.fsutil import atomic_write_json
-    from bench.metric_tables import display_table
+    from bench.evaluate.score import evaluate, result_to_json
+    from bench.core.fsutil import atomic_write_json
+    from bench.present.metric_tables import display_table
 
     class _ErrReporter:
         def message(self, text: str) -> None:
@@ -383,8 +383,8 @@ def report(
     """Write report.md, report.tex and plots for a stored run or ablation (default: the latest run)."""
     import shutil
 
-    from bench.report import write_ablation_report, write_report
-    from bench.run_store import latest_run
+    from bench.present.report import write_ablation_report, write_report
+    from bench.core.run_store import latest_run
 
     if pdf and shutil.which("pdflatex") is None:
         raise BenchError(
@@ -404,7 +404,7 @@ def report(
 @cache_app.command("ls")
 def cache_ls(config: ConfigOpt = None) -> None:
     """List cache entries."""
-    from bench.cache import ArrayCache
+    from bench.core.cache import ArrayCache
 
     cfg = _config(config, None)
     entries = ArrayCache(cfg.cache_dir).entries()
@@ -431,7 +431,7 @@ def cache_clear(
     config: ConfigOpt = None,
 ) -> None:
     """Drop cache entries (the synthetic dataset itself is kept)."""
-    from bench.cache import KINDS, ArrayCache
+    from bench.core.cache import KINDS, ArrayCache
 
     if kind is not None and kind not in KINDS:
         raise BenchError(f"unknown cache kind {kind!r}", hint=f"use one of {', '.join(KINDS)}")
@@ -449,8 +449,8 @@ def data_synth(
     set_: SetOpt = None,
 ) -> None:
     """Generate the synthetic suite (if needed) and show where it is; --preview writes annotated PNG frames."""
-    from bench.suites import SYNTH_SUITES, load_suite
-    from bench.synth.generate import preview as write_preview
+    from bench.data.suites import SYNTH_SUITES, load_suite
+    from bench.data.synth.generate import preview as write_preview
 
     if suite not in SYNTH_SUITES:
         raise BenchError(f"unknown synthetic suite {suite!r}", hint=f"use one of {', '.join(SYNTH_SUITES)}")
@@ -468,7 +468,7 @@ def data_synth(
 
 
 def _reporter():
-    from bench.reporter import RichReporter
+    from bench.core.progress import RichReporter
 
     return RichReporter()
 
@@ -482,7 +482,7 @@ def main() -> None:
         err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except OSError as e:  # a full or read-only disk hit outside bench's atomic writers (e.g. a report's plots)
-        from bench.fsutil import storage_error
+        from bench.core.fsutil import storage_error
 
         problem = storage_error(e, Path(e.filename).parent if e.filename else Path.cwd())
         if problem is None:

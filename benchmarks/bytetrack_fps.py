@@ -22,7 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.mot_io import read_detections, split_by_frame  # noqa: E402
+from bench.data.mot_io import read_detections, split_by_frame  # noqa: E402
 from trackers.bytetrack import ByteTrack  # noqa: E402
 from trackers.configs import ByteTrackConfig  # noqa: E402
 from trackers.matching import iou_distance, lapjv_assignment  # noqa: E402

@@ -12,7 +12,7 @@ import time
 
 import pandas as pd
 
-from bench.calibration import DESIGNS, EFFECT_SD, REGIMES, cell
+from bench.analysis.calibration import DESIGNS, EFFECT_SD, REGIMES, cell
 
 
 def main() -> None:

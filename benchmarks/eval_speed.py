@@ -1,4 +1,4 @@
-"""Wall time of `bench.evaluation.evaluate()` (TrackEval + py-motmetrics cross-check) against standalone TrackEval.
+"""Wall time of `bench.evaluate.score.evaluate()` (TrackEval + py-motmetrics cross-check) against standalone TrackEval.
 
 The case is generated (seeded): 2 sequences × 1,500 frames × 50 people walking with MOT17-style gt (class 1,
 visibility), and a result file per sequence with jittered boxes, dropped boxes, id switches and false positives
@@ -35,8 +35,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.evaluation import evaluate  # noqa: E402
-from bench.mot_io import SeqInfo, write_gt, write_results, write_seqinfo  # noqa: E402
+from bench.evaluate.score import evaluate  # noqa: E402
+from bench.data.mot_io import SeqInfo, write_gt, write_results, write_seqinfo  # noqa: E402
 
 SEQS = ("SPEED-01", "SPEED-02")
 

@@ -11,7 +11,7 @@ input is not served from L2):
   4b22fc8.
 - `bf16`: the eval-mode model under bf16 autocast (the H100 profile's 3,139 crops/s row).
 - `bf16-cl`: as `bf16`, model and input in channels_last.
-- `fused`: what `bench.embeddings.Embedder` runs on CUDA today: `fuse_for_inference` (BN folded, MPMG's K heads
+- `fused`: what `bench.appearance.embeddings.Embedder` runs on CUDA today: `fuse_for_inference` (BN folded, MPMG's K heads
   merged, NHWC) under bf16 autocast.
 - `compiled` (`--compile`): `torch.compile` of `fused`; compile time printed apart.
 Timing: CUDA events around `--iters` forwards after 3 warm-ups, median of `--repeats` such runs.

@@ -1,6 +1,6 @@
 """Seconds per `bench tune` trial and trials/min for each tracker, one process, warm (issue 21: ByteTrack < 2 s on
 synth's 3 train sequences). A trial is what `bench tune` runs per sampled parameter set: track every tuning sequence
-(`bench.tune.score_unit`: tracking + writing and parsing the result file + TrackEval) and combine. The baseline in
+(`bench.commands.tune.score_unit`: tracking + writing and parsing the result file + TrackEval) and combine. The baseline in
 the same run is the tracker-only time, so the printed share says how much of a trial is tracking vs scoring.
 
     PYTHONPATH=. python benchmarks/tune_speed.py [--suite synth] [--trackers bytetrack,deepsort,finetrack] [--repeats 5]
@@ -13,9 +13,9 @@ import argparse
 import statistics
 import time
 
-from bench import tune
-from bench.config import load_config
-from bench.suites import load_suite
+from bench.commands import tune
+from bench.core.config import load_config
+from bench.data.suites import load_suite
 
 
 def main() -> None:

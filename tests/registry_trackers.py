@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from bench.trackers_registry import TrackerEntry, register, unregister
+from bench.core.trackers_registry import TrackerEntry, register, unregister
 
 
 @dataclass

@@ -8,13 +8,13 @@ import pandas as pd
 import pytest
 import torch
 
-from bench.ablate import AblationRecord, ablation_units, design_message, load_ablation, run_ablation
-from bench.config import load_config
-from bench.errors import BenchError
-from bench.report import write_ablation_report
-from bench.reporter import SilentReporter
-from bench.stats import summarise
-from bench.suites import load_suite
+from bench.commands.ablate import AblationRecord, ablation_units, design_message, load_ablation, run_ablation
+from bench.core.config import load_config
+from bench.core.errors import BenchError
+from bench.present.report import write_ablation_report
+from bench.core.progress import SilentReporter
+from bench.analysis.stats import summarise
+from bench.data.suites import load_suite
 
 TINY = ["synth.frames=30", "synth.num_train=1", "synth.num_val=1", "synth.people=8", "run.jobs=1",
         "reid.finetrack.model.width=0.125", "reid.finetrack.model.input_size=[32, 16]",

@@ -9,12 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.backends import Backend, run_units
-from bench.cache import ArrayCache
-from bench.config import load_config
-from bench.errors import BenchError
-from bench.runner import run_suite
-from bench.suites import load_suite
+from bench.core.backends import Backend, run_units
+from bench.core.cache import ArrayCache
+from bench.core.config import load_config
+from bench.core.errors import BenchError
+from bench.commands.run import run_suite
+from bench.data.suites import load_suite
 from tests import registry_trackers
 
 TINY = ["synth.frames=40", "synth.num_train=1", "synth.num_val=2", "synth.people=6", "run.jobs=2"]
@@ -77,9 +77,9 @@ def test_interrupted_run_retracks_only_missing_jobs_and_matches_a_fresh_run(tiny
     assert _manifest(fresh)["timings"]["tracks"] == {"cache_hits": 0, "jobs": jobs}
     cache.clear("tracks")
 
-    import bench.runner
+    import bench.commands.run
 
-    write = bench.runner.write_tracks
+    write = bench.commands.run.write_tracks
     written = []
 
     def interrupt_after_two(folder, out, plan):
@@ -88,15 +88,15 @@ def test_interrupted_run_retracks_only_missing_jobs_and_matches_a_fresh_run(tiny
         written.append(out)
         write(folder, out, plan)
 
-    monkeypatch.setattr(bench.runner, "write_tracks", interrupt_after_two)
+    monkeypatch.setattr(bench.commands.run, "write_tracks", interrupt_after_two)
     with pytest.raises(KeyboardInterrupt):
         run_suite(cfg, suite, ["bytetrack", "iou"], run_id="again", backend=Backend("loky", 1))
-    monkeypatch.setattr(bench.runner, "write_tracks", write)
+    monkeypatch.setattr(bench.commands.run, "write_tracks", write)
     assert not (cfg.results_dir / "again").exists()
     assert len(cache.entries("tracks")) == 3  # the third job finished (and was cached) as the interrupt came
 
     seen = []
-    monkeypatch.setattr(bench.runner, "track_sequence", lambda job: seen.append(job.key()) or _track(job))
+    monkeypatch.setattr(bench.commands.run, "track_sequence", lambda job: seen.append(job.key()) or _track(job))
     again = run_suite(cfg, suite, ["bytetrack", "iou"], run_id="again", backend=Backend("loky", 1)).run_dir
     assert len(seen) == 1  # only the unfinished job is tracked again
     assert _manifest(again)["timings"]["tracks"] == {"cache_hits": 3, "jobs": jobs}
@@ -106,7 +106,7 @@ def test_interrupted_run_retracks_only_missing_jobs_and_matches_a_fresh_run(tiny
 
 
 def _track(job):
-    from bench.tracking import track_sequence
+    from bench.track.jobs import track_sequence
 
     return track_sequence(job)
 
@@ -124,7 +124,7 @@ def test_a_damaged_tracks_entry_is_recomputed_with_a_warning(tiny):
             warnings.append(text)
 
         def progress(self, description, total):
-            from bench.reporter import SilentReporter
+            from bench.core.progress import SilentReporter
 
             return SilentReporter().progress(description, total)
 

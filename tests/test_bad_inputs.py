@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.mot_io import SeqInfo, write_seqinfo
+from bench.data.mot_io import SeqInfo, write_seqinfo
 from tests.test_cli import bench
 
 DET_LINE = "1,-1,10,10,20,40,0.9,-1,-1,-1\n"
@@ -221,7 +221,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path, name):
 
 def test_bare_det_with_huge_frame_number_is_quick(tmp_path):
     """Frame 1 and frame 50,000,000: memory and time follow the two rows (was 8 GB and minutes)."""
-    from bench.trackers_registry import make_tracker
+    from bench.core.trackers_registry import make_tracker
 
     assert make_tracker("bytetrack", {}, 30.0).max_time_lost == 30  # what `bench track` skips gaps by
     p = _det(tmp_path, DET_LINE + "50000000,-1,10,10,20,40,0.9,-1,-1,-1\n")

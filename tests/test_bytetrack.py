@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from bench.mot_io import read_detections, split_by_frame
+from bench.data.mot_io import read_detections, split_by_frame
 from trackers.association import AssociationStage, FrameDetections, iou_cost, motion_distance
 from trackers.base import filter_output
 from trackers.bytetrack import ByteTrack, TrackState

@@ -1,10 +1,10 @@
 import numpy as np
 import pandas as pd
 
-from bench.cache import ArrayCache
-from bench.config import load_config
-from bench.detections import PublicSource, load_detections
-from bench.suites import load_suite
+from bench.core.cache import ArrayCache
+from bench.core.config import load_config
+from bench.detect.sources import PublicSource, load_detections
+from bench.data.suites import load_suite
 from tests.test_suites import make_mot17_tree
 
 

@@ -1,11 +1,11 @@
-"""Verdicts are calibrated: a seeded simulation of bench.stats under a true null (no difference) and under a stated
+"""Verdicts are calibrated: a seeded simulation of bench.analysis.stats under a true null (no difference) and under a stated
 effect, for the designs bench runs (issue 18's table: 2 x 1 up to 20 x 3), in both noise regimes."""
 
 from __future__ import annotations
 
 import pytest
 
-from bench.calibration import EFFECT_SD, REGIMES, cell
+from bench.analysis.calibration import EFFECT_SD, REGIMES, cell
 
 TABLE = [(2, 1), (3, 1), (3, 3), (5, 3), (10, 3), (20, 3)]  # synth-crowd, bench run, bench ablate --seeds 3, ...
 

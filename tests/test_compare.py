@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from bench.compare import compare_folders, parse_entries
-from bench.config import load_config
-from bench.errors import BenchError
-from bench.report import write_report
-from bench.runner import run_suite
-from bench.suites import load_suite
+from bench.commands.compare import compare_folders, parse_entries
+from bench.core.config import load_config
+from bench.core.errors import BenchError
+from bench.present.report import write_report
+from bench.commands.run import run_suite
+from bench.data.suites import load_suite
 from tests import registry_trackers
 
 ROOT = Path(__file__).resolve().parents[1]

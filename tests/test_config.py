@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.config import load_config
-from bench.errors import BenchError
+from bench.core.config import load_config
+from bench.core.errors import BenchError
 
 ROOT = Path(__file__).resolve().parents[1]
 

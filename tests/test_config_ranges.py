@@ -4,8 +4,8 @@ import typing
 
 import pytest
 
-from bench.config import Config, _in_range, load_config
-from bench.errors import BenchError
+from bench.core.config import Config, _in_range, load_config
+from bench.core.errors import BenchError
 from tests.config_tree import config_leaves
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.cache import ArrayCache
-from bench.config import load_config
-from bench.detections import FileSource, PublicSource, load_detections, make_source
-from bench.errors import BenchError
-from bench.suites import load_suite
+from bench.core.cache import ArrayCache
+from bench.core.config import load_config
+from bench.detect.sources import FileSource, PublicSource, load_detections, make_source
+from bench.core.errors import BenchError
+from bench.data.suites import load_suite
 from tests.test_suites import make_seq
 
 

@@ -1,4 +1,4 @@
-"""bench.evaluation: TrackEval scores, the py-motmetrics cross-check, and user-facing errors."""
+"""bench.evaluate.score: TrackEval scores, the py-motmetrics cross-check, and user-facing errors."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import bench.evaluation as ev
-from bench.errors import BenchError
-from bench.evaluation import evaluate, result_to_json
-from bench.mot_io import SeqInfo, write_gt, write_results, write_seqinfo
-from bench.mot_text import detect_benchmark
+import bench.evaluate.score as ev
+from bench.core.errors import BenchError
+from bench.evaluate.score import evaluate, result_to_json
+from bench.data.mot_io import SeqInfo, write_gt, write_results, write_seqinfo
+from bench.data.mot_fast import detect_benchmark
 
 DATA = Path(__file__).resolve().parent / "data"
 TUD = DATA / "motmetrics-tud"
@@ -166,7 +166,7 @@ def test_empty_result_file_scores_all_misses(tmp_path: Path) -> None:
 
 
 def test_blank_lines_and_frames_without_boxes(tmp_path: Path) -> None:
-    """Blank lines (fine for bench.mot_io, fatal for TrackEval's csv reader) and box-less frames evaluate fine."""
+    """Blank lines (fine for bench.data.mot_io, fatal for TrackEval's csv reader) and box-less frames evaluate fine."""
     gt = _walkers(n_frames=30)
     gt = gt[(gt[:, 0] < 8) | (gt[:, 0] > 15)]  # frames 8-15 have no gt at all
     res = _as_results(gt)
@@ -420,8 +420,8 @@ def test_trackeval_gets_what_its_own_reader_would_read(tmp_path: Path) -> None:
     """bench feeds TrackEval the rows it parsed; they equal TrackEval's own `_load_raw_file` output exactly."""
     import trackeval
 
-    from bench import trackeval_adapter
-    from bench.eval_inputs import load_inputs
+    from bench.evaluate import trackeval_adapter
+    from bench.evaluate.inputs import load_inputs
 
     gt_root, results = _tud_layout(tmp_path)
     gt = _walkers(n_frames=12, n_people=3)

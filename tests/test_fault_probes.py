@@ -87,8 +87,8 @@ def assert_one_error_line(proc: subprocess.CompletedProcess, *names: str) -> str
 def assert_cache_intact(cache: Path) -> None:
     """Every cache entry matches its recorded digest and rows; no temp or lock file is left; every Re-ID checkpoint
     has its digest."""
-    from bench.cache import ArrayCache
-    from bench.reid import cached_checkpoint_ok
+    from bench.core.cache import ArrayCache
+    from bench.appearance.checkpoints import cached_checkpoint_ok
 
     damaged: list[str] = []
     c = ArrayCache(cache, warn=damaged.append)
@@ -112,8 +112,8 @@ def run_folders(results: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory) -> Path:
     """The tiny synth suite as a plain folder suite (train/ and val/), outside every cache the tests use."""
-    from bench.config import load_config
-    from bench.suites import load_suite
+    from bench.core.config import load_config
+    from bench.data.suites import load_suite
 
     root = tmp_path_factory.mktemp("suite")
     cfg = load_config(None, [f"synth.{k}={v}" for k, v in SYNTH.items()] + [f"paths.cache='{root / 'gen'}'"])
@@ -506,12 +506,12 @@ def test_worker_killed_mid_run_units_are_rescheduled(tmp_path):
 
 # ---- the lock itself -------------------------------------------------------------------------------------------
 
-HOLD = ("import sys, time; from bench.fsutil import file_lock\n"
+HOLD = ("import sys, time; from bench.core.fsutil import file_lock\n"
         "with file_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)")
 
 
 def test_file_lock_is_exclusive_across_processes_and_freed_by_sigkill(tmp_path):
-    from bench.fsutil import file_lock, remove_stale_locks
+    from bench.core.fsutil import file_lock, remove_stale_locks
 
     lock = tmp_path / ".entry.lock"
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(lock)], env=ENV, stdout=subprocess.PIPE, text=True)
@@ -538,16 +538,16 @@ def test_file_lock_is_exclusive_across_processes_and_freed_by_sigkill(tmp_path):
 def test_run_id_claimed_by_a_live_run_is_an_error_and_auto_ids_step_aside(tmp_path, monkeypatch):
     from contextlib import ExitStack
 
-    from bench.config import load_config
-    from bench.errors import BenchError
-    from bench.fsutil import file_lock, lock_path
-    from bench.runner import plan_run
-    from bench.suites import load_suite
+    from bench.core.config import load_config
+    from bench.core.errors import BenchError
+    from bench.core.fsutil import file_lock, lock_path
+    from bench.commands.run import plan_run
+    from bench.data.suites import load_suite
 
     cfg = load_config(None, [f"paths.results='{tmp_path / 'r'}'", f"paths.cache='{tmp_path / 'c'}'"])
     suite_dir = make_suite(tmp_path / "suite", n=1, frames=3)
     s = load_suite(str(suite_dir), cfg)
-    monkeypatch.setattr("bench.runner.time.strftime", lambda fmt, *args: "20260101-000000")  # one second for all
+    monkeypatch.setattr("bench.commands.run.time.strftime", lambda fmt, *args: "20260101-000000")  # one second for all
     with ExitStack() as first, ExitStack() as second:
         a = plan_run(cfg, s, ["bytetrack"], claims=first)
         b = plan_run(cfg, s, ["bytetrack"], claims=second)  # same second, same config: the next free name

@@ -13,9 +13,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from bench.fsutil import atomic_dir, remove_stale_temp
-from bench.mot_io import SeqInfo, write_seqinfo
-from bench.run_store import latest_run
+from bench.core.fsutil import atomic_dir, remove_stale_temp
+from bench.data.mot_io import SeqInfo, write_seqinfo
+from bench.core.run_store import latest_run
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = "from tests import registry_trackers as t; t.register_slow(); from bench.cli import main; main()"
@@ -99,7 +99,7 @@ def test_temp_folder_of_a_dead_process_is_removed_and_never_a_result(tmp_path):
 
 
 def test_existing_folder_is_never_replaced(tmp_path):
-    from bench.errors import BenchError
+    from bench.core.errors import BenchError
 
     (tmp_path / "done").mkdir()
     (tmp_path / "done" / "keep.txt").write_text("x")

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from trackers.reid.configs import FineTrackModelConfig, ModelConfig
-from trackers.reid.finetrack import FineTrackReID, masked_average, stripe_masks, warp_by_flow
+from trackers.reid.finetrack_model import FineTrackReID, masked_average, stripe_masks, warp_by_flow
 from trackers.reid.finetrack_loss import FineTrackLoss
 from trackers.reid.registry import MODEL_REGISTRY, build_model
 
@@ -167,8 +167,8 @@ def test_finetrack_defaults_live_in_its_config() -> None:
     cfg = FineTrackModelConfig()
     model = cfg.build(num_classes=3)
     assert (model.fafpn, model.parts, model.num_parts) == (cfg.fafpn, cfg.parts, cfg.k) == (True, "mpmg", 6)
-    from bench.config import Config, apply_mapping
-    from bench.errors import BenchError
+    from bench.core.config import Config, apply_mapping
+    from bench.core.errors import BenchError
 
     for key, value in (("parts", "mpgm"), ("k", 0), ("out_stride", 2), ("width", 0.0), ("layout", "resnet99")):
         with pytest.raises(BenchError, match=f"reid.finetrack.model.{key} = "):  # ranges are checked when config loads

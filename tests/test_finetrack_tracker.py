@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bench.mot_io import read_detections, split_by_frame
+from bench.data.mot_io import read_detections, split_by_frame
 from tests.test_deepsort import crossing_paths, id_nearest, run_crossing
 from trackers.association import FrameDetections, motion_distance
 from trackers.bytetrack import ByteTrack

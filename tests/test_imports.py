@@ -32,7 +32,7 @@ def _loaded(args: list[str], cwd: Path) -> list[bool]:
 
 
 def test_loading_the_config_imports_neither_torch_nor_numba():
-    code = "import bench.config, sys; print('torch' in sys.modules, 'numba' in sys.modules)"
+    code = "import bench.core.config, sys; print('torch' in sys.modules, 'numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                          capture_output=True, text=True, timeout=120, check=True).stdout
     assert out.split() == ["False", "False"]

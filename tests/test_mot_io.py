@@ -3,8 +3,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.errors import BenchError
-from bench.mot_io import (
+from bench.core.errors import BenchError
+from bench.data.mot_io import (
     SeqInfo,
     read_detections,
     read_gt,
@@ -112,8 +112,8 @@ def test_frame_beyond_seq_length_names_the_line(tmp_path):
 
 def test_split_active_frames_tracks_exactly_like_every_frame():
     """ByteTrack on a MOT15 sequence with long empty gaps: skipping the gaps gives the same rows, frame by frame."""
-    from bench.config import Config
-    from bench.tracking import track_job, track_sequence
+    from bench.core.config import Config
+    from bench.track.jobs import track_job, track_sequence
 
     dets = read_detections(Path(__file__).parent / "data/mot15-dets/TUD-Campus/det/det.txt")
     dets = dets[dets[:, 0] > 3]  # no detections on the first frames

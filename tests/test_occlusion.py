@@ -1,4 +1,4 @@
-"""bench.occlusion on a hand-built case whose every number is worked out in the comments."""
+"""bench.evaluate.occlusion on a hand-built case whose every number is worked out in the comments."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.mot_io import SeqInfo, write_gt, write_results, write_seqinfo
-from bench.occlusion import GAP_BINS, VIS_BINS, analyse_occlusion
+from bench.data.mot_io import SeqInfo, write_gt, write_results, write_seqinfo
+from bench.evaluate.occlusion import GAP_BINS, VIS_BINS, analyse_occlusion
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -102,8 +102,8 @@ def test_no_visibility_gives_none(tmp_path: Path) -> None:
 
 
 def test_totals_match_the_crosscheck(tmp_path: Path) -> None:
-    """Summed over bins, matched boxes and switches are motmetrics' TP and IDs from bench.evaluation."""
-    from bench.evaluation import evaluate
+    """Summed over bins, matched boxes and switches are motmetrics' TP and IDs from bench.evaluate.score."""
+    from bench.evaluate.score import evaluate
 
     gt_root, results, _ = _case(tmp_path)
     tables = analyse_occlusion(results, gt_root, ["OCC"])

@@ -9,9 +9,9 @@ import shutil
 import pandas as pd
 import torch
 
-from bench.config import load_config
-from bench.mot_io import read_gt
-from bench.suites import load_suite
+from bench.core.config import load_config
+from bench.data.mot_io import read_gt
+from bench.data.suites import load_suite
 from tests.test_cli import bench
 
 TINY_REID = [

@@ -16,9 +16,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.config import Config, load_config
-from bench.errors import BenchError
-from bench.mot_io import read_detections, read_gt, read_results, write_detections, write_gt, write_results
+from bench.core.config import Config, load_config
+from bench.core.errors import BenchError
+from bench.data.mot_io import read_detections, read_gt, read_results, write_detections, write_gt, write_results
 from tests.config_tree import config_leaves
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -7,11 +7,11 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from bench.config import load_config
-from bench.errors import BenchError
-from bench.runner import run_suite
-from bench.suites import load_suite
-from bench.tracking import track_job, track_sequence
+from bench.core.config import load_config
+from bench.core.errors import BenchError
+from bench.commands.run import run_suite
+from bench.data.suites import load_suite
+from bench.track.jobs import track_job, track_sequence
 from tests import registry_trackers
 from tests.test_runner import TINY
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench.config import apply_mapping, load_config
-from bench.errors import BenchError
-from bench.reid import checkpoint_path, load_pretrained, reid_key
-from bench.suites import load_suite
+from bench.core.config import apply_mapping, load_config
+from bench.core.errors import BenchError
+from bench.appearance.checkpoints import checkpoint_path, load_pretrained, reid_key
+from bench.data.suites import load_suite
 from trackers.reid.configs import FineTrackModelConfig, ModelConfig
-from trackers.reid.finetrack import FineTrackReID
+from trackers.reid.finetrack_model import FineTrackReID
 from trackers.reid.models import GlobalReID
 from trackers.reid.resnet import ResNet, load_torchvision_weights
 
@@ -124,7 +124,7 @@ def test_pretrained_file_content_is_in_the_checkpoint_key(tmp_path: Path) -> Non
 
 @pytest.mark.slow
 def test_training_starts_from_the_pretrained_backbone(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from bench.reid import train_checkpoint
+    from bench.appearance.checkpoints import train_checkpoint
 
     torch.set_num_threads(1)
     state = torchvision_state("resnet18")

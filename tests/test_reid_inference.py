@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from trackers.reid.finetrack import FlowAlignedMerge
+from trackers.reid.finetrack_model import FlowAlignedMerge
 from trackers.reid.inference import FusedFlowMerge, FusedInference, MergedPartMasks, fold_conv_bn, fuse_for_inference
 from trackers.reid.configs import ModelConfig
 

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from bench.cache import ArrayCache
-from bench.config import load_config
-from bench.crops import crop_boxes
-from bench.detections import PublicSource, load_detections
-from bench.embeddings import load_embeddings
-from bench.errors import BenchError
-from bench.reid import checkpoint_path, ensure_checkpoint, load_checkpoint, train_checkpoint
-from bench.suites import load_suite
+from bench.core.cache import ArrayCache
+from bench.core.config import load_config
+from bench.appearance.crops import crop_boxes
+from bench.detect.sources import PublicSource, load_detections
+from bench.appearance.embeddings import load_embeddings
+from bench.core.errors import BenchError
+from bench.appearance.checkpoints import checkpoint_path, ensure_checkpoint, load_checkpoint, train_checkpoint
+from bench.data.suites import load_suite
 from trackers.reid.metrics import retrieval_metrics
 
 TINY = ["synth.frames=30", "synth.num_train=1", "synth.num_val=1", "synth.people=8", "run.jobs=1",
@@ -105,12 +105,12 @@ def test_bad_checkpoint_is_a_clear_error(tmp_path):
 
 
 def test_checkpoint_key_follows_code_and_config(tiny, monkeypatch):
-    from bench.config import apply_overrides
+    from bench.core.config import apply_overrides
 
     cfg, suite = tiny
     base = checkpoint_path(cfg, cfg.reid.deepsort, suite, 0)
     assert checkpoint_path(cfg, cfg.reid.deepsort, suite, 0) == base
     other = apply_overrides(cfg, ["reid.deepsort.train.lr=0.01"])
     assert checkpoint_path(other, other.reid.deepsort, suite, 0) != base
-    monkeypatch.setattr("bench.reid.code_fingerprint", lambda: "edited-model-code")
+    monkeypatch.setattr("bench.appearance.checkpoints.code_fingerprint", lambda: "edited-model-code")
     assert checkpoint_path(cfg, cfg.reid.deepsort, suite, 0) != base

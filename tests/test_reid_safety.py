@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench.config import load_config
-from bench.errors import BenchError
-from bench.code_fingerprint import REID_CODE, code_fingerprint, inference_fingerprint
-from bench.reid import digest_path, ensure_checkpoint, load_checkpoint, train_checkpoint
-from bench.suites import load_suite
+from bench.core.config import load_config
+from bench.core.errors import BenchError
+from bench.appearance.code_fingerprint import REID_CODE, code_fingerprint, inference_fingerprint
+from bench.appearance.checkpoints import digest_path, ensure_checkpoint, load_checkpoint, train_checkpoint
+from bench.data.suites import load_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["synth.frames=30", "synth.num_train=1", "synth.num_val=1", "synth.people=8", "run.jobs=1",
@@ -88,7 +88,7 @@ def test_hostile_checkpoint_through_the_cli_does_not_run(cli_env: tuple[Path, di
 
 
 def test_bytetrack_shaped_yolox_checkpoint_loads_with_weights_only(tmp_path: Path) -> None:
-    from bench.yolox_source import _load_weights
+    from bench.detect.yolox import _load_weights
 
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
     optim = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
@@ -120,7 +120,7 @@ class _Collect:
     """A reporter that keeps its messages (progress is ignored)."""
 
     def __init__(self) -> None:
-        from bench.reporter import SilentReporter
+        from bench.core.progress import SilentReporter
 
         self.lines: list[str] = []
         self.progress = SilentReporter().progress

@@ -14,9 +14,9 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.code_fingerprint import inference_fingerprint
-from bench.embeddings import Embedder
-from trackers.reid.finetrack import FlowAlignedMerge
+from bench.appearance.code_fingerprint import inference_fingerprint
+from bench.appearance.embeddings import Embedder
+from trackers.reid.finetrack_model import FlowAlignedMerge
 from trackers.reid.losses import batch_hard_triplet_loss
 from trackers.reid.configs import ModelConfig, TrainConfig
 from trackers.reid.preprocess import normalise
@@ -130,7 +130,7 @@ def test_same_size_merge_skips_the_resize_exactly():
     resized = F.interpolate(coarse, size=(6, 4), mode="bilinear", align_corners=False)
     assert torch.equal(resized, coarse)  # the resize skipped was the identity
     flow = merge.flow(torch.cat([resized, fine], dim=1))
-    from trackers.reid.finetrack import warp_by_flow
+    from trackers.reid.finetrack_model import warp_by_flow
 
     ref = warp_by_flow(resized, flow) + fine
     assert torch.equal(out, ref)
@@ -174,7 +174,7 @@ def test_embedder_default_on_cpu_is_fp32_and_mixed_is_close():
 def test_parallel_frame_cropping_equals_the_serial_loop(tmp_path):
     from PIL import Image
 
-    from bench.crops import crop_boxes, crop_frames, read_frame
+    from bench.appearance.crops import crop_boxes, crop_frames, read_frame
 
     rng = np.random.default_rng(0)
     jobs = []
@@ -204,7 +204,7 @@ def test_stem_max_pool_matches_nchw_values_ties_and_gradients():
 
 @pytest.mark.parametrize(("shape", "size"), [((3, 16, 8, 4), (16, 8)), ((2, 8, 7, 5), (13, 9)), ((2, 24, 16, 8), (32, 16))])
 def test_channels_last_resize_is_bit_identical_to_nchw(shape, size):
-    from trackers.reid.finetrack import resize_channels_last
+    from trackers.reid.finetrack_model import resize_channels_last
 
     torch.manual_seed(0)
     x = torch.randn(*shape)

@@ -1,4 +1,4 @@
-"""`bench report` from stored folders: significance, occlusion (with a stand-in bench.occlusion), paper-ready LaTeX
+"""`bench report` from stored folders: significance, occlusion (with a stand-in bench.evaluate.occlusion), paper-ready LaTeX
 (ASCII, one header row, direction marks, best in bold, balanced environments, compiles with pdflatex), plots."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench import latex
-from bench.report import occlusion_tables, pool_seeds, write_ablation_report, write_report
+from bench.present import latex
+from bench.present.report import occlusion_tables, pool_seeds, write_ablation_report, write_report
 
 from .test_cli import bench
 
@@ -50,8 +50,8 @@ def _occlusion_frames(names: list[str]) -> OcclusionTables:
 
 @pytest.fixture
 def fake_occlusion(monkeypatch):
-    """A stand-in for bench/occlusion.py (written by another change) with its agreed API; records the calls."""
-    module = types.ModuleType("bench.occlusion")
+    """A stand-in for bench/evaluate/occlusion.py (written by another change) with its agreed API; records the calls."""
+    module = types.ModuleType("bench.evaluate.occlusion")
     module.calls = []
     module.visibility = True
 
@@ -61,7 +61,7 @@ def fake_occlusion(monkeypatch):
 
     module.analyse_occlusion = analyse_occlusion
     module.OcclusionTables = OcclusionTables
-    monkeypatch.setitem(sys.modules, "bench.occlusion", module)
+    monkeypatch.setitem(sys.modules, "bench.evaluate.occlusion", module)
     return module
 
 
@@ -283,7 +283,7 @@ def test_cli_pdf_without_pdflatex_is_a_clear_error(tmp_path):
                           capture_output=True, text=True, env=env)  # PATH without pdflatex
     assert proc.returncode == 2 and "--pdf needs pdflatex on PATH" in proc.stderr
     assert "Traceback" not in proc.stderr and not (run / "report.md").exists()
-    gt.rmdir()  # the subprocess may import the real bench.occlusion: gt gone -> the report says so, no analysis
+    gt.rmdir()  # the subprocess may import the real bench.evaluate.occlusion: gt gone -> the report says so, no analysis
     proc = bench("report", str(run), check=False)
     assert proc.returncode == 0, proc.stderr
     assert "no longer at" in (run / "report.md").read_text()
@@ -291,7 +291,7 @@ def test_cli_pdf_without_pdflatex_is_a_clear_error(tmp_path):
 
 
 def test_plots_fit_axes_to_data_and_mark_zero(tmp_path, monkeypatch):
-    from bench import plots
+    from bench.present import plots
 
     figs = []
     monkeypatch.setattr(plots, "save", lambda fig, path: figs.append(fig) or path)

@@ -7,11 +7,11 @@ import json
 import pandas as pd
 import pytest
 
-from bench.config import load_config
-from bench.report import write_report
-from bench.run_store import latest_run
-from bench.runner import run_suite
-from bench.suites import load_suite
+from bench.core.config import load_config
+from bench.present.report import write_report
+from bench.core.run_store import latest_run
+from bench.commands.run import run_suite
+from bench.data.suites import load_suite
 
 TINY = ["synth.frames=40", "synth.num_train=1", "synth.num_val=2", "synth.people=6", "run.jobs=1"]
 
@@ -63,7 +63,7 @@ def test_failed_run_leaves_nothing(tiny, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("evaluation crashed")
 
-    monkeypatch.setattr("bench.runner.evaluate", boom)
+    monkeypatch.setattr("bench.commands.run.evaluate", boom)
     with pytest.raises(RuntimeError):
         run_suite(cfg, suite, ["bytetrack"], run_id="broken")
     assert not (cfg.results_dir / "broken").exists()
@@ -82,7 +82,7 @@ def test_changed_tracker_parameter_changes_config_hash_not_detection_cache(tiny)
 
 def test_empty_sequence_is_scored_not_crashed(tmp_path):
     """A sequence with no gt and no detections (all frames empty) is normal input."""
-    from bench.mot_io import SeqInfo, write_seqinfo
+    from bench.data.mot_io import SeqInfo, write_seqinfo
 
     for name in ("EMPTY-01", "ONE-01"):
         d = tmp_path / "suite" / name

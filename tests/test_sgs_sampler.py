@@ -182,7 +182,7 @@ def test_random_batches_ignore_frame_order_sgs_batches_do_not() -> None:
 
 
 def test_sgs_on_real_ground_truth_has_more_positives_than_random(mot_data) -> None:  # type: ignore[no-untyped-def]
-    from bench.mot_io import read_gt
+    from bench.data.mot_io import read_gt
 
     seqs, frames, ids = [], [], []
     for name in ("TUD-Campus", "TUD-Stadtmitte"):

@@ -10,8 +10,8 @@ import pytest
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
-from bench.config import PRIMARY_METRICS
-from bench.stats import (
+from bench.core.config import PRIMARY_METRICS
+from bench.analysis.stats import (
     HEADLINE,
     TOO_FEW,
     can_call,

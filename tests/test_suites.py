@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench.config import load_config
-from bench.errors import BenchError
-from bench.mot_io import SeqInfo, read_detections, read_gt, write_seqinfo
-from bench.suites import load_suite
+from bench.core.config import load_config
+from bench.core.errors import BenchError
+from bench.data.mot_io import SeqInfo, read_detections, read_gt, write_seqinfo
+from bench.data.suites import load_suite
 
 
 def make_mot17_tree(root: Path, n_frames: int = 7) -> Path:

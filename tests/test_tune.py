@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.config import load_config
-from bench.errors import BenchError
-from bench.suites import load_suite
-from bench import tune
+from bench.core.config import load_config
+from bench.core.errors import BenchError
+from bench.data.suites import load_suite
+from bench.commands import tune
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["synth.frames=40", "synth.num_train=2", "synth.num_val=1", "synth.people=6", "run.jobs=1"]
@@ -86,11 +86,11 @@ def test_tune_never_reads_val_or_test_and_its_objective_is_bench_evaluation(tmp_
     train sequences that are not tuned on. The best value equals `bench eval` of the best parameters' result files."""
     import torch
 
-    from bench.evaluation import evaluate
-    from bench.mot_io import write_results
-    from bench.reid import checkpoint_path
-    from bench.tracking import TrackJob, track_sequence
-    from bench.trackers_registry import REGISTRY
+    from bench.evaluate.score import evaluate
+    from bench.data.mot_io import write_results
+    from bench.appearance.checkpoints import checkpoint_path
+    from bench.track.jobs import TrackJob, track_sequence
+    from bench.core.trackers_registry import REGISTRY
 
     torch.set_num_threads(1)
     small = ["reid.finetrack.model.width=0.125", "reid.finetrack.model.input_size=[32, 16]",
@@ -220,8 +220,8 @@ def test_params_file_round_trips_into_run_and_ablate(tiny, tmp_path):
 
 
 def test_run_tuned_gives_every_tracker_the_same_budget_and_reports_it(tiny):
-    from bench.report import write_report
-    from bench.runner import run_suite
+    from bench.present.report import write_report
+    from bench.commands.run import run_suite
 
     cfg, suite = tiny
     tuned_cfg, record = tune.tune_all(cfg, suite, ["bytetrack"], 4)
@@ -242,7 +242,7 @@ def test_run_tuned_gives_every_tracker_the_same_budget_and_reports_it(tiny):
 def test_parallel_trials_give_the_same_study_on_loky_and_dask(tiny, tmp_path):
     """Two trials at a time: the batch's sampler is seeded by the completed trials, so the backend (and the order in
     which a batch's trials finish) does not change the study."""
-    from bench.backends import Backend
+    from bench.core.backends import Backend
 
     cfg, suite = tiny
     studies = []

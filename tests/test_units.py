@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from bench.ablate import AblationUnit, Variant, ablation_units, Ablation
-from bench.config import load_config
-from bench.runner import run_suite
-from bench.suites import load_suite
+from bench.commands.ablate import AblationUnit, Variant, ablation_units, Ablation
+from bench.core.config import load_config
+from bench.commands.run import run_suite
+from bench.data.suites import load_suite
 from tests.test_runner import TINY
 
 

@@ -12,14 +12,14 @@ import pytest
 import torch
 from PIL import Image
 
-from bench.cache import ArrayCache
-from bench.config import load_config
-from bench.detections import load_detections
-from bench.errors import BenchError
-from bench.mot_io import SeqInfo, write_seqinfo
-from bench.nms import batched_nms, install_torchvision_stand_in, nms
-from bench.suites import Sequence
-from bench.yolox_source import (
+from bench.core.cache import ArrayCache
+from bench.core.config import load_config
+from bench.detect.sources import load_detections
+from bench.core.errors import BenchError
+from bench.data.mot_io import SeqInfo, write_seqinfo
+from bench.detect.nms import batched_nms, install_torchvision_stand_in, nms
+from bench.data.suites import Sequence
+from bench.detect.yolox import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     YOLOXSource,

@@ -19,7 +19,7 @@ class Tracker(Protocol):
       features: (N, D) float32 appearance embeddings row-aligned with `dets`, or None for motion-only trackers.
       returns: (M, 6) float array x, y, w, h (left, top, width, height, as MOTChallenge results are written),
         track_id, score of the tracks reported for this frame.
-    Whether a tracker gets features is said once, by its registry entry (`bench.trackers_registry`).
+    Whether a tracker gets features is said once, by its registry entry (`bench.core.trackers_registry`).
     """
 
     def update(self, dets: np.ndarray, features: np.ndarray | None = None) -> np.ndarray: ...

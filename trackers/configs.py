@@ -1,5 +1,5 @@
 """Tracker configs: what `[trackers.<name>]` holds, declared apart from the trackers so that loading the config
-imports no numba kernels. Each field's range or choices (dataclass metadata) is checked by `bench.config`.
+imports no numba kernels. Each field's range or choices (dataclass metadata) is checked by `bench.core.config`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class ByteTrackConfig:
     # tracked and lost tracks closer than this (1 - IoU) are duplicates
     duplicate_iou_dist: float = field(default=0.15, metadata={"range": "[0, 1]"})
 
-    # `bench tune`'s search space: field -> search bounds (None: the field's declared range); see bench/tune.py
+    # `bench tune`'s search space: field -> search bounds (None: the field's declared range); see bench/commands/tune.py
     TUNABLE: ClassVar[dict[str, tuple[float, float] | None]] = {
         "track_thresh": None, "match_thresh": None, "second_match_thresh": None,
         "new_track_thresh_offset": (0.0, 0.3), "track_buffer": (5, 150),

@@ -5,7 +5,7 @@ Each model config registers its model (`trackers.reid.registry`): `@register_mod
 loss=..., train={"sampler": "sgs"})`. `ModelConfig.for_name(name)` / `ModelConfig.from_dict(d)` pick the class by
 name, and `config.build(num_classes)` / `config.make_loss(train_config)` import the implementation when called.
 
-Ranges and choices are dataclass metadata, checked by `bench.config` as values are set.
+Ranges and choices are dataclass metadata, checked by `bench.core.config` as values are set.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ class ModelConfig:
 
 @register_model(
     "finetrack",
-    builder="trackers.reid.finetrack:FineTrackReID",
+    builder="trackers.reid.finetrack_model:FineTrackReID",
     loss="trackers.reid.finetrack_loss:finetrack_loss",
     train={"sampler": "sgs"},
 )

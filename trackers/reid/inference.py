@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from trackers.reid.finetrack import MPMG, FlowAlignedMerge, PartMaskHead, resize_channels_last, warp_by_flow
+from trackers.reid.finetrack_model import MPMG, FlowAlignedMerge, PartMaskHead, resize_channels_last, warp_by_flow
 from trackers.reid.resnet import BasicBlock, Bottleneck
 
 

@@ -74,15 +74,6 @@ def masked_triplet_mean(d_ap: Tensor, d_an: Tensor, valid: Tensor, margin: float
     return (per_anchor * valid).sum() / valid.sum().clamp(min=1)
 
 
-class CrossEntropyLabelSmooth(nn.Module):
-    def __init__(self, epsilon: float = 0.1) -> None:
-        super().__init__()
-        self.epsilon = epsilon
-
-    def forward(self, logits: Tensor, targets: Tensor) -> Tensor:
-        return cross_entropy_label_smoothing(logits, targets, self.epsilon)
-
-
 class TripletLoss(nn.Module):
     def __init__(self, margin: float = 0.3, soft_margin: bool = False) -> None:
         super().__init__()

@@ -61,11 +61,6 @@ def apply_augmentation(batch: Tensor, cfg: TrainConfig, draws: list[Tensor] | Te
     return batch
 
 
-def augment(batch: Tensor, cfg: TrainConfig, gen: torch.Generator) -> Tensor:
-    """Random flip and pad-crop on a uint8 batch (n, 3, h, w), drawing from `gen` only."""
-    return apply_augmentation(batch, cfg, [d.to(batch.device) for d in draw_augmentation(len(batch), cfg, gen)])
-
-
 def place_crops(crops: Tensor, device: torch.device) -> Tensor:
     """Where the uint8 crops live during training: on the GPU when they take under half its free memory (one
     upload, no per-step copies), else in pinned host memory (asynchronous per-batch copies); as given on CPU."""

@@ -1,0 +1,1 @@
+"""Statistics over scored results: paired verdicts, calibration by simulation."""

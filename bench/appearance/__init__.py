@@ -1,0 +1,1 @@
+"""Re-ID for a suite: identity crops, training checkpoints once, embedding detections."""

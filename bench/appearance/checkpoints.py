@@ -1,0 +1,294 @@
+"""Re-ID models for a suite: train once per (suite, model config, training config, seed), store, reuse, embed.
+
+A checkpoint is a `.pt` holding the model and training configs (plain dicts, so it loads with `weights_only=True`),
+their hash, the seed, the identity count and the val retrieval metrics (mAP, rank-1). It lives under
+`<cache>/reid/<hash>.pt`, written atomically, with the file's sha256 beside it (`.pt.sha256`): `bench run` trains
+the model the first time a suite needs it, reuses it afterwards, and retrains an entry whose digest no longer
+matches. Two runs that need the same checkpoint at once train it once: the second waits on the entry's lock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Sampler
+
+from bench.appearance.code_fingerprint import code_fingerprint
+from bench.core.config import Config, ReIDModelSection
+from bench.appearance.embeddings import Embedder
+from bench.core.errors import BenchError
+from bench.core.progress import Reporter, SilentReporter
+from bench.core.fsutil import (
+    atomic_path,
+    atomic_write_text,
+    file_lock,
+    lock_path,
+    remove_temp_of,
+    sha256_file,
+    stable_hash,
+)
+from bench.appearance.identity_crops import CropSet, gt_crops
+from bench.data.suites import Suite
+from bench.appearance.torch_files import load_weights_only
+from trackers.reid.metrics import retrieval_metrics
+from trackers.reid.configs import ModelConfig, TrainConfig
+from trackers.reid.registry import MODEL_REGISTRY
+from trackers.reid.resnet import ResNet, load_torchvision_weights
+from trackers.reid.samplers import PKSampler, RandomBatchSampler, SGSSampler
+from trackers.reid.train import train
+
+def pretrained_path(cfg: Config, section: ReIDModelSection) -> Path | None:
+    """The resolved `model.pretrained` file (None when unset); a missing file is an error."""
+    if not section.model.pretrained:
+        return None
+    path = cfg.resolve(section.model.pretrained)
+    if not path.is_file():
+        raise BenchError(
+            "pretrained backbone weights not found", path,
+            hint="set reid.<tracker>.model.pretrained to a torchvision ResNet state dict (see README)",
+        )
+    return path
+
+
+def reid_key(cfg: Config, section: ReIDModelSection, suite: Suite, seed: int) -> dict[str, Any]:
+    """Everything that determines a trained model: the train sequences' content, both configs (the pretrained
+    weights by content, not path), the code, the seed."""
+    model = section.model.to_dict()
+    pretrained = pretrained_path(cfg, section)
+    if pretrained is not None:
+        model["pretrained"] = sha256_file(pretrained)
+    return {
+        "suite": stable_hash([s.fingerprint() for s in suite.split("train")]),
+        "code": code_fingerprint(),
+        "model": model,
+        "train": section.train.to_dict(),
+        "seed": seed,
+    }
+
+
+def checkpoint_path(cfg: Config, section: ReIDModelSection, suite: Suite, seed: int) -> Path:
+    key = stable_hash(reid_key(cfg, section, suite, seed))
+    return cfg.cache_dir / "reid" / f"{section.model.name}-{key}-s{seed}.pt"
+
+
+def digest_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def section_for_model(cfg: Config, model: str) -> str:
+    """The reid.<tracker> section whose model is `model` (`bench train --model global` → reid.deepsort)."""
+    for f in dataclasses.fields(cfg.reid):
+        value = getattr(cfg.reid, f.name)
+        if isinstance(value, ReIDModelSection) and value.model.name == model:
+            return f.name
+    raise BenchError(f"no reid.<tracker> section uses model {model!r}", hint=f"models: {', '.join(MODEL_REGISTRY)}")
+
+
+def make_sampler(data: CropSet, tc: TrainConfig, seed: int) -> Sampler[list[int]]:
+    """The batch sampler named by `train.sampler`; every epoch shows about every crop once."""
+    batch = tc.p * tc.k
+    if tc.sampler == "pk":
+        return PKSampler(data.labels, tc.p, tc.k, seed=seed, batches_per_epoch=max(1, math.ceil(len(data) / batch)))
+    if tc.sampler == "sgs":
+        return SGSSampler(data.seqs, data.frames, data.labels, batch, group_frames=tc.group_frames, seed=seed)
+    if tc.sampler == "random":
+        return RandomBatchSampler(len(data), batch, seed=seed)
+    raise BenchError(f"unknown sampler {tc.sampler!r}", hint="use pk, sgs or random")
+
+
+def load_pretrained(model: torch.nn.Module, path: Path, label: str, reporter: Reporter | None = None) -> None:
+    """Load an ImageNet ResNet state dict (torchvision/timm key layout) into `model.backbone`; heads stay new."""
+    backbone = getattr(model, "backbone", None)
+    if not isinstance(backbone, ResNet):
+        raise BenchError(f"{label}: this model has no ResNet backbone to load pretrained weights into")
+    state = load_weights_only(path, "pretrained weights")
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise BenchError("not a state dict of tensors (expected torch.save(model.state_dict(), path))", path)
+    try:
+        report = load_torchvision_weights(backbone, state)
+    except ValueError as e:
+        raise BenchError(f"pretrained weights do not fit {label} ({e})", path) from None
+    random = f"; stayed random: {', '.join(report.missing)}" if report.missing else ""
+    (reporter or SilentReporter()).message(
+        f"{label}: loaded {len(report.loaded)}/{report.total} backbone tensors from {path}{random}"
+    )
+
+
+def evaluate_retrieval(
+    model: torch.nn.Module, input_size: tuple[int, int], val: CropSet, cfg: Config, device: str
+) -> dict[str, float]:
+    """mAP / rank-1 on the val split's gt crops (queries: every `eval_query_stride`-th frame)."""
+    if len(val) == 0:
+        return {"mAP": float("nan"), "rank1": float("nan"), "queries": 0}
+    embedder = Embedder(model, "", input_size, device, cfg.reid.embed_batch_size)
+    feats = embedder.embed(val.crops)
+    queries = np.flatnonzero((val.frames - 1) % cfg.reid.eval_query_stride == 0)
+    return retrieval_metrics(feats, val.ids, val.seqs, val.frames, queries, cfg.reid.eval_min_frame_gap)
+
+
+@dataclass
+class TrainOutcome:
+    path: Path
+    seconds: float
+    metrics: dict[str, float]
+    history: list[dict[str, float]]
+
+
+def train_checkpoint(
+    cfg: Config, tracker: str, suite: Suite, seed: int, device: str, reporter: Reporter | None = None
+) -> TrainOutcome:
+    """Train `reid.<tracker>`'s model on the suite's train split, evaluate on its val split, save atomically."""
+    reporter = reporter or SilentReporter()
+    section = cfg.reid.section(tracker)
+    mc, tc = section.model, section.train
+    size = tuple(mc.input_size)
+    train_seqs = suite.split("train")
+    if not train_seqs:
+        raise BenchError(
+            f"suite {suite.name!r} has no train sequences to train a Re-ID model on",
+            hint=f"give the suite a train/ folder, or split it with --set suite.split=half, or pass a checkpoint "
+            f"with --reid PATH (reid.{tracker}.checkpoint in bench.toml)",
+        )
+    t0 = time.perf_counter()
+    data = gt_crops(train_seqs, size, tc.min_visibility, tc.frame_stride)
+    if data.num_classes < tc.p:
+        raise BenchError(
+            f"only {data.num_classes} identities in the train split, fewer than reid.{tracker}.train.p = {tc.p}",
+            hint=f"lower reid.{tracker}.train.p",
+        )
+    torch.manual_seed(seed)
+    model = mc.build(data.num_classes)
+    pretrained = pretrained_path(cfg, section)
+    if pretrained is not None:
+        load_pretrained(model, pretrained, f"reid.{tracker}.model.pretrained", reporter)
+    sampler = make_sampler(data, tc, seed)
+    description = f"training {mc.name} Re-ID ({len(data)} crops, {data.num_classes} ids, {tc.epochs} epochs)"
+    with reporter.progress(description, total=tc.epochs * len(sampler)) as task:
+        history = train(
+            model,
+            data.crops,
+            data.labels,
+            tc,
+            seed=seed,
+            device=device,
+            sampler=sampler,
+            loss_fn=mc.make_loss(tc),
+            on_step=lambda it, total, losses: task.advance(),
+        )
+    seconds = time.perf_counter() - t0
+    val = gt_crops(suite.split("val"), size, tc.min_visibility, 1)
+    metrics = evaluate_retrieval(model, size, val, cfg, device)
+    path = checkpoint_path(cfg, section, suite, seed)
+    key = reid_key(cfg, section, suite, seed)
+    payload = {
+        "model_config": mc.to_dict(),
+        "train_config": tc.to_dict(),
+        "config_hash": stable_hash(key),
+        "key": key,
+        "seed": seed,
+        "num_classes": data.num_classes,
+        "train_crops": len(data),
+        "train_seconds": seconds,
+        "history": history,
+        "metrics": metrics,
+        "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
+    }
+    buffer = io.BytesIO()  # serialised in memory, written by Python: a full disk is then an OSError (ENOSPC), not
+    torch.save(payload, buffer)  # one of torch's C++ stream errors that name no cause
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.getbuffer())
+    atomic_write_text(digest_path(path), sha256_file(path) + "\n")  # written last: no digest, no valid entry
+    reporter.message(
+        f"Re-ID {mc.name}: trained in {seconds:.0f} s on {len(data)} crops / {data.num_classes} ids; "
+        f"val mAP {metrics['mAP']:.3f} rank-1 {metrics['rank1']:.3f} ({metrics['queries']} queries) → {path}"
+    )
+    return TrainOutcome(path, seconds, metrics, history)
+
+
+def load_checkpoint(path: Path, device: str, batch_size: int = 128) -> tuple[Embedder, dict[str, Any]]:
+    """An inference-only embedder from a checkpoint, plus its metadata (without the weights)."""
+    if not path.is_file():
+        raise BenchError("Re-ID checkpoint not found", path, hint="train one with `bench train` or drop --reid")
+    payload = load_weights_only(path, "the Re-ID checkpoint")
+    try:
+        mc = ModelConfig.from_dict(payload["model_config"])
+        model = mc.build(0)
+        state = {k: v for k, v in payload["state_dict"].items() if not k.endswith("classifier.weight")}
+        model.load_state_dict(state)
+    except (KeyError, RuntimeError, TypeError, ValueError, AttributeError) as e:
+        raise BenchError(f"not a bench Re-ID checkpoint ({e.__class__.__name__}: {e})", path) from None
+    meta = {k: v for k, v in payload.items() if k != "state_dict"}
+    meta["path"] = str(path)
+    meta["sha256"] = sha256_file(path)
+    embedder = Embedder(model, meta["sha256"], tuple(mc.input_size), device, batch_size)
+    return embedder, meta
+
+
+TRAINING_ONLY = frozenset({"pretrained", "part_weight_per_k", "global_weight", "diversity_weight", "diversity"})
+
+
+def check_fits(path: Path, section: ReIDModelSection, tracker: str) -> None:
+    """A given checkpoint must hold the model `reid.<tracker>.model` describes (kind, K, width, ...): a `global`
+    model handed to FineTrack would otherwise embed happily and silently change what is measured. Keys that only
+    shape training (loss weights, the backbone's initial weights) may differ."""
+    if not path.is_file():
+        raise BenchError("Re-ID checkpoint not found", path, hint="train one with `bench train` or drop --reid")
+    payload = load_weights_only(path, "the Re-ID checkpoint")
+    held = payload.get("model_config") if isinstance(payload, dict) else None
+    if not isinstance(held, dict):
+        raise BenchError("not a bench Re-ID checkpoint (it holds no model_config)", path)
+    need = section.model.to_dict()
+    diff = [k for k in dict.fromkeys([*need, *held]) if k not in TRAINING_ONLY and held.get(k) != need.get(k)]
+    if diff:
+        holds = ", ".join(f"{k}={held.get(k)}" for k in diff)
+        needs = ", ".join(f"{k}={need.get(k)}" for k in diff)
+        raise BenchError(
+            f"the checkpoint holds a {held.get('name')} model ({holds}) but reid.{tracker} needs {needs}", path,
+            hint=f"pass a checkpoint trained for {tracker}, or set reid.{tracker}.model to match it",
+        )
+
+
+def cached_checkpoint_ok(path: Path, reporter: Reporter | None = None) -> bool:
+    """True when the cache entry's file matches the digest recorded when it was written; otherwise one warning
+    line, and the entry (file and digest) is deleted so it gets retrained, never used."""
+    if not path.is_file() and not digest_path(path).is_file():
+        return False
+    try:
+        ok = digest_path(path).read_text().strip() == sha256_file(path)
+    except OSError:
+        ok = False
+    if not ok:
+        (reporter or SilentReporter()).message(
+            f"warning: cached Re-ID checkpoint {path} is damaged or incomplete; retraining it"
+        )
+        path.unlink(missing_ok=True)
+        digest_path(path).unlink(missing_ok=True)
+    return ok
+
+
+def ensure_checkpoint(
+    cfg: Config, tracker: str, suite: Suite, seed: int, device: str, reporter: Reporter | None = None
+) -> Path:
+    """`reid.<tracker>.checkpoint` if set, else the cached one for this suite and config, else train it now."""
+    section = cfg.reid.section(tracker)
+    if section.checkpoint:
+        path = cfg.resolve(section.checkpoint)
+        check_fits(path, section, tracker)
+        return path
+    path = checkpoint_path(cfg, section, suite, seed)
+    with file_lock(lock_path(path)):  # a concurrent run with the same model waits for this training, then reuses it
+        if cached_checkpoint_ok(path, reporter):
+            return path
+        remove_temp_of(path)  # a killed training's half-written file
+        remove_temp_of(digest_path(path))
+        return train_checkpoint(cfg, tracker, suite, seed, device, reporter).path

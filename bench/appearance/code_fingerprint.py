@@ -1,0 +1,48 @@
+"""Fingerprints of the Re-ID code as parsed (AST without docstrings), for cache keys.
+
+Two, because two caches depend on different code: a trained checkpoint on the model, loss, sampler and training
+code (everything in `trackers/reid/` except the inference-only rewrite), embeddings additionally on that rewrite
+(`trackers/reid/inference.py`, what bench embeds with). A change to either never reuses a stale entry, while editing
+comments, docstrings or formatting keeps every cached one, and editing the inference rewrite re-embeds without
+retraining.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+from pathlib import Path
+
+import trackers.reid
+from bench.core.fsutil import stable_hash
+
+REID_CODE = Path(trackers.reid.__file__).parent
+INFERENCE_ONLY = "inference.py"  # fuse_for_inference: used for embedding, never in training
+
+
+def _without_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def _fingerprint(paths: Iterable[Path]) -> str:
+    parts = []
+    for path in sorted(paths):
+        tree = _without_docstrings(ast.parse(path.read_text(), filename=str(path)))
+        parts.append((path.name, ast.dump(tree, annotate_fields=True, include_attributes=False)))
+    return stable_hash(parts)
+
+
+def code_fingerprint(root: Path = REID_CODE) -> str:
+    """The training side: every module of `root` but the inference-only rewrite."""
+    return _fingerprint(p for p in root.glob("*.py") if p.name != INFERENCE_ONLY)
+
+
+def inference_fingerprint(root: Path = REID_CODE) -> str:
+    """The inference-only rewrite that embeddings are computed with."""
+    return _fingerprint([root / INFERENCE_ONLY])

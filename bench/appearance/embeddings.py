@@ -1,0 +1,98 @@
+"""Re-ID embeddings of detections, computed in batches on CPU or CUDA and cached like detections.
+
+The cache key holds the sequence's content, the detection source and its parameters, the checkpoint's hash and
+the input size, so a retrained model or another detector never serves stale embeddings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from bench.core.cache import ArrayCache
+from bench.appearance.code_fingerprint import inference_fingerprint
+from bench.appearance.crops import crop_frames
+from bench.data.suites import Sequence
+from trackers.reid.inference import fuse_for_inference
+from trackers.reid.preprocess import normalise
+
+
+@dataclass
+class Embedder:
+    """An eval-mode Re-ID model plus what identifies it (checkpoint hash) and how to feed it.
+
+    By default it embeds with `fuse_for_inference(model)` (BN folded, NHWC; 1.2-1.5x the crops/s of the eval-mode
+    model for FineTrack on the CPU in benchmarks/reid_throughput.py, embeddings within ~1e-7); the given model itself
+    is left untouched.
+    """
+
+    model: nn.Module
+    checkpoint_hash: str
+    input_size: tuple[int, int]
+    device: str = "cpu"
+    batch_size: int = 128
+    mixed_precision: bool | None = None  # bf16 autocast + channels_last; None: on for CUDA only (CPU stays fp32)
+    fused: bool = True  # embed with fuse_for_inference(model); False: the eval-mode model as given
+
+    def __post_init__(self) -> None:
+        if self.mixed_precision is None:
+            self.mixed_precision = torch.device(self.device).type == "cuda"
+        self.model = (fuse_for_inference(self.model) if self.fused else self.model.eval()).to(self.device)
+        if self.mixed_precision:
+            self.model = self.model.to(memory_format=torch.channels_last)
+
+    def key(self) -> dict[str, Any]:
+        key: dict[str, Any] = {"checkpoint": self.checkpoint_hash, "input_size": list(self.input_size)}
+        if self.mixed_precision:  # bf16 embeddings never stand in for fp32 ones
+            key["precision"] = "bf16"
+        if self.fused:  # nor fused ones (rounded differently, ~1e-7) for those of the model as given
+            key["inference"] = inference_fingerprint()
+        return key
+
+    def embed(self, crops: torch.Tensor) -> np.ndarray:
+        """uint8 (n, 3, h, w) crops → (n, D) float32 L2-normalised embeddings."""
+        dev = torch.device(self.device)
+        if dev.type == "cuda" and len(crops):
+            crops = crops.pin_memory()  # asynchronous uploads per batch
+        outs = []
+        with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bool(self.mixed_precision)):
+            for i in range(0, len(crops), self.batch_size):
+                batch = normalise(crops[i : i + self.batch_size].to(dev, non_blocking=True))
+                if self.mixed_precision:
+                    batch = batch.contiguous(memory_format=torch.channels_last)
+                outs.append(self.model(batch).float())  # stays on the device: one copy back at the end
+        if not outs:
+            return np.zeros((0, getattr(self.model, "embedding_dim", 0)), dtype=np.float32)
+        return torch.cat(outs).cpu().numpy().astype(np.float32)
+
+    def embed_sequence(self, seq: Sequence, frames: list[np.ndarray]) -> np.ndarray:
+        """Embeddings of all boxes of all frames, in frame order (rows of `np.concatenate(frames)`)."""
+        jobs = [(seq.image_path(f), dets[:, :4]) for f, dets in enumerate(frames, start=1) if len(dets)]
+        crops = crop_frames(jobs, self.input_size, (seq.info.width, seq.info.height))
+        all_crops = torch.cat(crops) if crops else torch.zeros((0, 3, *self.input_size), dtype=torch.uint8)
+        return self.embed(all_crops)
+
+
+def load_embeddings(
+    embedder: Embedder, seq: Sequence, frames: list[np.ndarray], det_key: dict[str, Any], cache: ArrayCache
+) -> tuple[list[np.ndarray], bool]:
+    """Per-frame (n, D) embeddings aligned with `frames`, and whether the cache served them."""
+    key = {"seq": seq.fingerprint(), "detections": det_key, "model": embedder.key()}
+
+    def compute() -> pd.DataFrame:
+        emb = embedder.embed_sequence(seq, frames)
+        df = pd.DataFrame(emb, columns=[f"e{i}" for i in range(emb.shape[1])])
+        df.insert(0, "frame", np.repeat(np.arange(1, len(frames) + 1), [len(d) for d in frames]))
+        return df
+
+    df, hit = cache.get_or_compute("embeddings", key, compute, label=seq.name)
+    emb = df.drop(columns="frame").to_numpy(dtype=np.float32)
+    counts = [len(d) for d in frames]
+    if len(emb) != sum(counts):  # a corrupted or foreign entry: never hand misaligned features to a tracker
+        raise RuntimeError(f"embedding cache entry for {seq.name} has {len(emb)} rows, expected {sum(counts)}")
+    return np.split(emb, np.cumsum(counts)[:-1]), hit

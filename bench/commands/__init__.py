@@ -1,0 +1,1 @@
+"""The commands over the stages: run, ablate, compare, tune."""

@@ -1,0 +1,434 @@
+"""`bench run` as explicit stages, read top to bottom in `run_suite`:
+
+    plan_run → detect → reid_checkpoints → embed → track_jobs → run_jobs → (write_tracks, evaluate_run) → write_run
+
+Each stage is a function with typed input and output. The unit of work is `bench.track.jobs.TrackJob` (one tracker on
+one sequence, content key `job.key()`), run by `run_jobs` on a `bench.core.backends.Backend` (joblib/loky or Dask); each
+result is cached by that key, so a rerun of an interrupted run tracks only the jobs that had not finished. The run
+folder is built under a temporary name and renamed when complete, so a failed, interrupted or killed run leaves no
+half-written results; its name is claimed by a lock for the run's lifetime, so concurrent runs never share one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import platform
+import subprocess
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from bench.core.backends import Backend, run_units
+from bench.core.cache import ArrayCache
+from bench.core.config import Config
+from bench.detect.sources import load_detections, make_source
+from bench.core.device import resolve_device
+from bench.appearance.embeddings import load_embeddings
+from bench.core.errors import BenchError
+from bench.evaluate.score import evaluate
+from bench.core.fsutil import (
+    atomic_dir,
+    atomic_write_json,
+    file_lock,
+    lock_path,
+    remove_stale_locks,
+    remove_stale_temp,
+)
+from bench.data.mot_io import write_results
+from bench.appearance.checkpoints import ensure_checkpoint, load_checkpoint
+from bench.core.progress import Reporter, SilentReporter
+from bench.core.run_store import new_folder, run_folder
+from bench.data.suites import Sequence, Suite
+from bench.core.trackers_registry import REGISTRY
+from bench.track.jobs import TrackJob, TrackOutput, track_job, track_sequence
+
+PACKAGES = ("numpy", "scipy", "pandas", "lap", "trackeval", "motmetrics", "torch", "joblib")
+
+# (cfg, tracker, suite, seed, device) → checkpoint path; the default trains on the suite's train split when needed
+CheckpointProvider = Callable[[Config, str, Suite, int, str, Reporter], Path]  # (cfg, tracker, suite, seed, device, reporter)
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).resolve().parent
+        )
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for p in PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = "missing"
+    return out
+
+
+# ---- stage 1: what to run ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    cfg: Config
+    suite: Suite
+    trackers: tuple[str, ...]
+    run_id: str
+    run_dir: Path
+    device: str
+    seqs: tuple[Sequence, ...]  # val: tracked and evaluated
+    started: float
+    test_seqs: tuple[Sequence, ...] = ()  # test: tracked and written to test/; evaluated only when all have gt
+
+    @property
+    def all_seqs(self) -> tuple[Sequence, ...]:
+        return self.seqs + self.test_seqs
+
+
+def _claim(run_dir: Path, claims: ExitStack | None) -> bool:
+    """Lock `run_dir`'s name for this process until `claims` closes (True), or False when another live run has it."""
+    return claims is None or claims.enter_context(file_lock(lock_path(run_dir), wait=False))
+
+
+def plan_run(cfg: Config, suite: Suite, trackers: list[str], run_id: str | None = None, run_dir: Path | None = None,
+             claims: ExitStack | None = None) -> RunPlan:
+    """Resolve ids, folder, device and sequences. `run_id` must be a plain name; `run_dir` (internal, e.g. an
+    ablation's nested folders, whose caller holds the folder's lock) is taken as given. An existing run folder is an
+    error, never replaced. With `claims`, the run folder's name is locked until it closes: two runs started in the
+    same second with the same config get `<id>` and `<id>-2`, and a `--run-id` another live run is using is an error."""
+    started = time.time()
+    if run_dir is None and run_id is None:
+        base = time.strftime("%Y%m%d-%H%M%S") + f"-{cfg.hash()[:6]}"
+        for n in itertools.count(1):
+            run_dir = cfg.results_dir / (base if n == 1 else f"{base}-{n}")
+            if not run_dir.exists() and _claim(run_dir, claims) and not run_dir.exists():
+                break
+        run_id = run_dir.name
+    elif run_dir is None:
+        run_dir = run_folder(cfg.results_dir, run_id)
+        if not _claim(run_dir, claims):
+            raise BenchError("another bench run is writing this run folder now", run_dir, hint="use another --run-id")
+        new_folder(run_dir)  # finished between the check above and the claim
+    else:
+        run_id = run_id or run_dir.name
+        new_folder(run_dir)
+    for t in trackers:
+        if t not in REGISTRY:
+            raise BenchError(f"unknown tracker {t!r}", hint=f"known: {', '.join(REGISTRY)}")
+    remove_stale_temp(run_dir.parent)
+    remove_stale_locks(run_dir.parent)
+    device = resolve_device(cfg.run.device)
+    val, test = tuple(suite.split("val")), tuple(suite.split("test"))
+    clash = sorted({s.name for s in val} & {s.name for s in test})
+    if clash:
+        raise BenchError(f"suite {suite.name!r}: {', '.join(clash)} is both a val and a test sequence",
+                         hint="sequence names must be unique across val/ and test/")
+    return RunPlan(cfg, suite, tuple(trackers), run_id, run_dir, device, val, started, test)
+
+
+# ---- stage 2: detections -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunDetections:
+    source: dict[str, Any]  # {"source": name, "params": {...}}: the detections' identity, also keys embeddings
+    frames: dict[str, list[np.ndarray]]  # sequence → per-frame (n, 5) x1, y1, x2, y2, score
+    timing: dict[str, Any]
+
+
+def detect(plan: RunPlan, cache: ArrayCache) -> RunDetections:
+    t0 = time.perf_counter()
+    source = make_source(plan.cfg, plan.device)
+    frames, hits = {}, 0
+    for seq in plan.all_seqs:
+        frames[seq.name], hit = load_detections(source, seq, cache)
+        hits += hit
+    timing = {"seconds": time.perf_counter() - t0, "cache_hits": hits, "sequences": len(plan.all_seqs)}
+    return RunDetections({"source": source.name, "params": source.params()}, frames, timing)
+
+
+# ---- stage 3: Re-ID checkpoints (an explicit step: the provider trains or finds them) ----------------------------
+
+
+def reid_checkpoints(
+    plan: RunPlan, provider: CheckpointProvider = ensure_checkpoint, reporter: Reporter | None = None
+) -> dict[str, tuple[Path, float]]:
+    """Checkpoint path (and seconds spent getting it) for each appearance tracker of the run."""
+    out = {}
+    for name in plan.trackers:
+        if REGISTRY[name].needs_features:
+            t0 = time.perf_counter()
+            path = provider(plan.cfg, name, plan.suite, plan.cfg.run.seed, plan.device, reporter or SilentReporter())
+            out[name] = (path, time.perf_counter() - t0)
+    return out
+
+
+# ---- stage 4: embeddings -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    features: dict[str, dict[str, list[np.ndarray]]]  # tracker → sequence → per-frame (n, D) embeddings
+    meta: dict[str, Any]  # tracker → checkpoint metadata (configs, metrics, sha256), for the manifest
+    timing: dict[str, Any]
+
+
+def embed(plan: RunPlan, dets: RunDetections, checkpoints: dict[str, tuple[Path, float]], cache: ArrayCache
+          ) -> Embeddings:
+    features, meta, timing = {}, {}, {}
+    for name, (path, ckpt_seconds) in checkpoints.items():
+        t0 = time.perf_counter()
+        embedder, meta[name] = load_checkpoint(path, plan.device, plan.cfg.reid.embed_batch_size)
+        t1, hits = time.perf_counter(), 0
+        features[name] = {}
+        for seq in plan.all_seqs:
+            features[name][seq.name], hit = load_embeddings(embedder, seq, dets.frames[seq.name], dets.source, cache)
+            hits += hit
+        timing[name] = {
+            "checkpoint_seconds": ckpt_seconds + t1 - t0,
+            "embedding_seconds": time.perf_counter() - t1,
+            "cache_hits": hits,
+            "crops": sum(len(d) for f in dets.frames.values() for d in f),
+        }
+    return Embeddings(features, meta, timing)
+
+
+# ---- stage 5: tracking -------------------------------------------------------------------------------------------
+
+
+def track_jobs(plan: RunPlan, dets: RunDetections, emb: Embeddings) -> list[TrackJob]:
+    """One job per (tracker, sequence), holding everything its result depends on."""
+    return [
+        track_job(plan.cfg, name, s.name, s.info.fps, dets.frames[s.name],
+                  emb.features[name][s.name] if name in emb.features else None)
+        for name in plan.trackers
+        for s in plan.all_seqs
+    ]
+
+
+def run_jobs(
+    jobs: list[TrackJob],
+    backend: Backend,
+    reporter: Reporter,
+    on_output: Callable[[TrackOutput], None],
+    cache: ArrayCache | None = None,
+) -> list[TrackOutput]:
+    """Each job's output: from the tracks cache (keyed by `job.key()`), else tracked on `backend` and stored in the
+    cache as it arrives, so an interrupted run keeps its finished jobs. `on_output` sees each result (cached ones
+    first, then in completion order)."""
+    outputs, todo = [], []
+
+    def done(out: TrackOutput) -> None:
+        on_output(out)
+        outputs.append(out)
+        task.advance()
+
+    with reporter.progress(f"tracking {len(jobs)} jobs", total=len(jobs)) as task:
+        for job in jobs:
+            df = cache.get("tracks", _tracks_key(job), _tracks_label(job)) if cache else None
+            if df is None:
+                todo.append(job)
+            else:
+                done(TrackOutput.from_frame(job, df, cached=True))
+        by_id = {(j.tracker, j.seq): j for j in todo}
+        for out in run_units(track_sequence, todo, backend, keys=[j.key() for j in todo]):
+            if cache:
+                job = by_id[out.tracker, out.seq]
+                cache.get_or_compute("tracks", _tracks_key(job), out.to_frame, _tracks_label(job))
+            done(out)
+    return outputs
+
+
+def _tracks_key(job: TrackJob) -> dict[str, str]:
+    return {"source": f"tracks:{job.tracker}", "job": job.key()}
+
+
+def _tracks_label(job: TrackJob) -> str:
+    return job.seq
+
+
+def write_tracks(folder: Path, out: TrackOutput, plan: RunPlan) -> None:
+    """`<tracker>/<SEQ>.txt` for val sequences, `test/<tracker>/<SEQ>.txt` for test sequences."""
+    test = out.seq in {s.name for s in plan.test_seqs}
+    write_results((folder / "test" if test else folder) / out.tracker / f"{out.seq}.txt", out.rows)
+
+
+# ---- stage 6: evaluation -----------------------------------------------------------------------------------------
+
+
+def tracking_timing(outputs: list[TrackOutput]) -> dict[str, dict[str, dict[str, float]]]:
+    t: dict[str, dict[str, dict[str, float]]] = {}
+    for o in outputs:
+        t.setdefault(o.tracker, {})[o.seq] = {"frames": o.frames, "seconds": o.seconds, "fps": o.fps}
+    return t
+
+
+def evaluate_trackers(
+    folder: Path, trackers: list[str], gt_root: Path, seqs: list[str], benchmark: str | None, reporter: Reporter,
+    fps: dict[str, dict[str, float]] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Metrics (one row per tracker and sequence, COMBINED included; FPS where given) and the py-motmetrics
+    cross-check of the result folders `folder/<tracker>/`, stacked, and the benchmark they were scored as."""
+    tables, checks, scored_as = [], [], benchmark
+    for name in trackers:
+        result = evaluate(folder / name, gt_root, seqs=seqs, benchmark=benchmark, tracker_name=name,
+                          reporter=reporter)
+        scored_as = result.benchmark
+        table = result.metrics.copy()
+        if fps is not None:
+            table["FPS"] = [fps[name].get(str(i), np.nan) for i in table.index]
+        table.insert(0, "tracker", name)
+        tables.append(table.reset_index())
+        check = result.crosscheck.copy()
+        check.insert(0, "tracker", name)
+        checks.append(check.reset_index())
+    return pd.concat(tables, ignore_index=True), pd.concat(checks, ignore_index=True), scored_as
+
+
+def evaluate_run(
+    plan: RunPlan, folder: Path, outputs: list[TrackOutput], reporter: Reporter
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-sequence and COMBINED metrics (with tracker FPS) and the py-motmetrics cross-check, for every tracker."""
+    timing = tracking_timing(outputs)
+    fps = {}
+    for name in plan.trackers:
+        t = {s.name: timing[name][s.name] for s in plan.seqs}  # FPS of the evaluated (val) sequences
+        fps[name] = {s: v["fps"] for s, v in t.items()}
+        fps[name]["COMBINED"] = sum(v["frames"] for v in t.values()) / max(sum(v["seconds"] for v in t.values()), 1e-9)
+    metrics, checks, _ = evaluate_trackers(folder, list(plan.trackers), plan.suite.root, [s.name for s in plan.seqs],
+                                           plan.suite.benchmark, reporter, fps)
+    return metrics, checks
+
+
+def evaluate_test(plan: RunPlan, folder: Path, reporter: Reporter) -> None:
+    """`test/metrics.csv` when every test sequence has gt (public test splits have none: results only)."""
+    if not plan.test_seqs or not all(s.has_gt for s in plan.test_seqs):
+        return
+    tables = []
+    for name in plan.trackers:
+        result = evaluate(folder / "test" / name, plan.suite.gt_root("test"), seqs=[s.name for s in plan.test_seqs],
+                          benchmark=plan.suite.benchmark, tracker_name=f"{name} (test)", reporter=reporter)
+        tables.append(result.metrics.reset_index().assign(tracker=name))
+    pd.concat(tables, ignore_index=True).to_csv(folder / "test" / "metrics.csv", index=False)
+
+
+# ---- stage 7: write ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    """What a run produced, in memory; `metrics.csv`, `crosscheck.csv` and `manifest.json` hold the same on disk."""
+
+    run_id: str
+    run_dir: Path
+    metrics: pd.DataFrame  # one row per (tracker, seq) incl. COMBINED
+    crosscheck: pd.DataFrame
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    def combined(self, tracker: str) -> pd.Series:
+        m = self.metrics
+        return m[(m["seq"] == "COMBINED") & (m["tracker"] == tracker)].iloc[0]
+
+    @classmethod
+    def load(cls, run_dir: Path) -> RunResult:
+        """A finished run from its folder, whichever process wrote it."""
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        return cls(
+            manifest.get("run_id", run_dir.name),
+            run_dir,
+            pd.read_csv(run_dir / "metrics.csv"),
+            pd.read_csv(run_dir / "crosscheck.csv"),
+            manifest,
+        )
+
+
+def build_manifest(plan: RunPlan, dets: RunDetections, emb: Embeddings, outputs: list[TrackOutput]) -> dict[str, Any]:
+    cfg, suite = plan.cfg, plan.suite
+    timings: dict[str, Any] = {"detections": dets.timing, "tracking": tracking_timing(outputs)}
+    timings["tracks"] = {"cache_hits": sum(o.cached for o in outputs), "jobs": len(outputs)}
+    if emb.timing:
+        timings["reid"] = emb.timing
+    timings["total_seconds"] = time.time() - plan.started
+    return {
+        "run_id": plan.run_id,
+        "suite": {
+            "name": suite.name,
+            "root": str(suite.root),
+            "benchmark": suite.benchmark,
+            "sequences": [s.name for s in plan.seqs],
+            "test_sequences": [s.name for s in plan.test_seqs],
+        },
+        "trackers": list(plan.trackers),
+        "config": cfg.to_dict(),
+        "config_hash": cfg.hash(),
+        "git_commit": git_commit(),
+        "packages": package_versions(),
+        "device": plan.device,
+        "seed": cfg.run.seed,
+        "jobs": cfg.run.jobs,
+        "detections": dets.source,
+        "reid": emb.meta,
+        "timings": timings,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(plan.started)),
+    }
+
+
+def write_run(folder: Path, result: RunResult) -> None:
+    result.metrics.to_csv(folder / "metrics.csv", index=False)
+    result.crosscheck.to_csv(folder / "crosscheck.csv", index=False)
+    atomic_write_json(folder / "manifest.json", result.manifest)
+
+
+# ---- the run -----------------------------------------------------------------------------------------------------
+
+
+def run_suite(
+    cfg: Config,
+    suite: Suite,
+    trackers: list[str],
+    run_id: str | None = None,
+    *,
+    run_dir: Path | None = None,
+    checkpoints: CheckpointProvider = ensure_checkpoint,
+    reporter: Reporter | None = None,
+    backend: Backend | None = None,
+    finish: Callable[[Path], object] | None = None,
+    extra_manifest: dict[str, Any] | None = None,
+) -> RunResult:
+    """Track the suite's val sequences with each tracker, evaluate, and write `results/<run-id>/`. Tracking runs on
+    `backend` (default: `run.backend`, `run.jobs` and `run.scheduler` of the config). `finish` (e.g. the report)
+    writes into the folder before it is published, so a run that fails there (a full disk) leaves no folder.
+    `extra_manifest` adds records to the manifest (e.g. `tuning` from `bench run --tuned N`)."""
+    reporter = reporter or SilentReporter()
+    backend = backend or Backend(cfg.run.backend, cfg.run.jobs, cfg.run.scheduler)
+    with ExitStack() as claims:
+        plan = plan_run(cfg, suite, trackers, run_id, run_dir, claims)
+        return _run_planned(plan, checkpoints, reporter, backend, finish, extra_manifest)
+
+
+def _run_planned(plan: RunPlan, checkpoints: CheckpointProvider, reporter: Reporter, backend: Backend,
+                 finish: Callable[[Path], object] | None, extra_manifest: dict[str, Any] | None = None) -> RunResult:
+    cache = ArrayCache(plan.cfg.cache_dir, warn=reporter.message)
+    dets = detect(plan, cache)
+    emb = embed(plan, dets, reid_checkpoints(plan, checkpoints, reporter), cache)
+    jobs = track_jobs(plan, dets, emb)
+    with atomic_dir(plan.run_dir, replace=False) as tmp:
+        outputs = run_jobs(jobs, backend, reporter, on_output=lambda out: write_tracks(tmp, out, plan), cache=cache)
+        metrics, crosscheck = evaluate_run(plan, tmp, outputs, reporter)
+        evaluate_test(plan, tmp, reporter)
+        manifest = {**build_manifest(plan, dets, emb, outputs), **(extra_manifest or {})}
+        result = RunResult(plan.run_id, plan.run_dir, metrics, crosscheck, manifest)
+        write_run(tmp, result)
+        if finish is not None:
+            finish(tmp)
+    return result

@@ -1,0 +1,1 @@
+"""Detection sources (public det.txt, saved files, YOLOX) turning frames into boxes."""

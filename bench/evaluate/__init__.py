@@ -1,0 +1,1 @@
+"""Scoring results against gt: TrackEval, the py-motmetrics cross-check, occlusion breakdowns."""

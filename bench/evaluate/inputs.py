@@ -1,0 +1,145 @@
+"""Which sequences to score, and their files read once and checked before TrackEval sees them.
+
+Beyond `bench.data.mot_io`'s line checks this catches what TrackEval would otherwise fail on with a traceback
+(ragged lines, non-integer or duplicate ids in a frame, frames past the sequence end, classes it cannot handle),
+so users only ever see one `BenchError` naming file and line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bench.core.errors import BenchError
+from bench.data.mot_io import read_seq_length
+from bench.data.mot_fast import MOT17_CLASSES, TextRows, benchmark_of, gt_path, load_rows
+
+BENCHMARKS = ("MOT15", "MOT16", "MOT17", "MOT20")  # preprocessing style as in TrackEval
+
+
+@dataclass
+class EvalInputs:
+    """Validated inputs of one evaluation: per sequence the gt and result rows and the sequence length."""
+
+    results_dir: Path
+    gt_root: Path
+    seqs: list[str]
+    gts: dict[str, TextRows]
+    results: dict[str, TextRows]
+    lengths: dict[str, int]
+    benchmark: str
+
+
+def discover_seqs(gt_root: Path) -> list[str]:
+    if not gt_root.is_dir():
+        raise BenchError("ground-truth folder not found", gt_root, hint="expected <gt_root>/<SEQ>/gt/gt.txt")
+    seqs = sorted(p.name for p in gt_root.iterdir() if (p / "gt" / "gt.txt").is_file())
+    if not seqs:
+        raise BenchError("no sequence folder with gt/gt.txt", gt_root, hint="expected <gt_root>/<SEQ>/gt/gt.txt")
+    return seqs
+
+
+def resolve_seqs(results_dir: Path, gt_root: Path, seqs: list[str] | None) -> list[str]:
+    """The sequences to score: the named ones, else every gt sequence, which then all need a result file.
+
+    No partial scoring by accident: results for fewer sequences than the gt holds (or results without gt) are an
+    error listing them; a subset must be named explicitly.
+    """
+    if seqs is not None:
+        seqs = list(seqs)
+        if not seqs:
+            raise BenchError("no sequences to evaluate", gt_root)
+        if len(set(seqs)) != len(seqs):
+            raise BenchError(f"sequence listed twice in {seqs}", gt_root)
+        return seqs
+    seqs = discover_seqs(gt_root)
+    have = {p.stem for p in results_dir.glob("*.txt")}
+    missing = [s for s in seqs if s not in have]
+    if missing:
+        raise BenchError(f"no results for {len(missing)} of {len(seqs)} gt sequences: {', '.join(missing)}",
+                         results_dir, hint="track them, or name the subset to score (e.g. --seqs A,B)")
+    extra = sorted(have - set(seqs))
+    if extra:
+        raise BenchError(f"results without gt: {', '.join(f'{s}.txt' for s in extra)}", results_dir,
+                         hint=f"the gt root {gt_root} has no <SEQ>/gt/gt.txt for them; remove them or fix --gt")
+    return seqs
+
+
+def load_inputs(results_dir: Path, gt_root: Path, seqs: list[str] | None, benchmark: str | None) -> EvalInputs:
+    """Read and check every file once; benchmark=None → detected from the gt (see bench.data.mot_fast)."""
+    results_dir, gt_root = Path(results_dir).resolve(), Path(gt_root).resolve()
+    if not results_dir.is_dir():
+        raise BenchError("results folder not found", results_dir, hint="expected <results_dir>/<SEQ>.txt")
+    seqs = resolve_seqs(results_dir, gt_root, seqs)
+    gts = {s: load_rows(gt_path(gt_root, s), "gt") for s in seqs}
+    results = {s: load_rows(results_dir / f"{s}.txt", "results") for s in seqs}
+    benchmark = (benchmark or benchmark_of(list(gts.values()))).upper()
+    if benchmark not in BENCHMARKS:
+        raise BenchError(f"unknown benchmark {benchmark!r}", hint=f"use one of {', '.join(BENCHMARKS)}")
+    lengths: dict[str, int] = {}
+    for s in seqs:
+        _check_gt(gts[s], benchmark)
+        _check_results(results[s])
+        ini_length = read_seq_length(gt_root / s)
+        if ini_length is None:
+            frames = [f.rows[:, 0].max() for f in (gts[s], results[s]) if len(f.rows)]
+            lengths[s] = int(max(frames, default=1))
+        else:
+            lengths[s] = ini_length
+            for f in (gts[s], results[s]):
+                _check_length(f, ini_length, gt_root / s / "seqinfo.ini")
+    return EvalInputs(results_dir, gt_root, seqs, gts, results, lengths, benchmark)
+
+
+def _check_common(f: TextRows, what: str) -> None:
+    """Checks TrackEval needs but bench.data.mot_io does not make: same width everywhere, integer ids, unique per frame."""
+    if len(f.rows) == 0:
+        return
+    bad = f.ncols != f.ncols[0]
+    if bad.any():
+        raise BenchError(f"{f.ncols[bad][0]} values on this line but {f.ncols[0]} on the first", f.path,
+                         f.line_of(bad), hint=f"every line of a {what} file needs the same number of columns")
+    ids = f.rows[:, 1]
+    bad = (ids < 0) | (ids != np.floor(ids))
+    if bad.any():
+        raise BenchError(f"id must be a non-negative integer, got {ids[bad][0]:g}", f.path, f.line_of(bad),
+                         hint="fix or remove this line")
+    keys = f.rows[:, 0].astype(np.int64) * (int(ids.max()) + 1) + ids.astype(np.int64)
+    _, first = np.unique(keys, return_index=True)
+    dup = np.ones(len(keys), dtype=bool)
+    dup[first] = False
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        raise BenchError(f"id {int(ids[i])} appears twice in frame {int(f.rows[i, 0])}", f.path, int(f.lines[i]),
+                         hint="each id may have at most one box per frame")
+
+
+def _check_gt(f: TextRows, benchmark: str) -> None:
+    _check_common(f, "ground-truth")
+    if len(f.rows) == 0:
+        return
+    if f.ncols[0] < 8:
+        raise BenchError(f"ground truth needs at least 8 columns (frame,id,x,y,w,h,conf,class), got {f.ncols[0]}",
+                         f.path, int(f.lines[0]), hint="MOT15-style gt has -1 in the class column")
+    if benchmark != "MOT15":
+        bad = ~np.isin(f.rows[:, 7], MOT17_CLASSES)
+        if bad.any():
+            raise BenchError(f"{benchmark} preprocessing needs a class id 1-13, got {f.rows[bad][0, 7]:g}", f.path,
+                             f.line_of(bad), hint="use benchmark MOT15 for gt without classes")
+
+
+def _check_results(f: TextRows) -> None:
+    _check_common(f, "tracking result")
+    bad = np.trunc(f.col8) > 1  # TrackEval evaluates the pedestrian class only (class column -1 or 1)
+    if bad.any():
+        raise BenchError(f"class {f.col8[bad][0]:g} in a result file (only pedestrians are evaluated)", f.path,
+                         f.line_of(bad), hint="write -1 (or 1) in the 8th column")
+
+
+def _check_length(f: TextRows, length: int, source: Path) -> None:
+    bad = f.rows[:, 0] > length
+    if bad.any():
+        raise BenchError(f"frame {int(f.rows[bad][0, 0])} is past the sequence end ({length} frames in {source})",
+                         f.path, f.line_of(bad), hint="results and gt must lie within the sequence")

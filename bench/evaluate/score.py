@@ -1,0 +1,185 @@
+"""Score MOTChallenge-layout tracker results with TrackEval, cross-checked by py-motmetrics.
+
+Inputs are read and checked once (`bench.evaluate.inputs`); TrackEval computes every reported number with its own
+benchmark preprocessing (`bench.evaluate.trackeval_adapter`); py-motmetrics independently re-scores the very boxes TrackEval
+scored (`bench.evaluate.crosscheck`). Sequences are scored in parallel worker processes when the input is large enough to
+pay for them; the numbers do not depend on it. Messages (cross-check disagreements) go to the caller's reporter.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import os
+import signal
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench.evaluate import crosscheck, trackeval_adapter
+from bench.core.errors import BenchError
+from bench.evaluate.inputs import EvalInputs, load_inputs
+from bench.core.progress import Reporter, SilentReporter
+from bench.evaluate.trackeval_adapter import COUNT_COLUMNS, RATE_COLUMNS
+
+# Below this, forking workers costs more than it saves: on 2 cores, 2 sequences, they broke even at ~2-3k boxes
+# (also in a process holding torch and 2 GB) and won 0.089 s against 0.114 s at 4k boxes
+# (benchmarks/eval_speed.py --frames 100 --people 10: "bench evaluate()" against "evaluate(jobs=1)").
+PARALLEL_MIN_BOXES = 4_000
+
+
+@dataclass
+class EvalResult:
+    metrics: pd.DataFrame  # per sequence + "COMBINED" (index "seq"); rates in 0-1, counts as ints
+    crosscheck: pd.DataFrame  # per sequence + "COMBINED": TrackEval vs motmetrics values, max_abs_diff, agree
+    disagreements: list[str] = field(default_factory=list)  # empty when everything agrees within crosscheck.AGREEMENT_TOL
+    benchmark: str = "MOT17"
+    sequences: list[str] = field(default_factory=list)  # what COMBINED covers
+
+    @property
+    def agrees(self) -> bool:
+        """True when TrackEval and py-motmetrics agree on every sequence (the flag runners should check)."""
+        return not self.disagreements
+
+
+PARTS = ("trackeval", "crosscheck")
+
+
+def score_sequence(inputs: EvalInputs, seq: str, parts: tuple[str, ...] = PARTS) -> dict[str, dict]:
+    """{"trackeval": per-metric results, "crosscheck": motmetrics' partial summary} for one sequence (the parts
+    asked for). Both start from TrackEval's preprocessed data; a plain function of its inputs, run in a worker
+    process as it is."""
+    data = trackeval_adapter.preprocess(inputs.results_dir, inputs.gt_root, seq, inputs.lengths[seq],
+                                        inputs.benchmark, inputs.gts[seq], inputs.results[seq])
+    out: dict[str, dict] = {}
+    if "trackeval" in parts:
+        out["trackeval"] = trackeval_adapter.score(data)
+    if "crosscheck" in parts:
+        part = crosscheck.partial(crosscheck.accumulate(data))
+        out["crosscheck"] = {k: v for k, v in part.items() if np.isscalar(v)}  # all that compute_overall needs
+    return out
+
+
+_FORKED_INPUTS: EvalInputs | None = None  # what forked workers score (set only while _score_all's pool runs)
+
+
+def _score_forked(task: tuple[str, tuple[str, ...]]) -> dict[str, dict]:
+    seq, parts = task
+    assert _FORKED_INPUTS is not None, "only called in a worker forked by _score_all"
+    return score_sequence(_FORKED_INPUTS, seq, parts)
+
+
+def _worker_ignores_signals() -> None:
+    """Ctrl-C in a terminal signals the whole process group. Workers leave it to the parent, which kills them
+    and reports; otherwise an idle worker would print a KeyboardInterrupt traceback, and a worker dying first
+    could reach the parent as a broken pool instead of an interruption."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _can_fork() -> bool:
+    """Forked workers need fork (not on Windows) and a parent allowed to have children (not a daemon process)."""
+    return "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
+
+
+def _score_all(inputs: EvalInputs, jobs: int | None) -> dict[str, dict[str, dict]]:
+    """{seq: {part: result}}. In parallel: one task per sequence, or per sequence and part when there are cores
+    for that (each part then preprocesses on its own, which costs less than waiting for the other)."""
+    boxes = sum(len(inputs.gts[s].rows) + len(inputs.results[s].rows) for s in inputs.seqs)
+    if jobs is None:  # one process per core for large inputs (the numbers do not depend on it: tested)
+        jobs = (os.cpu_count() or 1) if boxes >= PARALLEL_MIN_BOXES else 1
+    if jobs <= 1 or not _can_fork():
+        return {s: score_sequence(inputs, s) for s in inputs.seqs}
+    split = jobs >= len(PARTS) * len(inputs.seqs)
+    tasks = [(s, (p,) if split else PARTS) for s in inputs.seqs for p in (PARTS if split else PARTS[:1])]
+    # Forked workers start with this process's imports and inputs in place (copy-on-write): no interpreter to
+    # start, nothing to re-import or to pickle on the way in; only the small per-sequence results come back. They
+    # run numpy, TrackEval and motmetrics only, so the parent's other threads (torch, Rich, Dask) are never used
+    # in them. A spawned pool (joblib/loky) paid ~0.8 s a worker in imports, which `bench eval` could not win back.
+    global _FORKED_INPUTS
+    _FORKED_INPUTS = inputs
+    crosscheck.warm_up()  # motmetrics imported and its metrics registered once, here, not in every worker
+    others = set(mp.active_children())
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=mp.get_context("fork"),
+                               initializer=_worker_ignores_signals)
+    try:
+        done = list(pool.map(_score_forked, tasks))
+    except BaseException:  # Ctrl-C/SIGTERM (or an error): the workers' results are not wanted any more
+        for worker in set(mp.active_children()) - others:
+            worker.kill()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        _FORKED_INPUTS = None
+    out: dict[str, dict[str, dict]] = {s: {} for s in inputs.seqs}
+    for (s, _), result in zip(tasks, done):
+        out[s].update(result)
+    return out
+
+
+def evaluate(results_dir: Path, gt_root: Path, seqs: list[str] | None = None, benchmark: str | None = None,
+             tracker_name: str = "tracker", reporter: Reporter | None = None, jobs: int | None = None) -> EvalResult:
+    """results_dir/<SEQ>.txt against gt_root/<SEQ>/gt/gt.txt (seq length from gt_root/<SEQ>/seqinfo.ini when present,
+    otherwise the largest frame in gt or results).
+
+    seqs=None → every <SEQ> folder in gt_root that has gt/gt.txt, and each needs a result file (no partial scoring
+    unless the subset is named). benchmark=None → mot_text.detect_benchmark. jobs=None → parallel over sequences for large
+    inputs (one process per core). Disagreements with py-motmetrics go to `reporter` (silent
+    by default) and into the result."""
+    inputs = load_inputs(Path(results_dir), Path(gt_root), seqs, benchmark)
+    import trackeval
+
+    try:
+        scored = _score_all(inputs, jobs)
+    except trackeval.utils.TrackEvalException as e:  # validation should make this unreachable
+        raise BenchError(f"TrackEval could not evaluate these results: {e}", inputs.results_dir) from None
+    except BrokenProcessPool:  # a worker was killed from outside: the OOM killer, most often
+        raise BenchError(f"a process scoring {len(inputs.seqs)} sequences in parallel was killed from outside "
+                         "(most often by the system when memory runs out); nothing was written",
+                         inputs.results_dir, hint="free memory, or score fewer sequences at once (--seqs)") from None
+    te = {s: scored[s]["trackeval"] for s in inputs.seqs}
+    te["COMBINED"] = trackeval_adapter.combine(te)
+    metrics = pd.DataFrame([{"seq": s, **trackeval_adapter.metrics_row(te[s])} for s in [*inputs.seqs, "COMBINED"]])
+    metrics = metrics.set_index("seq")[list(RATE_COLUMNS + COUNT_COLUMNS)]
+    mm_summary = crosscheck.summary({s: scored[s]["crosscheck"] for s in inputs.seqs})
+    check, disagreements = crosscheck.compare(metrics, mm_summary)
+    reporter = reporter or SilentReporter()
+    for line in disagreements:
+        reporter.message(f"TrackEval/py-motmetrics disagreement ({tracker_name}): {line}")
+    if disagreements:
+        reporter.message(crosscheck.NOTE)
+    return EvalResult(metrics=metrics, crosscheck=check, disagreements=disagreements, benchmark=inputs.benchmark,
+                      sequences=list(inputs.seqs))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        return v if math.isfinite(v) else None  # strict JSON has no NaN/inf
+    return value
+
+
+def _table_json(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    records = df.to_dict(orient="index")  # keeps each column's own type (iterrows would turn ints into floats)
+    return {str(seq): {str(k): _jsonable(v) for k, v in row.items()} for seq, row in records.items()}
+
+
+def result_to_json(result: EvalResult) -> dict:
+    """JSON-able form of an EvalResult (for `bench eval --json`); NaN/inf become null."""
+    return {
+        "benchmark": result.benchmark,
+        "sequences": list(result.sequences),  # the sequences COMBINED covers
+        "metrics": _table_json(result.metrics),
+        "crosscheck": _table_json(result.crosscheck),
+        "disagreements": list(result.disagreements),
+        "agrees": result.agrees,
+    }

@@ -1,0 +1,1 @@
+"""What people read: markdown/LaTeX reports, tables, plots."""

@@ -1,0 +1,1 @@
+"""One tracker over one sequence as a content-keyed unit of work."""
