@@ -44,6 +44,31 @@ def _config(config: Path | None, overrides: list[str] | None, **flags: object):
     return apply_mapping(cfg, mapping, "command line") if mapping else cfg
 
 
+BenchmarkOpt = Annotated[
+    Optional[str], typer.Option(help="whose evaluation protocol scores the results: auto | MOT15 | MOT16 | MOT17 | "
+                                     "MOT20 | DanceTrack | none (no preprocessing); suite.benchmark in bench.toml")
+]
+
+
+def _benchmark(config: Path | None, benchmark: str | None) -> tuple[object, str]:
+    """(config, where its benchmark was set): `--benchmark` is `suite.benchmark` given on the command line."""
+    from bench.data.benchmarks import canonical
+
+    cfg = _config(config, None, **{"suite.benchmark": canonical(benchmark) if benchmark else None})
+    return cfg, "--benchmark" if benchmark else "suite.benchmark"
+
+
+def _load_suite(cfg):
+    """The suite `run.suite` names, after one line saying which benchmark's protocol scores it and why."""
+    from rich.markup import escape
+
+    from bench.data.suites import load_suite
+
+    suite = load_suite(cfg.run.suite, cfg)
+    err.print(escape(f"{suite.name}: {suite.benchmark_reason}"))
+    return suite
+
+
 def _preflight(cfg) -> None:
     """Fail before any work when the results or cache folder cannot be written (read-only mount, full disk) or the
     Dask scheduler given does not answer."""
@@ -146,7 +171,6 @@ def run(
     from bench.present.report import summary_table, write_report
     from bench.core.run_store import run_folder
     from bench.commands.run import run_suite
-    from bench.data.suites import load_suite
 
     names = trackers.split(",") if trackers else None
     cfg = _config(
@@ -160,7 +184,7 @@ def run(
     if run_id is not None:
         run_folder(cfg.results_dir, run_id)  # fail before any work
     _preflight(cfg)
-    s = load_suite(cfg.run.suite, cfg)
+    s = _load_suite(cfg)
     extra = None
     if tuned is not None:
         from bench.commands.tune import tune_all
@@ -197,7 +221,6 @@ def train_cmd(
     from bench.core.device import resolve_device
     from bench.core.fsutil import ensure_writable
     from bench.appearance.checkpoints import section_for_model, train_checkpoint
-    from bench.data.suites import load_suite
 
     cfg = _config(config, set_, **{"run.suite": suite, "run.device": device, "run.seed": seed})
     tracker = section_for_model(cfg, model)
@@ -210,7 +233,7 @@ def train_cmd(
     cfg = apply_mapping(cfg, overrides, "command line")
     ensure_writable(cfg.cache_dir, "paths.cache")
     outcome = train_checkpoint(
-        cfg, tracker, load_suite(cfg.run.suite, cfg), cfg.run.seed, resolve_device(cfg.run.device), _reporter()
+        cfg, tracker, _load_suite(cfg), cfg.run.seed, resolve_device(cfg.run.device), _reporter()
     )
     m = outcome.metrics
     console.print(
@@ -237,7 +260,6 @@ def ablate(
     from bench.commands.ablate import load_ablation, run_ablation
     from bench.core.fsutil import file_lock, lock_path
     from bench.present.report import write_ablation_report
-    from bench.data.suites import load_suite
 
     if seeds < 1:
         raise BenchError(f"--seeds must be >= 1, got {seeds}")
@@ -246,7 +268,7 @@ def ablate(
     cfg = _with_params(cfg, params)
     ablation = load_ablation(name, cfg)
     _preflight(cfg)
-    out = run_ablation(cfg, load_suite(cfg.run.suite, cfg), ablation, seeds, reporter=_reporter())
+    out = run_ablation(cfg, _load_suite(cfg), ablation, seeds, reporter=_reporter())
     with file_lock(lock_path(out)):  # the same ablation started twice writes its report one after the other
         paths = write_ablation_report(out, primary=cfg.analysis.primary)
     console.print((out / "ablation.md").read_text())
@@ -292,14 +314,13 @@ def tune_cmd(
 ) -> None:
     """Optuna search over a tracker's parameters on cached detections/embeddings of the train split; writes
     results/tune/<suite>-<tracker>-<key>/ with best.toml (for --params), the study (resumable), plots, tune.md."""
-    from bench.data.suites import load_suite
     from bench.commands.tune import check_split, describe, params_table, tune
 
     if split is not None:
         check_split(split)
     cfg = _config(config, set_, **{"run.suite": suite, "run.device": device, "run.jobs": jobs, "run.seed": seed,
                                    "run.backend": backend, "run.scheduler": scheduler, "tune.split": split})
-    result = tune(cfg, load_suite(cfg.run.suite, cfg), tracker, trials, reporter=_reporter())
+    result = tune(cfg, _load_suite(cfg), tracker, trials, reporter=_reporter())
     console.print(describe(result))
     console.print(params_table([result]).to_string(index=False))
     console.print(f"best parameters: {result.folder / 'best.toml'}  (bench run --params FILE)")
@@ -318,20 +339,24 @@ def compare_cmd(
         Optional[str], typer.Option(help="comma-separated sequences (default: every gt sequence a folder has results "
                                          "for; each folder needs them all)")
     ] = None,
-    benchmark: Annotated[Optional[str], typer.Option(help="MOT15 | MOT16 | MOT17 | MOT20 (default: detected)")] = None,
+    benchmark: BenchmarkOpt = None,
     run_id: Annotated[Optional[str], typer.Option(help="name of the result folder under results/")] = None,
     report: Annotated[bool, typer.Option(help="write report.md/.tex and plots")] = True,
     config: ConfigOpt = None,
 ) -> None:
     """The `bench run` analysis for any trackers' result folders: metrics, paired Δ intervals and verdicts,
     occlusion bins, re-link rates, plots and LaTeX, in results/<run-id>/."""
+    from rich.markup import escape
+
     from bench.commands.compare import compare_folders, parse_entries
     from bench.present.report import summary_table, write_report
 
-    cfg = _config(config, None)
+    cfg, source = _benchmark(config, benchmark)
     entries = parse_entries(folders)
     names = [s.strip() for s in seqs.split(",") if s.strip()] if seqs is not None else None
-    result = compare_folders(entries, gt, cfg.results_dir, names, benchmark, run_id, _reporter())
+    result = compare_folders(entries, gt, cfg.results_dir, names, cfg.suite.benchmark, run_id, _reporter(),
+                             benchmark_source=source)
+    err.print(escape(result.manifest["suite"]["benchmark_reason"]))
     console.print(_metrics_table(f"compare — {result.run_id}", summary_table(result.metrics)))
     if report:
         console.print(f"report: {write_report(result.run_dir, primary=cfg.analysis.primary)[0]}")
@@ -343,11 +368,12 @@ def compare_cmd(
 def eval_(
     results_dir: Annotated[Path, typer.Argument(help="folder with <SEQ>.txt tracker results")],
     gt: Annotated[Path, typer.Option(help="ground-truth root: <SEQ>/gt/gt.txt (and seqinfo.ini)")],
-    benchmark: Annotated[Optional[str], typer.Option(help="MOT15 | MOT16 | MOT17 | MOT20 (default: detected)")] = None,
+    benchmark: BenchmarkOpt = None,
     seqs: Annotated[
         Optional[str], typer.Option(help="comma-separated subset to score (default: every gt sequence, all required)")
     ] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="also write the metrics as JSON")] = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Score any MOTChallenge-layout results against any MOTChallenge-layout ground truth."""
     from rich.markup import escape
@@ -360,9 +386,11 @@ def eval_(
         def message(self, text: str) -> None:
             err.print(f"[red]{escape(text)}")
 
+    cfg, source = _benchmark(config, benchmark)
     names = [s.strip() for s in seqs.split(",") if s.strip()] if seqs is not None else None
-    result = evaluate(results_dir, gt, seqs=names, benchmark=benchmark, tracker_name=results_dir.name,
-                      reporter=_ErrReporter())
+    result = evaluate(results_dir, gt, seqs=names, benchmark=cfg.suite.benchmark, tracker_name=results_dir.name,
+                      reporter=_ErrReporter(), benchmark_source=source)
+    err.print(escape(result.benchmark_reason))
     cols = ["HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDs", "FP", "FN"]
     console.print(_metrics_table(f"{results_dir.name} ({result.benchmark})", display_table(result.metrics[cols])))
     console.print(f"COMBINED covers {len(result.sequences)} sequences: {', '.join(result.sequences)}")

@@ -13,7 +13,7 @@ import bench.evaluate.score as ev
 from bench.core.errors import BenchError
 from bench.evaluate.score import evaluate, result_to_json
 from bench.data.mot_io import SeqInfo, write_gt, write_results, write_seqinfo
-from bench.data.mot_fast import detect_benchmark
+from bench.data.benchmarks import detect_benchmark
 
 DATA = Path(__file__).resolve().parent / "data"
 TUD = DATA / "motmetrics-tud"
@@ -74,7 +74,7 @@ def _write_seq(gt_root: Path, results: Path, seq: str, gt: np.ndarray, res: np.n
 
 def test_tud_reproduces_py_motmetrics_published_values(tmp_path: Path) -> None:
     gt_root, results = _tud_layout(tmp_path)
-    assert detect_benchmark(gt_root, list(TUD_SEQS)) == "MOT15"
+    assert detect_benchmark(gt_root, list(TUD_SEQS)).name == "MOT15"
     result = evaluate(results, gt_root, benchmark="MOT15")
     published = _published_tud_values()
     assert set(published) == {*TUD_SEQS, "OVERALL"}
@@ -216,7 +216,7 @@ def _preproc_case(tmp_path: Path, distractor_class: int) -> tuple[Path, Path, in
 
 def test_mot17_tracker_box_on_distractor_is_not_a_false_positive(tmp_path: Path) -> None:
     results, gt_root, n_ped = _preproc_case(tmp_path, distractor_class=7)  # static person
-    assert detect_benchmark(gt_root, ["SEQ-A"]) == "MOT17"
+    assert detect_benchmark(gt_root, ["SEQ-A"]).name == "MOT17"
     row = evaluate(results, gt_root).metrics.loc["SEQ-A"]
     assert row["FP"] == 0 and row["Dets"] == n_ped  # boxes on the static person were removed
     assert row["FN"] == 0 and row["GT_Dets"] == n_ped  # conf-0 pedestrian and distractor are not gt

@@ -365,6 +365,7 @@ def build_manifest(plan: RunPlan, dets: RunDetections, emb: Embeddings, outputs:
             "name": suite.name,
             "root": str(suite.root),
             "benchmark": suite.benchmark,
+            "benchmark_reason": suite.benchmark_reason,
             "sequences": [s.name for s in plan.seqs],
             "test_sequences": [s.name for s in plan.test_seqs],
         },

@@ -25,6 +25,7 @@ from typing import Any
 from bench.core import trackers_registry
 from bench.core.errors import BenchError
 from bench.core.fsutil import stable_hash
+from bench.data.benchmarks import BENCHMARKS
 from bench.data.synth.params import SynthParams, crowd_params
 from trackers.reid.configs import ModelConfig, TrainConfig
 
@@ -113,9 +114,11 @@ class DetectionsConfig:
 @dataclass
 class SuiteConfig:
     """How a folder suite is split: `auto` uses its train/, val/, test/ folders (a flat folder is val only);
-    `half` is ByteTrack's half split of train/ (or of the flat folder's sequences)."""
+    `half` is ByteTrack's half split of train/ (or of the flat folder's sequences). `benchmark`: whose evaluation
+    protocol scores it (`bench.data.benchmarks`; `auto` decides from the sequence names and the gt, or asks)."""
 
     split: str = field(default="auto", metadata={"choices": SPLIT_MODES})
+    benchmark: str = field(default="auto", metadata={"choices": BENCHMARKS})
 
 
 @dataclass

@@ -43,6 +43,14 @@ class PublicSource:
         return asdict(self)
 
     def detect(self, seq: Sequence) -> np.ndarray:
+        if not seq.det_path.is_file():  # DanceTrack, for one, ships no public detections
+            raise BenchError(
+                f"sequence {seq.name} has no public detections (det/det.txt)",
+                seq.det_path,
+                hint="use your own detector's saved outputs (run.detections = \"files\" with [detections.files] "
+                "dir = folder of <SEQ>.txt; --set run.detections=files --set detections.files.dir=DIR) or YOLOX "
+                "(run.detections = \"yolox\" with detections.yolox.checkpoint; --set run.detections=yolox)",
+            )
         return read_detections(seq.det_path)
 
 

@@ -14,9 +14,8 @@ import numpy as np
 
 from bench.core.errors import BenchError
 from bench.data.mot_io import read_seq_length
-from bench.data.mot_fast import MOT17_CLASSES, TextRows, benchmark_of, gt_path, load_rows
-
-BENCHMARKS = ("MOT15", "MOT16", "MOT17", "MOT20")  # preprocessing style as in TrackEval
+from bench.data.benchmarks import CLASS_IDS, choose, preprocesses
+from bench.data.mot_fast import TextRows, gt_path, load_rows
 
 
 @dataclass
@@ -29,7 +28,8 @@ class EvalInputs:
     gts: dict[str, TextRows]
     results: dict[str, TextRows]
     lengths: dict[str, int]
-    benchmark: str
+    benchmark: str  # one of bench.data.benchmarks.BENCHMARKS (never "auto")
+    benchmark_reason: str = ""  # one line: why this benchmark
 
 
 def discover_seqs(gt_root: Path) -> list[str]:
@@ -67,17 +67,20 @@ def resolve_seqs(results_dir: Path, gt_root: Path, seqs: list[str] | None) -> li
     return seqs
 
 
-def load_inputs(results_dir: Path, gt_root: Path, seqs: list[str] | None, benchmark: str | None) -> EvalInputs:
-    """Read and check every file once; benchmark=None → detected from the gt (see bench.data.mot_fast)."""
+def load_inputs(results_dir: Path, gt_root: Path, seqs: list[str] | None, benchmark: str | None,
+                benchmark_source: str = "the benchmark setting") -> EvalInputs:
+    """Read and check every file once; benchmark None or "auto" → decided from the sequence names and the gt
+    (`bench.data.benchmarks.choose`)."""
     results_dir, gt_root = Path(results_dir).resolve(), Path(gt_root).resolve()
     if not results_dir.is_dir():
         raise BenchError("results folder not found", results_dir, hint="expected <results_dir>/<SEQ>.txt")
     seqs = resolve_seqs(results_dir, gt_root, seqs)
     gts = {s: load_rows(gt_path(gt_root, s), "gt") for s in seqs}
     results = {s: load_rows(results_dir / f"{s}.txt", "results") for s in seqs}
-    benchmark = (benchmark or benchmark_of(list(gts.values()))).upper()
-    if benchmark not in BENCHMARKS:
-        raise BenchError(f"unknown benchmark {benchmark!r}", hint=f"use one of {', '.join(BENCHMARKS)}")
+    for s in seqs:
+        _check_common(gts[s], "ground-truth")
+    choice = choose(benchmark, seqs, [gts[s] for s in seqs], benchmark_source)
+    benchmark = choice.name
     lengths: dict[str, int] = {}
     for s in seqs:
         _check_gt(gts[s], benchmark)
@@ -90,7 +93,7 @@ def load_inputs(results_dir: Path, gt_root: Path, seqs: list[str] | None, benchm
             lengths[s] = ini_length
             for f in (gts[s], results[s]):
                 _check_length(f, ini_length, gt_root / s / "seqinfo.ini")
-    return EvalInputs(results_dir, gt_root, seqs, gts, results, lengths, benchmark)
+    return EvalInputs(results_dir, gt_root, seqs, gts, results, lengths, benchmark, choice.reason)
 
 
 def _check_common(f: TextRows, what: str) -> None:
@@ -117,17 +120,16 @@ def _check_common(f: TextRows, what: str) -> None:
 
 
 def _check_gt(f: TextRows, benchmark: str) -> None:
-    _check_common(f, "ground-truth")
     if len(f.rows) == 0:
         return
     if f.ncols[0] < 8:
         raise BenchError(f"ground truth needs at least 8 columns (frame,id,x,y,w,h,conf,class), got {f.ncols[0]}",
                          f.path, int(f.lines[0]), hint="MOT15-style gt has -1 in the class column")
-    if benchmark != "MOT15":
-        bad = ~np.isin(f.rows[:, 7], MOT17_CLASSES)
+    if preprocesses(benchmark):
+        bad = ~np.isin(f.rows[:, 7], CLASS_IDS)
         if bad.any():
             raise BenchError(f"{benchmark} preprocessing needs a class id 1-13, got {f.rows[bad][0, 7]:g}", f.path,
-                             f.line_of(bad), hint="use benchmark MOT15 for gt without classes")
+                             f.line_of(bad), hint="set MOT15 or none as the benchmark for gt without classes")
 
 
 def _check_results(f: TextRows) -> None:

@@ -40,6 +40,7 @@ class EvalResult:
     disagreements: list[str] = field(default_factory=list)  # empty when everything agrees within crosscheck.AGREEMENT_TOL
     benchmark: str = "MOT17"
     sequences: list[str] = field(default_factory=list)  # what COMBINED covers
+    benchmark_reason: str = ""  # one line: which benchmark's rules scored it and why
 
     @property
     def agrees(self) -> bool:
@@ -123,15 +124,16 @@ def _score_all(inputs: EvalInputs, jobs: int | None) -> dict[str, dict[str, dict
 
 
 def evaluate(results_dir: Path, gt_root: Path, seqs: list[str] | None = None, benchmark: str | None = None,
-             tracker_name: str = "tracker", reporter: Reporter | None = None, jobs: int | None = None) -> EvalResult:
+             tracker_name: str = "tracker", reporter: Reporter | None = None, jobs: int | None = None,
+             benchmark_source: str = "the benchmark setting") -> EvalResult:
     """results_dir/<SEQ>.txt against gt_root/<SEQ>/gt/gt.txt (seq length from gt_root/<SEQ>/seqinfo.ini when present,
     otherwise the largest frame in gt or results).
 
     seqs=None → every <SEQ> folder in gt_root that has gt/gt.txt, and each needs a result file (no partial scoring
-    unless the subset is named). benchmark=None → mot_text.detect_benchmark. jobs=None → parallel over sequences for large
+    unless the subset is named). benchmark None or "auto" → bench.data.benchmarks.choose. jobs=None → parallel over sequences for large
     inputs (one process per core). Disagreements with py-motmetrics go to `reporter` (silent
     by default) and into the result."""
-    inputs = load_inputs(Path(results_dir), Path(gt_root), seqs, benchmark)
+    inputs = load_inputs(Path(results_dir), Path(gt_root), seqs, benchmark, benchmark_source)
     import trackeval
 
     try:
@@ -154,7 +156,7 @@ def evaluate(results_dir: Path, gt_root: Path, seqs: list[str] | None = None, be
     if disagreements:
         reporter.message(crosscheck.NOTE)
     return EvalResult(metrics=metrics, crosscheck=check, disagreements=disagreements, benchmark=inputs.benchmark,
-                      sequences=list(inputs.seqs))
+                      sequences=list(inputs.seqs), benchmark_reason=inputs.benchmark_reason)
 
 
 def _jsonable(value: Any) -> Any:
@@ -177,6 +179,7 @@ def result_to_json(result: EvalResult) -> dict:
     """JSON-able form of an EvalResult (for `bench eval --json`); NaN/inf become null."""
     return {
         "benchmark": result.benchmark,
+        "benchmark_reason": result.benchmark_reason,
         "sequences": list(result.sequences),  # the sequences COMBINED covers
         "metrics": _table_json(result.metrics),
         "crosscheck": _table_json(result.crosscheck),

@@ -208,15 +208,21 @@ def published_table() -> pd.DataFrame:
     return pd.read_csv(PUBLISHED).set_index(["benchmark", "tracker"])
 
 
-def _published(doc: Doc) -> None:
+def _published(doc: Doc, benchmark: str | None) -> None:
+    """The published rows of the suite's own benchmark (none for a benchmark without any, or an unrecorded one)."""
     table = published_table()
+    doc.text("## Published results (papers, not measured here)")
+    table = table[table.index.get_level_values("benchmark") == benchmark]
+    if table.empty:
+        doc.text(f"No published results for benchmark {benchmark or 'unrecorded'} in bench/present/published.csv.")
+        return
     shown = as_text(table.drop(columns="source").reset_index(), {"HOTA": 1, "IDF1": 1, "MOTA": 1, "IDs": 0})
     doc.text(
-        "## Published results (papers, not measured here)",
-        "Published test-set results as reported by the papers (not measured by bench; other detector, data and "
-        "training — for context only, not comparable to the numbers above).",
+        f"Published {benchmark} test-set results as reported by the papers (not measured by bench; other detector, "
+        "data and training — for context only, not comparable to the numbers above).",
     )
-    doc.table(shown, "Published test-set results (from the papers; not measured by bench).", "tab:published")
+    doc.table(shown, f"Published {benchmark} test-set results (from the papers; not measured by bench).",
+              "tab:published")
     doc.text("Sources: " + "; ".join(f"{b} {t}: {src}" for (b, t), src in table["source"].items()))
 
 
@@ -250,10 +256,12 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False, prima
         f"device `{manifest['device']}`. Rates in %, FPS = tracker-only frames per second; best value per column "
         "in bold in the LaTeX tables (↑ higher is better, ↓ lower is better)."
     )
+    if suite.get("benchmark_reason"):
+        head += f" Protocol: {suite['benchmark_reason']}."
     if cuda:
         head += (" On CUDA the Re-ID models train and embed in bf16 mixed precision, so the appearance trackers' "
                  "numbers differ from a CPU run's: compare runs made on one kind of device.")
-    doc.text(f"# bench report: {suite['name']}", head)
+    doc.text(f"# bench report: {suite['name']} ({suite['benchmark']} protocol)", head)
     for tracker, reid in (manifest.get("reid") or {}).items():
         m, mc = reid.get("metrics", {}), reid["model_config"]
         # the model's own switches: fields beyond the common ones (older checkpoints kept them in `extra`)
@@ -289,7 +297,7 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False, prima
     for p in plots.plot_metrics(metrics, run_dir):
         doc.figure(p, f"{p.stem.replace('_', ' ')} ({context}).")
     if published:
-        _published(doc)
+        _published(doc, suite.get("benchmark"))
     return _finish(doc, run_dir, "report", f"bench report: run {manifest['run_id']}, suite {suite['name']}", pdf)
 
 
@@ -307,9 +315,10 @@ def write_ablation_report(out_dir: Path, published: bool = True, pdf: bool = Fal
     manifest = json.loads(first.read_text()) if first else {}
     det = manifest.get("detections", {}).get("source", "unrecorded")
     context = f"{record.suite} val, {record.seeds} seed(s), {det} detections"
+    benchmark = manifest.get("suite", {}).get("benchmark")
     doc = Doc()
     doc.text(
-        f"# Ablation: {record.name}",
+        f"# Ablation: {record.name} ({benchmark or 'unrecorded'} protocol)",
         f"Ablation `{record.name}` on suite `{record.suite}` (val split, {det} detections): {record.description}. "
         f"{record.tracker} variants, {record.seeds} seed(s) each, mean ± std over seeds of the suite-level metrics; "
         f"{record.reference} (run once) for reference. HOTA, AssA, IDF1, MOTA, mAP and rank-1 in %; "
@@ -337,5 +346,5 @@ def write_ablation_report(out_dir: Path, published: bool = True, pdf: bool = Fal
     doc.figure(plots.plot_ablation(table, order, record.name, out_dir / "ablation.png"),
                f"Ablation {record.name}: mean $\\pm$ sd over seeds ({context}).")
     if published:
-        _published(doc)
+        _published(doc, benchmark)
     return _finish(doc, out_dir, "ablation", f"bench ablation {record.name} on {record.suite}", pdf)
