@@ -59,13 +59,13 @@ def _benchmark(config: Path | None, benchmark: str | None) -> tuple[object, str]
 
 
 def _load_suite(cfg):
-    """The suite `run.suite` names, after one line saying which benchmark's protocol scores it and why."""
+    """The suite `run.suite` names, after one line (stdout) saying which benchmark's protocol scores it and why."""
     from rich.markup import escape
 
     from bench.data.suites import load_suite
 
     suite = load_suite(cfg.run.suite, cfg)
-    err.print(escape(f"{suite.name}: {suite.benchmark_reason}"))
+    console.print(escape(f"{suite.name}: {suite.benchmark_reason}"), soft_wrap=True, highlight=False)
     return suite
 
 
@@ -356,7 +356,7 @@ def compare_cmd(
     names = [s.strip() for s in seqs.split(",") if s.strip()] if seqs is not None else None
     result = compare_folders(entries, gt, cfg.results_dir, names, cfg.suite.benchmark, run_id, _reporter(),
                              benchmark_source=source)
-    err.print(escape(result.manifest["suite"]["benchmark_reason"]))
+    console.print(escape(result.manifest["suite"]["benchmark_reason"]), soft_wrap=True, highlight=False)
     console.print(_metrics_table(f"compare — {result.run_id}", summary_table(result.metrics)))
     if report:
         console.print(f"report: {write_report(result.run_dir, primary=cfg.analysis.primary)[0]}")
@@ -390,7 +390,7 @@ def eval_(
     names = [s.strip() for s in seqs.split(",") if s.strip()] if seqs is not None else None
     result = evaluate(results_dir, gt, seqs=names, benchmark=cfg.suite.benchmark, tracker_name=results_dir.name,
                       reporter=_ErrReporter(), benchmark_source=source)
-    err.print(escape(result.benchmark_reason))
+    console.print(escape(result.benchmark_reason), soft_wrap=True, highlight=False)
     cols = ["HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDs", "FP", "FN"]
     console.print(_metrics_table(f"{results_dir.name} ({result.benchmark})", display_table(result.metrics[cols])))
     console.print(f"COMBINED covers {len(result.sequences)} sequences: {', '.join(result.sequences)}")

@@ -369,12 +369,165 @@ def test_eval_benchmark_flag_and_config_key_are_one_setting(tmp_path: Path) -> N
     out = bench("eval", str(res_dir), "--gt", str(gt_root), check=False)
     assert out.returncode == 2 and "cannot tell the benchmark" in out.stderr and "Traceback" not in out.stderr
     out = bench("eval", str(res_dir), "--gt", str(gt_root), "--benchmark", "mot20", "--json", str(tmp_path / "a.json"))
-    assert "benchmark MOT20: set by --benchmark" in out.stderr
+    assert "benchmark MOT20: set by --benchmark" in out.stdout
     config = tmp_path / "bench.toml"
     config.write_text('[suite]\nbenchmark = "MOT20"\n')
     out = bench("eval", str(res_dir), "--gt", str(gt_root), "--config", str(config), "--json", str(tmp_path / "b.json"))
-    assert "benchmark MOT20: set by suite.benchmark" in out.stderr
+    assert "benchmark MOT20: set by suite.benchmark" in out.stdout
     a, b = (json.loads((tmp_path / f"{x}.json").read_text()) for x in "ab")
     assert a["benchmark"] == b["benchmark"] == "MOT20" and a["metrics"] == b["metrics"]
     out = bench("eval", str(res_dir), "--gt", str(gt_root), "--benchmark", "MOT99", check=False)
     assert out.returncode == 2 and "unknown benchmark 'MOT99'" in out.stderr
+
+
+# ------------------------------------------------------------------------------------------------ suites end to end
+
+
+def _dets_from(gt: np.ndarray, seed: int) -> np.ndarray:
+    """Detections (frame, x1, y1, x2, y2, score) on every gt box whatever its class, jittered, 10 % missed."""
+    rng = np.random.default_rng(seed)
+    keep = gt[rng.uniform(size=len(gt)) > 0.1]
+    j = rng.normal(0, 2, (len(keep), 4))
+    x, y, w, h = keep[:, 2] + j[:, 0], keep[:, 3] + j[:, 1], keep[:, 4] + j[:, 2], keep[:, 5] + j[:, 3]
+    return np.column_stack([keep[:, 0], x, y, x + w, y + h, np.full(len(keep), 0.9)])
+
+
+def _mot20_folder(root: Path) -> list[str]:
+    from bench.data.mot_io import write_detections
+
+    names = ["MOT20-01", "MOT20-02"]
+    for i, n in enumerate(names):
+        gt, _ = scene(60 + i, MOT20_OTHERS)
+        write_gt(root / n / "gt" / "gt.txt", gt)
+        write_detections(root / n / "det" / "det.txt", _dets_from(gt, i))
+        write_seqinfo(root / n, SeqInfo(name=n, length=N_FRAMES, width=1920, height=1080, fps=25.0))
+    return names
+
+
+def _cfg(tmp_path: Path, *extra: str):
+    return load_config(None, [f"paths.cache='{tmp_path / 'cache'}'", f"paths.results='{tmp_path / 'results'}'",
+                              "run.jobs=1", "run.device='cpu'", *extra])
+
+
+def test_mot20_folder_suite_is_scored_and_reported_as_mot20(tmp_path: Path) -> None:
+    """Issue 31: `bench run --suite DIR` on a MOT20 folder used MOT17's rules and recorded MOT17."""
+    import functools
+
+    from bench.commands.compare import compare_folders
+    from bench.commands.run import run_suite
+    from bench.data.suites import load_suite
+    from bench.present.report import write_report
+
+    root = tmp_path / "MOT20"
+    names = _mot20_folder(root)
+    cfg = _cfg(tmp_path)
+    suite = load_suite(str(root), cfg)
+    assert suite.benchmark == "MOT20" and suite.benchmark_reason.startswith("benchmark MOT20 (auto): sequence names")
+    result = run_suite(cfg, suite, ["bytetrack"], run_id="m20", finish=functools.partial(write_report, primary="HOTA"))
+    manifest = json.loads((result.run_dir / "manifest.json").read_text())
+    assert manifest["suite"]["benchmark"] == "MOT20" and manifest["suite"]["benchmark_reason"] == suite.benchmark_reason
+    ours = result.metrics[result.metrics["tracker"] == "bytetrack"].set_index("seq")
+    theirs = trackeval_standalone(root, result.run_dir / "bytetrack", names, "MOT20", work=tmp_path / "te")
+    assert_same_metrics(ours, theirs)
+    report = (result.run_dir / "report.md").read_text()
+    assert report.splitlines()[0] == "# bench report: MOT20 (MOT20 protocol)"
+    published = report[report.index("## Published results"):]
+    assert "| MOT20 " in published and "| MOT17 " not in published and "| DanceTrack " not in published
+    print("run MOT20", summary(ours))
+
+    # the same folder with suite.benchmark = MOT17: recorded as such, and the class-6 boxes are false positives
+    cfg17 = _cfg(tmp_path, "suite.benchmark='MOT17'")
+    suite17 = load_suite(str(root), cfg17)
+    assert (suite17.benchmark, suite17.benchmark_reason) == ("MOT17", "benchmark MOT17: set by suite.benchmark")
+    r17 = run_suite(cfg17, suite17, ["bytetrack"], run_id="m17")
+    assert r17.manifest["suite"]["benchmark"] == "MOT17"
+    assert r17.combined("bytetrack")["FP"] > result.combined("bytetrack")["FP"]
+    print("run MOT20 folder as MOT17", summary(r17.metrics[r17.metrics["tracker"] == "bytetrack"].set_index("seq")))
+
+    # bench compare on the same results decides the same way
+    cmp = compare_folders({"bt": result.run_dir / "bytetrack"}, root, tmp_path / "results", run_id="cmp")
+    assert cmp.manifest["suite"]["benchmark"] == "MOT20"
+    assert_same_metrics(cmp.metrics[cmp.metrics["tracker"] == "bt"].set_index("seq"), theirs)
+
+
+def _dancetrack_tree(root: Path, width: int = 960, height: int = 544) -> dict[str, np.ndarray]:
+    """DanceTrack's layout: train/, val/, test/ (no gt), dancetrackNNNN, 20 fps, 8-digit .jpg frames, no det/.
+    Returns the detections (frame, x1, y1, x2, y2, score) of each tracked sequence."""
+    from PIL import Image
+
+    dets = {}
+    layout = {"train": ["dancetrack0001"], "val": ["dancetrack0004", "dancetrack0005"], "test": ["dancetrack0003"]}
+    for split, names in layout.items():
+        for n in names:
+            seed = int(n[-4:])
+            gt, _ = scene(seed, [], zero_marked=False)
+            gt[:, 8] = 1.0
+            d = root / split / n
+            (d / "img1").mkdir(parents=True)
+            for f in range(1, N_FRAMES + 1):
+                Image.new("RGB", (width, height), (seed * 20 % 255, f * 8, 90)).save(d / "img1" / f"{f:08d}.jpg")
+            write_seqinfo(d, SeqInfo(name=n, length=N_FRAMES, width=width, height=height, fps=20.0, im_ext=".jpg"))
+            if split != "test":
+                write_gt(d / "gt" / "gt.txt", gt)
+            dets[n] = _dets_from(gt, seed)
+    return dets
+
+
+def test_dancetrack_runs_with_detections_from_files(tmp_path: Path) -> None:
+    from bench.commands.run import run_suite
+    from bench.data.mot_io import write_detections
+    from bench.data.suites import load_suite
+
+    root = tmp_path / "DanceTrack"
+    dets = _dancetrack_tree(root)
+    suite = load_suite(str(root), _cfg(tmp_path))
+    assert suite.benchmark == "DanceTrack"
+    (val,) = [s for s in suite.split("val") if s.name == "dancetrack0004"]
+    assert val.info.fps == 20.0 and val.image_path(7) == val.path / "img1" / "00000007.jpg" and val.image_path(7).is_file()
+
+    # the default source: one error naming both ways to get detections, and no run folder
+    with pytest.raises(BenchError, match="no public detections") as info:
+        run_suite(_cfg(tmp_path), suite, ["bytetrack"], run_id="public")
+    assert "run.detections=files" in info.value.hint and "run.detections=yolox" in info.value.hint
+    assert not (tmp_path / "results" / "public").exists()
+
+    folder = tmp_path / "dets"
+    for name, rows in dets.items():
+        if name != "dancetrack0001":  # train sequences are not tracked
+            write_detections(folder / f"{name}.txt", rows)
+    cfg = _cfg(tmp_path, "run.detections='files'", f"detections.files.dir='{folder}'")
+    result = run_suite(cfg, load_suite(str(root), cfg), ["bytetrack"], run_id="files")
+    assert result.manifest["suite"]["benchmark"] == "DanceTrack"
+    assert result.manifest["suite"]["test_sequences"] == ["dancetrack0003"]
+    assert (result.run_dir / "test" / "bytetrack" / "dancetrack0003.txt").is_file()
+    assert not (result.run_dir / "test" / "metrics.csv").exists()  # the test split has no gt
+    ours = result.metrics[result.metrics["tracker"] == "bytetrack"].set_index("seq")
+    theirs = trackeval_standalone(root / "val", result.run_dir / "bytetrack", ["dancetrack0004", "dancetrack0005"],
+                                  "MOT17", work=tmp_path / "te")  # DanceTrack's README: run_mot_challenge defaults
+    assert_same_metrics(ours, theirs)
+    assert ours.loc["COMBINED", "HOTA"] > 0.5
+    print("run DanceTrack (files)", summary(ours))
+
+
+def test_dancetrack_runs_with_yolox_detections(tmp_path: Path) -> None:
+    import torch
+
+    from bench.commands.run import run_suite
+    from bench.data.suites import load_suite
+    from tests.test_yolox_source import nano_weights
+
+    root = tmp_path / "DanceTrack"
+    _dancetrack_tree(root, width=320, height=192)
+    ckpt = tmp_path / "nano.pth"
+    torch.save({"model": nano_weights(seed=1)}, ckpt)
+    cfg = _cfg(tmp_path, "run.detections='yolox'", "detections.yolox.exp='yolox-nano'",
+               f"detections.yolox.checkpoint='{ckpt}'", "detections.yolox.input_size=[192, 320]",
+               "detections.yolox.conf_thresh=0.05", "detections.yolox.batch_size=8")
+    result = run_suite(cfg, load_suite(str(root), cfg), ["bytetrack"], run_id="yolox")
+    assert result.manifest["detections"]["source"] == "yolox"
+    assert result.manifest["timings"]["detections"]["sequences"] == 3  # val and test: every frame read and detected
+    ours = result.metrics[result.metrics["tracker"] == "bytetrack"].set_index("seq")
+    theirs = trackeval_standalone(root / "val", result.run_dir / "bytetrack", ["dancetrack0004", "dancetrack0005"],
+                                  "MOT17", work=tmp_path / "te")
+    assert_same_metrics(ours, theirs)
+    assert ours.loc["COMBINED", "Dets"] > 0  # the detector's boxes became tracks
