@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bench.core.errors import BenchError
@@ -19,8 +20,10 @@ cache_app = typer.Typer(no_args_is_help=True, help="Show and drop cached detecti
 data_app = typer.Typer(no_args_is_help=True, help="Datasets: generate and preview the synthetic suite.")
 app.add_typer(cache_app, name="cache")
 app.add_typer(data_app, name="data")
-console = Console()
-err = Console(stderr=True)
+# Names are data: nothing printed is read as Rich markup ("[final]" in a path stays), except where a call asks for
+# markup=True and escapes the user's text (rich.markup.escape).
+console = Console(markup=False)
+err = Console(stderr=True, markup=False)
 
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="bench.toml to use (default: ./bench.toml)")]
 SetOpt = Annotated[
@@ -60,12 +63,10 @@ def _benchmark(config: Path | None, benchmark: str | None) -> tuple[object, str]
 
 def _load_suite(cfg):
     """The suite `run.suite` names, after one line (stdout) saying which benchmark's protocol scores it and why."""
-    from rich.markup import escape
-
     from bench.data.suites import load_suite
 
     suite = load_suite(cfg.run.suite, cfg)
-    console.print(escape(f"{suite.name}: {suite.benchmark_reason}"), soft_wrap=True, highlight=False)
+    console.print(f"{suite.name}: {suite.benchmark_reason}", soft_wrap=True, highlight=False)
     return suite
 
 
@@ -346,8 +347,6 @@ def compare_cmd(
 ) -> None:
     """The `bench run` analysis for any trackers' result folders: metrics, paired Δ intervals and verdicts,
     occlusion bins, re-link rates, plots and LaTeX, in results/<run-id>/."""
-    from rich.markup import escape
-
     from bench.commands.compare import compare_folders, parse_entries
     from bench.present.report import summary_table, write_report
 
@@ -356,7 +355,7 @@ def compare_cmd(
     names = [s.strip() for s in seqs.split(",") if s.strip()] if seqs is not None else None
     result = compare_folders(entries, gt, cfg.results_dir, names, cfg.suite.benchmark, run_id, _reporter(),
                              benchmark_source=source)
-    console.print(escape(result.manifest["suite"]["benchmark_reason"]), soft_wrap=True, highlight=False)
+    console.print(result.manifest["suite"]["benchmark_reason"], soft_wrap=True, highlight=False)
     console.print(_metrics_table(f"compare — {result.run_id}", summary_table(result.metrics)))
     if report:
         console.print(f"report: {write_report(result.run_dir, primary=cfg.analysis.primary)[0]}")
@@ -376,24 +375,31 @@ def eval_(
     config: ConfigOpt = None,
 ) -> None:
     """Score any MOTChallenge-layout results against any MOTChallenge-layout ground truth."""
-    from rich.markup import escape
-
+    from bench.core.progress import Alert
+    from bench.evaluate.crosscheck import summary_line as crosscheck_summary
     from bench.evaluate.score import evaluate, result_to_json
     from bench.core.fsutil import atomic_write_json
     from bench.present.metric_tables import display_table
 
     class _ErrReporter:
         def message(self, text: str) -> None:
-            err.print(f"[red]{escape(text)}")
+            err.print(text, style="red" if isinstance(text, Alert) else None, highlight=False)
 
+    if json_path is not None and json_path.is_dir():  # before scoring, not after it
+        raise BenchError("--json names a folder; it takes a file", json_path,
+                         hint=f"e.g. --json {json_path / 'metrics.json'}")
     cfg, source = _benchmark(config, benchmark)
     names = [s.strip() for s in seqs.split(",") if s.strip()] if seqs is not None else None
+    reporter = _ErrReporter()
     result = evaluate(results_dir, gt, seqs=names, benchmark=cfg.suite.benchmark, tracker_name=results_dir.name,
-                      reporter=_ErrReporter(), benchmark_source=source)
-    console.print(escape(result.benchmark_reason), soft_wrap=True, highlight=False)
+                      reporter=reporter, benchmark_source=source)
+    console.print(result.benchmark_reason, soft_wrap=True, highlight=False)
     cols = ["HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDs", "FP", "FN"]
     console.print(_metrics_table(f"{results_dir.name} ({result.benchmark})", display_table(result.metrics[cols])))
     console.print(f"COMBINED covers {len(result.sequences)} sequences: {', '.join(result.sequences)}")
+    text, ok = crosscheck_summary(result.crosscheck, f"per sequence in {json_path} (crosscheck)" if json_path
+                                  else "per sequence with --json FILE (its crosscheck section)")
+    reporter.message(text if ok else Alert(text))
     if json_path:
         atomic_write_json(json_path, result_to_json(result))
         console.print(f"json: {json_path}")
@@ -507,7 +513,7 @@ def main() -> None:
     try:
         app()
     except BenchError as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(e))}", markup=True, highlight=False, soft_wrap=True)
         sys.exit(2)
     except OSError as e:  # a full or read-only disk hit outside bench's atomic writers (e.g. a report's plots)
         from bench.core.fsutil import storage_error
@@ -515,7 +521,7 @@ def main() -> None:
         problem = storage_error(e, Path(e.filename).parent if e.filename else Path.cwd())
         if problem is None:
             raise
-        err.print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(problem))}", markup=True, highlight=False, soft_wrap=True)
         sys.exit(2)
     except Interrupted:
         err.print("interrupted", highlight=False)

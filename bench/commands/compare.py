@@ -24,7 +24,7 @@ from bench.core.errors import BenchError
 from bench.core.fsutil import atomic_dir, remove_stale_temp, stable_hash
 from bench.core.progress import Reporter, SilentReporter
 from bench.core.run_store import run_folder
-from bench.commands.run import RunResult, evaluate_trackers, git_commit, package_versions, write_run
+from bench.commands.run import RunResult, evaluate_trackers, report_crosscheck, git_commit, package_versions, write_run
 
 LAYOUT = ("DIR/<SEQ>.txt or DIR/data/<SEQ>.txt (TrackEval's layout), MOTChallenge result format "
           "frame,id,x,y,w,h,score[,-1,-1,-1]; name a folder with NAME=DIR (default: the folder's name)")
@@ -98,6 +98,7 @@ def compare_folders(entries: dict[str, Path], gt_root: Path, results_dir: Path, 
             for s in seqs:
                 shutil.copyfile(folder / f"{s}.txt", tmp / name / f"{s}.txt")
         metrics, checks, bench_name = evaluate_trackers(tmp, list(entries), gt_root, seqs, choice.name, reporter)
+        report_crosscheck(checks, run_dir, reporter)
         manifest = {
             "run_id": run_id,
             "suite": {"name": gt_root.name, "root": str(gt_root), "benchmark": bench_name,

@@ -32,6 +32,7 @@ from bench.detect.sources import load_detections, make_source
 from bench.core.device import resolve_device
 from bench.appearance.embeddings import load_embeddings
 from bench.core.errors import BenchError
+from bench.evaluate.crosscheck import summary_line as crosscheck_summary
 from bench.evaluate.score import evaluate
 from bench.core.fsutil import (
     atomic_dir,
@@ -43,7 +44,7 @@ from bench.core.fsutil import (
 )
 from bench.data.mot_io import write_results
 from bench.appearance.checkpoints import ensure_checkpoint, load_checkpoint
-from bench.core.progress import Reporter, SilentReporter
+from bench.core.progress import Alert, Reporter, SilentReporter
 from bench.core.run_store import new_folder, run_folder
 from bench.data.suites import Sequence, Suite
 from bench.core.trackers_registry import REGISTRY
@@ -307,7 +308,14 @@ def evaluate_run(
         fps[name]["COMBINED"] = sum(v["frames"] for v in t.values()) / max(sum(v["seconds"] for v in t.values()), 1e-9)
     metrics, checks, _ = evaluate_trackers(folder, list(plan.trackers), plan.suite.root, [s.name for s in plan.seqs],
                                            plan.suite.benchmark, reporter, fps)
+    report_crosscheck(checks, plan.run_dir, reporter)
     return metrics, checks
+
+
+def report_crosscheck(checks: pd.DataFrame, run_dir: Path, reporter: Reporter) -> None:
+    """The cross-check as one line per run (red only for a real disagreement); the detail is in crosscheck.csv."""
+    text, ok = crosscheck_summary(checks, f"per sequence in {run_dir / 'crosscheck.csv'}")
+    reporter.message(text if ok else Alert(text))
 
 
 def evaluate_test(plan: RunPlan, folder: Path, reporter: Reporter) -> None:

@@ -278,7 +278,6 @@ def generated_suite(root: Path, label: str, build: Callable[[Path], list[dict[st
         warn(f"{label} at {root} failed its integrity check ({problem}); deleting and regenerating it")
         shutil.rmtree(root)
     with atomic_dir(root) as tmp:
-        tmp.chmod(0o755)  # mkdtemp makes it private; a dataset is meant to be read by others
         entries = build(tmp)
         digest = suite_digest(tmp, [e["rel"] for e in entries])
         atomic_write_json(tmp / "splits.json", {**(meta or {}), "sequences": entries, "digest": digest})

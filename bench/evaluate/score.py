@@ -3,7 +3,8 @@
 Inputs are read and checked once (`bench.evaluate.inputs`); TrackEval computes every reported number with its own
 benchmark preprocessing (`bench.evaluate.trackeval_adapter`); py-motmetrics independently re-scores the very boxes TrackEval
 scored (`bench.evaluate.crosscheck`). Sequences are scored in parallel worker processes when the input is large enough to
-pay for them; the numbers do not depend on it. Messages (cross-check disagreements) go to the caller's reporter.
+pay for them; the numbers do not depend on it. Warnings (sequences without gt objects) go to the caller's reporter;
+the cross-check's one-line summary is `crosscheck.summary_line`, printed by the caller once per run.
 """
 
 from __future__ import annotations
@@ -130,9 +131,9 @@ def evaluate(results_dir: Path, gt_root: Path, seqs: list[str] | None = None, be
     otherwise the largest frame in gt or results).
 
     seqs=None → every <SEQ> folder in gt_root that has gt/gt.txt, and each needs a result file (no partial scoring
-    unless the subset is named). benchmark None or "auto" → bench.data.benchmarks.choose. jobs=None → parallel over sequences for large
-    inputs (one process per core). Disagreements with py-motmetrics go to `reporter` (silent
-    by default) and into the result."""
+    unless the subset is named). benchmark None or "auto" → bench.data.benchmarks.choose. jobs=None → parallel over
+    sequences for large inputs (one process per core). Disagreements with py-motmetrics go into the result; a warning
+    about sequences without gt objects goes to `reporter` (silent by default)."""
     inputs = load_inputs(Path(results_dir), Path(gt_root), seqs, benchmark, benchmark_source)
     import trackeval
 
@@ -151,12 +152,32 @@ def evaluate(results_dir: Path, gt_root: Path, seqs: list[str] | None = None, be
     mm_summary = crosscheck.summary({s: scored[s]["crosscheck"] for s in inputs.seqs})
     check, disagreements = crosscheck.compare(metrics, mm_summary)
     reporter = reporter or SilentReporter()
-    for line in disagreements:
-        reporter.message(f"TrackEval/py-motmetrics disagreement ({tracker_name}): {line}")
-    if disagreements:
-        reporter.message(crosscheck.NOTE)
+    empty_warning = _empty_gt_warning(te, metrics, tracker_name)
+    if empty_warning:
+        reporter.message(empty_warning)
     return EvalResult(metrics=metrics, crosscheck=check, disagreements=disagreements, benchmark=inputs.benchmark,
                       sequences=list(inputs.seqs), benchmark_reason=inputs.benchmark_reason)
+
+
+def _empty_gt_warning(te: dict[str, dict], metrics: pd.DataFrame, tracker_name: str) -> str | None:
+    """One line when some sequences have no gt objects: MOTA, recall and HOTA mean nothing there (TrackEval reports
+    0), while their tracker boxes are all false positives and weigh on COMBINED: say by how much."""
+    seqs = [s for s in te if s != "COMBINED"]
+    empty = [s for s in seqs if metrics.at[s, "GT_Dets"] == 0]
+    if not empty:
+        return None
+    fp = int(sum(metrics.at[s, "FP"] for s in empty))
+    with_them = metrics.loc["COMBINED"]
+    effect = f"COMBINED MOTA {100 * with_them['MOTA']:.1f}, HOTA {100 * with_them['HOTA']:.1f} with them"
+    rest = [s for s in seqs if s not in empty]
+    if rest:
+        without = trackeval_adapter.metrics_row(trackeval_adapter.combine({s: te[s] for s in rest}))
+        effect += f"; {100 * without['MOTA']:.1f} and {100 * without['HOTA']:.1f} without them"
+    else:
+        effect += " (no sequence has gt objects: COMBINED MOTA is minus the false positives, not a score)"
+    names = ", ".join(empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
+    return (f"warning ({tracker_name}): {len(empty)} of {len(seqs)} sequences have no gt objects ({names}): their "
+            f"{fp} tracker boxes all count as false positives — {effect}")
 
 
 def _jsonable(value: Any) -> Any:
