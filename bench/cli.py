@@ -291,7 +291,10 @@ def track(
     from bench.track.jobs import track_det_files
 
     cfg = _config(config, set_)
-    for done in track_det_files(cfg, tracker, det_files, out):
+    def warn(text: str) -> None:
+        err.print(text, highlight=False, soft_wrap=True)
+
+    for done in track_det_files(cfg, tracker, det_files, out, warn=warn):
         console.print(f"{done.seq}: {done.length} frames, {done.tracks} tracks, {done.fps:.0f} fps → {done.path}")
 
 
@@ -383,7 +386,7 @@ def eval_(
 
     class _ErrReporter:
         def message(self, text: str) -> None:
-            err.print(text, style="red" if isinstance(text, Alert) else None, highlight=False)
+            err.print(text, style="red" if isinstance(text, Alert) else None, highlight=False, soft_wrap=True)
 
     if json_path is not None and json_path.is_dir():  # before scoring, not after it
         raise BenchError("--json names a folder; it takes a file", json_path,

@@ -205,6 +205,54 @@ def case_eval_results_for_fewer_sequences(tmp):
     return ["eval", str(tmp / "res"), "--gt", str(tmp / "gt")], "B"
 
 
+def _seqinfo_case(key: str, value: str, command: str) -> Callable[[Path], tuple[list[str], str]]:
+    """seqinfo.ini with `key=value` (the rest valid): one line naming the file, the key and the value."""
+
+    def case(tmp: Path) -> tuple[list[str], str]:
+        keys = {"name": "SEQ", "seqLength": "2", "imWidth": "640", "imHeight": "480", "frameRate": "30"} | {key: value}
+        if command == "run":
+            _seq(tmp / "suite", "SEQ")
+            ini = tmp / "suite" / "SEQ" / "seqinfo.ini"
+            args = ["run", "--suite", str(tmp / "suite"), "--trackers", "bytetrack"]
+        else:
+            ini = _det(tmp, length=2).parent.parent / "seqinfo.ini"
+            args = _track(tmp)
+        ini.write_text("[Sequence]\n" + "".join(f"{k}={v}\n" for k, v in keys.items()))
+        return args, f"{ini}: seqinfo.ini: {key}={value!r} must be a positive integer"
+
+    return case
+
+
+for _key, _value, _command in [("frameRate", "0", "track"), ("frameRate", "-25", "track"), ("frameRate", "-25", "run"),
+                               ("frameRate", "nan", "track"), ("frameRate", "inf", "run"), ("frameRate", "abc", "track"),
+                               ("imWidth", "0", "run"), ("imHeight", "-1", "run"), ("seqLength", "1.5", "track"),
+                               ("seqLength", "0", "run")]:
+    CASES[f"seqinfo_{_key}_{_value}_{_command}"] = _seqinfo_case(_key, _value, _command)
+
+
+@bad_input
+def case_seqinfo_without_section_is_one_line(tmp):
+    ini = _det(tmp, length=2).parent.parent / "seqinfo.ini"
+    ini.write_text("seqLength=2\n")
+    return _track(tmp), f"{ini}: bad seqinfo.ini (File contains no section headers."
+
+
+@bad_input
+def case_bom_inside_a_det_file(tmp):
+    det = _det(tmp, DET_LINE + "\ufeff" + DET_LINE)
+    return _track(tmp, det=det), f"{det}:2: a byte-order mark (U+FEFF) inside the file"
+
+
+@bad_input
+def case_eval_json_is_a_folder(tmp):
+    _seq(tmp / "gt", "A")
+    (tmp / "res").mkdir()
+    (tmp / "res" / "A.txt").write_text("1,1,10,10,20,40,1,-1,-1,-1\n")
+    (tmp / "jsondir").mkdir()
+    return (["eval", str(tmp / "res"), "--gt", str(tmp / "gt"), "--json", str(tmp / "jsondir")],
+            f"{tmp / 'jsondir'}: --json names a folder; it takes a file")
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_input_exits_2_with_one_line(tmp_path, name):
     args, needle = CASES[name](tmp_path)

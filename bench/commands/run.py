@@ -28,6 +28,7 @@ import pandas as pd
 from bench.core.backends import Backend, run_units
 from bench.core.cache import ArrayCache
 from bench.core.config import Config
+from bench.detect.scores import off_scale_warning
 from bench.detect.sources import load_detections, make_source
 from bench.core.device import resolve_device
 from bench.appearance.embeddings import load_embeddings
@@ -147,13 +148,19 @@ class RunDetections:
     timing: dict[str, Any]
 
 
-def detect(plan: RunPlan, cache: ArrayCache) -> RunDetections:
+def detect(plan: RunPlan, cache: ArrayCache, reporter: Reporter | None = None) -> RunDetections:
     t0 = time.perf_counter()
     source = make_source(plan.cfg, plan.device)
-    frames, hits = {}, 0
+    frames, hits, off_scale = {}, 0, {}
     for seq in plan.all_seqs:
         frames[seq.name], hit = load_detections(source, seq, cache)
         hits += hit
+        scores = np.concatenate([f[:, 4] for f in frames[seq.name]]) if frames[seq.name] else np.zeros(0)
+        if hasattr(source, "path") and len(scores) and scores.max() > 1.0:  # det files (YOLOX's are 0-1)
+            off_scale[str(source.path(seq))] = (float(scores.min()), float(scores.max()))
+    warning = off_scale_warning(off_scale, plan.cfg.detections.score_scale)
+    if warning and reporter is not None:
+        reporter.message(warning)
     timing = {"seconds": time.perf_counter() - t0, "cache_hits": hits, "sequences": len(plan.all_seqs)}
     return RunDetections({"source": source.name, "params": source.params()}, frames, timing)
 
@@ -428,7 +435,7 @@ def run_suite(
 def _run_planned(plan: RunPlan, checkpoints: CheckpointProvider, reporter: Reporter, backend: Backend,
                  finish: Callable[[Path], object] | None, extra_manifest: dict[str, Any] | None = None) -> RunResult:
     cache = ArrayCache(plan.cfg.cache_dir, warn=reporter.message)
-    dets = detect(plan, cache)
+    dets = detect(plan, cache, reporter)
     emb = embed(plan, dets, reid_checkpoints(plan, checkpoints, reporter), cache)
     jobs = track_jobs(plan, dets, emb)
     with atomic_dir(plan.run_dir, replace=False) as tmp:

@@ -50,7 +50,8 @@ class RichReporter:
         self.console = Console(stderr=True, markup=False)  # names are data, never markup
 
     def message(self, text: str) -> None:
-        self.console.print(text, highlight=False, markup=False, style="red" if isinstance(text, Alert) else None)
+        self.console.print(text, highlight=False, markup=False, soft_wrap=True,  # one line, paths unbroken
+                           style="red" if isinstance(text, Alert) else None)
 
     @contextmanager
     def progress(self, description: str, total: int | None) -> Iterator[ProgressTask]:

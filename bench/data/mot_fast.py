@@ -40,7 +40,10 @@ def load_rows(path: Path, kind: str) -> TextRows:
     reader, keep = _KINDS[kind]
     if not path.is_file():
         reader(path)  # raises the missing-file BenchError
-    text = path.read_text()
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # -sig: a leading BOM (Windows editors) is not data
+    except UnicodeDecodeError:
+        return _slow_parse(path, reader, keep)  # its reader names the problem
     lines = np.asarray([i for i, line in enumerate(text.split("\n"), start=1) if line.strip()], dtype=np.int64)
     fast = _fast_parse(text, len(lines))
     if fast is None:
@@ -70,7 +73,7 @@ def _fast_parse(text: str, n_lines: int) -> np.ndarray | None:
 def _slow_parse(path: Path, reader, keep: int) -> TextRows:
     rows = reader(path)  # raises BenchError for a malformed line
     lines, ncols, col8 = [], [], []
-    with open(path) as f:
+    with open(path, encoding="utf-8-sig") as f:
         for lineno, raw in enumerate(f, start=1):
             text = raw.strip()
             if not text:
