@@ -253,6 +253,53 @@ def case_eval_json_is_a_folder(tmp):
             f"{tmp / 'jsondir'}: --json names a folder; it takes a file")
 
 
+def _eval_case(tmp: Path, result_name: str = "A", text: str = "1,1,10,10,20,40,1,-1,-1,-1\n", ini: bool = True
+               ) -> list[str]:
+    seq = _seq(tmp / "gt", "MOT17-02")
+    if not ini:
+        (seq / "seqinfo.ini").unlink()
+    (tmp / "res").mkdir(exist_ok=True)
+    (tmp / "res" / f"{result_name}.txt").write_text(text)
+    return ["eval", str(tmp / "res"), "--gt", str(tmp / "gt")]
+
+
+@bad_input
+def case_eval_stray_result_frame_without_seqinfo(tmp):
+    """Frame 2,000,000 once: was 120 s and 5.6 GB before being killed; now the gt's last frame bounds the work."""
+    args = _eval_case(tmp, "MOT17-02", "1,1,10,10,20,40,1,-1,-1,-1\n2000000,1,10,10,20,40,1,-1,-1,-1\n", ini=False)
+    return args, f"{tmp / 'res' / 'MOT17-02.txt'}:2: frame 2000000 is past the gt's last frame (2; no seqinfo.ini"
+
+
+@bad_input
+def case_eval_stray_result_frame_with_seqinfo(tmp):
+    args = _eval_case(tmp, "MOT17-02", "1,1,10,10,20,40,1,-1,-1,-1\n2000000,1,10,10,20,40,1,-1,-1,-1\n")
+    return args, f"{tmp / 'res' / 'MOT17-02.txt'}:2: frame 2000000 is past the sequence end (2 frames in"
+
+
+@bad_input
+def case_eval_sequence_name_in_another_case(tmp):
+    args = _eval_case(tmp, "mot17-02")
+    return args, "no results for 1 of 1 gt sequences: MOT17-02 (there is mot17-02.txt: names must match exactly"
+
+
+@bad_input
+def case_eval_trackeval_trackers_folder(tmp):
+    args = _eval_case(tmp, "x")
+    (tmp / "res" / "x.txt").unlink()
+    for tracker in ("A", "B"):
+        (tmp / "res" / tracker / "data").mkdir(parents=True)
+        (tmp / "res" / tracker / "data" / "MOT17-02.txt").write_text("1,1,10,10,20,40,1,-1,-1,-1\n")
+    return args, "TrackEval's <TRACKER>/data/ layout: pass one tracker's folder, or compare them all with `bench compare`"
+
+
+@bad_input
+def case_eval_gt_root_one_level_up(tmp):
+    _seq(tmp / "gt" / "MOT17-train", "MOT17-02")
+    (tmp / "res").mkdir()
+    return (["eval", str(tmp / "res"), "--gt", str(tmp / "gt")],
+            "these subfolders hold sequences: MOT17-train (pass one of them as --gt)")
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_input_exits_2_with_one_line(tmp_path, name):
     args, needle = CASES[name](tmp_path)

@@ -185,10 +185,10 @@ def test_blank_lines_and_frames_without_boxes(tmp_path: Path) -> None:
 
 
 def test_sequence_without_gt_boxes(tmp_path: Path) -> None:
-    """No gt at all: motmetrics' MOTA is undefined (x/0), TrackEval's is 0 per sequence (its early return) and −FP
+    """No gt at all (seqinfo.ini gives the length; without it a result row would be an error): motmetrics' MOTA is undefined (x/0), TrackEval's is 0 per sequence (its early return) and −FP
     combined — not a disagreement, but not an agreement either: MOTA is listed as unchecked, the counts are still
     compared, and a warning states the COMBINED effect."""
-    _write_seq(tmp_path / "gt", tmp_path / "res", "EMPTY", np.zeros((0, 9)), _as_results(_walkers(n_frames=3)))
+    _write_seq(tmp_path / "gt", tmp_path / "res", "EMPTY", np.zeros((0, 9)), _as_results(_walkers(n_frames=3)), 3)
     reporter = _Collect()
     result = evaluate(tmp_path / "res", tmp_path / "gt", benchmark="MOT17", reporter=reporter, tracker_name="t")
     row = result.metrics.loc["EMPTY"]
@@ -209,7 +209,7 @@ def test_sequence_without_gt_boxes(tmp_path: Path) -> None:
 def test_sequence_without_gt_boxes_beside_others_states_its_combined_effect(tmp_path: Path) -> None:
     gt = _walkers()
     _write_seq(tmp_path / "gt", tmp_path / "res", "FULL", gt, _as_results(gt))
-    _write_seq(tmp_path / "gt", tmp_path / "res", "EMPTY", np.zeros((0, 9)), _as_results(_walkers(n_frames=3)))
+    _write_seq(tmp_path / "gt", tmp_path / "res", "EMPTY", np.zeros((0, 9)), _as_results(_walkers(n_frames=3)), 3)
     reporter = _Collect()
     result = evaluate(tmp_path / "res", tmp_path / "gt", benchmark="MOT17", reporter=reporter, tracker_name="t")
     alone = evaluate(tmp_path / "res", tmp_path / "gt", seqs=["FULL"], benchmark="MOT17")
@@ -600,3 +600,12 @@ def test_worker_killed_from_outside_is_one_clear_error(tmp_path: Path, monkeypat
         evaluate(results, gt_root, jobs=2)
     assert str(results) in str(info.value)
     assert set(mp.active_children()) - before == set()
+
+
+def test_trackeval_data_layout_is_read_like_bench_compare_reads_it(tmp_path: Path) -> None:
+    """`bench eval TRACKER/` where the results are in TRACKER/data/<SEQ>.txt (TrackEval's layout) scores them."""
+    gt = _walkers()
+    _write_seq(tmp_path / "gt", tmp_path / "tracker" / "data", "SEQ-A", gt, _as_results(gt))
+    (tmp_path / "tracker" / "pedestrian_summary.txt").write_text("HOTA DetA\n1 1\n")  # TrackEval's own output
+    result = evaluate(tmp_path / "tracker", tmp_path / "gt")
+    assert result.sequences == ["SEQ-A"] and result.metrics.loc["SEQ-A", "MOTA"] == 1.0
