@@ -300,8 +300,29 @@ def case_eval_gt_root_one_level_up(tmp):
             "these subfolders hold sequences: MOT17-train (pass one of them as --gt)")
 
 
+@bad_input
+def case_hint_with_a_toml_section(tmp):
+    p = _toml(tmp, '[run]\ndetections = "files"\n')
+    return ["cache", "ls", "--config", str(p)], 'set [detections.files] dir = "folder with <SEQ>.txt per sequence"'
+
+
+@bad_input
+def case_params_file_hint_with_a_toml_section(tmp):
+    p = tmp / "best.toml"
+    p.write_text("[run]\nseed = 1\n")
+    return (["run", "--params", str(p), "--trackers", "bytetrack"],
+            f"{p}: unexpected key 'run' — a params file holds [trackers.<name>] tables only")
+
+
+# Every case runs in a folder whose path reads as Rich markup and is not ASCII ("[" / "x] [a] [bold]ü 東京"): the one
+# error line must name the path as it is (no MarkupError from "[/x]", no "[a]" swallowed as a style tag).
+MARKUP_FOLDER = "[/x] [a] [bold]ü 東京"
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_input_exits_2_with_one_line(tmp_path, name):
+    tmp_path = tmp_path / MARKUP_FOLDER
+    tmp_path.mkdir(parents=True)
     args, needle = CASES[name](tmp_path)
     proc = bench(*args, cwd=tmp_path, check=False)
     lines = proc.stderr.strip().splitlines()

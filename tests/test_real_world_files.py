@@ -15,12 +15,12 @@ BOM = "\ufeff"
 TUD = ROOT / "tests" / "data" / "mot15-dets" / "TUD-Campus" / "det" / "det.txt"
 
 
-def _sequence(root: Path, bom: str = "") -> Path:
-    """root/SEQ with seqinfo.ini, det/det.txt (TUD-Campus' public detections) and a gt, each starting with `bom`."""
-    seq = root / "SEQ"
+def _sequence(root: Path, bom: str = "", name: str = "SEQ") -> Path:
+    """root/<name> with seqinfo.ini, det/det.txt (TUD-Campus' public detections) and a gt, each starting with `bom`."""
+    seq = root / name
     (seq / "det").mkdir(parents=True)
     (seq / "gt").mkdir()
-    (seq / "seqinfo.ini").write_text(bom + "[Sequence]\nname=SEQ\nimDir=img1\nframeRate=25\nseqLength=71\n"
+    (seq / "seqinfo.ini").write_text(bom + f"[Sequence]\nname={name}\nimDir=img1\nframeRate=25\nseqLength=71\n"
                                      "imWidth=640\nimHeight=480\nimExt=.jpg\n")
     (seq / "det" / "det.txt").write_text(bom + TUD.read_text())
     gt = "".join(f"{f},1,{100 + f},150,80,200,1,1,1.0\n{f},2,{400 - f},160,90,210,1,1,0.8\n" for f in range(1, 72))
@@ -126,3 +126,46 @@ def test_written_files_honour_the_umask(tmp_path: Path, umask: int) -> None:
     assert (run / "report.md").is_file() and any((tmp_path / "cache").rglob("*.parquet"))
     for root in (run, tmp_path / "out", tmp_path / "cache"):
         assert _wrong_modes(root, umask) == {}
+
+
+# A suite folder: Unicode, emoji, Rich markup ("[/x]" across two folders), spaces and LaTeX specials.
+NAMES = "[/x] Datensätze [final] 🚀 $~^%#&{}_"
+PDFLATEX = shutil.which("pdflatex")
+
+
+def test_any_name_works_end_to_end(tmp_path: Path) -> None:
+    """bench run, bench report (markdown, ASCII LaTeX, --pdf) and bench compare on a suite, sequences and tracker
+    folders named in German, Japanese, emoji and Rich markup: every command succeeds, every path is printed as it
+    is, and the names reach the report (transliterated in LaTeX)."""
+    suite = tmp_path / NAMES
+    _sequence(suite, name="Straße-東京")
+    _sequence(suite, name="SEQ [b]")
+    results = tmp_path / "résultats [x]"
+    common = ["--set", f"paths.results='{results}'", "--set", f"paths.cache='{tmp_path / 'cache'}'"]
+    proc = bench("run", "--suite", str(suite), "--trackers", "bytetrack", "--run-id", "r", *common, cwd=tmp_path)
+    run = results / "r"
+    assert f"results: {run}" in proc.stdout and f"report: {run / 'report.md'}" in proc.stdout
+    assert "cross-check: py-motmetrics agrees with TrackEval" in proc.stderr and str(run / "crosscheck.csv") in \
+        proc.stderr
+    md, tex = (run / "report.md").read_text(), (run / "report.tex").read_text()
+    assert "Straße-東京" in md and suite.name in md
+    assert tex.isascii() and "Stra{\\ss}e-{\\ttfamily U+6771}{\\ttfamily U+4EAC}" in tex
+    assert "Datens\\\"{a}tze" in tex and "{\\ttfamily U+1F680}" in tex
+    assert "{\\char36}\\textasciitilde{}\\textasciicircum{}\\%\\#\\&\\{\\}\\_" in tex
+
+    tracker_a, tracker_b = tmp_path / "Tracker ü [x]", tmp_path / "東京 [/b]"
+    shutil.copytree(run / "bytetrack", tracker_a)
+    shutil.copytree(run / "bytetrack", tracker_b)
+    (tmp_path / "bench.toml").write_text(f"[paths]\nresults = '{results}'\ncache = '{tmp_path / 'cache'}'\n")
+    proc = bench("compare", str(tracker_a), str(tracker_b), "--gt", str(suite), cwd=tmp_path)
+    (cmp,) = [p for p in results.iterdir() if p.name.startswith("compare-")]
+    assert f"results: {cmp}" in proc.stdout and str(cmp / "crosscheck.csv") in proc.stderr
+    assert (cmp / "Tracker ü [x]" / "SEQ [b].txt").is_file() and (cmp / "report.md").is_file()
+    assert "東京 [/b]" in (cmp / "report.md").read_text() and (cmp / "report.tex").read_text().isascii()
+    if PDFLATEX is None:  # .ci/run installs TeX Live, so CI compiles it
+        pytest.skip("pdflatex not installed")
+    for folder in (run, cmp):
+        proc = bench("report", str(folder), "--pdf", cwd=tmp_path)
+        assert str(folder / "report.pdf") in proc.stdout and "Warning" not in proc.stderr
+        assert (folder / "report.pdf").read_bytes()[:4] == b"%PDF"
+        assert not (folder / "missfont.log").exists()

@@ -28,7 +28,9 @@ from bench.commands.run import RunResult, evaluate_trackers, report_crosscheck, 
 
 LAYOUT = ("DIR/<SEQ>.txt or DIR/data/<SEQ>.txt (TrackEval's layout), MOTChallenge result format "
           "frame,id,x,y,w,h,score[,-1,-1,-1]; name a folder with NAME=DIR (default: the folder's name)")
-NAME = re.compile(r"^[A-Za-z0-9_.+-]+$")
+# A tracker name becomes a folder in the run and a row label in the report: any text (names are data: Unicode,
+# spaces, brackets) that is one path component and not hidden; "=" separates NAME=DIR.
+NAME = re.compile(r"^(?!\.)[^/\\=\x00-\x1f\x7f]+$")
 
 
 def result_folder(path: Path) -> Path:

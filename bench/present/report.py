@@ -95,12 +95,12 @@ def _significance(doc: Doc, comps: pd.DataFrame, out_dir: Path, context: str, gr
         doc.text(f"### {heading}")
         doc.table(
             stats.delta_table(sub),
-            f"{heading}: mean $\\Delta$ [95% sign-flip interval] on {context}; n = sequences × seeds; rates in "
+            f"{heading}: mean Δ [95% sign-flip interval] on {context}; n = sequences × seeds; rates in "
             f"points, IDs per sequence; verdict by {primary}, secondary metrics Holm-adjusted.",
             f"tab:delta-{ref or 'pairs'}",
         )
     doc.figure(plots.forest_plot(comps, out_dir / "forest.png", f"Δ with 95% interval ({context})"),
-               f"Mean $\\Delta$ with its 95% sign-flip interval per comparison and metric ({context}; no bar: too few "
+               f"Mean Δ with its 95% sign-flip interval per comparison and metric ({context}; no bar: too few "
                "sequences for an interval); dashed line: 0.")
 
 
@@ -344,7 +344,7 @@ def write_ablation_report(out_dir: Path, published: bool = True, pdf: bool = Fal
                    for (v, s), p in runs.items()}
         _occlusion(doc, out_dir, results, suite, context, entry_of={k: k.split("/")[0] for k in results})
     doc.figure(plots.plot_ablation(table, order, record.name, out_dir / "ablation.png"),
-               f"Ablation {record.name}: mean $\\pm$ sd over seeds ({context}).")
+               f"Ablation {record.name}: mean ± sd over seeds ({context}).")
     if published:
         _published(doc, benchmark)
     return _finish(doc, out_dir, "ablation", f"bench ablation {record.name} on {record.suite}", pdf)
