@@ -218,7 +218,7 @@ def _seqinfo_case(key: str, value: str, command: str) -> Callable[[Path], tuple[
             ini = _det(tmp, length=2).parent.parent / "seqinfo.ini"
             args = _track(tmp)
         ini.write_text("[Sequence]\n" + "".join(f"{k}={v}\n" for k, v in keys.items()))
-        return args, f"{ini}: seqinfo.ini: {key}={value!r} must be a positive integer"
+        return args, f"{ini}: bad seqinfo.ini: {key}={value!r} must be a positive integer"
 
     return case
 

@@ -56,13 +56,13 @@ def _positive_int(section: configparser.SectionProxy, key: str, path: Path, defa
     """seqinfo.ini's `key` as a positive finite integer (30 and 30.0 alike), else one line naming file, key, value."""
     raw = section.get(key, default)
     if raw is None:
-        raise BenchError(f"seqinfo.ini has no {key}", path, hint=f"add {key}=<positive integer> under [Sequence]")
+        raise BenchError(f"bad seqinfo.ini: no {key}", path, hint=f"add {key}=<positive integer> under [Sequence]")
     try:
         value = float(raw)
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value >= 1 and value == int(value) and value <= MAX_ABS_VALUE):
-        raise BenchError(f"seqinfo.ini: {key}={raw!r} must be a positive integer", path,
+        raise BenchError(f"bad seqinfo.ini: {key}={raw!r} must be a positive integer", path,
                          hint=f"fix {key} under [Sequence]")
     return int(value)
 
