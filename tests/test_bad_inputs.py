@@ -314,6 +314,29 @@ def case_params_file_hint_with_a_toml_section(tmp):
             f"{p}: unexpected key 'run' — a params file holds [trackers.<name>] tables only")
 
 
+@bad_input
+def case_det_saved_as_utf16(tmp):
+    det = _det(tmp)
+    det.write_text(DET_LINE, encoding="utf-16")
+    return _track(tmp, det=det), f"{det}: cannot read detection file (it is UTF-16 text; save it as UTF-8)"
+
+
+@bad_input
+def case_gt_in_latin1(tmp):
+    _seq(tmp / "gt", "A")
+    (tmp / "gt" / "A" / "gt" / "gt.txt").write_bytes("1,1,10,10,20,40,1,1,1.0 \xe4\n".encode("latin-1"))
+    (tmp / "res").mkdir()
+    (tmp / "res" / "A.txt").write_text("1,1,10,10,20,40,1,-1,-1,-1\n")
+    return ["eval", str(tmp / "res"), "--gt", str(tmp / "gt")], "cannot read ground-truth file"
+
+
+@bad_input
+def case_seqinfo_saved_as_utf16(tmp):
+    ini = _det(tmp, length=2).parent.parent / "seqinfo.ini"
+    ini.write_text("[Sequence]\nseqLength=2\n", encoding="utf-16")
+    return _track(tmp), f"{ini}: bad seqinfo.ini: not UTF-8 text (it is UTF-16 text; save it as UTF-8)"
+
+
 # Every case runs in a folder whose path reads as Rich markup and is not ASCII ("[" / "x] [a] [bold]ü 東京"): the one
 # error line must name the path as it is (no MarkupError from "[/x]", no "[a]" swallowed as a style tag).
 MARKUP_FOLDER = "[/x] [a] [bold]ü 東京"

@@ -45,7 +45,7 @@ def _sequence_section(path: Path) -> configparser.SectionProxy:
         parser.read_string(path.read_bytes().decode("utf-8-sig"), source=str(path))
         return parser["Sequence"]
     except UnicodeDecodeError as e:
-        raise BenchError(f"bad seqinfo.ini: not UTF-8 text ({e.reason} at byte {e.start})", path) from None
+        raise BenchError(f"bad seqinfo.ini: not UTF-8 text ({_not_utf8(path, e)})", path) from None
     except (KeyError, configparser.Error) as e:
         what = "no [Sequence] section" if isinstance(e, KeyError) else " ".join(str(e).split())
         raise BenchError(f"bad seqinfo.ini ({what})", path,
@@ -111,7 +111,7 @@ def _parse_rows(path: Path, min_cols: int, max_cols: int, what: str, seq_length:
         with open(path, encoding="utf-8-sig") as f:  # -sig: a leading BOM (Windows editors) is not data
             lines = list(f)  # universal newlines, numbered as editors (and bench.evaluate.score) number them
     except (OSError, UnicodeDecodeError) as e:
-        raise BenchError(f"cannot read {what} file ({e})", path, hint="it must be UTF-8 text") from None
+        raise BenchError(f"cannot read {what} file ({_not_utf8(path, e)})", path, hint="it must be UTF-8 text") from None
     for lineno, raw in enumerate(lines, start=1):
         line = raw.strip()
         if not line:
@@ -158,6 +158,19 @@ def _parse_rows(path: Path, min_cols: int, max_cols: int, what: str, seq_length:
     if not rows:
         return np.zeros((0, max_cols), dtype=np.float64)
     return np.asarray(rows, dtype=np.float64)
+
+
+def _not_utf8(path: Path, e: Exception) -> str:
+    """Why a text file did not decode, naming UTF-16 (Windows' "Unicode" encoding) when its BOM says so."""
+    if isinstance(e, UnicodeDecodeError):
+        try:
+            with open(path, "rb") as f:
+                head = f.read(2)
+        except OSError:
+            head = b""
+        if head in (b"\xff\xfe", b"\xfe\xff"):
+            return "it is UTF-16 text; save it as UTF-8"
+    return str(e)
 
 
 def _layout_length(path: Path, seq_length: int | None) -> int | None:
