@@ -192,7 +192,8 @@ def run(
         cfg, record = tune_all(cfg, s, cfg.run.trackers, tuned, reporter=_reporter())
         extra = {"tuning": record, "notes": [f"Parameters tuned before the run: {tuned} trials per tracker on the "
                                              f"{record['split']} split (see Tuning)."]}
-    finish = functools.partial(write_report, primary=cfg.analysis.primary) if report else None
+    finish = functools.partial(write_report, primary=cfg.analysis.primary,
+                               holm_primaries=cfg.analysis.holm_primaries) if report else None
     result = run_suite(cfg, s, cfg.run.trackers, run_id=run_id, reporter=_reporter(),
                        finish=finish, extra_manifest=extra)  # the report is part of the published folder
     run_dir = result.run_dir
@@ -270,7 +271,8 @@ def ablate(
     _preflight(cfg)
     out = run_ablation(cfg, _load_suite(cfg), ablation, seeds, reporter=_reporter())
     with file_lock(lock_path(out)):  # the same ablation started twice writes its report one after the other
-        paths = write_ablation_report(out, primary=cfg.analysis.primary)
+        paths = write_ablation_report(out, primary=cfg.analysis.primary,
+                                      holm_primaries=cfg.analysis.holm_primaries)
     console.print((out / "ablation.md").read_text())
     console.print(f"report: {paths[0]}")
 
@@ -359,7 +361,9 @@ def compare_cmd(
     console.print(escape(result.manifest["suite"]["benchmark_reason"]), soft_wrap=True, highlight=False)
     console.print(_metrics_table(f"compare — {result.run_id}", summary_table(result.metrics)))
     if report:
-        console.print(f"report: {write_report(result.run_dir, primary=cfg.analysis.primary)[0]}")
+        paths = write_report(result.run_dir, primary=cfg.analysis.primary,
+                             holm_primaries=cfg.analysis.holm_primaries)
+        console.print(f"report: {paths[0]}")
     console.print(f"results: {result.run_dir}")
 
 
@@ -425,7 +429,8 @@ def report(
         if run_dir is None:
             raise BenchError("no runs found", cfg.results_dir, hint="run `bench run` first")
     writer = write_ablation_report if (run_dir / "ablation.csv").is_file() else write_report
-    for p in writer(run_dir, published=published, pdf=pdf, primary=cfg.analysis.primary):
+    for p in writer(run_dir, published=published, pdf=pdf, primary=cfg.analysis.primary,
+                    holm_primaries=cfg.analysis.holm_primaries):
         console.print(str(p))
 
 

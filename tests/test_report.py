@@ -121,10 +121,15 @@ def test_run_report_has_significance_occlusion_and_paper_latex(tmp_path, fake_oc
     # +5 points on every one of 3 sequences: the design cannot reach p <= 0.05, so no "better"
     assert "too few to tell" in md and "better" not in md.split("## Is the difference real?")[1].split("##")[0]
     assert "smallest possible p is 0.25" in md and "+5.0 [n/a]" in md
-    sig = pd.read_csv(run / "significance.csv")
+    both = pd.read_csv(run / "significance.csv")
+    sig = both[both["level"] == "model"]
     assert set(sig["metric"]) == {"HOTA", "AssA", "IDF1", "MOTA", "IDs"}
     assert sig.loc[sig["metric"] == "HOTA", "delta"].iloc[0] == pytest.approx(5.0)
     assert set(sig["verdict"]) == {"too few to tell"} and sig["primary"].sum() == 1
+    # one seed of a trained FineTrack: the method-level question is answered by saying so, first
+    assert set(both.loc[both["level"] == "method", "verdict"]) == {"one seed: the claim holds for this trained model only"}
+    section = md.split("## Is the difference real?")[1]
+    assert section.index("*one seed: the claim holds") < section.index("**These trained models:**")
     # occlusion: called with the run's result folders, gt and sequences; tables and plots in the report
     results, root, seqs, benchmark = fake_occlusion.calls[0]
     assert results == {"bytetrack": run / "bytetrack", "finetrack": run / "finetrack"}
@@ -147,7 +152,7 @@ def test_enough_sequences_give_a_primary_verdict_and_holm_secondaries(tmp_path, 
     run = tmp_path / "run"
     _write_run(run, {"bytetrack": 0.50, "finetrack": 0.55}, gt, seqs=EIGHT)
     write_report(run, published=False, primary="IDF1")
-    sig = pd.read_csv(run / "significance.csv")
+    sig = pd.read_csv(run / "significance.csv").query("level == 'model'")
     prim = sig[sig["primary"]]
     assert prim["metric"].tolist() == ["IDF1"] and prim["verdict"].tolist() == ["better"]
     assert prim["p"].iloc[0] == pytest.approx(2 / 2**8)  # every sequence agrees: the smallest p of 8 units
@@ -215,7 +220,14 @@ def test_ablation_report_with_ci_against_baseline_and_bytetrack(tmp_path, fake_o
     md = (out / "ablation.md").read_text()
     assert "### Variants vs full" in md and "### Variants vs bytetrack" in md
     assert "stripes vs full" in md and "full vs bytetrack" in md and "8 × 2" in md
-    sig = pd.read_csv(out / "significance.csv")
+    # trained vs trained with 2 seeds: the method-level table leads, then these models'
+    vs_full = md.split("### Variants vs full")[1].split("###")[0]
+    assert vs_full.index("**The method, retrained:**") < vs_full.index("**These trained models:**")
+    assert "the primary verdicts of one table are a family, Holm-adjusted together" in md
+    both = pd.read_csv(out / "significance.csv")
+    method = both[(both["level"] == "method") & both["primary"]].set_index(["a", "b"])
+    assert method.loc[("stripes", "full"), "verdict"] == "better" and method.loc[("stripes", "full"), "n_seeds"] == 2
+    sig = both[both["level"] == "model"]
     stripes = sig[(sig["a"] == "stripes") & (sig["b"] == "full")].set_index("metric")
     assert stripes.loc["HOTA", "verdict"] == "better"  # +1 point on every sequence and seed
     assert set(stripes["verdict"]) == {"better"}  # AssA, IDF1, MOTA, and 0.1 fewer IDs, after Holm

@@ -233,12 +233,18 @@ def compare(values: pd.DataFrame, a: str, b: str, primary: str = "HOTA", metrics
     metrics = metrics or [primary, *(m for m in HEADLINE if m != primary)]
     if level == "method" and a in untrained and b in untrained:  # nothing trained: the method is the model
         return [replace(c, level="method") for c in compare(values, a, b, primary, metrics)]
+    # a trained entry run with one seed (a trained reference run once) has one model: nothing about its method
+    one_model = level == "method" and any(
+        e not in untrained and values.loc[values["entry"] == e, "seed"].nunique() < 2 for e in (a, b))
     out = []
     for m in metrics:
         d = paired_differences(values, a, b, m) * (100.0 if m in PERCENT else 1.0)
         if np.isnan(d).any():
             raise BenchError(f"{a!r} vs {b!r}: metric {m} has missing per-sequence values")
-        out.append(_method(a, b, m, m == primary, d) if level == "method" else _model(a, b, m, m == primary, d))
+        if level == "model":
+            out.append(_model(a, b, m, m == primary, d))
+        else:
+            out.append(_method(a, b, m, m == primary, d, one_model))
     return out
 
 
@@ -252,9 +258,9 @@ def _model(a: str, b: str, metric: str, primary: bool, d: np.ndarray) -> Compari
                       decide(delta, p, n, metric in LOWER_IS_BETTER), mde)
 
 
-def _method(a: str, b: str, metric: str, primary: bool, d: np.ndarray) -> Comparison:
+def _method(a: str, b: str, metric: str, primary: bool, d: np.ndarray, one_model: bool = False) -> Comparison:
     n, seeds, delta = d.shape[0], d.shape[1], float(d.mean())
-    if seeds < 2:
+    if seeds < 2 or one_model:
         return Comparison(a, b, metric, primary, n, seeds, delta, -math.inf, math.inf, math.nan, math.nan,
                           ONE_SEED, math.inf if primary else math.nan, "method")
     if not can_call(n):
@@ -311,10 +317,10 @@ def values_from_metrics(metrics: pd.DataFrame, tracker: str | None = None, entry
 
 
 def ablation_comparisons(values: pd.DataFrame, variants: list[str], baseline: str, reference: str,
-                         primary: str = "HOTA", holm_primaries: bool = True) -> pd.DataFrame:
-    """Every variant vs the baseline variant, and every variant vs the (untrained) reference tracker: two tables,
-    two families, each with both questions."""
-    untrained = {reference}
+                         primary: str = "HOTA", holm_primaries: bool = True,
+                         untrained: Collection[str] = ()) -> pd.DataFrame:
+    """Every variant vs the baseline variant, and every variant vs the reference tracker: two tables, two families,
+    each with both questions (`untrained`: the reference, when it has no training, e.g. bytetrack)."""
     vs_base = [c for v in variants if v != baseline for c in compare_levels(values, v, baseline, primary, untrained)]
     vs_ref = [c for v in variants for c in compare_levels(values, v, reference, primary, untrained)]
     frames = [holm(comparisons_frame(c), holm_primaries) for c in (vs_base, vs_ref) if c]

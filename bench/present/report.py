@@ -79,28 +79,48 @@ class Doc:
 
 
 def _significance(doc: Doc, comps: pd.DataFrame, out_dir: Path, context: str, groups: list[tuple[str, str]],
-                  primary: str) -> None:
-    """Δ [CI] tables (one per reference in `groups`: (b or '' for all, heading)), the CSV and the forest plot."""
+                  primary: str, holm_primaries: bool = True) -> None:
+    """Per reference in `groups` ((b or '' for all, heading)): the method-level Δ [CI] table (or the one-seed
+    sentence), then the model-level one; the CSV (both levels) and the forest plot (the leading question's)."""
     with atomic_path(out_dir / "significance.csv") as tmp:
         comps.to_csv(tmp, index=False)
-    doc.text("## Is the difference real?", stats.METHOD.format(primary=primary))
+    doc.text("## Is the difference real?", stats.METHOD.format(primary=primary, family=stats.FAMILY[holm_primaries]))
     n = int(comps["n_seqs"].max())
     if not stats.can_call(n):
         doc.text(f"**Too few to tell:** {n} sequences cannot reach p ≤ {stats.ALPHA} whatever the numbers (the "
                  f"smallest possible p is {stats.smallest_p(n):.3g}); a verdict needs at least 6 sequences.")
+    adjusted = "primary verdicts Holm-adjusted over the table" if holm_primaries else "primary verdicts unadjusted"
     for ref, heading in groups:
         sub = comps if not ref else comps[comps["b"] == ref]
         if sub.empty:
             continue
         doc.text(f"### {heading}")
-        doc.table(
-            stats.delta_table(sub),
-            f"{heading}: mean $\\Delta$ [95% sign-flip interval] on {context}; n = sequences × seeds; rates in "
-            f"points, IDs per sequence; verdict by {primary}, secondary metrics Holm-adjusted.",
-            f"tab:delta-{ref or 'pairs'}",
-        )
-    doc.figure(plots.forest_plot(comps, out_dir / "forest.png", f"Δ with 95% interval ({context})"),
-               f"Mean $\\Delta$ with its 95% sign-flip interval per comparison and metric ({context}; no bar: too few "
+        for level in stats.LEVELS:
+            rows = sub[sub["level"] == level]
+            if rows.empty:
+                continue
+            if (rows["verdict"] == stats.ONE_SEED).all():
+                doc.text(f"{stats.QUESTION[level]} *{stats.ONE_SEED}*: with one training seed per trained entry the "
+                         "method-level question has no answer here; every verdict below is about these trained "
+                         "models (`bench ablate --seeds N` with N ≥ 2, and `bench plan`, for the method).")
+                continue
+            doc.text(stats.QUESTION[level])
+            interval = "95% fiducial interval, seeds and sequences random" if level == "method" else (
+                "95% sign-flip interval, sequences random")
+            doc.table(
+                stats.delta_table(rows),
+                f"{heading}, {'the method retrained' if level == 'method' else 'these trained models'}: mean "
+                f"$\\Delta$ [{interval}] on {context}; n = sequences × seeds; rates in points, IDs per sequence; "
+                f"verdict by {primary} ({adjusted}), secondary metrics Holm-adjusted.",
+                f"tab:delta-{ref or 'pairs'}-{level}",
+            )
+    shown = comps[comps["level"] == "method"]
+    if shown.empty or (shown["verdict"] == stats.ONE_SEED).all():
+        shown, which = comps[comps["level"] == "model"], "these trained models, 95% sign-flip interval"
+    else:
+        which = "the method retrained, 95% fiducial interval"
+    doc.figure(plots.forest_plot(shown, out_dir / "forest.png", f"Δ with 95% interval ({context})"),
+               f"Mean $\\Delta$ with its 95% interval per comparison and metric ({which}; {context}; no bar: too few "
                "sequences for an interval); dashed line: 0.")
 
 
@@ -239,7 +259,15 @@ def _finish(doc: Doc, out_dir: Path, stem: str, title: str, pdf: bool) -> list[P
     return paths
 
 
-def write_report(run_dir: Path, published: bool = True, pdf: bool = False, primary: str = "HOTA") -> list[Path]:
+def untrained_trackers(names: list[str]) -> set[str]:
+    """Registered trackers without a trained model (bytetrack): no seed effect; any other entry may carry one."""
+    from bench.core.trackers_registry import REGISTRY
+
+    return {n for n in names if n in REGISTRY and not REGISTRY[n].needs_features}
+
+
+def write_report(run_dir: Path, published: bool = True, pdf: bool = False, primary: str = "HOTA",
+                 holm_primaries: bool = True) -> list[Path]:
     """Write report.md, report.tex, CSVs and PNG plots into the run folder (and report.pdf); returns the paths."""
     metrics, manifest = load_metrics(run_dir)
     suite = manifest["suite"]
@@ -286,8 +314,10 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False, prima
                   columns=per_seq.columns, fill_value=False))
     trackers = [t for t in manifest["trackers"] if t in set(metrics["tracker"])]
     if len(trackers) > 1:
-        comps = stats.run_comparisons(stats.values_from_metrics(metrics), trackers, primary)
-        _significance(doc, comps, run_dir, context, [("", "Tracker pairs (A vs B, Δ = A − B)")], primary)
+        comps = stats.run_comparisons(stats.values_from_metrics(metrics), trackers, primary, holm_primaries,
+                                      untrained_trackers(trackers))
+        _significance(doc, comps, run_dir, context, [("", "Tracker pairs (A vs B, Δ = A − B)")], primary,
+                      holm_primaries)
     _occlusion(doc, run_dir, {t: run_dir / t for t in trackers}, suite, context)
     if manifest.get("tuning"):  # `bench run --tuned N`
         from bench.commands.tune import report_section
@@ -302,7 +332,7 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False, prima
 
 
 def write_ablation_report(out_dir: Path, published: bool = True, pdf: bool = False,
-                          primary: str = "HOTA") -> list[Path]:
+                          primary: str = "HOTA", holm_primaries: bool = True) -> list[Path]:
     """ablation.md / .tex: mean ± std over seeds, Δ [CI] vs the baseline and vs the reference tracker, occlusion,
     plots."""
     from bench.commands.ablate import AblationRecord
@@ -331,14 +361,15 @@ def write_ablation_report(out_dir: Path, published: bool = True, pdf: bool = Fal
               f"tab:ablation-{record.name}", bold.reset_index(drop=True).assign(variant=False))
     doc.text("Variants:", "\n".join(f"- `{v}`: {record.overrides.get(v) or 'default config'}"
                                      for v in record.variants))
-    comps = record.comparisons(primary)
+    comps = record.comparisons(primary, holm_primaries)
     if comps is None:
         doc.text("## Is the difference real?",
                  f"Not computed: the per-seed run folders (`<variant>-s<seed>/`, `{record.reference}/`) with their "
                  "per-sequence metrics are not all in this folder.")
     else:
         _significance(doc, comps, out_dir, context, [(record.baseline, f"Variants vs {record.baseline}"),
-                                                     (record.reference, f"Variants vs {record.reference}")], primary)
+                                                     (record.reference, f"Variants vs {record.reference}")], primary,
+                      holm_primaries)
         suite = manifest["suite"]
         results = {f"{v}/s{s}": p / (record.reference if v == record.reference else record.tracker)
                    for (v, s), p in runs.items()}
