@@ -434,6 +434,31 @@ def report(
         console.print(str(p))
 
 
+@app.command()
+def plan(
+    folder: Annotated[Path, typer.Argument(help="a run or ablation folder: the pilot")],
+    delta: Annotated[float, typer.Option(help="the Δ of the primary metric to detect (points)")] = 1.0,
+    power: Annotated[float, typer.Option(help="the power wanted")] = 0.8,
+    seqs: Annotated[Optional[int], typer.Option(help="a design to assess: sequences (default: the pilot's)")] = None,
+    seeds: Annotated[Optional[int], typer.Option(help="a design to assess: seeds (default: the pilot's)")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Sequences × seeds needed to detect Δ per question (these models; the method, retrained), from a pilot run."""
+    from bench.commands.plan import plan_folder
+
+    if not delta > 0:
+        raise BenchError(f"--delta must be > 0, got {delta}")
+    if not 0.05 < power < 1:
+        raise BenchError(f"--power must be in (0.05, 1), got {power}")
+    if (seqs is None) != (seeds is None) or (seqs is not None and (seqs < 1 or seeds < 1)):
+        raise BenchError("--seqs and --seeds go together, each >= 1")
+    cfg = _config(config, None)
+    table, text = plan_folder(folder, cfg.analysis.primary, delta, power,
+                              (seqs, seeds) if seqs is not None else None)
+    console.print(text)
+    console.print(table.to_markdown(index=False))
+
+
 @cache_app.command("ls")
 def cache_ls(config: ConfigOpt = None) -> None:
     """List cache entries."""
