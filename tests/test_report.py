@@ -12,6 +12,7 @@ import types
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -351,3 +352,28 @@ def test_occlusion_bold_marks_the_best_tracker_within_each_bin():
         assert block["ID consistency"].tolist() == [False, False, True]
         assert block["IDsw/100"].tolist() == [False, False, True]  # same switches, more matched: fewer per 100
     assert not vis_bold[["bin", "tracker", "gt boxes", "matched"]].any().any()
+
+
+def test_ablation_report_rebuilds_occlusion_claims_from_stored_counts(tmp_path):
+    # the kept example folders have no result files: the per-sequence counts alone give the occlusion section,
+    # with a Δ per bin, its interval, n and verdict, and the sentence on where the difference is
+    from tests.test_occlusion_stats import _counts
+
+    out = tmp_path / "ablate-tiny"
+    _write_ablation(out, tmp_path / "gone", seqs=[f"S{i}" for i in range(10)])
+    for txt in out.glob("*/*/*.txt"):
+        txt.unlink()
+    rng = np.random.default_rng(2)  # a seeded draw in which the null pair has no chance call (5% of draws do)
+    better = {"consistency": {"[.25, .5)": 0.95}, "recall": 0.6, "relink": 0.7}
+    same = {"consistency": {}, "recall": 0.6, "relink": 0.7}
+    _counts(rng, {"bytetrack/s0": same, "full/s0": same, "full/s1": same, "stripes/s0": better,
+                  "stripes/s1": better}).to_csv(out / "occlusion_by_sequence.csv", index=False)
+    write_ablation_report(out, published=False)
+    md = (out / "ablation.md").read_text()
+    occ = md.split("## Occlusion")[1]
+    assert "Not analysed" not in occ and "### Where is the difference?" in occ
+    assert "**stripes vs full**: the difference is in ID consistency better at visibility [.25, .5)" in occ
+    assert "**full vs bytetrack**: no detectable difference" in occ
+    sig = pd.read_csv(out / "occlusion_significance.csv")
+    assert set(zip(sig["a"], sig["b"])) == {("stripes", "full"), ("full", "bytetrack")}
+    assert pd.read_csv(out / "occlusion_relink.csv")["tracker"].tolist()[:1] == ["bytetrack"]

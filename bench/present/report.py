@@ -180,25 +180,34 @@ COMMON_MODEL_KEYS = {f.name for f in dataclasses.fields(ModelConfig)} | {"extra"
 
 
 def _occlusion(doc: Doc, out_dir: Path, results: dict[str, Path], suite: dict, context: str,
-               entry_of: dict[str, str] | None = None) -> None:
+               entry_of: dict[str, str] | None = None, pairs: list[tuple[str, str]] | None = None) -> None:
     doc.text("## Occlusion")
     seqs, root = suite["sequences"], Path(suite["root"])
+    stored = out_dir / "occlusion_by_sequence.csv"  # per-sequence counts: the report rebuilds from them alone
     missing = [str(p / f"{s}.txt") for p in results.values() for s in seqs if not (p / f"{s}.txt").is_file()]
-    if missing:
+    if (missing or not root.is_dir()) and stored.is_file():
+        from bench.evaluate.occlusion import tables_from_counts
+
+        tables = tables_from_counts(pd.read_csv(stored))
+    elif missing:
         doc.text(f"Not analysed: the run folder lacks the per-sequence result files (e.g. `{missing[0]}`).")
         return
-    if not root.is_dir():
+    elif not root.is_dir():
         doc.text(f"Not analysed: the suite's ground truth is no longer at `{root}`.")
         return
-    from bench.evaluate.occlusion import analyse_occlusion
+    else:
+        from bench.evaluate.occlusion import analyse_occlusion
 
-    tables = analyse_occlusion(results, root, seqs, suite.get("benchmark"))
-    if tables is None:
-        doc.text(
-            f"Not analysed: the ground truth of suite `{suite['name']}` has no visibility column (as in MOT15 and "
-            "DanceTrack), so boxes cannot be binned by occlusion."
-        )
-        return
+        tables = analyse_occlusion(results, root, seqs, suite.get("benchmark"))
+        if tables is None:
+            doc.text(
+                f"Not analysed: the ground truth of suite `{suite['name']}` has no visibility column (as in MOT15 "
+                "and DanceTrack), so boxes cannot be binned by occlusion."
+            )
+            return
+        if getattr(tables, "per_sequence", None) is not None:
+            with atomic_path(stored) as tmp:
+                tables.per_sequence.to_csv(tmp, index=False)
     if entry_of:
         tables = pool_seeds(tables, entry_of)
     with atomic_path(out_dir / "occlusion_visibility.csv") as tmp:
@@ -221,6 +230,24 @@ def _occlusion(doc: Doc, out_dir: Path, results: dict[str, Path], suite: dict, c
                f"Recall, ID switches per 100 matched boxes and ID consistency by visibility ({context}).")
     doc.figure(plots.plot_relink(tables.relink, out_dir / "relink.png"),
                f"Re-link rate by occlusion gap length ({context}).")
+    if getattr(tables, "per_sequence", None) is not None and pairs:
+        _occlusion_deltas(doc, out_dir, tables.per_sequence, entry_of, pairs, context)
+
+
+def _occlusion_deltas(doc: Doc, out_dir: Path, per_sequence: pd.DataFrame, entry_of: dict[str, str] | None,
+                      pairs: list[tuple[str, str]], context: str) -> None:
+    """Δ per visibility and gap bin with sign-flip intervals over sequences, a verdict, and where it is/is not."""
+    from bench.analysis import occlusion_stats
+
+    comps = occlusion_stats.compare_bins(occlusion_stats.sequence_rates(per_sequence, entry_of), pairs)
+    if comps.empty:
+        return
+    with atomic_path(out_dir / "occlusion_significance.csv") as tmp:
+        comps.to_csv(tmp, index=False)
+    doc.text("### Where is the difference?", occlusion_stats.TEXT, *occlusion_stats.where_sentences(comps))
+    doc.table(occlusion_stats.delta_table(comps),
+              f"Occlusion differences A − B per bin ({context}): mean $\\Delta$ in points [95% sign-flip interval] "
+              "(sequences with data in the bin), verdict after Holm over each comparison's bins.", "tab:occlusion-delta")
 
 
 def published_table() -> pd.DataFrame:
@@ -318,7 +345,8 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False, prima
                                       untrained_trackers(trackers))
         _significance(doc, comps, run_dir, context, [("", "Tracker pairs (A vs B, Δ = A − B)")], primary,
                       holm_primaries)
-    _occlusion(doc, run_dir, {t: run_dir / t for t in trackers}, suite, context)
+    _occlusion(doc, run_dir, {t: run_dir / t for t in trackers}, suite, context,
+               pairs=[(a, b) for i, b in enumerate(trackers) for a in trackers[i + 1 :]])
     if manifest.get("tuning"):  # `bench run --tuned N`
         from bench.commands.tune import report_section
 
@@ -373,7 +401,9 @@ def write_ablation_report(out_dir: Path, published: bool = True, pdf: bool = Fal
         suite = manifest["suite"]
         results = {f"{v}/s{s}": p / (record.reference if v == record.reference else record.tracker)
                    for (v, s), p in runs.items()}
-        _occlusion(doc, out_dir, results, suite, context, entry_of={k: k.split("/")[0] for k in results})
+        pairs = [(v, record.baseline) for v in record.variants if v != record.baseline]
+        _occlusion(doc, out_dir, results, suite, context, entry_of={k: k.split("/")[0] for k in results},
+                   pairs=[*pairs, (record.baseline, record.reference)])
     doc.figure(plots.plot_ablation(table, order, record.name, out_dir / "ablation.png"),
                f"Ablation {record.name}: mean $\\pm$ sd over seeds ({context}).")
     if published:
