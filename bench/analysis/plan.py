@@ -56,7 +56,7 @@ def power(level: str, delta: float, sp: Spread, seqs: int, seeds: int) -> float:
     if level == "method":
         return method_level.power(delta, sp, seqs, seeds) if math.isfinite(sp.seed) else math.nan
     sd = math.sqrt(sp.seq**2 + sp.cell**2 / seeds)
-    if sd == 0.0:
+    if sd < 1e-9 * abs(delta) or abs(delta) / sd > 50:  # no spread to speak of
         return 1.0
     return float(TTestPower().power(effect_size=abs(delta) / sd, nobs=seqs, alpha=stats.ALPHA))
 

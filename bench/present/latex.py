@@ -23,7 +23,7 @@ PACKAGES = ["booktabs", "graphicx"]
 # Unicode used in the markdown tables -> LaTeX (applied after escaping, so the math is not escaped).
 TRANSLATE = {"Δ": "$\\Delta$", "±": "$\\pm$", "–": "--", "—": "---", "−": "-", "×": "$\\times$",
              "↑": "$\\uparrow$",
-             "↓": "$\\downarrow$", "≥": "$\\geq$", "≤": "$\\leq$"}
+             "↓": "$\\downarrow$", "≥": "$\\geq$", "≤": "$\\leq$", "σ": "$\\sigma$"}
 
 
 def ascii_tex(text: str) -> str:

@@ -124,6 +124,17 @@ def _significance(doc: Doc, comps: pd.DataFrame, out_dir: Path, context: str, gr
                "sequences for an interval); dashed line: 0.")
 
 
+def _design(doc: Doc, out_dir: Path, primary: str, context: str) -> None:
+    """The planner (`bench plan`) on this folder: what the design detects per question, and what Δ = 1 would need."""
+    from bench.commands.plan import plan_folder
+
+    table, text = plan_folder(out_dir, primary)
+    doc.text("## Design", text)
+    doc.table(table.drop(columns=["pilot"]), f"Design planner ({context}): spreads of the {primary} difference, the "
+              "smallest |$\\Delta$| each question detects with 80% power, sequences needed per number of seeds.",
+              "tab:design")
+
+
 def pool_seeds(tables, entry_of: dict[str, str]):
     """Sum the occlusion counts of several runs (e.g. the seeds of one variant) and recompute the rates."""
     vis = tables.by_visibility.assign(tracker=tables.by_visibility["tracker"].map(entry_of))
@@ -401,6 +412,7 @@ def write_ablation_report(out_dir: Path, published: bool = True, pdf: bool = Fal
         suite = manifest["suite"]
         results = {f"{v}/s{s}": p / (record.reference if v == record.reference else record.tracker)
                    for (v, s), p in runs.items()}
+        _design(doc, out_dir, primary, context)
         pairs = [(v, record.baseline) for v in record.variants if v != record.baseline]
         _occlusion(doc, out_dir, results, suite, context, entry_of={k: k.split("/")[0] for k in results},
                    pairs=[*pairs, (record.baseline, record.reference)])
