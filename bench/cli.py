@@ -456,7 +456,7 @@ def plan(
     table, text = plan_folder(folder, cfg.analysis.primary, delta, power,
                               (seqs, seeds) if seqs is not None else None)
     console.print(text)
-    console.print(table.to_markdown(index=False))
+    typer.echo(table.to_markdown(index=False, disable_numparse=True))
 
 
 @cache_app.command("ls")

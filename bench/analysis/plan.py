@@ -100,6 +100,9 @@ def plan_table(pilots: list[Pilot], delta: float = 1.0, target: float = stats.PO
                "detects (method)": _num(detectable("method", sp, seqs, seeds, target)),
                "detects (models)": _num(detectable("model", sp, seqs, seeds, target))}
         for level, choices in SEED_CHOICES.items():
+            if level == "method" and not math.isfinite(sp.seed):
+                row[f"{level}: seeds: sequences"] = "unknown"
+                continue
             cells = []
             for r in choices:
                 n = sequences_needed(level, delta, sp, r, target)
