@@ -62,8 +62,8 @@ POWER = 0.8
 EXACT_UP_TO = 16  # sequences up to which all 2^S sign patterns are enumerated
 RANDOM_FLIPS = 65_536  # sign patterns drawn (seeded) beyond that
 TOO_FEW = "too few to tell"
-VERDICTS = ("better", "worse", "no evidence", TOO_FEW)
 ONE_SEED = "one seed: the claim holds for this trained model only"
+VERDICTS = ("better", "worse", "no evidence", TOO_FEW, ONE_SEED)
 LEVELS = ("method", "model")
 QUESTION = {  # one sentence per level: what its Δ table answers
     "method": "**The method, retrained:** would A beat B again with another training seed, on new sequences like "
@@ -105,7 +105,7 @@ class Comparison:
     lo: float
     hi: float
     p: float
-    p_adj: float  # Holm over the table's secondaries; the raw p for the primary metric
+    p_adj: float  # Holm within its table and question: secondaries together, primaries together (holm_primaries)
     verdict: str
     mde: float  # primary metric only (NaN otherwise); inf when the design cannot call anything
     level: str = "model"  # which question: "model" (these trained models) or "method" (retrained)
