@@ -41,9 +41,9 @@ def sequence_rates(per_sequence: pd.DataFrame, entry_of: dict[str, str] | None =
     return pd.concat(frames, ignore_index=True)
 
 
-def compare_bins(rates: pd.DataFrame, pairs: list[tuple[str, str]]) -> pd.DataFrame:
+def compare_bins(rates: pd.DataFrame, pairs: list[tuple[str, str]], intervals: bool = True) -> pd.DataFrame:
     """Per (A, B) pair, metric and bin: n sequences, mean Δ (points), sign-flip interval, p, Holm p over the pair's
-    bins, verdict."""
+    bins, verdict (`intervals=False`: no interval, for simulations; the verdict depends on p alone)."""
     rows = []
     keys = ["metric", "bin", "seq"]
     wide = rates.set_index([*keys, "entry"])["rate"].unstack("entry")  # the bins that exist, in the rates' order
@@ -57,7 +57,7 @@ def compare_bins(rates: pd.DataFrame, pairs: list[tuple[str, str]]) -> pd.DataFr
             n = len(x)
             delta = float(x.mean()) if n else math.nan
             p = float(stats.sign_flip_p(x)) if n else 1.0
-            lo, hi = stats.shift_interval(x) if n else (-math.inf, math.inf)
+            lo, hi = stats.shift_interval(x) if n and intervals else (-math.inf, math.inf)
             rows.append({"a": a, "b": b, "metric": metric, "bin": bin_, "n": n, "delta": delta, "lo": lo, "hi": hi,
                          "p": p})
     out = pd.DataFrame(rows, columns=["a", "b", "metric", "bin", "n", "delta", "lo", "hi", "p"])
