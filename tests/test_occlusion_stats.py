@@ -71,3 +71,21 @@ def test_no_difference_is_called_at_most_five_percent_of_the_time():
         false += comps["verdict"].isin(["better", "worse"]).any()
     upper = proportion_confint(false, trials, method="beta")[1]
     assert false / trials <= 0.05 and upper <= 0.10, (false, upper)
+
+
+def test_method_level_bins_keep_seeds_apart_and_need_two_seeds():
+    rng = np.random.default_rng(5)
+    better = {"consistency": {"[.25, .5)": 0.95}, "recall": 0.6, "relink": 0.7}
+    same = {"consistency": {}, "recall": 0.6, "relink": 0.7}
+    per = _counts(rng, {"ref/s0": same, "a/s0": better, "a/s1": better, "a/s2": better, "b/s0": same})
+    runs = {"ref/s0": ("ref", 0), "a/s0": ("a", 0), "a/s1": ("a", 1), "a/s2": ("a", 2), "b/s0": ("b", 0)}
+    wide = occlusion_stats.seed_rates(per, runs)
+    assert set(wide["seed"]) == {0, 1, 2} and "ID consistency [.25, .5)" in wide.columns
+    # vs an untrained reference: the trained side's 3 seeds are the seed term
+    vs_ref = occlusion_stats.compare_bins_method(wide, [("a", "ref")], {"ref"}).set_index(["metric", "bin"])
+    hit = vs_ref.loc[("ID consistency", "[.25, .5)")]
+    assert hit["verdict"] == "better" and hit["n"] == 10 and hit["lo"] > 0
+    assert vs_ref.loc[("recall", "[0, .25)"), "n"] == 9 and vs_ref.loc[("re-link rate", ">30"), "verdict"] == stats.TOO_FEW
+    # a trained entry with one seed has no method-level answer
+    one = occlusion_stats.compare_bins_method(wide, [("b", "ref")], {"ref"})
+    assert set(one["verdict"]) == {stats.ONE_SEED}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
@@ -70,6 +71,50 @@ def compare_bins(rates: pd.DataFrame, pairs: list[tuple[str, str]], intervals: b
     return out
 
 
+def seed_rates(per_sequence: pd.DataFrame, entry_seed: dict[str, tuple[str, int]]) -> pd.DataFrame:
+    """Wide frame (entry, seed, seq, one column per 'metric bin') of per-(sequence, seed) rates in points, for the
+    method-level question (each run is one seed of its entry: `entry_seed`: run -> (entry, seed))."""
+    rates = sequence_rates(per_sequence)  # per run: entry = the run's key
+    rates["key"] = rates["metric"] + " " + rates["bin"]
+    wide = rates.pivot_table(index=["entry", "seq"], columns="key", values="rate", aggfunc="first", dropna=False,
+                             sort=False).reset_index()
+    runs = wide["entry"].map(entry_seed)
+    return wide.assign(entry=[r[0] for r in runs], seed=[r[1] for r in runs])
+
+
+def compare_bins_method(wide: pd.DataFrame, pairs: list[tuple[str, str]], untrained: set[str]) -> pd.DataFrame:
+    """The method-level question per pair, metric and bin (seeds and sequences random, method_level's GPQ) on the
+    sequences with a rate in every seed of both entries; Holm per pair. One seed of a trained entry: no answer."""
+    from bench.analysis import method_level
+
+    rows = []
+    for a, b in pairs:
+        seeds = {e: wide.loc[wide["entry"] == e, "seed"].nunique() for e in (a, b)}
+        one_model = any(e not in untrained and seeds[e] < 2 for e in (a, b))
+        for metric, (kind, _, _) in METRICS.items():
+            for key in [c for c in wide.columns if c.startswith(metric + " ")]:
+                d = stats.paired_differences(wide, a, b, key)
+                d = d[~np.isnan(d).any(axis=1)]
+                n, r = d.shape
+                delta = float(d.mean()) if n else math.nan
+                if one_model or r < 2 or not stats.can_call(n):
+                    verdict = stats.ONE_SEED if (one_model or r < 2) else stats.TOO_FEW
+                    p, lo, hi = math.nan if verdict == stats.ONE_SEED else 1.0, -math.inf, math.inf
+                else:
+                    p, verdict = float(method_level.method_p(d)), ""
+                    lo, hi = method_level.method_interval(d)
+                rows.append({"a": a, "b": b, "metric": metric, "bin": key[len(metric) + 1:], "n": n, "delta": delta,
+                             "lo": lo, "hi": hi, "p": p, "verdict": verdict})
+    out = pd.DataFrame(rows, columns=["a", "b", "metric", "bin", "n", "delta", "lo", "hi", "p", "verdict"])
+    out["p_adj"] = out["p"]
+    for _, g in out.groupby(["a", "b"], sort=False):
+        family = g.index[g["verdict"] == ""]
+        if len(family) > 1:
+            out.loc[family, "p_adj"] = multipletests(out.loc[family, "p"].to_numpy(float), method="holm")[1]
+    out["verdict"] = [r.verdict or stats.decide(r.delta, r.p_adj, r.n) for r in out.itertuples()]
+    return out
+
+
 def delta_table(comps: pd.DataFrame) -> pd.DataFrame:
     """Display frame: one row per metric and bin, one column per comparison, 'Δ [lo, hi] (n)' and the verdict when
     one is called."""
@@ -90,7 +135,7 @@ def where_sentences(comps: pd.DataFrame) -> list[str]:
     out = []
     for (a, b), g in comps.groupby(["a", "b"], sort=False):
         called = g[g["verdict"].isin(["better", "worse"])]
-        testable = g[g["verdict"] != stats.TOO_FEW]
+        testable = g[~g["verdict"].isin([stats.TOO_FEW, stats.ONE_SEED])]
         if called.empty:
             scope = "in any bin" if len(testable) == len(g) else f"in any of the {len(testable)} bins with 6 or more sequences"
             out.append(f"**{a} vs {b}**: no detectable difference in ID consistency, recall or re-link rate {scope} "
@@ -103,6 +148,11 @@ def where_sentences(comps: pd.DataFrame) -> list[str]:
     return out
 
 
+METHOD_TEXT = (
+    "The method, retrained: the same bins with each seed's rates kept apart, so a trained model's effect shared by "
+    "all its sequences is in the interval (the crossed sequence × seed model of the Δ tables above); a sequence "
+    "drops out of a bin when any seed of either entry has nothing there."
+)
 TEXT = (
     "Is an occlusion difference real? Per visibility bin (ID consistency, recall) and per gap bin (re-link rate), each "
     "sequence's rate for each entry (its seeds' counts pooled) gives a per-sequence difference in points; the exact "

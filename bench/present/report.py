@@ -191,7 +191,8 @@ COMMON_MODEL_KEYS = {f.name for f in dataclasses.fields(ModelConfig)} | {"extra"
 
 
 def _occlusion(doc: Doc, out_dir: Path, results: dict[str, Path], suite: dict, context: str,
-               entry_of: dict[str, str] | None = None, pairs: list[tuple[str, str]] | None = None) -> None:
+               entry_of: dict[str, str] | None = None, pairs: list[tuple[str, str]] | None = None,
+               untrained: set[str] | None = None) -> None:
     doc.text("## Occlusion")
     seqs, root = suite["sequences"], Path(suite["root"])
     stored = out_dir / "occlusion_by_sequence.csv"  # per-sequence counts: the report rebuilds from them alone
@@ -242,23 +243,38 @@ def _occlusion(doc: Doc, out_dir: Path, results: dict[str, Path], suite: dict, c
     doc.figure(plots.plot_relink(tables.relink, out_dir / "relink.png"),
                f"Re-link rate by occlusion gap length ({context}).")
     if getattr(tables, "per_sequence", None) is not None and pairs:
-        _occlusion_deltas(doc, out_dir, tables.per_sequence, entry_of, pairs, context)
+        _occlusion_deltas(doc, out_dir, tables.per_sequence, entry_of, pairs, context, untrained)
 
 
 def _occlusion_deltas(doc: Doc, out_dir: Path, per_sequence: pd.DataFrame, entry_of: dict[str, str] | None,
-                      pairs: list[tuple[str, str]], context: str) -> None:
-    """Δ per visibility and gap bin with sign-flip intervals over sequences, a verdict, and where it is/is not."""
+                      pairs: list[tuple[str, str]], context: str, untrained: set[str] | None = None) -> None:
+    """Δ per visibility and gap bin with intervals over sequences, a verdict, and where it is/is not: the method's
+    question first where there are seeds (ablations), then these models'."""
     from bench.analysis import occlusion_stats
 
-    comps = occlusion_stats.compare_bins(occlusion_stats.sequence_rates(per_sequence, entry_of), pairs)
-    if comps.empty:
+    model = occlusion_stats.compare_bins(occlusion_stats.sequence_rates(per_sequence, entry_of), pairs)
+    if model.empty:
         return
+    frames = [model.assign(level="model")]
+    doc.text("### Where is the difference?")
+    if entry_of:  # run keys "<entry>/s<seed>": each seed's rates apart
+        entry_seed = {k: (e, int(k.rsplit("/s", 1)[1])) for k, e in entry_of.items()}
+        method = occlusion_stats.compare_bins_method(occlusion_stats.seed_rates(per_sequence, entry_seed), pairs,
+                                                     untrained or set())
+        if not method.empty and (method["verdict"] != stats.ONE_SEED).any():
+            frames.insert(0, method.assign(level="method"))
+            doc.text(occlusion_stats.METHOD_TEXT, *occlusion_stats.where_sentences(method))
+            doc.table(occlusion_stats.delta_table(method),
+                      f"Occlusion differences A − B per bin, the method retrained ({context}): mean $\\Delta$ in "
+                      "points [95% fiducial interval] (sequences with data in the bin), verdict after Holm over each "
+                      "comparison's bins.", "tab:occlusion-delta-method")
     with atomic_path(out_dir / "occlusion_significance.csv") as tmp:
-        comps.to_csv(tmp, index=False)
-    doc.text("### Where is the difference?", occlusion_stats.TEXT, *occlusion_stats.where_sentences(comps))
-    doc.table(occlusion_stats.delta_table(comps),
-              f"Occlusion differences A − B per bin ({context}): mean $\\Delta$ in points [95% sign-flip interval] "
-              "(sequences with data in the bin), verdict after Holm over each comparison's bins.", "tab:occlusion-delta")
+        pd.concat(frames, ignore_index=True).to_csv(tmp, index=False)
+    doc.text(occlusion_stats.TEXT, *occlusion_stats.where_sentences(model))
+    doc.table(occlusion_stats.delta_table(model),
+              f"Occlusion differences A − B per bin, these trained models ({context}): mean $\\Delta$ in points "
+              "[95% sign-flip interval] (sequences with data in the bin), verdict after Holm over each comparison's "
+              "bins.", "tab:occlusion-delta")
 
 
 def published_table() -> pd.DataFrame:
@@ -415,7 +431,7 @@ def write_ablation_report(out_dir: Path, published: bool = True, pdf: bool = Fal
         _design(doc, out_dir, primary, context)
         pairs = [(v, record.baseline) for v in record.variants if v != record.baseline]
         _occlusion(doc, out_dir, results, suite, context, entry_of={k: k.split("/")[0] for k in results},
-                   pairs=[*pairs, (record.baseline, record.reference)])
+                   pairs=[*pairs, (record.baseline, record.reference)], untrained=record.untrained())
     doc.figure(plots.plot_ablation(table, order, record.name, out_dir / "ablation.png"),
                f"Ablation {record.name}: mean $\\pm$ sd over seeds ({context}).")
     if published:
