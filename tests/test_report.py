@@ -381,6 +381,6 @@ def test_ablation_report_rebuilds_occlusion_claims_from_stored_counts(tmp_path):
     assert occ.index("The method, retrained: the same bins") < occ.index("Is an occlusion difference real?")
     hit = sig[(sig["a"] == "stripes") & (sig["bin"] == "[.25, .5)") & (sig["metric"] == "ID consistency")]
     method, model = (hit[hit["level"] == lv].iloc[0] for lv in ("method", "model"))
-    assert method["n"] == 10 and method["delta"] == pytest.approx(model["delta"]) and method["delta"] > 10
+    assert method["n"] == 10 and method["delta"] == pytest.approx(model["delta"], abs=1) and method["delta"] > 10
     assert method["hi"] - method["lo"] > model["hi"] - model["lo"]  # 2 seeds: 1 df for the seed term
     assert pd.read_csv(out / "occlusion_relink.csv")["tracker"].tolist()[:1] == ["bytetrack"]
