@@ -1,11 +1,13 @@
 """Occlusion claims with intervals: Δ ID consistency, Δ recall (per visibility bin) and Δ re-link rate (per gap bin)
-between two entries, tested per sequence like the headline metrics (bench/analysis/stats.py, these models' question).
+between two entries, tested per sequence like the headline metrics (bench/analysis/stats.py), for both questions.
 
 Each sequence gets one rate per entry, metric and bin from that entry's counts pooled over its seeds (ID consistency
 = consistent / matched, recall = matched / gt boxes, re-link rate = relinked / gaps), and x_s = rate_A − rate_B in
 points. A sequence without boxes (gaps, matches) in a bin for either entry has no rate there and drops out of that
 bin, so each bin shows its own n; the exact sign-flip test over those sequences gives p and the interval, and with
-5 or fewer left the bin is *too few to tell*. Each comparison's metrics × bins are one family, Holm-adjusted
+5 or fewer left the bin is *too few to tell*. For the method, retrained (ablations: several seeds per entry), each
+seed's rates stay apart and the bin's (sequence × seed) differences get method_level's crossed-model verdict on the
+sequences with data in every seed of both entries. Each comparison's metrics × bins are one family, Holm-adjusted
 together, since a dozen bins would otherwise call something by chance. (Not the whole table: with S sequences the
 smallest p is 2 / 2^S, 0.002 at 10, so a family of 6 comparisons × 11 bins could never be called on synth.)
 """
