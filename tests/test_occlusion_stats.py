@@ -85,7 +85,8 @@ def test_method_level_bins_keep_seeds_apart_and_need_two_seeds():
     vs_ref = occlusion_stats.compare_bins_method(wide, [("a", "ref")], {"ref"}).set_index(["metric", "bin"])
     hit = vs_ref.loc[("ID consistency", "[.25, .5)")]
     assert hit["verdict"] == "better" and hit["n"] == 10 and hit["lo"] > 0
-    assert vs_ref.loc[("recall", "[0, .25)"), "n"] == 9 and vs_ref.loc[("re-link rate", ">30"), "verdict"] == stats.TOO_FEW
+    assert vs_ref.loc[("recall", "[0, .25)"), "n"] == 9
+    assert vs_ref.loc[("re-link rate", ">30"), "verdict"] == stats.TOO_FEW
     # a trained entry with one seed has no method-level answer
     one = occlusion_stats.compare_bins_method(wide, [("b", "ref")], {"ref"})
     assert set(one["verdict"]) == {stats.ONE_SEED}

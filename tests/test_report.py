@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bench.analysis import stats
 from bench.present import latex
 from bench.present.report import occlusion_tables, pool_seeds, write_ablation_report, write_report
 
@@ -128,7 +129,7 @@ def test_run_report_has_significance_occlusion_and_paper_latex(tmp_path, fake_oc
     assert sig.loc[sig["metric"] == "HOTA", "delta"].iloc[0] == pytest.approx(5.0)
     assert set(sig["verdict"]) == {"too few to tell"} and sig["primary"].sum() == 1
     # one seed of a trained FineTrack: the method-level question is answered by saying so, first
-    assert set(both.loc[both["level"] == "method", "verdict"]) == {"one seed: the claim holds for this trained model only"}
+    assert set(both.loc[both["level"] == "method", "verdict"]) == {stats.ONE_SEED}
     section = md.split("## Is the difference real?")[1]
     assert section.index("*one seed: the claim holds") < section.index("**These trained models:**")
     # occlusion: called with the run's result folders, gt and sequences; tables and plots in the report

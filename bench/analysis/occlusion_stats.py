@@ -139,7 +139,8 @@ def where_sentences(comps: pd.DataFrame) -> list[str]:
         called = g[g["verdict"].isin(["better", "worse"])]
         testable = g[~g["verdict"].isin([stats.TOO_FEW, stats.ONE_SEED])]
         if called.empty:
-            scope = "in any bin" if len(testable) == len(g) else f"in any of the {len(testable)} bins with 6 or more sequences"
+            scope = ("in any bin" if len(testable) == len(g)
+                     else f"in any of the {len(testable)} bins with 6 or more sequences")
             out.append(f"**{a} vs {b}**: no detectable difference in ID consistency, recall or re-link rate {scope} "
                        f"(Holm over its bins).")
             continue

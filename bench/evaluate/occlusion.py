@@ -52,7 +52,8 @@ class OcclusionTables:
     by_visibility: pd.DataFrame  # tracker, bin, gt_boxes, matched, recall, id_switches, idsw_per_100, id_consistency
     relink: pd.DataFrame  # tracker, gap_bin, gaps, relinked, rate
     # the same counts per sequence (tracker, seq, kind = visibility | gap, bin, gt_boxes, matched, id_switches,
-    # consistent, gaps, relinked), for paired tests over sequences (bench/analysis/occlusion_stats.py); None where not computed
+    # consistent, gaps, relinked), for paired tests over sequences (bench/analysis/occlusion_stats.py); None where
+    # not computed
     per_sequence: pd.DataFrame | None = None
 
 
