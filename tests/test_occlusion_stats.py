@@ -90,3 +90,15 @@ def test_method_level_bins_keep_seeds_apart_and_need_two_seeds():
     # a trained entry with one seed has no method-level answer
     one = occlusion_stats.compare_bins_method(wide, [("b", "ref")], {"ref"})
     assert set(one["verdict"]) == {stats.ONE_SEED}
+
+
+def test_a_bin_empty_for_one_entry_everywhere_is_too_few_not_an_error():
+    rng = np.random.default_rng(6)
+    spec = {"consistency": {}, "recall": 0.6, "relink": 0.7}
+    per = _counts(rng, {"a/s0": spec, "a/s1": spec, "b/s0": spec, "b/s1": spec}, seqs=7)
+    per.loc[(per["tracker"].str.startswith("a")) & (per["bin"] == "16-30"), "gaps"] = 0  # a never has such a gap
+    runs = {k: (k[0], int(k[-1])) for k in ("a/s0", "a/s1", "b/s0", "b/s1")}
+    out = occlusion_stats.compare_bins_method(occlusion_stats.seed_rates(per, runs), [("a", "b")], set())
+    row = out[out["bin"] == "16-30"].iloc[0]
+    assert row["n"] == 0 and row["verdict"] == stats.TOO_FEW
+    assert (out.loc[out["bin"] == "1-5", "n"] == 7).all()

@@ -21,6 +21,7 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from bench.analysis import stats
+from bench.core.errors import BenchError
 
 METRICS = {  # name -> (kind, numerator, denominator)
     "ID consistency": ("visibility", "consistent", "matched"),
@@ -95,7 +96,10 @@ def compare_bins_method(wide: pd.DataFrame, pairs: list[tuple[str, str]], untrai
         one_model = any(e not in untrained and seeds[e] < 2 for e in (a, b))
         for metric, (kind, _, _) in METRICS.items():
             for key in [c for c in wide.columns if c.startswith(metric + " ")]:
-                d = stats.paired_differences(wide, a, b, key)
+                try:
+                    d = stats.paired_differences(wide, a, b, key)
+                except BenchError:  # the bin is empty for one entry in every sequence (or seed)
+                    d = np.zeros((0, max(seeds.values())))
                 d = d[~np.isnan(d).any(axis=1)]
                 n, r = d.shape
                 delta = float(d.mean()) if n else math.nan
