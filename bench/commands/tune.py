@@ -130,10 +130,10 @@ def _dim(f: dataclasses.Field, tp: Any, bounds: Any, key: str) -> Dim:
                              "tune.space")
         lo, hi = float(bounds[0]), float(bounds[1])
         if spec is not None:
-            from bench.core.config import _in_range
+            from bench.core.typed_toml import in_range
 
             for b in (lo, hi):
-                if not _in_range(b, spec):
+                if not in_range(b, spec):
                     raise BenchError(f"{key}: bound {b:g} lies outside the field's range", "tune.space",
                                      hint=f"allowed: {spec}")
     if not lo < hi:
