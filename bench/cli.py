@@ -170,7 +170,7 @@ def run(
 ) -> None:
     """Run the configured trackers on a suite's val sequences, evaluate, and store everything under results/."""
     from bench.present.report import summary_table, write_report
-    from bench.core.run_store import run_folder
+    from bench.core.record import run_folder
     from bench.commands.run import run_suite
 
     names = trackers.split(",") if trackers else None
@@ -272,7 +272,7 @@ def ablate(
     out = run_ablation(cfg, _load_suite(cfg), ablation, seeds, reporter=_reporter())
     with file_lock(lock_path(out)):  # the same ablation started twice writes its report one after the other
         paths = write_ablation_report(out, primary=cfg.analysis.primary)
-    console.print((out / "ablation.md").read_text())
+    console.print(paths[0].read_text())  # ablation.md
     console.print(f"report: {paths[0]}")
 
 
@@ -318,7 +318,9 @@ def tune_cmd(
 ) -> None:
     """Optuna search over a tracker's parameters on cached detections/embeddings of the train split; writes
     results/tune/<suite>-<tracker>-<key>/ with best.toml (for --params), the study (resumable), plots, tune.md."""
-    from bench.commands.tune import check_split, describe, params_table, tune
+    from bench.commands.tune import check_split, tune
+    from bench.core.record import study_params
+    from bench.present.tuning import describe, params_table
 
     if split is not None:
         check_split(split)
@@ -327,7 +329,7 @@ def tune_cmd(
     result = tune(cfg, _load_suite(cfg), tracker, trials, reporter=_reporter())
     console.print(describe(result))
     console.print(params_table([result]).to_string(index=False))
-    console.print(f"best parameters: {result.folder / 'best.toml'}  (bench run --params FILE)")
+    console.print(f"best parameters: {study_params(result.folder)}  (bench run --params FILE)")
     console.print(f"report: {result.folder / 'tune.md'}")
 
 
@@ -421,7 +423,7 @@ def report(
     import shutil
 
     from bench.present.report import write_ablation_report, write_report
-    from bench.core.run_store import latest_run
+    from bench.core.record import is_ablation, latest_run
 
     if pdf and shutil.which("pdflatex") is None:
         raise BenchError(
@@ -433,7 +435,7 @@ def report(
         run_dir = latest_run(cfg.results_dir)
         if run_dir is None:
             raise BenchError("no runs found", cfg.results_dir, hint="run `bench run` first")
-    writer = write_ablation_report if (run_dir / "ablation.csv").is_file() else write_report
+    writer = write_ablation_report if is_ablation(run_dir) else write_report
     for p in writer(run_dir, published=published, pdf=pdf, primary=cfg.analysis.primary):
         console.print(str(p))
 

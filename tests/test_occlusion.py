@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from bench.data.mot_io import SeqInfo, write_gt, write_results, write_seqinfo
-from bench.evaluate.occlusion import GAP_BINS, VIS_BINS, analyse_occlusion
+from bench.evaluate.breakdowns.relink import GAP_BINS
+from bench.evaluate.breakdowns.visibility import VIS_BINS
+from bench.evaluate.occlusion import analyse_occlusion
 
 DATA = Path(__file__).resolve().parent / "data"
 
