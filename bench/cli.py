@@ -360,7 +360,7 @@ def compare_cmd(
     names = [s.strip() for s in seqs.split(",") if s.strip()] if seqs is not None else None
     result = compare_folders(entries, gt, cfg.results_dir, names, cfg.suite.benchmark, run_id, _reporter(),
                              benchmark_source=source)
-    console.print(result.manifest["suite"]["benchmark_reason"], soft_wrap=True, highlight=False)
+    console.print(result.manifest.suite.benchmark_reason, soft_wrap=True, highlight=False)
     console.print(_metrics_table(f"compare — {result.run_id}", summary_table(result.metrics)))
     if report:
         console.print(f"report: {write_report(result.run_dir, primary=cfg.analysis.primary)[0]}")
