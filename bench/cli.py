@@ -170,7 +170,7 @@ def run(
 ) -> None:
     """Run the configured trackers on a suite's val sequences, evaluate, and store everything under results/."""
     from bench.present.report import summary_table, write_report
-    from bench.core.run_store import run_folder
+    from bench.core.record import run_folder
     from bench.commands.run import run_suite
 
     names = trackers.split(",") if trackers else None
@@ -274,7 +274,7 @@ def ablate(
     with file_lock(lock_path(out)):  # the same ablation started twice writes its report one after the other
         paths = write_ablation_report(out, primary=cfg.analysis.primary,
                                       holm_primaries=cfg.analysis.holm_primaries)
-    console.print((out / "ablation.md").read_text())
+    console.print(paths[0].read_text())  # ablation.md
     console.print(f"report: {paths[0]}")
 
 
@@ -320,7 +320,9 @@ def tune_cmd(
 ) -> None:
     """Optuna search over a tracker's parameters on cached detections/embeddings of the train split; writes
     results/tune/<suite>-<tracker>-<key>/ with best.toml (for --params), the study (resumable), plots, tune.md."""
-    from bench.commands.tune import check_split, describe, params_table, tune
+    from bench.commands.tune import check_split, tune
+    from bench.core.record import study_params
+    from bench.present.tuning import describe, params_table
 
     if split is not None:
         check_split(split)
@@ -329,7 +331,7 @@ def tune_cmd(
     result = tune(cfg, _load_suite(cfg), tracker, trials, reporter=_reporter())
     console.print(describe(result))
     console.print(params_table([result]).to_string(index=False))
-    console.print(f"best parameters: {result.folder / 'best.toml'}  (bench run --params FILE)")
+    console.print(f"best parameters: {study_params(result.folder)}  (bench run --params FILE)")
     console.print(f"report: {result.folder / 'tune.md'}")
 
 
@@ -360,7 +362,7 @@ def compare_cmd(
     names = [s.strip() for s in seqs.split(",") if s.strip()] if seqs is not None else None
     result = compare_folders(entries, gt, cfg.results_dir, names, cfg.suite.benchmark, run_id, _reporter(),
                              benchmark_source=source)
-    console.print(result.manifest["suite"]["benchmark_reason"], soft_wrap=True, highlight=False)
+    console.print(result.manifest.suite.benchmark_reason, soft_wrap=True, highlight=False)
     console.print(_metrics_table(f"compare — {result.run_id}", summary_table(result.metrics)))
     if report:
         paths = write_report(result.run_dir, primary=cfg.analysis.primary,
@@ -425,7 +427,7 @@ def report(
     import shutil
 
     from bench.present.report import write_ablation_report, write_report
-    from bench.core.run_store import latest_run
+    from bench.core.record import is_ablation, latest_run
 
     if pdf and shutil.which("pdflatex") is None:
         raise BenchError(
@@ -437,7 +439,7 @@ def report(
         run_dir = latest_run(cfg.results_dir)
         if run_dir is None:
             raise BenchError("no runs found", cfg.results_dir, hint="run `bench run` first")
-    writer = write_ablation_report if (run_dir / "ablation.csv").is_file() else write_report
+    writer = write_ablation_report if is_ablation(run_dir) else write_report
     for p in writer(run_dir, published=published, pdf=pdf, primary=cfg.analysis.primary,
                     holm_primaries=cfg.analysis.holm_primaries):
         console.print(str(p))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pandas as pd
@@ -85,8 +86,11 @@ def test_record_round_trip_and_the_design_message(tmp_path):
     message = design_message(record, "HOTA")
     assert "8 sequences × 2 seeds" in message and "stripes vs full 0.0" in message
     record.write(record.table())
-    again = AblationRecord.load(out)
-    assert again == record and json.loads((out / "ablation.json").read_text())["reference"] == "bytetrack"
+    again = AblationRecord.load(out)  # now with the breakdowns of its runs pooled over seeds
+    assert again == dataclasses.replace(record, breakdowns={"occlusion_visibility": "", "occlusion_relink": ""})
+    assert json.loads((out / "ablation.json").read_text())["reference"] == "bytetrack"
+    pooled = pd.read_csv(out / "occlusion_visibility.csv")
+    assert pooled["tracker"].unique().tolist() == ["bytetrack", "full", "stripes"]
     (out / "stripes-s1" / "metrics.csv").unlink()
     assert record.values() is None and record.values(seeds=1) is not None
     few = tmp_path / "few"

@@ -440,13 +440,13 @@ def test_mot20_folder_suite_is_scored_and_reported_as_mot20(tmp_path: Path) -> N
     suite17 = load_suite(str(root), cfg17)
     assert (suite17.benchmark, suite17.benchmark_reason) == ("MOT17", "benchmark MOT17: set by suite.benchmark")
     r17 = run_suite(cfg17, suite17, ["bytetrack"], run_id="m17")
-    assert r17.manifest["suite"]["benchmark"] == "MOT17"
+    assert r17.manifest.suite.benchmark == "MOT17"
     assert r17.combined("bytetrack")["FP"] > result.combined("bytetrack")["FP"]
     print("run MOT20 folder as MOT17", summary(r17.metrics[r17.metrics["tracker"] == "bytetrack"].set_index("seq")))
 
     # bench compare on the same results decides the same way
     cmp = compare_folders({"bt": result.run_dir / "bytetrack"}, root, tmp_path / "results", run_id="cmp")
-    assert cmp.manifest["suite"]["benchmark"] == "MOT20"
+    assert cmp.manifest.suite.benchmark == "MOT20"
     assert_same_metrics(cmp.metrics[cmp.metrics["tracker"] == "bt"].set_index("seq"), theirs)
 
 
@@ -497,8 +497,8 @@ def test_dancetrack_runs_with_detections_from_files(tmp_path: Path) -> None:
             write_detections(folder / f"{name}.txt", rows)
     cfg = _cfg(tmp_path, "run.detections='files'", f"detections.files.dir='{folder}'")
     result = run_suite(cfg, load_suite(str(root), cfg), ["bytetrack"], run_id="files")
-    assert result.manifest["suite"]["benchmark"] == "DanceTrack"
-    assert result.manifest["suite"]["test_sequences"] == ["dancetrack0003"]
+    assert result.manifest.suite.benchmark == "DanceTrack"
+    assert result.manifest.suite.test_sequences == ["dancetrack0003"]
     assert (result.run_dir / "test" / "bytetrack" / "dancetrack0003.txt").is_file()
     assert not (result.run_dir / "test" / "metrics.csv").exists()  # the test split has no gt
     ours = result.metrics[result.metrics["tracker"] == "bytetrack"].set_index("seq")
@@ -524,8 +524,8 @@ def test_dancetrack_runs_with_yolox_detections(tmp_path: Path) -> None:
                f"detections.yolox.checkpoint='{ckpt}'", "detections.yolox.input_size=[192, 320]",
                "detections.yolox.conf_thresh=0.05", "detections.yolox.batch_size=8")
     result = run_suite(cfg, load_suite(str(root), cfg), ["bytetrack"], run_id="yolox")
-    assert result.manifest["detections"]["source"] == "yolox"
-    assert result.manifest["timings"]["detections"]["sequences"] == 3  # val and test: every frame read and detected
+    assert result.manifest.detections["source"] == "yolox"
+    assert result.manifest.timings["detections"]["sequences"] == 3  # val and test: every frame read and detected
     ours = result.metrics[result.metrics["tracker"] == "bytetrack"].set_index("seq")
     theirs = trackeval_standalone(root / "val", result.run_dir / "bytetrack", ["dancetrack0004", "dancetrack0005"],
                                   "MOT17", work=tmp_path / "te")

@@ -4,7 +4,8 @@ import typing
 
 import pytest
 
-from bench.core.config import Config, _in_range, load_config
+from bench.core.config import Config, load_config
+from bench.core.typed_toml import in_range as _in_range
 from bench.core.errors import BenchError
 from tests.config_tree import config_leaves
 

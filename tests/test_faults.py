@@ -15,7 +15,7 @@ import pytest
 
 from bench.core.fsutil import atomic_dir, remove_stale_temp
 from bench.data.mot_io import SeqInfo, write_seqinfo
-from bench.core.run_store import latest_run
+from bench.core.record import latest_run
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = "from tests import registry_trackers as t; t.register_slow(); from bench.cli import main; main()"

@@ -1,4 +1,5 @@
-"""Commands that never track load neither torch nor numba, and no module of the project imports itself back."""
+"""Commands that never track load neither torch nor numba, no module of the project imports itself back, and only
+bench.core.record names the files of a run folder."""
 
 from __future__ import annotations
 
@@ -38,17 +39,17 @@ def test_loading_the_config_imports_neither_torch_nor_numba():
     assert out.split() == ["False", "False"]
 
 
-@pytest.mark.parametrize("command", ["eval", "report", "cache ls"])
+@pytest.mark.parametrize("command", ["eval", "compare", "report", "cache ls"])
 def test_commands_that_never_track_import_neither(command, tmp_path):
-    if command == "eval":  # py-motmetrics' TUD files: a full evaluation with cross-check
-        gt_root, results = tmp_path / "gt", tmp_path / "results"
+    if command in ("eval", "compare"):  # py-motmetrics' TUD files: a full evaluation with cross-check
+        gt_root, results = tmp_path / "gt", tmp_path / "tud"
         results.mkdir()
         for seq in ("TUD-Campus", "TUD-Stadtmitte"):
             (gt_root / seq / "gt").mkdir(parents=True)
             data = ROOT / "tests" / "data" / "motmetrics-tud" / seq
             (gt_root / seq / "gt" / "gt.txt").write_bytes((data / "gt.txt").read_bytes())
             (results / f"{seq}.txt").write_bytes((data / "test.txt").read_bytes())
-        args = ["eval", str(results), "--gt", str(gt_root), "--benchmark", "MOT15"]
+        args = [command, str(results), "--gt", str(gt_root), "--benchmark", "MOT15"]
     elif command == "report":
         example = ROOT / "results" / "example"
         run = tmp_path / "run"
@@ -59,6 +60,24 @@ def test_commands_that_never_track_import_neither(command, tmp_path):
     else:
         args = command.split()
     assert _loaded(args, tmp_path) == [False, False]
+
+
+RUN_FILES = ("manifest.json", "metrics.csv", "crosscheck.csv", "significance.csv", "occlusion_visibility.csv",
+             "occlusion_relink.csv", "ablation.json", "ablation.csv", "tune.json", "trials.csv", "best.toml")
+
+
+def test_only_the_record_names_run_folder_files():
+    """No module but bench/core/record.py names a file of a run, ablation or study folder (a string literal that is
+    such a name, or a path ending in one; prose that mentions them is fine)."""
+    found = []
+    for path in ROOT.glob("bench/**/*.py"):
+        if path.relative_to(ROOT).as_posix() == "bench/core/record.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                found += [f"{path.relative_to(ROOT)}:{node.lineno}: {node.value}" for name in RUN_FILES
+                          if node.value == name or node.value.endswith("/" + name)]
+    assert not found, found
 
 
 def _module_imports(path: Path) -> set[str]:

@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from bench.data.mot_io import SeqInfo, write_gt, write_results, write_seqinfo
-from bench.evaluate.occlusion import GAP_BINS, VIS_BINS, analyse_occlusion
+from bench.evaluate.breakdowns.relink import GAP_BINS
+from bench.evaluate.breakdowns.visibility import VIS_BINS
+from bench.evaluate.occlusion import analyse_occlusion
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -115,20 +117,25 @@ def test_totals_match_the_crosscheck(tmp_path: Path) -> None:
         assert isinstance(tables.by_visibility, pd.DataFrame)
 
 
-def test_per_sequence_counts_rebuild_the_pooled_tables(tmp_path: Path) -> None:
-    # two copies of the hand-built sequence: per-sequence counts sum to the pooled tables, which they rebuild alone
-    from bench.evaluate.occlusion import tables_from_counts
+def test_per_sequence_counts_sum_to_the_combined_tables(tmp_path: Path) -> None:
+    # two copies of the hand-built sequence: the per-sequence counts the paired occlusion tests read (one long
+    # table of both breakdowns) sum to the combined tables
+    from bench.analysis.occlusion_stats import sequence_counts
+    from bench.evaluate.breakdowns import compute
 
     gt_root, results, gt = _case(tmp_path)
     shutil.copytree(gt_root / "OCC", gt_root / "OCC2")
     write_seqinfo(gt_root / "OCC2", SeqInfo(name="OCC2", length=50, width=1920, height=1080, fps=30.0))
     for folder in results.values():
         shutil.copyfile(folder / "OCC.txt", folder / "OCC2.txt")
-    tables = analyse_occlusion(results, gt_root, ["OCC", "OCC2"])
-    per = tables.per_sequence
+    per = sequence_counts(compute(results, gt_root, ["OCC", "OCC2"])[0])
     assert set(per["seq"]) == {"OCC", "OCC2"} and set(per["kind"]) == {"visibility", "gap"}
     one = per[(per["tracker"] == "hand") & (per["seq"] == "OCC") & (per["bin"] == "[.75, 1]")].iloc[0]
     assert (one["gt_boxes"], one["matched"], one["id_switches"], one["consistent"]) == (71, 34, 1, 26)
-    rebuilt = tables_from_counts(per)
-    pd.testing.assert_frame_equal(rebuilt.by_visibility, tables.by_visibility, check_dtype=False)
-    pd.testing.assert_frame_equal(rebuilt.relink, tables.relink, check_dtype=False)
+    tables = analyse_occlusion(results, gt_root, ["OCC", "OCC2"])
+    counts = ["gt_boxes", "matched", "id_switches"]
+    vis = per[per["kind"] == "visibility"].groupby(["tracker", "bin"], sort=False)[counts].sum().reset_index()
+    pd.testing.assert_frame_equal(vis, tables.by_visibility[["tracker", "bin", *counts]], check_dtype=False)
+    rel = per[per["kind"] == "gap"].groupby(["tracker", "bin"], sort=False)[["gaps", "relinked"]].sum()
+    expected = tables.relink.rename(columns={"gap_bin": "bin"})[["tracker", "bin", "gaps", "relinked"]]
+    pd.testing.assert_frame_equal(rel.reset_index(), expected, check_dtype=False)

@@ -9,7 +9,8 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from bench.analysis import occlusion_stats, stats
-from bench.evaluate.occlusion import GAP_BINS, VIS_BINS
+from bench.evaluate.breakdowns.relink import GAP_BINS
+from bench.evaluate.breakdowns.visibility import VIS_BINS
 
 
 def _counts(rng, entries: dict[str, dict], seqs: int = 10) -> pd.DataFrame:

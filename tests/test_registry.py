@@ -40,7 +40,7 @@ def test_registered_tracker_has_a_config_section_and_runs_through_the_stages(tmp
     assert sorted(p.stem for p in (result.run_dir / "iou").glob("*.txt")) == val
     combined = result.combined("iou")
     assert 0.2 < combined["HOTA"] <= 1 and combined["IDs"] >= 0
-    assert result.manifest["config"]["trackers"]["iou"]["iou_thresh"] == 0.4
+    assert result.manifest.config["trackers"]["iou"]["iou_thresh"] == 0.4
     on_disk = pd.read_csv(result.run_dir / "metrics.csv")
     pd.testing.assert_frame_equal(on_disk, result.metrics, check_dtype=False)
 

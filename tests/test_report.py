@@ -1,5 +1,5 @@
-"""`bench report` from stored folders: significance, occlusion (with a stand-in bench.evaluate.occlusion), paper-ready LaTeX
-(ASCII, one header row, direction marks, best in bold, balanced environments, compiles with pdflatex), plots."""
+"""`bench report` from stored folders alone: significance, the breakdowns (stored tables, never the suite), paper-ready
+LaTeX (ASCII, one header row, direction marks, best in bold, balanced environments, compiles with pdflatex), plots."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import re
 import shutil
 import subprocess
 import sys
-import types
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +15,14 @@ import pandas as pd
 import pytest
 
 from bench.analysis import stats
+from bench.core import record
+from bench.core.errors import BenchError
+from bench.evaluate.breakdowns import breakdowns, pool
+from bench.evaluate.breakdowns.relink import Relink
+from bench.evaluate.breakdowns.visibility import VisibilityBins
 from bench.present import latex
-from bench.present.report import occlusion_tables, pool_seeds, write_ablation_report, write_report
+from bench.commands.ablate import AblationRecord
+from bench.present.report import breakdown_table, write_ablation_report, write_report
 
 from .test_cli import bench
 
@@ -30,46 +34,32 @@ GAPS = ["1-5", "6-15", "16-30", ">30"]
 PDFLATEX = shutil.which("pdflatex")
 
 
-@dataclass
-class OcclusionTables:
-    by_visibility: pd.DataFrame
-    relink: pd.DataFrame
+NO_VISIBILITY = "the ground truth has no visibility column (as in MOT15 and DanceTrack), so boxes cannot be binned"
 
 
-def _occlusion_frames(names: list[str]) -> OcclusionTables:
+def _breakdown_tables(names: list[str], seqs: list[str] = SEQS) -> dict[str, record.BreakdownTables]:
+    """Per-sequence counts as the evaluation stores them (tracker k matches one more box per bin and sequence than
+    tracker k-1, with the same switches, and re-links one more gap), and their combined tables."""
     vis, rel = [], []
     for k, name in enumerate(names):
-        for i, b in enumerate(BINS):
-            matched = 40 + 10 * i + k
-            vis.append({"tracker": name, "bin": b, "gt_boxes": 100, "matched": matched, "recall": matched / 100,
-                        "id_switches": 4 - i, "idsw_per_100": 100 * (4 - i) / matched,
-                        "id_consistency": 0.5 + 0.1 * i + 0.01 * k})
-        for i, g in enumerate(GAPS):
-            rel.append({"tracker": name, "gap_bin": g, "gaps": 10, "relinked": 8 - 2 * i + k,
-                        "rate": (8 - 2 * i + k) / 10})
-    return OcclusionTables(pd.DataFrame(vis), pd.DataFrame(rel))
-
-
-@pytest.fixture
-def fake_occlusion(monkeypatch):
-    """A stand-in for bench/evaluate/occlusion.py (written by another change) with its agreed API; records the calls."""
-    module = types.ModuleType("bench.evaluate.occlusion")
-    module.calls = []
-    module.visibility = True
-
-    def analyse_occlusion(results, gt_root, seqs, benchmark=None):
-        module.calls.append((dict(results), gt_root, list(seqs), benchmark))
-        return _occlusion_frames(list(results)) if module.visibility else None
-
-    module.analyse_occlusion = analyse_occlusion
-    module.OcclusionTables = OcclusionTables
-    monkeypatch.setitem(sys.modules, "bench.evaluate.occlusion", module)
-    return module
+        for seq in seqs:
+            for i, b in enumerate(BINS):
+                matched = 40 + 10 * i + k
+                vis.append({"tracker": name, "seq": seq, "bin": b, "gt_boxes": 100, "matched": matched,
+                            "id_switches": 4 - i, "consistent": round((0.5 + 0.1 * i + 0.01 * k) * matched)})
+            for i, g in enumerate(GAPS):
+                rel.append({"tracker": name, "seq": seq, "gap_bin": g, "gaps": 10, "relinked": 8 - 2 * i + k})
+    out = {}
+    for b, rows in ((VisibilityBins(), vis), (Relink(), rel)):
+        per_seq = b.rates(pd.DataFrame(rows))
+        out[b.name] = record.BreakdownTables(per_seq, b.combine_sequences(per_seq))
+    return out
 
 
 def _write_run(run_dir: Path, trackers: dict[str, float], gt_root: Path, seed: int = 0, run_id: str = "r",
-               device: str = "cpu", seqs: list[str] = SEQS) -> None:
-    """A run folder as `bench run` writes it: metrics.csv, manifest.json and <tracker>/<SEQ>.txt."""
+               device: str = "cpu", seqs: list[str] = SEQS, visibility: bool = True) -> None:
+    """A run folder as `bench run` writes it: metrics.csv, the breakdown tables, manifest.json and <tracker>/<SEQ>.txt
+    (`gt_root` is only recorded: a report never reads it)."""
     rows = []
     for t, level in trackers.items():
         for i, seq in enumerate([*seqs, "COMBINED"]):
@@ -80,9 +70,13 @@ def _write_run(run_dir: Path, trackers: dict[str, float], gt_root: Path, seed: i
         for seq in seqs:
             (run_dir / t / f"{seq}.txt").write_text("1,1,10,10,20,40,1,-1,-1,-1\n")
     pd.DataFrame(rows).to_csv(run_dir / "metrics.csv", index=False)
+    tables = _breakdown_tables(list(trackers), seqs) if visibility else {}
+    for name, t in tables.items():
+        record.write_breakdown(run_dir, name, t)
     suite = {"name": "tiny", "root": str(gt_root), "benchmark": "MOT17", "sequences": seqs}
     manifest = {"run_id": run_id, "suite": suite, "trackers": list(trackers), "git_commit": "0123456789abc",
-                "device": device, "seed": seed, "detections": {"source": "public"}, "reid": {}}
+                "device": device, "seed": seed, "detections": {"source": "public"}, "reid": {},
+                "breakdowns": {b.name: "" if visibility else NO_VISIBILITY for b in breakdowns()}}
     (run_dir / "manifest.json").write_text(json.dumps(manifest))
 
 
@@ -112,7 +106,7 @@ def _compile(tex: Path, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout[-2000:]
 
 
-def test_run_report_has_significance_occlusion_and_paper_latex(tmp_path, fake_occlusion):
+def test_run_report_has_significance_occlusion_and_paper_latex(tmp_path):
     gt = tmp_path / "gt"
     gt.mkdir()
     run = tmp_path / "run"
@@ -132,10 +126,7 @@ def test_run_report_has_significance_occlusion_and_paper_latex(tmp_path, fake_oc
     assert set(both.loc[both["level"] == "method", "verdict"]) == {stats.ONE_SEED}
     section = md.split("## Is the difference real?")[1]
     assert section.index("*one seed: the claim holds") < section.index("**These trained models:**")
-    # occlusion: called with the run's result folders, gt and sequences; tables and plots in the report
-    results, root, seqs, benchmark = fake_occlusion.calls[0]
-    assert results == {"bytetrack": run / "bytetrack", "finetrack": run / "finetrack"}
-    assert (root, seqs, benchmark) == (gt, SEQS, "MOT17")
+    # occlusion: the stored tables in the report
     assert "Metrics by gt visibility bin" not in md and "| [0, .25)" in md and "| >30" in md
     for name in ("forest.png", "visibility.png", "relink.png", "metrics_per_tracker.png", "report.tex"):
         assert run / name in paths and (run / name).stat().st_size > 0
@@ -148,7 +139,7 @@ def test_run_report_has_significance_occlusion_and_paper_latex(tmp_path, fake_oc
     assert "\\resizebox" in tex and "synth" not in tex and "tiny val, seed 0, public detections" in tex
 
 
-def test_enough_sequences_give_a_primary_verdict_and_holm_secondaries(tmp_path, fake_occlusion):
+def test_enough_sequences_give_a_primary_verdict_and_holm_secondaries(tmp_path):
     gt = tmp_path / "gt"
     gt.mkdir()
     run = tmp_path / "run"
@@ -165,31 +156,73 @@ def test_enough_sequences_give_a_primary_verdict_and_holm_secondaries(tmp_path, 
     assert "HOTA better, AssA better, MOTA better, IDs better" in md
 
 
-def test_gt_without_visibility_and_missing_files_are_said(tmp_path, fake_occlusion):
+def test_gt_without_visibility_and_old_run_folders_are_said(tmp_path):
     gt = tmp_path / "gt"
-    gt.mkdir()
     run = tmp_path / "run"
-    _write_run(run, {"bytetrack": 0.5, "finetrack": 0.5}, gt)
-    fake_occlusion.visibility = False
+    _write_run(run, {"bytetrack": 0.5, "finetrack": 0.5}, gt, visibility=False)
     write_report(run, published=False)
     md = (run / "report.md").read_text()
-    assert "no visibility column (as in MOT15 and DanceTrack)" in md
+    assert "no visibility column (as in MOT15 and DanceTrack)" in md and "| [0, .25)" not in md
     assert "too few to tell" in md  # identical trackers, 3 sequences
-    (run / "finetrack" / "SEQ-B.txt").unlink()  # a report from an old run without result files
+    old = tmp_path / "old"  # written before breakdowns were stored with runs: said, nothing recomputed
+    _write_run(old, {"bytetrack": 0.5, "finetrack": 0.5}, gt, visibility=False)
+    manifest = json.loads((old / "manifest.json").read_text())
+    del manifest["breakdowns"]
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    write_report(old, published=False)
+    assert "holds no stored table" in (old / "report.md").read_text()
+
+
+def test_a_run_folder_reports_with_its_suite_and_tracks_deleted(tmp_path):
+    gt = tmp_path / "gt"  # never created: the suite is gone
+    run = tmp_path / "run"
+    _write_run(run, {"bytetrack": 0.5, "finetrack": 0.55}, gt)
+    for t in ("bytetrack", "finetrack"):
+        shutil.rmtree(run / t)
     write_report(run, published=False)
-    assert "lacks the per-sequence result files" in (run / "report.md").read_text()
+    md = (run / "report.md").read_text()
+    assert "## Occlusion" in md and "| [0, .25)" in md and "| >30" in md and "Not analysed" not in md
+    stored = pd.read_csv(run / "occlusion_visibility.csv")
+    assert stored.equals(_breakdown_tables(["bytetrack", "finetrack"])[VisibilityBins.name].combined)
 
 
-def test_pool_seeds_sums_counts_and_recomputes_rates():
-    tables = _occlusion_frames(["v/s0", "v/s1"])
-    pooled = pool_seeds(tables, {"v/s0": "v", "v/s1": "v"})
-    row = pooled.by_visibility.iloc[0]
+def test_a_malformed_run_record_is_one_error_naming_the_file(tmp_path):
+    run = tmp_path / "run"
+    _write_run(run, {"bytetrack": 0.5}, tmp_path / "gt")
+    manifest = json.loads((run / "manifest.json").read_text())
+    (run / "manifest.json").write_text(json.dumps({**manifest, "seed": "zero"}))
+    with pytest.raises(BenchError, match="seed: expected int") as e:
+        write_report(run)
+    assert "manifest.json" in str(e.value)
+    (run / "manifest.json").write_text(json.dumps({k: v for k, v in manifest.items() if k != "trackers"}))
+    with pytest.raises(BenchError, match="missing key.*trackers"):
+        write_report(run)
+    (run / "manifest.json").write_text("{not json")
+    with pytest.raises(BenchError, match="unreadable run manifest"):
+        write_report(run)
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    (run / "occlusion_relink.csv").unlink()
+    with pytest.raises(BenchError, match="occlusion_relink.*table is missing"):
+        write_report(run)
+
+
+def test_pooling_sums_counts_and_recomputes_rates():
+    runs = {"v/s0": _breakdown_tables(["finetrack"], ["S"]), "v/s1": _breakdown_tables(["finetrack"], ["S"])}
+    runs["v/s1"][VisibilityBins.name].per_seq["matched"] += 1  # seed 1 matches one more box per bin
+    runs["v/s1"][Relink.name].per_seq["relinked"] += 1
+    pooled, why = pool(runs, {"v/s0": "v", "v/s1": "v"}, {})
+    assert why == {VisibilityBins.name: "", Relink.name: ""}
+    row = pooled[VisibilityBins.name].combined.iloc[0]
     assert row["tracker"] == "v" and row["gt_boxes"] == 200 and row["matched"] == 81
     assert row["recall"] == pytest.approx(81 / 200) and row["idsw_per_100"] == pytest.approx(100 * 8 / 81)
-    assert row["id_consistency"] == pytest.approx((0.5 * 40 + 0.51 * 41) / 81)
-    rel = pooled.relink.iloc[0]
+    assert row["id_consistency"] == pytest.approx((20 + 20) / 81)  # consistent counts summed, never rates
+    rel = pooled[Relink.name].combined.iloc[0]
     assert (rel["gaps"], rel["relinked"], rel["rate"]) == (20, 17, pytest.approx(0.85))
-    vis_txt, vis_bold, rel_txt, rel_bold = occlusion_tables(_occlusion_frames(["a", "b"]))
+    _, why = pool({"v/s0": {}}, {"v/s0": "v"}, {VisibilityBins.name: "no visibility"})
+    assert why[VisibilityBins.name] == "no visibility" and "has no stored" in why[Relink.name]
+    tables = _breakdown_tables(["a", "b"])
+    vis_txt, vis_bold = breakdown_table(VisibilityBins(), tables[VisibilityBins.name].combined)
+    rel_txt, rel_bold = breakdown_table(Relink(), tables[Relink.name].combined)
     first = vis_bold[vis_txt["bin"] == BINS[0]]
     assert first["recall"].tolist() == [False, True] and first["IDsw/100"].tolist() == [False, True]
     assert rel_bold[rel_txt["gap"] == "1-5"]["re-link rate"].tolist() == [False, True]
@@ -213,11 +246,12 @@ def _write_ablation(out: Path, gt: Path, with_runs: bool = True, seqs: list[str]
     pd.DataFrame(rows).to_csv(out / "ablation.csv", index=False)
 
 
-def test_ablation_report_with_ci_against_baseline_and_bytetrack(tmp_path, fake_occlusion):
+def test_ablation_report_with_ci_against_baseline_and_bytetrack(tmp_path):
     gt = tmp_path / "gt"
     gt.mkdir()
     out = tmp_path / "ablate-tiny"
     _write_ablation(out, gt, seqs=EIGHT)
+    AblationRecord.load(out).write(record.read_ablation(out)[1])  # as run_ablation ends: the breakdowns pooled
     paths = write_ablation_report(out)
     md = (out / "ablation.md").read_text()
     assert "### Variants vs full" in md and "### Variants vs bytetrack" in md
@@ -235,12 +269,10 @@ def test_ablation_report_with_ci_against_baseline_and_bytetrack(tmp_path, fake_o
     assert set(stripes["verdict"]) == {"better"}  # AssA, IDF1, MOTA, and 0.1 fewer IDs, after Holm
     # two tables, two families: the secondaries vs full are adjusted over 1 comparison x 4 metrics
     assert stripes.loc["AssA", "p_adj"] == pytest.approx(min(1.0, 4 * stripes.loc["AssA", "p"]))
-    results = fake_occlusion.calls[0][0]
-    assert set(results) == {"bytetrack/s0", "full/s0", "full/s1", "stripes/s0", "stripes/s1"}
-    assert fake_occlusion.calls[0][2] == EIGHT
     pooled = pd.read_csv(out / "occlusion_relink.csv")
     assert set(pooled["tracker"]) == {"bytetrack", "full", "stripes"}
-    assert pooled.loc[pooled["tracker"] == "full", "gaps"].tolist() == [20, 20, 20, 20]  # two seeds summed
+    assert pooled.loc[pooled["tracker"] == "full", "gaps"].tolist() == [160, 160, 160, 160]  # 8 seqs × 2 seeds
+    assert "## Occlusion" in md and "Counts are summed over seeds." in md
     tex = _check_tex(out / "ablation.tex")
     assert "56.0 $\\pm$ 0.0" in tex and "\\bfseries 56.0" in tex
     assert all(p.exists() for p in paths)
@@ -274,7 +306,7 @@ def test_best_mask_directions_and_ties():
 
 
 @pytest.mark.skipif(PDFLATEX is None, reason="pdflatex not installed")
-def test_generated_tex_compiles_with_pdflatex(tmp_path, fake_occlusion):
+def test_generated_tex_compiles_with_pdflatex(tmp_path):
     gt = tmp_path / "gt"
     gt.mkdir()
     run = tmp_path / "run"
@@ -301,10 +333,10 @@ def test_cli_pdf_without_pdflatex_is_a_clear_error(tmp_path):
                           capture_output=True, text=True, env=env)  # PATH without pdflatex
     assert proc.returncode == 2 and "--pdf needs pdflatex on PATH" in proc.stderr
     assert "Traceback" not in proc.stderr and not (run / "report.md").exists()
-    gt.rmdir()  # the subprocess may import the real bench.evaluate.occlusion: gt gone -> the report says so, no analysis
+    gt.rmdir()  # the suite is gone: the report renders from the stored tables
     proc = bench("report", str(run), check=False)
     assert proc.returncode == 0, proc.stderr
-    assert "no longer at" in (run / "report.md").read_text()
+    assert "| [0, .25)" in (run / "report.md").read_text()
     assert (run / "report.md").is_file() and (run / "report.tex").read_text().isascii()
 
 
@@ -326,14 +358,15 @@ def test_plots_fit_axes_to_data_and_mark_zero(tmp_path, monkeypatch):
     for ax in figs[-1].axes:
         assert any(list(line.get_xdata()) == [0, 0] for line in ax.get_lines())  # the zero line
         assert ax.get_xlim()[0] <= 0 <= ax.get_xlim()[1]  # 0 in view even when the whole interval is on one side
-    plots.plot_visibility(_occlusion_frames(["a", "b"]).by_visibility, tmp_path / "v.png")
-    plots.plot_relink(_occlusion_frames(["a", "b"]).relink, tmp_path / "r.png")
+    tables = _breakdown_tables(["a", "b"])
+    plots.plot_breakdown(tables[VisibilityBins.name].combined, VisibilityBins(), tmp_path / "v.png")
+    plots.plot_breakdown(tables[Relink.name].combined, Relink(), tmp_path / "r.png")
     recall_ax, relink_ax = figs[-2].axes[0], figs[-1].axes[0]
     assert recall_ax.get_ylim()[0] > 30 and relink_ax.get_ylim()[0] > 10
     assert [t.get_text() for t in relink_ax.get_legend().get_texts()] == ["a", "b"]  # one line per tracker
 
 
-def test_a_cuda_run_says_its_numbers_are_not_comparable_with_cpu_runs(tmp_path, fake_occlusion):
+def test_a_cuda_run_says_its_numbers_are_not_comparable_with_cpu_runs(tmp_path):
     (tmp_path / "gt").mkdir()
     for device in ("cpu", "cuda"):
         run = tmp_path / device
@@ -346,8 +379,9 @@ def test_a_cuda_run_says_its_numbers_are_not_comparable_with_cpu_runs(tmp_path, 
 
 
 def test_occlusion_bold_marks_the_best_tracker_within_each_bin():
-    tables = _occlusion_frames(["a", "b", "c"])
-    vis_txt, vis_bold, rel_txt, rel_bold = occlusion_tables(tables)
+    tables = _breakdown_tables(["a", "b", "c"])
+    vis_txt, vis_bold = breakdown_table(VisibilityBins(), tables[VisibilityBins.name].combined)
+    rel_txt, rel_bold = breakdown_table(Relink(), tables[Relink.name].combined)
     # rows grouped by bin, in bin order, so a bin's trackers stand together
     assert vis_txt["bin"].tolist() == [b for b in BINS for _ in range(3)]
     assert rel_txt["gap"].tolist() == [g for g in GAPS for _ in range(3)]
@@ -371,8 +405,14 @@ def test_ablation_report_rebuilds_occlusion_claims_from_stored_counts(tmp_path):
     rng = np.random.default_rng(2)  # a seeded draw in which the null pair has no chance call (5% of draws do)
     better = {"consistency": {"[.25, .5)": 0.95}, "recall": 0.6, "relink": 0.7}
     same = {"consistency": {}, "recall": 0.6, "relink": 0.7}
-    _counts(rng, {"bytetrack/s0": same, "full/s0": same, "full/s1": same, "stripes/s0": better,
-                  "stripes/s1": better}).to_csv(out / "occlusion_by_sequence.csv", index=False)
+    counts = _counts(rng, {"bytetrack/s0": same, "full/s0": same, "full/s1": same, "stripes/s0": better,
+                           "stripes/s1": better})
+    for b in (VisibilityBins(), Relink()):  # stored as `bench ablate` pools them: entry in tracker, run key in run
+        rows = counts[counts["kind"] == ("visibility" if b.name == VisibilityBins.name else "gap")]
+        per_seq = rows.rename(columns={"bin": b.key}).assign(run=rows["tracker"],
+                                                             tracker=rows["tracker"].str.split("/s").str[0])
+        per_seq = per_seq[["tracker", "run", "seq", b.key, *b.counts]]
+        record.write_breakdown(out, b.name, record.BreakdownTables(per_seq, b.combine_sequences(per_seq)))
     write_ablation_report(out, published=False)
     md = (out / "ablation.md").read_text()
     occ = md.split("## Occlusion")[1]

@@ -9,7 +9,8 @@ import pytest
 
 from bench.core.config import load_config
 from bench.present.report import write_report
-from bench.core.run_store import latest_run
+from bench.core.record import RunRecord, latest_run
+from bench.evaluate.breakdowns.visibility import VIS_BINS
 from bench.commands.run import run_suite
 from bench.data.suites import load_suite
 
@@ -40,6 +41,18 @@ def test_run_writes_results_manifest_metrics_and_report(tiny):
     assert 0.2 < combined["HOTA"] <= 1 and 0 < combined["IDF1"] <= 1 and combined["FPS"] > 0
     check = pd.read_csv(run_dir / "crosscheck.csv")
     assert check["agree"].all()
+    # the breakdowns are computed in the evaluation stage and stored per sequence and combined
+    stored = RunRecord.load(run_dir)
+    assert stored.manifest == result.manifest and stored.manifest.breakdowns == {"occlusion_visibility": "",
+                                                                               "occlusion_relink": ""}
+    vis = stored.breakdowns["occlusion_visibility"]
+    assert vis.per_seq["seq"].unique().tolist() == val and vis.combined["bin"].tolist() == list(VIS_BINS)
+    counts = vis.per_seq.groupby("bin", sort=False)[["gt_boxes", "matched", "id_switches"]].sum()
+    assert (counts.to_numpy() == vis.combined[["gt_boxes", "matched", "id_switches"]].to_numpy()).all()
+    assert (vis.combined["recall"] == vis.combined["matched"] / vis.combined["gt_boxes"]).all()
+    mm = check[check["seq"] == "COMBINED"].iloc[0]  # the totals are motmetrics' (see bench.evaluate.occlusion)
+    assert counts["gt_boxes"].sum() - counts["matched"].sum() == mm["FN_motmetrics"]
+    assert counts["id_switches"].sum() == mm["IDs_motmetrics"]
     paths = write_report(run_dir)
     md = (run_dir / "report.md").read_text()
     assert "bytetrack" in md and "HOTA" in md and all(p.exists() for p in paths)
@@ -63,7 +76,7 @@ def test_failed_run_leaves_nothing(tiny, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("evaluation crashed")
 
-    monkeypatch.setattr("bench.commands.run.evaluate", boom)
+    monkeypatch.setattr("bench.evaluate.stage.evaluate", boom)
     with pytest.raises(RuntimeError):
         run_suite(cfg, suite, ["bytetrack"], run_id="broken")
     assert not (cfg.results_dir / "broken").exists()
@@ -145,7 +158,7 @@ def test_test_split_is_tracked_and_written_but_scored_only_with_gt(tmp_path):
     assert set(result.metrics["seq"]) == {"VA-01", "COMBINED"}
     assert (result.run_dir / "test" / "bytetrack" / "TE-01.txt").read_text().strip()  # tracked, written
     assert not (result.run_dir / "test" / "metrics.csv").exists()
-    assert result.manifest["suite"]["test_sequences"] == ["TE-01"]
+    assert result.manifest.suite.test_sequences == ["TE-01"]
 
     (root / "test" / "TE-01" / "gt").mkdir()
     (root / "test" / "TE-01" / "gt" / "gt.txt").write_text((root / "val" / "VA-01" / "gt" / "gt.txt").read_text())

@@ -16,6 +16,7 @@ from bench.core.config import load_config
 from bench.core.errors import BenchError
 from bench.data.suites import load_suite
 from bench.commands import tune
+from bench.present.tuning import fmt
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["synth.frames=40", "synth.num_train=2", "synth.num_val=1", "synth.people=6", "run.jobs=1"]
@@ -234,7 +235,7 @@ def test_run_tuned_gives_every_tracker_the_same_budget_and_reports_it(tiny):
     write_report(result.run_dir)
     md = (result.run_dir / "report.md").read_text()
     assert "## Tuning" in md and "4 Optuna TPE trials" in md and "never on val or test" in md
-    assert all(tune._fmt(v) in md for v in best.values())
+    assert all(fmt(v) in md for v in best.values())
     assert (result.run_dir / "tune_history.png").is_file()
 
 

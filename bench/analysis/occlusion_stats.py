@@ -15,6 +15,7 @@ smallest p is 2 / 2^S, 0.002 at 10, so a family of 6 comparisons × 11 bins coul
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,31 @@ METRICS = {  # name -> (kind, numerator, denominator)
     "recall": ("visibility", "matched", "gt_boxes"),
     "re-link rate": ("gap", "relinked", "gaps"),
 }
+
+
+def sequence_counts(tables: dict[str, Any]) -> pd.DataFrame | None:
+    """The two occlusion breakdowns' per-sequence counts as one long table for the paired tests over sequences
+    (`bench.analysis.occlusion_stats`): tracker, seq, kind (visibility | gap), bin and the counts, 0 where a count
+    belongs to the other kind. `tables`: breakdown name → BreakdownTables (a run's, or an ablation's pool, whose
+    per-sequence rows carry their run key "<variant>/s<seed>" in a `run` column, used here as the tracker). None
+    when either breakdown or its per-sequence table is missing."""
+    from bench.evaluate.breakdowns.relink import Relink
+    from bench.evaluate.breakdowns.visibility import VisibilityBins
+
+    vis, rel = tables.get(VisibilityBins.name), tables.get(Relink.name)
+    if vis is None or rel is None or vis.per_seq is None or rel.per_seq is None:
+        return None
+    zero = {"gt_boxes": 0, "matched": 0, "id_switches": 0, "consistent": 0, "gaps": 0, "relinked": 0}
+
+    def long(per_seq: pd.DataFrame, kind: str, key: str, counts: tuple[str, ...]) -> pd.DataFrame:
+        who = per_seq["run"] if "run" in per_seq else per_seq["tracker"]
+        out = pd.DataFrame({"tracker": who, "seq": per_seq["seq"], "kind": kind, "bin": per_seq[key]})
+        for c, v in zero.items():
+            out[c] = per_seq[c].astype(int) if c in counts else v
+        return out
+
+    return pd.concat([long(vis.per_seq, "visibility", VisibilityBins.key, VisibilityBins.counts),
+                      long(rel.per_seq, "gap", Relink.key, Relink.counts)], ignore_index=True)
 
 
 def sequence_rates(per_sequence: pd.DataFrame, entry_of: dict[str, str] | None = None) -> pd.DataFrame:

@@ -52,11 +52,12 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import TTestPower
 
 from bench.analysis import method_level
+from bench.core import metric_catalog
 from bench.core.errors import BenchError
 
-HEADLINE = ["HOTA", "AssA", "IDF1", "MOTA", "IDs"]
-LOWER_IS_BETTER = {"IDs", "FP", "FN"}
-PERCENT = {"HOTA", "DetA", "AssA", "MOTA", "IDF1", "mAP", "rank1"}  # stored as fractions, shown in points
+HEADLINE = metric_catalog.HEADLINE  # HOTA, AssA, IDF1, MOTA, IDs
+LOWER_IS_BETTER = set(metric_catalog.names(direction="lower"))
+PERCENT = set(metric_catalog.names(kind="rate"))  # stored as fractions, shown in points
 ALPHA = 0.05
 POWER = 0.8
 EXACT_UP_TO = 16  # sequences up to which all 2^S sign patterns are enumerated
@@ -378,15 +379,14 @@ def summarise(table: pd.DataFrame, baseline: str, order: list[str]) -> pd.DataFr
     out.index.name = "variant"
     out["seeds"] = n.reindex(out.index)
     for c in cols:
-        scale = 100.0 if c in PERCENT else 1.0
-        digits = 0 if c in ("IDs", "train_seconds") else 1
+        scale, digits = metric_catalog.CATALOG[c].scale, metric_catalog.digits(c)
         out[c] = [
             f"{mean.loc[v, c] * scale:.{digits}f} ± {std.loc[v, c] * scale:.{digits}f}"
             if not np.isnan(mean.loc[v, c])
             else "–"
             for v in out.index
         ]
-    return out.rename(columns={"train_seconds": "train s", "rank1": "rank-1"})
+    return out.rename(columns=_HEADERS)
 
 
 def summary_means(table: pd.DataFrame, order: list[str]) -> pd.DataFrame:
@@ -394,5 +394,8 @@ def summary_means(table: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     cols = [c for c in HEADLINE + ["mAP", "rank1", "train_seconds"] if c in table]
     mean = table.groupby("variant")[cols].mean().reindex([v for v in order if v in set(table["variant"])])
     for c in cols:
-        mean[c] = (mean[c] * (100.0 if c in PERCENT else 1.0)).round(0 if c in ("IDs", "train_seconds") else 1)
-    return mean.rename(columns={"train_seconds": "train s", "rank1": "rank-1"})
+        mean[c] = (mean[c] * metric_catalog.CATALOG[c].scale).round(metric_catalog.digits(c))
+    return mean.rename(columns=_HEADERS)
+
+
+_HEADERS = {m.name: m.header for m in metric_catalog.CATALOG.values() if m.display}  # rank1 -> rank-1, ...

@@ -9,14 +9,15 @@ ablation resumes where it stopped (and a unit killed while tracking reuses its c
 `run.backend = "dask"` the unfinished units run in parallel on the cluster, one unit per worker; with loky they run
 one after another, each tracking in parallel.
 
-`AblationRecord` is the one reader and writer of what an ablation leaves on disk (ablation.json, ablation.csv and the
-run folder of each (variant, seed)); the report asks it rather than knowing the layout.
+`AblationRecord` is what an ablation leaves on disk (what was run, one row per (variant, seed), the run folder of each
+(variant, seed) and the breakdowns pooled over seeds), stored through `bench.core.record`; the report asks it rather
+than knowing the layout.
 """
 
 from __future__ import annotations
 
-import json
 import math
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,11 +25,21 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from bench.analysis import stats
+from bench.core import metric_catalog
 from bench.core.config import Config, apply_mapping, read_toml
 from bench.core.device import resolve_device
 from bench.core.errors import BenchError
-from bench.core.fsutil import atomic_path, file_lock, lock_path, stable_hash
+from bench.core.fsutil import file_lock, lock_path, stable_hash
 from bench.core.progress import Reporter, SilentReporter
+from bench.core.record import (
+    RunRecord,
+    ablation_info_path,
+    is_run,
+    load_manifest,
+    read_ablation,
+    write_ablation,
+    write_breakdown,
+)
 from bench.data.suites import Suite
 
 if TYPE_CHECKING:
@@ -36,7 +47,7 @@ if TYPE_CHECKING:
     from bench.commands.run import RunResult
 
 ABLATION_DIR = Path(__file__).resolve().parents[2] / "ablations"
-METRICS = ["HOTA", "AssA", "IDF1", "MOTA", "IDs"]
+METRICS = metric_catalog.HEADLINE
 REID = ["mAP", "rank1"]
 TRACKER = "finetrack"  # defaults of an ablation file's `tracker` and `reference`
 REFERENCE = "bytetrack"
@@ -111,7 +122,7 @@ def load_ablation(name: str, cfg: Config) -> Ablation:
 def _row(result: RunResult, tracker: str) -> dict[str, Any]:
     combined = result.combined(tracker)
     row = {m: float(combined[m]) for m in METRICS}
-    reid = (result.manifest.get("reid") or {}).get(tracker)
+    reid = result.manifest.reid.get(tracker)
     if reid:
         row.update({m: float(reid["metrics"][m]) for m in REID})
         row["train_seconds"] = float(reid["train_seconds"])
@@ -150,7 +161,7 @@ def run_unit(cfg: Config, suite: Suite, unit: AblationUnit, run_dir: Path, repor
     from bench.commands.run import RunResult, run_suite
 
     with file_lock(lock_path(run_dir)):  # the same ablation running twice: the second waits, then reuses the run
-        if (run_dir / "manifest.json").is_file():
+        if is_run(run_dir):
             result = RunResult.load(run_dir)
         else:
             result = run_suite(unit.config(cfg), suite, [unit.tracker], run_dir=run_dir, reporter=reporter,
@@ -197,6 +208,7 @@ class AblationRecord:
     suite: str
     variants: list[str]
     overrides: dict[str, dict[str, Any]]
+    breakdowns: dict[str, str] = field(default_factory=dict)  # breakdown → "" when pooled, else why not
 
     @classmethod
     def of(cls, out: Path, ablation: Ablation, seeds: int, suite: str) -> AblationRecord:
@@ -205,28 +217,35 @@ class AblationRecord:
 
     @classmethod
     def load(cls, out: Path) -> AblationRecord:
-        for name in ("ablation.json", "ablation.csv"):
-            if not (out / name).is_file():
-                raise BenchError("missing ablation file", out / name, hint="pass a folder written by `bench ablate`")
+        info, _ = read_ablation(out)
         try:
-            info = json.loads((out / "ablation.json").read_text())
             return cls(out, info["name"], info.get("description", ""), info.get("tracker", TRACKER),
                        info.get("reference", REFERENCE), info["baseline"], int(info["seeds"]), info["suite"],
-                       list(info["variants"]), dict(info.get("overrides", {})))
+                       list(info["variants"]), dict(info.get("overrides", {})), dict(info.get("breakdowns", {})))
         except (ValueError, KeyError, TypeError) as e:
-            raise BenchError(f"unreadable ablation record ({e!r})", out / "ablation.json",
+            raise BenchError(f"unreadable ablation record ({e!r})", ablation_info_path(out),
                              hint="rerun `bench ablate` to rewrite it") from None
 
     def write(self, table: pd.DataFrame) -> None:
-        with atomic_path(self.folder / "ablation.csv") as tmp:
-            table.to_csv(tmp, index=False)
-        info = {k: getattr(self, k) for k in ("name", "description", "tracker", "reference", "baseline", "seeds",
-                                              "suite", "variants", "overrides")}
-        with atomic_path(self.folder / "ablation.json") as tmp:
-            tmp.write_text(json.dumps(info, indent=2))
+        """The table and what was run, with the breakdowns of its runs pooled over seeds (per entry)."""
+        from bench.evaluate.breakdowns import pool
+
+        runs = self.runs()
+        tables = {k: RunRecord.load(p).breakdowns for k, p in runs.items()}
+        reasons = {}
+        for p in runs.values():
+            reasons.update({n: r for n, r in load_manifest(p).breakdowns.items() if r})
+        pooled, why = pool({f"{v}/s{s}": t for (v, s), t in tables.items()}, {f"{v}/s{s}": v for v, s in tables},
+                           reasons)
+        for name, t in pooled.items():
+            write_breakdown(self.folder, name, t)
+        done = dataclasses.replace(self, breakdowns=why)
+        info = {k: getattr(done, k) for k in ("name", "description", "tracker", "reference", "baseline", "seeds",
+                                              "suite", "variants", "overrides", "breakdowns")}
+        write_ablation(self.folder, info, table)
 
     def table(self) -> pd.DataFrame:
-        return pd.read_csv(self.folder / "ablation.csv")
+        return read_ablation(self.folder)[1]
 
     def run_folder(self, variant: str, seed: int) -> Path:
         return self.folder / (self.reference if variant == self.reference else f"{variant}-s{seed}")
@@ -235,7 +254,7 @@ class AblationRecord:
         """(variant, seed) -> finished run folder (the reference as seed 0), for the first `seeds` seeds."""
         keys = [(self.reference, 0)] + [(v, s) for s in range(self.seeds if seeds is None else seeds)
                                         for v in self.variants]
-        return {k: p for k in keys if ((p := self.run_folder(*k)) / "metrics.csv").is_file()}
+        return {k: p for k in keys if is_run(p := self.run_folder(*k))}
 
     def values(self, seeds: int | None = None) -> pd.DataFrame | None:
         """Per-(variant, seed, sequence) metrics of the first `seeds` seeds; None when a run folder is missing."""
@@ -243,7 +262,7 @@ class AblationRecord:
         if len(runs) < 1 + len(self.variants) * (self.seeds if seeds is None else seeds):
             return None
         frames = [
-            stats.values_from_metrics(pd.read_csv(p / "metrics.csv"),
+            stats.values_from_metrics(RunRecord.load(p).metrics,
                                       self.reference if v == self.reference else self.tracker, entry=v, seed=s)
             for (v, s), p in runs.items()
         ]
@@ -313,7 +332,7 @@ def run_ablation(cfg: Config, suite: Suite, ablation: Ablation, seeds: int, repo
             done(i, run_unit(cfg, suite, unit, folder, reporter, backend)[1])
     else:
         for i, (unit, folder) in enumerate(zip(units, folders)):  # finished units are read here, not shipped
-            if (folder / "manifest.json").is_file():
+            if is_run(folder):
                 done(i, run_unit(cfg, suite, unit, folder)[1])
         todo = [i for i, r in enumerate(rows) if r is None]
         cuda = resolve_device(cfg.run.device) == "cuda"

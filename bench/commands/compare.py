@@ -6,10 +6,11 @@ other files in it are ignored. The ground-truth root holds `<SEQ>/gt/gt.txt` (an
 MOT17's `train/` folder or a bench suite's folder. The compared sequences are `--seqs`, or else every gt sequence that
 any folder has a result for; every folder needs a file for each of them.
 
-The folders are copied into a run folder (`results/<run-id>/<name>/<SEQ>.txt`) with `metrics.csv`, `crosscheck.csv`
-and `manifest.json` in `bench run`'s layout, and the report is `bench.present.report.write_report`'s, so the analysis
-(metrics, paired intervals and verdicts, occlusion bins, re-link rates, plots, LaTeX) is the same code as for a run.
-Without timings there is no FPS column.
+The folders are copied into a run folder (`results/<run-id>/<name>/<SEQ>.txt`) and evaluated by the runner's own
+evaluation stages (metrics, cross-check, breakdowns), and its record is `bench.core.record`'s, as a run's; the report
+is `bench.present.report.write_report`'s, so the analysis (metrics, paired intervals and verdicts, occlusion bins,
+re-link rates, plots, LaTeX) is the same code as for a run. Without timings there is no FPS column. Nothing here
+loads torch: the evaluation stage is `bench.evaluate.stage`, apart from the runner.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from pathlib import Path
 from bench.core.errors import BenchError
 from bench.core.fsutil import atomic_dir, remove_stale_temp, stable_hash
 from bench.core.progress import Reporter, SilentReporter
-from bench.core.run_store import run_folder
-from bench.commands.run import RunResult, evaluate_trackers, report_crosscheck, git_commit, package_versions, write_run
+from bench.core.record import Manifest, RunRecord, SuiteRecord, git_commit, package_versions, run_folder
+from bench.evaluate.stage import evaluate_breakdowns, evaluate_trackers, report_crosscheck
 
 LAYOUT = ("DIR/<SEQ>.txt or DIR/data/<SEQ>.txt (TrackEval's layout), MOTChallenge result format "
           "frame,id,x,y,w,h,score[,-1,-1,-1]; name a folder with NAME=DIR (default: the folder's name)")
@@ -65,7 +66,7 @@ def parse_entries(specs: list[str]) -> dict[str, Path]:
 
 def compare_folders(entries: dict[str, Path], gt_root: Path, results_dir: Path, seqs: list[str] | None = None,
                     benchmark: str | None = None, run_id: str | None = None, reporter: Reporter | None = None,
-                    benchmark_source: str = "--benchmark") -> RunResult:
+                    benchmark_source: str = "--benchmark") -> RunRecord:
     """Copy, evaluate and record the folders as one run (tracker order = argument order). benchmark None or "auto":
     decided once for all folders from the sequence names and the gt (`bench.data.benchmarks.choose`)."""
     from bench.data.benchmarks import choose
@@ -101,22 +102,23 @@ def compare_folders(entries: dict[str, Path], gt_root: Path, results_dir: Path, 
                 shutil.copyfile(folder / f"{s}.txt", tmp / name / f"{s}.txt")
         metrics, checks, bench_name = evaluate_trackers(tmp, list(entries), gt_root, seqs, choice.name, reporter)
         report_crosscheck(checks, run_dir, reporter)
-        manifest = {
-            "run_id": run_id,
-            "suite": {"name": gt_root.name, "root": str(gt_root), "benchmark": bench_name,
-                      "benchmark_reason": choice.reason, "sequences": seqs, "test_sequences": []},
-            "trackers": list(entries),
-            "compared": {n: str(p.resolve()) for n, p in entries.items()},
-            "git_commit": git_commit(),
-            "packages": package_versions(),
-            "device": "n/a",
-            "seed": 0,
-            "detections": {"source": "external"},
-            "notes": ["Results of other tools compared by `bench compare` (no tracker was run, so there is no FPS): "
-                      + ", ".join(f"{n} from `{p.resolve()}`" for n, p in entries.items()) + "."],
-            "timings": {"total_seconds": time.time() - started},
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
-        }
-        result = RunResult(run_id, run_dir, metrics, checks, manifest)
-        write_run(tmp, result)
+        breakdowns, reasons = evaluate_breakdowns(tmp, list(entries), gt_root, seqs, bench_name)
+        manifest = Manifest(
+            run_id=run_id,
+            suite=SuiteRecord(gt_root.name, str(gt_root), bench_name, list(seqs), benchmark_reason=choice.reason),
+            trackers=list(entries),
+            compared={n: str(p.resolve()) for n, p in entries.items()},
+            git_commit=git_commit(),
+            packages=package_versions(),
+            device="n/a",
+            seed=0,
+            detections={"source": "external"},
+            notes=["Results of other tools compared by `bench compare` (no tracker was run, so there is no FPS): "
+                   + ", ".join(f"{n} from `{p.resolve()}`" for n, p in entries.items()) + "."],
+            timings={"total_seconds": time.time() - started},
+            started=time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
+            breakdowns=reasons,
+        )
+        result = RunRecord(run_dir, manifest, metrics, checks, breakdowns)
+        result.write(tmp)
     return result

@@ -7,24 +7,24 @@ from pathlib import Path
 import pandas as pd
 
 from bench.analysis import plan, stats
+from bench.core import record
 from bench.core.errors import BenchError
 
 
 def pilots(folder: Path, primary: str = "HOTA") -> list[plan.Pilot]:
     """The primary metric's spreads of every comparison the folder's report makes: an ablation's variants vs its
     baseline and vs its reference, or a run's tracker pairs."""
-    if (folder / "ablation.csv").is_file():
+    if record.is_ablation(folder):
         from bench.commands.ablate import AblationRecord
 
-        record = AblationRecord.load(folder)
-        values = record.values()
+        ablation = AblationRecord.load(folder)
+        values = ablation.values()
         if values is None:
             raise BenchError("the ablation's per-seed run folders are not all here", folder,
-                             hint="the planner needs each <variant>-s<seed>/metrics.csv")
-        pairs = [(v, record.baseline) for v in record.variants if v != record.baseline]
-        pairs += [(v, record.reference) for v in record.variants]
-    elif (folder / "metrics.csv").is_file():
-        metrics = pd.read_csv(folder / "metrics.csv")
+                             hint="the planner needs every variant's per-seed run folder")
+        pairs = [(v, ablation.baseline) for v in ablation.variants if v != ablation.baseline]
+        pairs += [(v, ablation.reference) for v in ablation.variants]
+    elif (metrics := record.read_metrics(folder)) is not None:
         values = stats.values_from_metrics(metrics)
         trackers = list(dict.fromkeys(values["entry"]))
         pairs = [(a, b) for i, b in enumerate(trackers) for a in trackers[i + 1 :]]

@@ -1,25 +1,25 @@
 """`bench run` as explicit stages, read top to bottom in `run_suite`:
 
-    plan_run → detect → reid_checkpoints → embed → track_jobs → run_jobs → (write_tracks, evaluate_run) → write_run
+    plan_run → detect → reid_checkpoints → embed → track_jobs → run_jobs → (write_tracks, evaluate_run)
+             → evaluate_breakdowns → write_run
 
 Each stage is a function with typed input and output. The unit of work is `bench.track.jobs.TrackJob` (one tracker on
 one sequence, content key `job.key()`), run by `run_jobs` on a `bench.core.backends.Backend` (joblib/loky or Dask); each
 result is cached by that key, so a rerun of an interrupted run tracks only the jobs that had not finished. The run
 folder is built under a temporary name and renamed when complete, so a failed, interrupted or killed run leaves no
 half-written results; its name is claimed by a lock for the run's lifetime, so concurrent runs never share one.
+What the folder holds, and how it is read back, is `bench.core.record`'s. `prepare_inputs` is the same detections and
+embeddings stages for a client that tracks its own way (`bench tune`), with no run folder.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
-import json
-import platform
-import subprocess
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass, field
-from importlib import metadata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +33,9 @@ from bench.detect.sources import load_detections, make_source
 from bench.core.device import resolve_device
 from bench.appearance.embeddings import load_embeddings
 from bench.core.errors import BenchError
-from bench.evaluate.crosscheck import summary_line as crosscheck_summary
 from bench.evaluate.score import evaluate
 from bench.core.fsutil import (
     atomic_dir,
-    atomic_write_json,
     file_lock,
     lock_path,
     remove_stale_locks,
@@ -45,36 +43,17 @@ from bench.core.fsutil import (
 )
 from bench.data.mot_io import write_results
 from bench.appearance.checkpoints import ensure_checkpoint, load_checkpoint
-from bench.core.progress import Alert, Reporter, SilentReporter
-from bench.core.run_store import new_folder, run_folder
+from bench.core.progress import Reporter, SilentReporter
+from bench.core.record import Manifest, RunRecord, SuiteRecord, git_commit, new_folder, package_versions, \
+    run_folder, write_test_metrics
+from bench.evaluate.stage import evaluate_breakdowns, evaluate_trackers, report_crosscheck
 from bench.data.suites import Sequence, Suite
 from bench.core.trackers_registry import REGISTRY
 from bench.track.jobs import TrackJob, TrackOutput, track_job, track_sequence
 
-PACKAGES = ("numpy", "scipy", "pandas", "lap", "trackeval", "motmetrics", "torch", "joblib")
 
 # (cfg, tracker, suite, seed, device) → checkpoint path; the default trains on the suite's train split when needed
 CheckpointProvider = Callable[[Config, str, Suite, int, str, Reporter], Path]  # (cfg, tracker, suite, seed, device, reporter)
-
-
-def git_commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).resolve().parent
-        )
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def package_versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for p in PACKAGES:
-        try:
-            out[p] = metadata.version(p)
-        except metadata.PackageNotFoundError:
-            out[p] = "missing"
-    return out
 
 
 # ---- stage 1: what to run ----------------------------------------------------------------------------------------
@@ -211,6 +190,32 @@ def embed(plan: RunPlan, dets: RunDetections, checkpoints: dict[str, tuple[Path,
     return Embeddings(features, meta, timing)
 
 
+# ---- detections and embeddings for a client that tracks its own way (bench tune) ----------------------------------
+
+
+@dataclass(frozen=True)
+class PreparedInputs:
+    plan: RunPlan
+    detections: RunDetections
+    embeddings: Embeddings  # of the appearance trackers among `plan.trackers`
+
+
+def prepare_inputs(cfg: Config, suite: Suite, trackers: list[str], seqs: list[Sequence],
+                   reporter: Reporter | None = None, checkpoints: CheckpointProvider = ensure_checkpoint
+                   ) -> PreparedInputs:
+    """Detections and Re-ID embeddings of `seqs` of `suite` for `trackers`, through the run's own stages and cache
+    (checkpoints trained on the suite's train split when needed); no run folder is made."""
+    for t in trackers:
+        if t not in REGISTRY:
+            raise BenchError(f"unknown tracker {t!r}", hint=f"known: {', '.join(REGISTRY)}")
+    reporter = reporter or SilentReporter()
+    plan = RunPlan(cfg, suite, tuple(trackers), "", cfg.results_dir, resolve_device(cfg.run.device), tuple(seqs),
+                   time.time())
+    cache = ArrayCache(cfg.cache_dir, warn=reporter.message)
+    dets = detect(plan, cache, reporter)
+    return PreparedInputs(plan, dets, embed(plan, dets, reid_checkpoints(plan, checkpoints, reporter), cache))
+
+
 # ---- stage 5: tracking -------------------------------------------------------------------------------------------
 
 
@@ -281,28 +286,6 @@ def tracking_timing(outputs: list[TrackOutput]) -> dict[str, dict[str, dict[str,
     return t
 
 
-def evaluate_trackers(
-    folder: Path, trackers: list[str], gt_root: Path, seqs: list[str], benchmark: str | None, reporter: Reporter,
-    fps: dict[str, dict[str, float]] | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame, str]:
-    """Metrics (one row per tracker and sequence, COMBINED included; FPS where given) and the py-motmetrics
-    cross-check of the result folders `folder/<tracker>/`, stacked, and the benchmark they were scored as."""
-    tables, checks, scored_as = [], [], benchmark
-    for name in trackers:
-        result = evaluate(folder / name, gt_root, seqs=seqs, benchmark=benchmark, tracker_name=name,
-                          reporter=reporter)
-        scored_as = result.benchmark
-        table = result.metrics.copy()
-        if fps is not None:
-            table["FPS"] = [fps[name].get(str(i), np.nan) for i in table.index]
-        table.insert(0, "tracker", name)
-        tables.append(table.reset_index())
-        check = result.crosscheck.copy()
-        check.insert(0, "tracker", name)
-        checks.append(check.reset_index())
-    return pd.concat(tables, ignore_index=True), pd.concat(checks, ignore_index=True), scored_as
-
-
 def evaluate_run(
     plan: RunPlan, folder: Path, outputs: list[TrackOutput], reporter: Reporter
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -319,12 +302,6 @@ def evaluate_run(
     return metrics, checks
 
 
-def report_crosscheck(checks: pd.DataFrame, run_dir: Path, reporter: Reporter) -> None:
-    """The cross-check as one line per run (red only for a real disagreement); the detail is in crosscheck.csv."""
-    text, ok = crosscheck_summary(checks, f"per sequence in {run_dir / 'crosscheck.csv'}")
-    reporter.message(text if ok else Alert(text))
-
-
 def evaluate_test(plan: RunPlan, folder: Path, reporter: Reporter) -> None:
     """`test/metrics.csv` when every test sequence has gt (public test splits have none: results only)."""
     if not plan.test_seqs or not all(s.has_gt for s in plan.test_seqs):
@@ -334,75 +311,43 @@ def evaluate_test(plan: RunPlan, folder: Path, reporter: Reporter) -> None:
         result = evaluate(folder / "test" / name, plan.suite.gt_root("test"), seqs=[s.name for s in plan.test_seqs],
                           benchmark=plan.suite.benchmark, tracker_name=f"{name} (test)", reporter=reporter)
         tables.append(result.metrics.reset_index().assign(tracker=name))
-    pd.concat(tables, ignore_index=True).to_csv(folder / "test" / "metrics.csv", index=False)
+    write_test_metrics(folder, pd.concat(tables, ignore_index=True))
 
 
 # ---- stage 7: write ----------------------------------------------------------------------------------------------
 
 
-@dataclass
-class RunResult:
-    """What a run produced, in memory; `metrics.csv`, `crosscheck.csv` and `manifest.json` hold the same on disk."""
-
-    run_id: str
-    run_dir: Path
-    metrics: pd.DataFrame  # one row per (tracker, seq) incl. COMBINED
-    crosscheck: pd.DataFrame
-    manifest: dict[str, Any] = field(default_factory=dict)
-
-    def combined(self, tracker: str) -> pd.Series:
-        m = self.metrics
-        return m[(m["seq"] == "COMBINED") & (m["tracker"] == tracker)].iloc[0]
-
-    @classmethod
-    def load(cls, run_dir: Path) -> RunResult:
-        """A finished run from its folder, whichever process wrote it."""
-        manifest = json.loads((run_dir / "manifest.json").read_text())
-        return cls(
-            manifest.get("run_id", run_dir.name),
-            run_dir,
-            pd.read_csv(run_dir / "metrics.csv"),
-            pd.read_csv(run_dir / "crosscheck.csv"),
-            manifest,
-        )
+RunResult = RunRecord  # what a run produced: in memory, and on disk through bench.core.record
 
 
-def build_manifest(plan: RunPlan, dets: RunDetections, emb: Embeddings, outputs: list[TrackOutput]) -> dict[str, Any]:
+def build_manifest(plan: RunPlan, dets: RunDetections, emb: Embeddings, outputs: list[TrackOutput]) -> Manifest:
     cfg, suite = plan.cfg, plan.suite
     timings: dict[str, Any] = {"detections": dets.timing, "tracking": tracking_timing(outputs)}
     timings["tracks"] = {"cache_hits": sum(o.cached for o in outputs), "jobs": len(outputs)}
     if emb.timing:
         timings["reid"] = emb.timing
     timings["total_seconds"] = time.time() - plan.started
-    return {
-        "run_id": plan.run_id,
-        "suite": {
-            "name": suite.name,
-            "root": str(suite.root),
-            "benchmark": suite.benchmark,
-            "benchmark_reason": suite.benchmark_reason,
-            "sequences": [s.name for s in plan.seqs],
-            "test_sequences": [s.name for s in plan.test_seqs],
-        },
-        "trackers": list(plan.trackers),
-        "config": cfg.to_dict(),
-        "config_hash": cfg.hash(),
-        "git_commit": git_commit(),
-        "packages": package_versions(),
-        "device": plan.device,
-        "seed": cfg.run.seed,
-        "jobs": cfg.run.jobs,
-        "detections": dets.source,
-        "reid": emb.meta,
-        "timings": timings,
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(plan.started)),
-    }
+    return Manifest(
+        run_id=plan.run_id,
+        suite=SuiteRecord(suite.name, str(suite.root), suite.benchmark, [s.name for s in plan.seqs],
+                          [s.name for s in plan.test_seqs], suite.benchmark_reason),
+        trackers=list(plan.trackers),
+        config=cfg.to_dict(),
+        config_hash=cfg.hash(),
+        git_commit=git_commit(),
+        packages=package_versions(),
+        device=plan.device,
+        seed=cfg.run.seed,
+        jobs=cfg.run.jobs,
+        detections=dets.source,
+        reid=emb.meta,
+        timings=timings,
+        started=time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(plan.started)),
+    )
 
 
-def write_run(folder: Path, result: RunResult) -> None:
-    result.metrics.to_csv(folder / "metrics.csv", index=False)
-    result.crosscheck.to_csv(folder / "crosscheck.csv", index=False)
-    atomic_write_json(folder / "manifest.json", result.manifest)
+def write_run(folder: Path, result: RunRecord) -> None:
+    result.write(folder)
 
 
 # ---- the run -----------------------------------------------------------------------------------------------------
@@ -424,7 +369,7 @@ def run_suite(
     """Track the suite's val sequences with each tracker, evaluate, and write `results/<run-id>/`. Tracking runs on
     `backend` (default: `run.backend`, `run.jobs` and `run.scheduler` of the config). `finish` (e.g. the report)
     writes into the folder before it is published, so a run that fails there (a full disk) leaves no folder.
-    `extra_manifest` adds records to the manifest (e.g. `tuning` from `bench run --tuned N`)."""
+    `extra_manifest` sets fields of the manifest (e.g. `tuning` and `notes` from `bench run --tuned N`)."""
     reporter = reporter or SilentReporter()
     backend = backend or Backend(cfg.run.backend, cfg.run.jobs, cfg.run.scheduler)
     with ExitStack() as claims:
@@ -442,8 +387,11 @@ def _run_planned(plan: RunPlan, checkpoints: CheckpointProvider, reporter: Repor
         outputs = run_jobs(jobs, backend, reporter, on_output=lambda out: write_tracks(tmp, out, plan), cache=cache)
         metrics, crosscheck = evaluate_run(plan, tmp, outputs, reporter)
         evaluate_test(plan, tmp, reporter)
-        manifest = {**build_manifest(plan, dets, emb, outputs), **(extra_manifest or {})}
-        result = RunResult(plan.run_id, plan.run_dir, metrics, crosscheck, manifest)
+        breakdowns, reasons = evaluate_breakdowns(tmp, list(plan.trackers), plan.suite.root,
+                                                  [s.name for s in plan.seqs], plan.suite.benchmark)
+        manifest = dataclasses.replace(build_manifest(plan, dets, emb, outputs), breakdowns=reasons,
+                                       **(extra_manifest or {}))
+        result = RunRecord(plan.run_dir, manifest, metrics, crosscheck, breakdowns)
         write_run(tmp, result)
         if finish is not None:
             finish(tmp)

@@ -50,14 +50,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bench.core import metric_catalog, record
 from bench.core.backends import Backend, dask_client, run_units
 from bench.core.config import Config, apply_mapping, read_toml
 from bench.core.errors import BenchError
-from bench.core.fsutil import atomic_path, atomic_write_json, atomic_write_text, file_lock, stable_hash
+from bench.core.fsutil import file_lock, stable_hash
 from bench.core.progress import Reporter, SilentReporter
-from bench.analysis.stats import LOWER_IS_BETTER, PERCENT
+from bench.core.typed_toml import in_range
 from bench.data.suites import Sequence, Suite
 from bench.core.trackers_registry import REGISTRY, TrackerEntry, tracker_params
+from bench.present.tuning import show
 
 REFUSED_SPLITS = ("val", "test")
 STUDY_NAME = "bench-tune"
@@ -130,10 +132,8 @@ def _dim(f: dataclasses.Field, tp: Any, bounds: Any, key: str) -> Dim:
                              "tune.space")
         lo, hi = float(bounds[0]), float(bounds[1])
         if spec is not None:
-            from bench.core.config import _in_range
-
             for b in (lo, hi):
-                if not _in_range(b, spec):
+                if not in_range(b, spec):
                     raise BenchError(f"{key}: bound {b:g} lies outside the field's range", "tune.space",
                                      hint=f"allowed: {spec}")
     if not lo < hi:
@@ -289,11 +289,8 @@ def _safe(name: str) -> str:
 
 def prepare(cfg: Config, suite: Suite, tracker: str, reporter: Reporter | None = None) -> StudyData:
     """Detections, embeddings and gt of the tuning sequences (cached like `bench run`'s), and the study's key."""
-    from bench.core.cache import ArrayCache
+    from bench.commands.run import prepare_inputs
     from bench.data.mot_fast import load_rows
-    from bench.appearance.checkpoints import ensure_checkpoint
-    from bench.core.device import resolve_device
-    from bench.commands.run import RunPlan, detect, embed, reid_checkpoints
     from bench.track.jobs import arrays_digest
 
     reporter = reporter or SilentReporter()
@@ -301,11 +298,8 @@ def prepare(cfg: Config, suite: Suite, tracker: str, reporter: Reporter | None =
         raise BenchError(f"unknown tracker {tracker!r}", hint=f"known: {', '.join(REGISTRY)}")
     dims = search_space(cfg, tracker)
     view, seqs = tune_view(cfg, suite)
-    plan = RunPlan(cfg, view, (tracker,), "tune", cfg.results_dir / "tune", resolve_device(cfg.run.device),
-                   tuple(seqs), time.time())
-    cache = ArrayCache(cfg.cache_dir, warn=reporter.message)
-    dets = detect(plan, cache, reporter)
-    emb = embed(plan, dets, reid_checkpoints(plan, ensure_checkpoint, reporter), cache)
+    prepared = prepare_inputs(cfg, view, [tracker], seqs, reporter)
+    dets, emb = prepared.detections, prepared.embeddings
     data = []
     for s in seqs:
         if not s.has_gt:
@@ -344,18 +338,7 @@ def objective_metric(cfg: Config) -> str:
 
 
 def direction(metric: str) -> str:
-    return "minimize" if metric in LOWER_IS_BETTER else "maximize"
-
-
-def _show(v: float | None, metric: str, digits: int = 2) -> str:
-    """A value of the objective as reports show it: rates in %, counts as they are; None as '–'."""
-    if v is None:
-        return "–"
-    return f"{100 * v:.{digits}f}" if metric in PERCENT else f"{v:.0f}"
-
-
-def _verb(metric: str) -> str:
-    return "minimising" if metric in LOWER_IS_BETTER else "maximising"
+    return "minimize" if metric_catalog.lower_is_better(metric) else "maximize"
 
 
 def open_study(folder: Path, seed: int, metric: str) -> Any:
@@ -480,7 +463,7 @@ def importances(study: Any, trials: list[Any], metric: str) -> dict[str, float]:
 def study_result(study: Any, data: StudyData, cfg: Config, budget: int, suite_name: str, rate: float) -> TuneResult:
     trials = complete_trials(study)[:budget]
     metric = objective_metric(cfg)
-    sign = -1 if metric in LOWER_IS_BETTER else 1
+    sign = -1 if metric_catalog.lower_is_better(metric) else 1
     best = max(trials, key=lambda t: (sign * t.value, -t.number))
     default = trials[0].value if trials and all(trials[0].params.get(k) == v for k, v in
                                                  {d.name: data.base[d.name] for d in data.dims}.items()) else None
@@ -501,10 +484,10 @@ def _toml_value(v: Any) -> str:
 
 def params_toml(result: TuneResult) -> str:
     """The best parameters as a bench.toml fragment for `bench run --params FILE` / `bench ablate --params FILE`."""
-    default = _show(result.default_value, result.metric)
+    default = show(result.default_value, result.metric)
     lines = [
         f"# bench tune {result.tracker} on {result.suite}: {result.split} split ({', '.join(result.sequences)}),",
-        f"# best {result.metric} {_show(result.best_value, result.metric)} (configured parameters: {default}) over "
+        f"# best {result.metric} {show(result.best_value, result.metric)} (configured parameters: {default}) over "
         f"{result.budget} trials; study {result.folder / 'study.db'}",
         f"[trackers.{result.tracker}]",
         *(f"{k} = {_toml_value(v)}" for k, v in result.best_params.items()),
@@ -555,90 +538,12 @@ def trials_frame(study: Any) -> pd.DataFrame:
 
 
 def write_outputs(study: Any, result: TuneResult, data: StudyData) -> list[Path]:
-    from bench.present import plots
+    """The study's record (best.toml, trials.csv, tune.json) and its report (tune.md, plots)."""
+    from bench.present.tuning import study_report
 
-    folder = result.folder
-    atomic_write_text(folder / "best.toml", params_toml(result))
-    with atomic_path(folder / "trials.csv") as tmp:
-        trials_frame(study).to_csv(tmp, index=False)
-    atomic_write_json(folder / "tune.json", {**result.to_dict(), "key": data.key, "base": data.base,
-                                             "reid": data.reid})
-    hist = plot_history({result.tracker: result.history}, folder / "history.png", result.metric)
-    paths = [folder / "best.toml", folder / "trials.csv", folder / "tune.json", hist]
-    if result.importance:
-        paths.append(plot_importance({result.tracker: result.importance}, folder / "importance.png"))
-    md = [f"# bench tune: {result.tracker} on {result.suite}", "", describe(result), ""]
-    md += [params_table([result]).to_markdown(index=False), ""]
-    md += [f"![history]({hist.name})", ""]
-    if result.importance:
-        md += ["![importance](importance.png)", ""]
-    atomic_write_text(folder / "tune.md", "\n".join(md))
-    plots.plt.close("all")
-    return paths + [folder / "tune.md"]
-
-
-def describe(result: TuneResult) -> str:
-    default = "not in the study" if result.default_value is None else _show(result.default_value, result.metric)
-    rate = "" if math.isnan(result.trials_per_min) else f" ({result.trials_per_min:.1f} trials/min)"
-    return (f"Optuna TPE, {result.budget} trials{rate}, {_verb(result.metric)} {result.metric} on the {result.split} "
-            f"split ({', '.join(result.sequences)}; never val or test): best "
-            f"{_show(result.best_value, result.metric)}, configured "
-            f"parameters {default}. Study: `{result.folder / 'study.db'}`.")
-
-
-def params_table(results: list[TuneResult] | list[dict[str, Any]]) -> pd.DataFrame:
-    """tracker, parameter, search space, configured value and tuned value."""
-    rows = []
-    for r in results:
-        r = r if isinstance(r, dict) else r.to_dict()
-        for k, v in r["best_params"].items():
-            rows.append({"tracker": r["tracker"], "parameter": k, "space": r["space"].get(k, ""),
-                         "configured": _fmt(r["configured"].get(k, "")), "tuned": _fmt(v)})
-    return pd.DataFrame(rows)
-
-
-def _fmt(v: Any) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-
-# ---- plots (matplotlib/seaborn, in the style of bench.present.plots) --------------------------------------------------------
-
-
-def plot_history(histories: dict[str, list[float]], path: Path, metric: str) -> Path:
-    """Each trial's objective (points) and the best so far (line), per tracker."""
-    from bench.present import plots
-
-    plots.sns.set_theme(style="whitegrid")
-    fig, ax = plots.plt.subplots(figsize=(7, 4))
-    for i, (tracker, values) in enumerate(histories.items()):
-        color = f"C{i}"
-        x = np.arange(len(values))
-        v = np.asarray(values, dtype=float) * (100 if metric in PERCENT else 1)
-        best = np.minimum.accumulate(v) if metric in LOWER_IS_BETTER else np.maximum.accumulate(v)
-        ax.scatter(x, v, s=14, color=color, alpha=0.5)
-        ax.plot(x, best, color=color, label=tracker, drawstyle="steps-post")
-    ax.set_xlabel("trial")
-    ax.set_ylabel(f"{metric} (%)" if metric in PERCENT else metric)
-    ax.set_title(f"Optimisation history ({metric} on the tuning sequences; line: best so far)")
-    ax.legend()
-    plots._pad(ax)
-    return plots.save(fig, path)
-
-
-def plot_importance(imps: dict[str, dict[str, float]], path: Path) -> Path:
-    """PED-ANOVA importance of each parameter, one panel per tracker."""
-    from bench.present import plots
-
-    plots.sns.set_theme(style="whitegrid")
-    fig, axes = plots.plt.subplots(1, len(imps), figsize=(4.2 * len(imps), 0.5 + 0.45 * max(map(len, imps.values()))),
-                                   squeeze=False)
-    for ax, (tracker, imp) in zip(axes[0], imps.items()):
-        names = sorted(imp, key=imp.get)
-        ax.barh(names, [imp[n] for n in names], color="C0")
-        ax.set_title(tracker)
-        ax.set_xlabel("importance (PED-ANOVA)")
-    fig.suptitle("Parameter importance")
-    return plots.save(fig, path)
+    info = {**result.to_dict(), "key": data.key, "base": data.base, "reid": data.reid}
+    paths = record.write_study(result.folder, info, trials_frame(study), params_toml(result))
+    return paths + study_report(result, result.folder)
 
 
 # ---- bench run --tuned N ------------------------------------------------------------------------------------------
@@ -665,28 +570,3 @@ def tune_all(cfg: Config, suite: Suite, trackers: list[str], budget: int, backen
         "trackers": {r.tracker: {**r.to_dict(), "base": tracker_params(r.tracker, cfg.trackers)} for r in results},
     }
     return apply_mapping(cfg, overrides, "tuned parameters"), record
-
-
-def report_section(doc: Any, run_dir: Path, tuning: dict[str, Any], context: str) -> None:
-    """The run report's account of the tuning: budget, where, configured vs tuned values, history and importance."""
-    recs = list(tuning["trackers"].values())
-    seqs = ", ".join(recs[0]["sequences"]) if recs else ""
-    doc.text("## Tuning",
-             f"Before this run every tracker was tuned with the same budget: {tuning['budget']} Optuna TPE trials "
-             f"(seed {tuning['seed']}) {_verb(tuning['metric'])} {tuning['metric']} on the {tuning['split']} split "
-             f"({seqs}; never "
-             "on val or test), starting from its configured parameters; the val results above use the best "
-             "trial's parameters. Objective on the tuning sequences, configured → tuned: "
-             + "; ".join(f"{r['tracker']} {_show(r['default_value'], tuning['metric'], 1)} → "
-                         f"{_show(r['best_value'], tuning['metric'], 1)}" for r in recs) + "."
-             + (" The appearance trackers were tuned on embeddings of the Re-ID model trained on these same "
-                "sequences, which is optimistic for them." if tuning["split"] == "train" else ""))
-    doc.table(params_table(recs), f"Tuned parameters ({tuning['budget']} trials per tracker; {context}).",
-              "tab:tuned")
-    hist = plot_history({r["tracker"]: r["history"] for r in recs}, run_dir / "tune_history.png", tuning["metric"])
-    doc.figure(hist, f"Optimisation history of each tracker's study ({tuning['metric']} on the tuning sequences).")
-    imps = {r["tracker"]: r["importance"] for r in recs if r["importance"]}
-    if imps:
-        doc.figure(plot_importance(imps, run_dir / "tune_importance.png"),
-                   "Parameter importance (PED-ANOVA) of each tracker's study.")
-

@@ -1,23 +1,24 @@
 """Typed configuration loaded from `bench.toml`, with CLI overrides.
 
-Every section is a dataclass; unknown keys, values of the wrong type, NaN/inf and values outside a field's declared
-range or choices are rejected with one error naming the key (e.g. `trackers.bytetrack.track_tresh`), so a typo never
+This module is the schema: every section is a dataclass. Reading a table into it is the generic engine's
+(`bench.core.typed_toml`): unknown keys, values of the wrong type, NaN/inf and values outside a field's declared range
+or choices are rejected with one error naming the key (e.g. `trackers.bytetrack.track_tresh`), so a typo never
 silently falls back to a default and an impossible value never silently gives zero tracks.
 
-Ranges and choices are declared next to each field as dataclass metadata, checked here by `_check_field`:
+Ranges and choices are declared next to each field as dataclass metadata:
 `field(default=0.6, metadata={"range": "[0, 1]"})` (closed `[ ]` or open `( )` ends, `inf` for no upper bound;
 applied to every item of a list) and `metadata={"choices": ("cosine", "step")}`.
+
+`[trackers.<name>]` and `[reid.<name>]` have one field per registered tracker (`bench.core.trackers_registry`); their
+classes are made from the registry and derive from `TrackersSection` / `ReIDSectionBase`, which type `Config`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 import os
 import tomllib
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from typing import Any
 from bench.core import trackers_registry
 from bench.core.errors import BenchError
 from bench.core.fsutil import stable_hash
+from bench.core.metric_catalog import HEADLINE
+from bench.core.typed_toml import build
 from bench.data.benchmarks import BENCHMARKS
 from bench.data.synth.params import SynthParams, crowd_params
 from trackers.reid.configs import ModelConfig, TrainConfig
@@ -33,7 +36,7 @@ DEVICES = ("auto", "cpu", "cuda")
 DETECTORS = ("FRCNN", "DPM", "SDP")
 DETECTION_SOURCES = ("public", "yolox", "files")
 SPLIT_MODES = ("auto", "half")
-PRIMARY_METRICS = ("HOTA", "AssA", "IDF1", "MOTA", "IDs")  # bench.analysis.stats.HEADLINE
+PRIMARY_METRICS = tuple(HEADLINE)  # HOTA, AssA, IDF1, MOTA, IDs (bench.core.metric_catalog)
 
 
 @dataclass
@@ -192,12 +195,22 @@ class ReIDSectionBase:
         return getattr(self, tracker)
 
 
+@dataclass
+class TrackersSection:
+    """`[trackers]`: one field per registered tracker, holding its config class (`TrackerEntry.config_cls`)."""
+
+    def params(self, tracker: str) -> Any:
+        """Tracker `tracker`'s config (an instance of its registered config class)."""
+        return getattr(self, tracker)
+
+
 @functools.cache
 def _sections(entries: tuple[trackers_registry.TrackerEntry, ...]) -> tuple[type, type]:
     """`[trackers.<name>]` (the tracker's own config class) and `[reid.<name>]` (appearance trackers only), one
     field per registry entry; one pair of classes per set of registered trackers."""
     trackers = dataclasses.make_dataclass(
-        "TrackersConfig", [(e.name, e.config_cls, field(default_factory=e.config_cls)) for e in entries]
+        "TrackersConfig", [(e.name, e.config_cls, field(default_factory=e.config_cls)) for e in entries],
+        bases=(TrackersSection,),
     )
     reid = dataclasses.make_dataclass(
         "ReIDSection",
@@ -236,9 +249,9 @@ class Config:
     mot17: Mot17Config = field(default_factory=Mot17Config)
     detections: DetectionsConfig = field(default_factory=DetectionsConfig)
     output: OutputFilterConfig = field(default_factory=OutputFilterConfig)
-    # one field per registered tracker (`section_types`), so typed by their instances, not here
-    trackers: Any = field(default_factory=lambda: section_types()[0]())
-    reid: Any = field(default_factory=lambda: section_types()[1]())
+    # one field per registered tracker: instances of `section_types()`, subclasses of these two
+    trackers: TrackersSection = field(default_factory=lambda: section_types()[0]())
+    reid: ReIDSectionBase = field(default_factory=lambda: section_types()[1]())
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     tune: TuneConfig = field(default_factory=TuneConfig)  # how parameters are found (not hashed)
     base_dir: Path = field(default=Path("."), metadata={"internal": True})
@@ -306,107 +319,19 @@ def _asdict(obj: Any) -> Any:
     return obj
 
 
-def _check_type(value: Any, tp: Any, key: str, source: str) -> Any:
-    """Return `value` converted to `tp` where that is lossless (int → float), else raise naming `key`."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        for arg in typing.get_args(tp):
-            try:
-                return _check_type(value, arg, key, source)
-            except BenchError:
-                continue
-        raise BenchError(f"{key}: expected {tp}, got {value!r}", source)
-    if tp is type(None):
-        if value is None:
-            return None
-    elif origin in (list, tuple):
-        if isinstance(value, list):
-            (arg, *_) = typing.get_args(tp) or (Any,)
-            items = [_check_type(v, arg, f"{key}[{i}]", source) for i, v in enumerate(value)]
-            return items if origin is list else tuple(items)
-    elif tp is Any:
-        return value
-    elif origin is dict:
-        if isinstance(value, dict):
-            return dict(value)  # merged into the existing dict by _build
-    elif tp is bool:
-        if isinstance(value, bool):
-            return value
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if not math.isfinite(value):
-                raise BenchError(f"{key} = {value!r}: expected a finite number", source)
-            return float(value)
-    elif tp is str:
-        if isinstance(value, str):
-            return value
-    elif dataclasses.is_dataclass(tp):
-        if isinstance(value, dict):
-            return _build(tp, value, key, source)
-    else:
-        raise TypeError(f"unsupported config type {tp} for {key}")
-    name = getattr(tp, "__name__", str(tp))
-    raise BenchError(f"{key}: expected {name}, got {value!r}", source)
-
-
-def _in_range(value: float, spec: str) -> bool:
-    """Is `value` inside the interval `spec`, e.g. "[0, 1]", "(0, inf)", "[0, 1)"?"""
-    lo, hi = (float(x) for x in spec[1:-1].split(","))
-    return (value > lo if spec[0] == "(" else value >= lo) and (value < hi if spec[-1] == ")" else value <= hi)
-
-
-def _check_field(f: dataclasses.Field, value: Any, key: str, source: str) -> None:
-    """The one range/choices checker: the field's metadata `range` and `choices` against the value being set."""
-    spec, choices = f.metadata.get("range"), f.metadata.get("choices")
-    for v in value if isinstance(value, (list, tuple)) else [value]:
-        if spec is not None and v is not None and not _in_range(v, spec):
-            raise BenchError(f"{key} = {v!r} is out of range", source, hint=f"allowed: {spec}")
-        if choices is not None and v not in choices:
-            hint = f"use one of {', '.join(map(str, choices))}"
-            raise BenchError(f"{key} = {v!r} is not a valid choice", source, hint=hint)
-
-
-def _merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """`new` over `old`, nested tables merged key by key (so `--set tune.space.x.a=..` keeps `tune.space.x.b`)."""
-    out = dict(old)
-    for k, v in new.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
+def _model_by_name(obj: Any, data: dict[str, Any], key: str, source: str) -> Any:
+    """typed_toml hook: a Re-ID model's keys follow its `name`, so `name` switches the config class first."""
+    if isinstance(obj, ModelConfig) and isinstance(data.get("name"), str):
+        try:
+            return obj.renamed(data["name"])
+        except ValueError as e:
+            raise BenchError(f"{key}.name: {e}", source) from None
+    return obj
 
 
 def _build(cls: type, data: dict[str, Any], prefix: str, source: str, base: Any = None) -> Any:
-    """Build dataclass `cls` from `data`, starting from `base` (or the defaults); unknown keys are errors."""
-    obj = base if base is not None else cls()
-    if isinstance(obj, ModelConfig) and isinstance(data.get("name"), str):  # a Re-ID model's keys follow its name
-        try:
-            obj = obj.renamed(data["name"])
-        except ValueError as e:
-            raise BenchError(f"{prefix}.name: {e}", source) from None
-    cls = type(obj)
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
-    values = {}
-    for k, v in data.items():
-        key = f"{prefix}.{k}" if prefix else k
-        if k not in fields:
-            raise BenchError(f"unknown key {key!r}", source, hint=f"known keys: {', '.join(fields)}")
-        tp, current = hints[k], getattr(obj, k)
-        if dataclasses.is_dataclass(current):  # a section: its class is the current value's (see section_types)
-            if not isinstance(v, dict):
-                raise BenchError(f"{key}: expected {type(current).__name__}, got {v!r}", source)
-            values[k] = _build(type(current), v, key, source, base=current)
-        elif typing.get_origin(tp) is dict and isinstance(v, dict):
-            values[k] = _merge(current, v)  # overrides merge into free-form dicts (e.g. model.extra)
-        else:
-            values[k] = _check_type(v, tp, key, source)
-            _check_field(fields[k], values[k], key, source)
-    try:
-        return dataclasses.replace(obj, **values)
-    except (ValueError, BenchError) as e:  # a dataclass's own validation (__post_init__)
-        raise BenchError(f"{prefix or 'config'}: {e}", source) from None
+    """`cls` from a table, by the typed-TOML engine with the schema's one special case (`_model_by_name`)."""
+    return build(cls, data, prefix, source, base=base, hook=_model_by_name)
 
 
 def _parse_override(item: str) -> tuple[str, Any]:

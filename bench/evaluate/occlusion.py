@@ -4,24 +4,12 @@ Data: the gt TrackEval evaluates, i.e. after the benchmark's standard preprocess
 distractors and zero-marked boxes removed), with each box's visibility (gt column 9) carried along. Matching: the
 per-frame CLEAR matching that py-motmetrics' `MOTAccumulator` makes on TrackEval's preprocessed boxes and IoUs
 (IoU ≥ 0.5), exactly as the cross-check builds it (`bench.evaluate.crosscheck.accumulate`); no matcher of our own. (motmetrics
-and TrackEval can pair a re-acquired target differently, see bench/evaluate/crosscheck.py, so the totals here equal
-motmetrics' recall and switch counts, which can differ from TrackEval's by a few boxes.)
+follows TrackEval's rule for a re-acquired target, see bench/evaluate/crosscheck.py, so the totals here are
+TrackEval's recall and switch counts wherever the run's cross-check agrees.)
 
-Per tracker and visibility bin ([0, .25), [.25, .5), [.5, .75), [.75, 1]; each gt box by its own visibility):
-- gt_boxes: gt boxes in the bin; matched: those the CLEAR matching paired with a tracker box (MATCH or SWITCH event);
-  recall = matched / gt_boxes.
-- id_switches: motmetrics' SWITCH events (a gt paired with a different tracker id than at its last match), counted
-  in the bin of the gt box where the switch happens; idsw_per_100 = 100 · id_switches / matched.
-- id_consistency: share of matched boxes whose tracker id is the one their gt track is assigned to under the global
-  IDF1 matching (motmetrics' `id_global_assignment`: one-to-one, maximising IoU ≥ 0.5 overlaps over the sequence,
-  as the Identity metric defines it); gt tracks left unassigned count as inconsistent.
-
-Re-link after occlusion, per tracker and gap-length bin (1-5, 6-15, 16-30, >30 frames): for each gt track, frames
-from its first to its last gt box are walked; a frame is "seen" when the gt box is there, matched, and its
-visibility is ≥ 0.1; a gap is a maximal run of frames that are not seen (box unmatched, visibility < 0.1, or no gt
-box in that frame). A gap counts only when a seen frame lies right before and right after it (so gaps at the start
-or end of a track are not counted); it is relinked when the tracker id after the gap equals the one before it.
-gaps: counted gaps; relinked: those relinked; rate = relinked / gaps (NaN without gaps).
+What is counted on these boxes are breakdowns of the metrics (`bench.evaluate.breakdowns`): by gt visibility
+(`breakdowns/visibility.py`) and re-link after occlusion gaps (`breakdowns/relink.py`), each with a per-sequence and a
+combine step, computed when a run is evaluated and stored with it.
 
 Ground truth without visibility (MOT15, 8-column gt, or a visibility column that is 1 everywhere as DanceTrack writes
 it) has nothing to stratify, nor has a benchmark scored without classes (MOT15, none): `analyse_occlusion` returns
@@ -38,57 +26,30 @@ import pandas as pd
 
 from bench.data.benchmarks import preprocesses, visibility_scale
 from bench.evaluate import crosscheck, trackeval_adapter
-from bench.evaluate.inputs import EvalInputs, load_inputs
-
-VIS_BINS = ("[0, .25)", "[.25, .5)", "[.5, .75)", "[.75, 1]")
-_VIS_EDGES = (0.25, 0.5, 0.75)
-GAP_BINS = ("1-5", "6-15", "16-30", ">30")
-_GAP_EDGES = (6, 16, 31)  # a gap of n frames falls in bin digitize(n, edges)
-SEEN_VISIBILITY = 0.1
+from bench.evaluate.inputs import EvalInputs
 
 
 @dataclass
 class OcclusionTables:
     by_visibility: pd.DataFrame  # tracker, bin, gt_boxes, matched, recall, id_switches, idsw_per_100, id_consistency
     relink: pd.DataFrame  # tracker, gap_bin, gaps, relinked, rate
-    # the same counts per sequence (tracker, seq, kind = visibility | gap, bin, gt_boxes, matched, id_switches,
-    # consistent, gaps, relinked), for paired tests over sequences (bench/analysis/occlusion_stats.py); None where
-    # not computed
-    per_sequence: pd.DataFrame | None = None
 
 
 def analyse_occlusion(results: dict[str, Path], gt_root: Path, seqs: list[str],
                       benchmark: str | None = None) -> OcclusionTables | None:
-    """results: tracker name → folder holding <SEQ>.txt. None when the gt has no visibility (see module doc)."""
-    vis_rows, gap_rows, seq_rows = [], [], []
-    for tracker, folder in results.items():
-        inputs = load_inputs(Path(folder), Path(gt_root), list(seqs), benchmark)
-        scales = {s: visibility_scale(inputs.gts[s]) for s in seqs}
-        if (not preprocesses(inputs.benchmark) or any(v is None for v in scales.values())
-                or all((inputs.gts[s].rows[:, 8] * scales[s] == 1).all() for s in seqs)):
-            return None
-        per_seq = {s: _sequence_boxes(inputs, s) for s in seqs}
-        boxes = pd.concat(list(per_seq.values()), ignore_index=True)
-        vis_rows += _by_visibility(tracker, boxes)
-        gap_rows += _relink(tracker, boxes)
-        for s, b in per_seq.items():
-            seq_rows += _sequence_counts(tracker, s, b)
-    return OcclusionTables(pd.DataFrame(vis_rows), pd.DataFrame(gap_rows), pd.DataFrame(seq_rows))
+    """results: tracker name → folder holding <SEQ>.txt; the two occlusion breakdowns combined over `seqs`. None
+    when the gt has no visibility (see module doc)."""
+    from bench.evaluate.breakdowns import compute
+    from bench.evaluate.breakdowns.relink import Relink
+    from bench.evaluate.breakdowns.visibility import VisibilityBins
+
+    tables, reasons = compute(results, gt_root, seqs, benchmark)
+    if reasons[VisibilityBins.name] or reasons[Relink.name]:
+        return None
+    return OcclusionTables(tables[VisibilityBins.name].combined, tables[Relink.name].combined)
 
 
-def _sequence_counts(tracker: str, seq: str, boxes: pd.DataFrame) -> list[dict]:
-    """One sequence's counts per visibility bin and per gap bin (the pooled tables' numerators and denominators)."""
-    rows = [{"tracker": tracker, "seq": seq, "kind": "visibility", "bin": r["bin"], "gt_boxes": r["gt_boxes"],
-             "matched": r["matched"], "id_switches": r["id_switches"],
-             "consistent": round((r["id_consistency"] if r["matched"] else 0) * r["matched"]), "gaps": 0,
-             "relinked": 0} for r in _by_visibility(tracker, boxes)]
-    rows += [{"tracker": tracker, "seq": seq, "kind": "gap", "bin": r["gap_bin"], "gt_boxes": 0, "matched": 0,
-              "id_switches": 0, "consistent": 0, "gaps": r["gaps"], "relinked": r["relinked"]}
-             for r in _relink(tracker, boxes)]
-    return rows
-
-
-def _sequence_boxes(inputs: EvalInputs, seq: str) -> pd.DataFrame:
+def sequence_boxes(inputs: EvalInputs, seq: str) -> pd.DataFrame:
     """One row per evaluated gt box: seq, frame (0-based timestep), gt (TrackEval's relabelled id), vis, matched
     tracker id (hid, NaN if unmatched), switch (bool), consistent (hid is the gt's global IDF1 partner)."""
     data = trackeval_adapter.preprocess(inputs.results_dir, inputs.gt_root, seq, inputs.lengths[seq],
@@ -140,57 +101,3 @@ def _global_id_assignment(acc) -> dict[int, float]:
     assignment = mm.metrics.id_global_assignment(df_map)
     return {int(oids[r]): float(hids[c]) for r, c in zip(assignment["rids"], assignment["cids"])
             if r < len(oids) and c < len(hids)}
-
-
-def _by_visibility(tracker: str, boxes: pd.DataFrame) -> list[dict]:
-    bins = np.digitize(boxes["vis"].to_numpy(), _VIS_EDGES)
-    rows = []
-    for i, name in enumerate(VIS_BINS):
-        b = boxes[bins == i]
-        gt, matched = len(b), int(b["hid"].notna().sum())
-        switches, consistent = int(b["switch"].sum()), int(b["consistent"].sum())
-        rows.append({"tracker": tracker, "bin": name, "gt_boxes": gt, "matched": matched,
-                     "recall": matched / gt if gt else np.nan, "id_switches": switches,
-                     "idsw_per_100": 100 * switches / matched if matched else np.nan,
-                     "id_consistency": consistent / matched if matched else np.nan})
-    return rows
-
-
-def _relink(tracker: str, boxes: pd.DataFrame) -> list[dict]:
-    """Walk every gt track over its span (frames without a gt box count as not seen) and score each inner gap."""
-    lengths = np.zeros(0, np.int64)
-    relinked = np.zeros(0, bool)
-    for _, track in boxes.groupby(["seq", "gt"], sort=False):
-        frames = track["frame"].to_numpy()
-        span = np.full(frames.max() - frames.min() + 1, np.nan)  # tracker id where seen, NaN where not
-        seen = track["hid"].notna().to_numpy() & (track["vis"].to_numpy() >= SEEN_VISIBILITY)
-        span[frames[seen] - frames.min()] = track["hid"].to_numpy()[seen]
-        is_gap = np.isnan(span)
-        edges = np.diff(np.concatenate([[0], is_gap.astype(np.int8), [0]]))
-        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)  # gap = span[start:end]
-        inner = (starts > 0) & (ends < len(span))
-        starts, ends = starts[inner], ends[inner]
-        lengths = np.concatenate([lengths, ends - starts])
-        relinked = np.concatenate([relinked, span[starts - 1] == span[ends]])
-    bins = np.digitize(lengths, _GAP_EDGES)
-    rows = []
-    for i, name in enumerate(GAP_BINS):
-        gaps, ok = int((bins == i).sum()), int(relinked[bins == i].sum())
-        rows.append({"tracker": tracker, "gap_bin": name, "gaps": gaps, "relinked": ok,
-                     "rate": ok / gaps if gaps else np.nan})
-    return rows
-
-
-def tables_from_counts(per_sequence: pd.DataFrame) -> OcclusionTables:
-    """The pooled tables again from stored per-sequence counts (a report rebuilt without the result files)."""
-    vis = per_sequence[per_sequence["kind"] == "visibility"]
-    vis = vis.groupby(["tracker", "bin"], sort=False)[["gt_boxes", "matched", "id_switches", "consistent"]].sum()
-    vis = vis.reset_index()
-    vis["recall"] = vis["matched"] / vis["gt_boxes"].where(vis["gt_boxes"] > 0)
-    vis["idsw_per_100"] = 100 * vis["id_switches"] / vis["matched"].where(vis["matched"] > 0)
-    vis["id_consistency"] = vis["consistent"] / vis["matched"].where(vis["matched"] > 0)
-    rel = per_sequence[per_sequence["kind"] == "gap"].rename(columns={"bin": "gap_bin"})
-    rel = rel.groupby(["tracker", "gap_bin"], sort=False)[["gaps", "relinked"]].sum().reset_index()
-    rel["rate"] = rel["relinked"] / rel["gaps"].where(rel["gaps"] > 0)
-    vis = vis[["tracker", "bin", "gt_boxes", "matched", "recall", "id_switches", "idsw_per_100", "id_consistency"]]
-    return OcclusionTables(vis, rel[["tracker", "gap_bin", "gaps", "relinked", "rate"]], per_sequence)

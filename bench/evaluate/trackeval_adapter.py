@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.core import metric_catalog
 from bench.data.benchmarks import PROTOCOLS
 from bench.data.mot_fast import TextRows
 
@@ -24,11 +25,10 @@ MATCH_IOU = 0.5  # TrackEval's CLEAR/Identity threshold (and motmetrics' usual m
 CLASS = "pedestrian"
 _TRACKER = "tracker"
 
-# Output column order: HOTA family (alpha-averaged), CLEAR, Identity, counts.
+# Output column order (the catalog's): HOTA family (alpha-averaged), CLEAR, Identity, counts.
 HOTA_COLUMNS = ("HOTA", "DetA", "AssA", "LocA", "DetRe", "DetPr", "AssRe", "AssPr")
-RATE_COLUMNS = HOTA_COLUMNS + ("MOTA", "MOTP", "MODA", "Rcll", "Prcn", "IDF1", "IDP", "IDR")
-COUNT_COLUMNS = ("IDs", "Frag", "FP", "FN", "TP", "MT", "PT", "ML", "IDTP", "IDFP", "IDFN",
-                 "GT_IDs", "GT_Dets", "Dets", "Tracker_IDs", "Frames")
+RATE_COLUMNS = tuple(n for n in metric_catalog.TRACKEVAL if metric_catalog.CATALOG[n].kind == "rate")
+COUNT_COLUMNS = tuple(n for n in metric_catalog.TRACKEVAL if metric_catalog.CATALOG[n].kind == "count")
 
 
 def _metrics() -> list:

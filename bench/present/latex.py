@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.core import metric_catalog
 from bench.core.errors import BenchError
 from bench.core.fsutil import atomic_path
 
-HIGHER = {"HOTA", "DetA", "AssA", "MOTA", "IDF1", "mAP", "rank-1", "FPS", "recall", "ID consistency", "re-link rate"}
-LOWER = {"IDs", "FP", "FN", "train s", "IDsw/100"}
+HIGHER = metric_catalog.headers("higher")  # display headers; other columns (a breakdown's) pass `directions`
+LOWER = metric_catalog.headers("lower")
 PACKAGES = ["booktabs", "graphicx"]
 # Unicode used in the markdown tables -> LaTeX (applied after escaping, so the math is not escaped).
 TRANSLATE = {"Δ": "$\\Delta$", "±": "$\\pm$", "–": "--", "—": "---", "−": "-", "×": "$\\times$",
@@ -62,13 +63,20 @@ def ascii_tex(text: str) -> str:
     return "".join(c if c.isascii() else _transliterate(c) for c in text)
 
 
-def with_direction(col: str) -> str:
+def _direction(col: str, directions: dict[str, str] | None) -> str | None:
+    if directions and col in directions:
+        return directions[col]
+    return "higher" if col in HIGHER else "lower" if col in LOWER else None
+
+
+def with_direction(col: str, directions: dict[str, str] | None = None) -> str:
     """'HOTA' -> 'HOTA↑', 'IDs' -> 'IDs↓' (translated to $\\uparrow$ / $\\downarrow$ in LaTeX)."""
-    base = col.removeprefix("Δ")
-    return col + ("↑" if base in HIGHER else "↓" if base in LOWER else "")
+    d = _direction(col.removeprefix("Δ"), directions)
+    return col + ("↑" if d == "higher" else "↓" if d == "lower" else "")
 
 
-def best_mask(values: pd.DataFrame, groups: pd.Series | None = None) -> pd.DataFrame:
+def best_mask(values: pd.DataFrame, groups: pd.Series | None = None,
+              directions: dict[str, str] | None = None) -> pd.DataFrame:
     """True where a cell holds its column's best displayed value (max for ↑, min for ↓; ties all True).
 
     `values` holds the numbers as displayed (already rounded); `groups` picks the best within each group
@@ -76,10 +84,11 @@ def best_mask(values: pd.DataFrame, groups: pd.Series | None = None) -> pd.DataF
     mask = pd.DataFrame(False, index=values.index, columns=values.columns)
     keys = groups if groups is not None else pd.Series(0, index=values.index)
     for col in values.columns:
-        if col not in HIGHER and col not in LOWER:
+        d = _direction(col, directions)
+        if d is None:
             continue
         num = pd.to_numeric(values[col], errors="coerce")
-        best = num.groupby(keys).transform("max" if col in HIGHER else "min")
+        best = num.groupby(keys).transform("max" if d == "higher" else "min")
         mask[col] = (num == best) & num.notna() & (num.groupby(keys).transform("count") > 1)
     return mask
 

@@ -1,23 +1,24 @@
-"""Metric tables as people read them: rates in percent, counts as integers. Apart from the report (plots,
-statistics) so that `bench eval` prints its table without loading matplotlib or scipy."""
+"""Metric tables as people read them: rates in percent, counts as integers (as `bench.core.metric_catalog` says).
+Apart from the report (plots, statistics) so that `bench eval` prints its table without loading matplotlib or
+scipy."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-RATES = ["HOTA", "DetA", "AssA", "MOTA", "IDF1"]  # stored as fractions, shown as percentages
-COUNTS = ["IDs", "FP", "FN"]
+from bench.core.metric_catalog import CATALOG
 
 
 def display_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Percentages with one decimal for rates, integers for counts, one decimal for FPS (numbers, for the CLI)."""
+    """Rates in percent and other values rounded to the catalog's decimals, counts as integers (numbers, for the
+    CLI); columns the catalog does not know are left as they are."""
     out = df.copy()
-    for c in RATES:
-        if c in out:
-            out[c] = (out[c] * 100).round(1)
-    for c in COUNTS:
-        if c in out:
+    for c in out.columns:
+        m = CATALOG.get(c)
+        if m is None:
+            continue
+        if m.kind == "count":
             out[c] = out[c].round().astype("Int64")
-    if "FPS" in out:
-        out["FPS"] = out["FPS"].round(1)
+        else:
+            out[c] = (out[c] * m.scale).round(m.digits)
     return out

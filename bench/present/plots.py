@@ -1,5 +1,5 @@
 """Plots that show differences: point estimates on axes fitted to the data (never bars from 0), forest plots of
-Δ with its confidence interval, and occlusion curves (metric by visibility bin, re-link rate by gap length)."""
+Δ with its confidence interval, and breakdown curves (e.g. metrics by visibility bin, re-link rate by gap length)."""
 
 from __future__ import annotations
 
@@ -14,14 +14,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from bench.core import metric_catalog  # noqa: E402
 from bench.core.fsutil import atomic_path  # noqa: E402
 
-PLOTTED = ["HOTA", "AssA", "IDF1", "MOTA"]
-VIS_METRICS = {
-    "recall": "recall (%)",
-    "idsw_per_100": "ID switches per 100 matched",
-    "id_consistency": "ID consistency (%)",
-}
+PLOTTED = [m for m in metric_catalog.HEADLINE if metric_catalog.is_rate(m)]  # HOTA, AssA, IDF1, MOTA
 
 
 def save(fig: plt.Figure, path: Path) -> Path:
@@ -37,7 +33,7 @@ def save(fig: plt.Figure, path: Path) -> Path:
     return path
 
 
-def _pad(ax: plt.Axes, axis: str = "y", frac: float = 0.08) -> None:
+def fit_axis(ax: plt.Axes, axis: str = "y", frac: float = 0.08) -> None:
     """Fit the axis to the plotted data with a small margin (matplotlib's autoscale, never forced to 0)."""
     ax.margins(**{axis: frac})
 
@@ -55,7 +51,7 @@ def plot_metrics(metrics: pd.DataFrame, out_dir: Path) -> list[Path]:
         ax.set_xlabel("")
         ax.set_ylabel("%")
         ax.tick_params(axis="x", rotation=30)
-        _pad(ax)
+        fit_axis(ax)
     fig.suptitle("Suite metrics per tracker (axes fitted to the data)")
     paths = [save(fig, out_dir / "metrics_per_tracker.png")]
     per_seq = metrics[metrics["seq"] != "COMBINED"]
@@ -68,7 +64,7 @@ def plot_metrics(metrics: pd.DataFrame, out_dir: Path) -> list[Path]:
         ax.set_xlabel("")
         ax.set_title(f"{metric} per sequence")
         ax.tick_params(axis="x", rotation=30)
-        _pad(ax)
+        fit_axis(ax)
         paths.append(save(fig, out_dir / f"{metric.lower()}_per_sequence.png"))
     return paths
 
@@ -85,7 +81,7 @@ def plot_ablation(table: pd.DataFrame, order: list[str], name: str, path: Path) 
         ax.set_xlabel("")
         ax.set_ylabel("%")
         ax.tick_params(axis="x", rotation=40)
-        _pad(ax)
+        fit_axis(ax)
     fig.suptitle(f"Ablation {name} (mean ± sd over seeds)")
     return save(fig, path)
 
@@ -115,38 +111,29 @@ def forest_plot(comps: pd.DataFrame, path: Path, title: str) -> Path:
         ax.set_yticks(range(len(entries)), entries)
         ax.set_ylim(len(entries) - 0.5, -0.5)
         ax.set_title(f"Δ{metric}" + (" (lower better)" if metric == "IDs" else ""))
-        _pad(ax, "x")
+        fit_axis(ax, "x")
     np.atleast_1d(axes)[-1].legend()
     fig.suptitle(title)
     return save(fig, path)
 
 
-def plot_visibility(by_visibility: pd.DataFrame, path: Path) -> Path:
-    """Recall, ID switches per 100 matched boxes and ID consistency per visibility bin, one line per tracker."""
+def plot_breakdown(table: pd.DataFrame, breakdown, path: Path) -> Path:
+    """A breakdown's combined table (`bench.evaluate.breakdowns`): one panel per plotted column, the bins on x, one
+    line per tracker."""
     sns.set_theme(style="whitegrid")
-    bins = list(dict.fromkeys(by_visibility["bin"]))
-    fig, axes = plt.subplots(1, len(VIS_METRICS), figsize=(13, 3.8))
-    for ax, (col, label) in zip(axes, VIS_METRICS.items()):
-        scale = 1.0 if col == "idsw_per_100" else 100.0
-        data = by_visibility.assign(value=by_visibility[col] * scale)
-        sns.pointplot(data=data, x="bin", y="value", hue="tracker", order=bins, markers="o", ax=ax,
-                      legend=ax is axes[-1])
-        ax.set_xlabel("visibility")
-        ax.set_ylabel(label)
-        _pad(ax)
-    fig.suptitle("Metrics by gt visibility bin")
-    return save(fig, path)
-
-
-def plot_relink(relink: pd.DataFrame, path: Path) -> Path:
-    """Share of occlusion gaps after which the gt track keeps its tracker id, by gap length, one line per tracker."""
-    sns.set_theme(style="whitegrid")
-    bins = list(dict.fromkeys(relink["gap_bin"]))
-    fig, ax = plt.subplots(figsize=(7, 4))
-    data = relink.assign(value=relink["rate"] * 100)
-    sns.pointplot(data=data, x="gap_bin", y="value", hue="tracker", order=bins, markers="o", ax=ax)
-    ax.set_xlabel("gap length (frames)")
-    ax.set_ylabel("re-link rate (%)")
-    ax.set_title("Same id after an occlusion gap")
-    _pad(ax)
+    panels = [c for c in breakdown.shown if c.plot]
+    bins = list(dict.fromkeys(table[breakdown.key]))
+    size = (4.3 * len(panels) + 0.1, 3.8) if len(panels) > 1 else (7, 4)
+    fig, axes = plt.subplots(1, len(panels), figsize=size, squeeze=False)
+    for ax, col in zip(axes[0], panels):
+        data = table.assign(value=table[col.source] * col.scale)
+        sns.pointplot(data=data, x=breakdown.key, y="value", hue="tracker", order=bins, markers="o", ax=ax,
+                      legend=ax is axes[0][-1])
+        ax.set_xlabel(breakdown.plot_xlabel)
+        ax.set_ylabel(col.plot)
+        fit_axis(ax)
+    if len(panels) > 1:
+        fig.suptitle(breakdown.plot_title)
+    else:
+        axes[0][0].set_title(breakdown.plot_title)
     return save(fig, path)

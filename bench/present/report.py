@@ -1,10 +1,10 @@
-"""`bench report`: report.md / report.tex (+ optional PDF) with tables, calibrated verdicts, occlusion analysis
-and plots, rebuilt from a stored run or ablation folder (metrics.csv, per-sequence result files and the suite's gt)."""
+"""`bench report`: report.md / report.tex (+ optional PDF) with tables, calibrated verdicts, the breakdowns
+(occlusion, ...) and plots, rendered from a stored run or ablation folder alone: its record (`bench.core.record`:
+manifest, metrics, the breakdown tables computed when it was evaluated), never the suite or the tracks."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -12,21 +12,21 @@ import pandas as pd
 from bench.present import latex, plots
 
 from bench.analysis import stats
-from bench.core.errors import BenchError
-from bench.core.fsutil import atomic_path, atomic_write_text
-from bench.present.metric_tables import COUNTS, display_table
+from bench.core import metric_catalog, record
+from bench.core.fsutil import atomic_write_text
+from bench.core.record import BreakdownTables, Manifest, RunRecord
+from bench.evaluate.breakdowns import Breakdown, breakdowns
+from bench.present.metric_tables import display_table
 from trackers.reid.configs import ModelConfig
 
 MAIN = ["HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDs", "FP", "FN", "FPS"]
 PUBLISHED = Path(__file__).resolve().parent / "published.csv"
 
 
-def load_metrics(run_dir: Path) -> tuple[pd.DataFrame, dict]:
-    metrics_path, manifest_path = run_dir / "metrics.csv", run_dir / "manifest.json"
-    for p in (metrics_path, manifest_path):
-        if not p.is_file():
-            raise BenchError("missing run file", p, hint="pass a folder written by `bench run`")
-    return pd.read_csv(metrics_path), json.loads(manifest_path.read_text())
+def load_metrics(run_dir: Path) -> tuple[pd.DataFrame, Manifest]:
+    """A run's metrics and manifest (through its record: a missing or malformed file is one error naming it)."""
+    rec = RunRecord.load(run_dir)
+    return rec.metrics, rec.manifest
 
 
 def summary_table(metrics: pd.DataFrame) -> pd.DataFrame:
@@ -49,7 +49,7 @@ def as_text(df: pd.DataFrame, digits: dict[str, int]) -> pd.DataFrame:
 
 
 def _digits(cols) -> dict[str, int]:
-    return {c: (0 if c in COUNTS else 1) for c in cols}
+    return {c: metric_catalog.digits(c) for c in cols}
 
 
 class Doc:
@@ -64,10 +64,12 @@ class Doc:
         for p in paragraphs:
             self.md += [p, ""]
 
-    def table(self, df: pd.DataFrame, caption: str, label: str, bold: pd.DataFrame | None = None) -> None:
-        """Markdown (Unicode kept) and LaTeX (ASCII) of the same display frame; headers carry the direction."""
+    def table(self, df: pd.DataFrame, caption: str, label: str, bold: pd.DataFrame | None = None,
+              directions: dict[str, str] | None = None) -> None:
+        """Markdown (Unicode kept) and LaTeX (ASCII) of the same display frame; headers carry the direction (the
+        catalog's, or `directions` for columns it does not know)."""
         df = df.reset_index(drop=True)
-        heads = {c: latex.with_direction(c) for c in df.columns}
+        heads = {c: latex.with_direction(c, directions) for c in df.columns}
         align = ["right" if latex.numeric(df[c].astype(str)) else "left" for c in df.columns]
         self.md += [df.rename(columns=heads).to_markdown(index=False, disable_numparse=True, colalign=align), ""]
         b = bold.reset_index(drop=True).rename(columns=heads) if bold is not None else None
@@ -82,8 +84,7 @@ def _significance(doc: Doc, comps: pd.DataFrame, out_dir: Path, context: str, gr
                   primary: str, holm_primaries: bool = True) -> None:
     """Per reference in `groups` ((b or '' for all, heading)): the method-level Δ [CI] table (or the one-seed
     sentence), then the model-level one; the CSV (both levels) and the forest plot (the leading question's)."""
-    with atomic_path(out_dir / "significance.csv") as tmp:
-        comps.to_csv(tmp, index=False)
+    record.write_significance(out_dir, comps)
     doc.text("## Is the difference real?", stats.METHOD.format(primary=primary, family=stats.FAMILY[holm_primaries]))
     n = int(comps["n_seqs"].max())
     if not stats.can_call(n):
@@ -135,21 +136,6 @@ def _design(doc: Doc, out_dir: Path, primary: str, context: str) -> None:
               "tab:design")
 
 
-def pool_seeds(tables, entry_of: dict[str, str]):
-    """Sum the occlusion counts of several runs (e.g. the seeds of one variant) and recompute the rates."""
-    vis = tables.by_visibility.assign(tracker=tables.by_visibility["tracker"].map(entry_of))
-    vis = vis.assign(consistent=vis["id_consistency"] * vis["matched"])
-    vis = vis.groupby(["tracker", "bin"], sort=False)[["gt_boxes", "matched", "id_switches", "consistent"]].sum()
-    vis = vis.reset_index()
-    vis["recall"] = vis["matched"] / vis["gt_boxes"].where(vis["gt_boxes"] > 0)
-    vis["idsw_per_100"] = 100 * vis["id_switches"] / vis["matched"].where(vis["matched"] > 0)
-    vis["id_consistency"] = vis["consistent"] / vis["matched"].where(vis["matched"] > 0)
-    rel = tables.relink.assign(tracker=tables.relink["tracker"].map(entry_of))
-    rel = rel.groupby(["tracker", "gap_bin"], sort=False)[["gaps", "relinked"]].sum().reset_index()
-    rel["rate"] = rel["relinked"] / rel["gaps"].where(rel["gaps"] > 0)
-    return dataclasses.replace(tables, by_visibility=vis.drop(columns="consistent"), relink=rel)
-
-
 def _by_group(keys: pd.Series) -> list[int]:
     """Row positions grouped by key in first-seen order, stable within a key: a bin's trackers stand together, so
     the bold best-in-bin is read within its block."""
@@ -157,93 +143,50 @@ def _by_group(keys: pd.Series) -> list[int]:
     return sorted(range(len(keys)), key=lambda i: order[keys.iloc[i]])
 
 
-def occlusion_tables(tables) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Display frames (and bold masks, best per bin) of the by-visibility and re-link tables."""
-    v = tables.by_visibility
-    v = v.iloc[_by_group(v["bin"])]
-    vis = pd.DataFrame(
-        {
-            "bin": v["bin"],
-            "tracker": v["tracker"],
-            "gt boxes": v["gt_boxes"],
-            "matched": v["matched"],
-            "recall": 100 * v["recall"],
-            "IDsw/100": v["idsw_per_100"],
-            "ID consistency": 100 * v["id_consistency"],
-        }
-    )
-    r = tables.relink
-    r = r.iloc[_by_group(r["gap_bin"])]
-    rel = pd.DataFrame({"gap": r["gap_bin"], "tracker": r["tracker"], "gaps": r["gaps"], "relinked": r["relinked"],
-                        "re-link rate": 100 * r["rate"]})
-    vis, rel = vis.reset_index(drop=True), rel.reset_index(drop=True)
-    vis_txt = as_text(vis, {"gt boxes": 0, "matched": 0, "recall": 1, "IDsw/100": 2, "ID consistency": 1})
-    rel_txt = as_text(rel, {"gaps": 0, "relinked": 0, "re-link rate": 1})
-    vis_num = vis[["recall", "IDsw/100", "ID consistency"]].round({"recall": 1, "IDsw/100": 2, "ID consistency": 1})
-    vis_bold = latex.best_mask(vis_num, groups=vis["bin"]).reindex(columns=vis.columns, fill_value=False)
-    rel_bold = latex.best_mask(rel[["re-link rate"]].round(1), groups=rel["gap"]).reindex(
-        columns=rel.columns, fill_value=False
-    )
-    return vis_txt, vis_bold, rel_txt, rel_bold
+def breakdown_table(b: Breakdown, combined: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Display strings and bold mask (best per bin, for the columns with a direction) of a breakdown's combined
+    table, rows grouped by bin."""
+    t = combined.iloc[_by_group(combined[b.key])]
+    shown = pd.DataFrame({b.key_header: t[b.key], "tracker": t["tracker"],
+                          **{c.header: c.scale * t[c.source] for c in b.shown}}).reset_index(drop=True)
+    text = as_text(shown, {c.header: c.digits for c in b.shown})
+    directed = [c for c in b.shown if c.direction]
+    numbers = shown[[c.header for c in directed]].round({c.header: c.digits for c in directed})
+    bold = latex.best_mask(numbers, groups=shown[b.key_header], directions=directions(b))
+    return text, bold.reindex(columns=shown.columns, fill_value=False)
+
+
+def directions(b: Breakdown) -> dict[str, str]:
+    return {c.header: c.direction for c in b.shown if c.direction}
+
+
+NOT_STORED = "the run folder holds no stored table of it (written before breakdowns were stored with runs; rerun it)"
+
+
+def _breakdowns(doc: Doc, out_dir: Path, tables: dict[str, BreakdownTables], reasons: dict[str, str], context: str,
+                pooled: bool = False) -> None:
+    """One section per breakdown section (e.g. Occlusion): why a breakdown was not computed, else its definitions,
+    table and plot, from the stored tables only."""
+    sections: dict[str, list[Breakdown]] = {}
+    for b in breakdowns():
+        sections.setdefault(b.section, []).append(b)
+    for section, members in sections.items():
+        doc.text(f"## {section}")
+        present = [b for b in members if b.name in tables]
+        for why in dict.fromkeys(reasons.get(b.name) or NOT_STORED for b in members if b.name not in tables):
+            doc.text(f"Not analysed: {why}.")
+        if not present:
+            continue
+        intro = " ".join(dict.fromkeys(b.intro for b in present))
+        doc.text(intro + (" Counts are summed over seeds." if pooled else ""))
+        for b in present:
+            combined = tables[b.name].combined
+            text, bold = breakdown_table(b, combined)
+            doc.table(text, b.caption.format(context=context), f"tab:{b.short}", bold, directions(b))
+            doc.figure(plots.plot_breakdown(combined, b, out_dir / f"{b.short}.png"), b.figure.format(context=context))
 
 
 COMMON_MODEL_KEYS = {f.name for f in dataclasses.fields(ModelConfig)} | {"extra"}
-
-
-def _occlusion(doc: Doc, out_dir: Path, results: dict[str, Path], suite: dict, context: str,
-               entry_of: dict[str, str] | None = None, pairs: list[tuple[str, str]] | None = None,
-               untrained: set[str] | None = None) -> None:
-    doc.text("## Occlusion")
-    seqs, root = suite["sequences"], Path(suite["root"])
-    stored = out_dir / "occlusion_by_sequence.csv"  # per-sequence counts: the report rebuilds from them alone
-    missing = [str(p / f"{s}.txt") for p in results.values() for s in seqs if not (p / f"{s}.txt").is_file()]
-    if (missing or not root.is_dir()) and stored.is_file():
-        from bench.evaluate.occlusion import tables_from_counts
-
-        tables = tables_from_counts(pd.read_csv(stored))
-    elif missing:
-        doc.text(f"Not analysed: the run folder lacks the per-sequence result files (e.g. `{missing[0]}`).")
-        return
-    elif not root.is_dir():
-        doc.text(f"Not analysed: the suite's ground truth is no longer at `{root}`.")
-        return
-    else:
-        from bench.evaluate.occlusion import analyse_occlusion
-
-        tables = analyse_occlusion(results, root, seqs, suite.get("benchmark"))
-        if tables is None:
-            doc.text(
-                f"Not analysed: the ground truth of suite `{suite['name']}` has no visibility column (as in MOT15 "
-                "and DanceTrack), so boxes cannot be binned by occlusion."
-            )
-            return
-        if getattr(tables, "per_sequence", None) is not None:
-            with atomic_path(stored) as tmp:
-                tables.per_sequence.to_csv(tmp, index=False)
-    if entry_of:
-        tables = pool_seeds(tables, entry_of)
-    with atomic_path(out_dir / "occlusion_visibility.csv") as tmp:
-        tables.by_visibility.to_csv(tmp, index=False)
-    with atomic_path(out_dir / "occlusion_relink.csv") as tmp:
-        tables.relink.to_csv(tmp, index=False)
-    doc.text(
-        "Every gt box is joined with the evaluation's match (IoU ≥ 0.5) and binned by its visibility. Recall = "
-        "matched / gt boxes; IDsw/100 = ID switches per 100 matched boxes; ID consistency = share of matched boxes "
-        "whose tracker id is the one the gt track gets in the global IDF1 matching. Re-link rate = share of gaps "
-        "(runs of frames where the gt track is unmatched or its visibility < 0.1, with a matched frame on each side) "
-        "after which it gets back the tracker id it had before the gap."
-        + (" Counts are summed over seeds." if entry_of else "")
-    )
-    vis_txt, vis_bold, rel_txt, rel_bold = occlusion_tables(tables)
-    doc.table(vis_txt, f"Metrics by gt visibility bin ({context}); rates in %.", "tab:visibility", vis_bold)
-    doc.table(rel_txt, f"Re-link rate after an occlusion gap by gap length in frames ({context}).", "tab:relink",
-              rel_bold)
-    doc.figure(plots.plot_visibility(tables.by_visibility, out_dir / "visibility.png"),
-               f"Recall, ID switches per 100 matched boxes and ID consistency by visibility ({context}).")
-    doc.figure(plots.plot_relink(tables.relink, out_dir / "relink.png"),
-               f"Re-link rate by occlusion gap length ({context}).")
-    if getattr(tables, "per_sequence", None) is not None and pairs:
-        _occlusion_deltas(doc, out_dir, tables.per_sequence, entry_of, pairs, context, untrained)
 
 
 def _occlusion_deltas(doc: Doc, out_dir: Path, per_sequence: pd.DataFrame, entry_of: dict[str, str] | None,
@@ -268,8 +211,7 @@ def _occlusion_deltas(doc: Doc, out_dir: Path, per_sequence: pd.DataFrame, entry
                       f"Occlusion differences A − B per bin, the method retrained ({context}): mean Δ in "
                       "points [95% fiducial interval] (sequences with data in the bin), verdict after Holm over each "
                       "comparison's bins.", "tab:occlusion-delta-method")
-    with atomic_path(out_dir / "occlusion_significance.csv") as tmp:
-        pd.concat(frames, ignore_index=True).to_csv(tmp, index=False)
+    record.write_occlusion_significance(out_dir, pd.concat(frames, ignore_index=True))
     doc.text(occlusion_stats.TEXT, *occlusion_stats.where_sentences(model))
     doc.table(occlusion_stats.delta_table(model),
               f"Occlusion differences A − B per bin, these trained models ({context}): mean Δ in points "
@@ -323,28 +265,29 @@ def untrained_trackers(names: list[str]) -> set[str]:
 def write_report(run_dir: Path, published: bool = True, pdf: bool = False, primary: str = "HOTA",
                  holm_primaries: bool = True) -> list[Path]:
     """Write report.md, report.tex, CSVs and PNG plots into the run folder (and report.pdf); returns the paths."""
-    metrics, manifest = load_metrics(run_dir)
-    suite = manifest["suite"]
-    det = manifest["detections"]["source"]
-    context = f"{suite['name']} val, seed {manifest.get('seed', 0)}, {det} detections"
-    cuda = str(manifest["device"]).startswith("cuda")
+    rec = RunRecord.load(run_dir)
+    metrics, manifest = rec.metrics, rec.manifest
+    suite = manifest.suite
+    det = manifest.detection_source
+    context = f"{suite.name} val, seed {manifest.seed}, {det} detections"
+    cuda = manifest.device.startswith("cuda")
     if cuda:  # table captions carry it too: a LaTeX table travels without the report's text
         context += ", CUDA (bf16 Re-ID)"
     doc = Doc()
     head = (
-        f"Run `{manifest['run_id']}` on suite `{suite['name']}` ({len(suite['sequences'])} val sequences, "
-        f"{suite['benchmark']}-style evaluation with TrackEval, cross-checked by py-motmetrics); "
-        f"detections: `{det}`; seed {manifest.get('seed', 0)}; commit `{manifest['git_commit'][:10]}`; "
-        f"device `{manifest['device']}`. Rates in %, FPS = tracker-only frames per second; best value per column "
+        f"Run `{manifest.run_id}` on suite `{suite.name}` ({len(suite.sequences)} val sequences, "
+        f"{suite.benchmark}-style evaluation with TrackEval, cross-checked by py-motmetrics); "
+        f"detections: `{det}`; seed {manifest.seed}; commit `{manifest.git_commit[:10]}`; "
+        f"device `{manifest.device}`. Rates in %, FPS = tracker-only frames per second; best value per column "
         "in bold in the LaTeX tables (↑ higher is better, ↓ lower is better)."
     )
-    if suite.get("benchmark_reason"):
-        head += f" Protocol: {suite['benchmark_reason']}."
+    if suite.benchmark_reason:
+        head += f" Protocol: {suite.benchmark_reason}."
     if cuda:
         head += (" On CUDA the Re-ID models train and embed in bf16 mixed precision, so the appearance trackers' "
                  "numbers differ from a CPU run's: compare runs made on one kind of device.")
-    doc.text(f"# bench report: {suite['name']} ({suite['benchmark']} protocol)", head)
-    for tracker, reid in (manifest.get("reid") or {}).items():
+    doc.text(f"# bench report: {suite.name} ({suite.benchmark} protocol)", head)
+    for tracker, reid in manifest.reid.items():
         m, mc = reid.get("metrics", {}), reid["model_config"]
         # the model's own switches: fields beyond the common ones (older checkpoints kept them in `extra`)
         own = {k: v for k, v in {**mc, **mc.get("extra", {})}.items() if k not in COMMON_MODEL_KEYS}
@@ -355,7 +298,7 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False, prima
             f"{100 * m.get('mAP', float('nan')):.1f}, rank-1 {100 * m.get('rank1', float('nan')):.1f} "
             f"(checkpoint `{Path(reid['path']).name}`)."
         )
-    doc.text(*manifest.get("notes", []))  # e.g. where `bench compare` read the results from
+    doc.text(*manifest.notes)  # e.g. where `bench compare` read the results from
     summary = summary_table(metrics).reset_index()
     cols = [c for c in MAIN if c in summary]
     doc.text("## Summary")
@@ -366,74 +309,83 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False, prima
     doc.table(as_text(per_seq, _digits(cols)), f"Per-sequence results ({context}); best per sequence in bold.",
               "tab:per-seq", latex.best_mask(per_seq[cols], groups=per_seq["seq"]).reindex(
                   columns=per_seq.columns, fill_value=False))
-    trackers = [t for t in manifest["trackers"] if t in set(metrics["tracker"])]
+    trackers = [t for t in manifest.trackers if t in set(metrics["tracker"])]
     if len(trackers) > 1:
         comps = stats.run_comparisons(stats.values_from_metrics(metrics), trackers, primary, holm_primaries,
                                       untrained_trackers(trackers))
         _significance(doc, comps, run_dir, context, [("", "Tracker pairs (A vs B, Δ = A − B)")], primary,
                       holm_primaries)
-    _occlusion(doc, run_dir, {t: run_dir / t for t in trackers}, suite, context,
-               pairs=[(a, b) for i, b in enumerate(trackers) for a in trackers[i + 1 :]])
-    if manifest.get("tuning"):  # `bench run --tuned N`
-        from bench.commands.tune import report_section
+    _breakdowns(doc, run_dir, rec.breakdowns, manifest.breakdowns, context)
+    from bench.analysis.occlusion_stats import sequence_counts
 
-        report_section(doc, run_dir, manifest["tuning"], context)
+    counts = sequence_counts(rec.breakdowns)
+    if counts is not None and len(trackers) > 1:
+        _occlusion_deltas(doc, run_dir, counts, None, [(a, b) for i, b in enumerate(trackers) for a in trackers[i + 1 :]],
+                          context)
+    if manifest.tuning:  # `bench run --tuned N`
+        from bench.present.tuning import report_section
+
+        report_section(doc, run_dir, manifest.tuning, context)
     doc.text("## Plots")
     for p in plots.plot_metrics(metrics, run_dir):
         doc.figure(p, f"{p.stem.replace('_', ' ')} ({context}).")
     if published:
-        _published(doc, suite.get("benchmark"))
-    return _finish(doc, run_dir, "report", f"bench report: run {manifest['run_id']}, suite {suite['name']}", pdf)
+        _published(doc, suite.benchmark)
+    return _finish(doc, run_dir, "report", f"bench report: run {manifest.run_id}, suite {suite.name}", pdf)
 
 
 def write_ablation_report(out_dir: Path, published: bool = True, pdf: bool = False,
                           primary: str = "HOTA", holm_primaries: bool = True) -> list[Path]:
-    """ablation.md / .tex: mean ± std over seeds, Δ [CI] vs the baseline and vs the reference tracker, occlusion,
-    plots."""
+    """ablation.md / .tex: mean ± std over seeds, Δ [CI] vs the baseline and vs the reference tracker, the design
+    planner, the breakdowns pooled over seeds with their per-bin Δs, plots."""
     from bench.commands.ablate import AblationRecord
 
-    record = AblationRecord.load(out_dir)
-    table = record.table()
-    order = [record.reference, *record.variants]
-    runs = record.runs()
-    first = next((p / "manifest.json" for p in runs.values() if (p / "manifest.json").is_file()), None)
-    manifest = json.loads(first.read_text()) if first else {}
-    det = manifest.get("detections", {}).get("source", "unrecorded")
-    context = f"{record.suite} val, {record.seeds} seed(s), {det} detections"
-    benchmark = manifest.get("suite", {}).get("benchmark")
+    ablation = AblationRecord.load(out_dir)
+    table = ablation.table()
+    order = [ablation.reference, *ablation.variants]
+    runs = ablation.runs()
+    manifest = record.load_manifest(next(iter(runs.values()))) if runs else None
+    det = manifest.detection_source if manifest else "unrecorded"
+    context = f"{ablation.suite} val, {ablation.seeds} seed(s), {det} detections"
+    benchmark = manifest.suite.benchmark if manifest else None
     doc = Doc()
     doc.text(
-        f"# Ablation: {record.name} ({benchmark or 'unrecorded'} protocol)",
-        f"Ablation `{record.name}` on suite `{record.suite}` (val split, {det} detections): {record.description}. "
-        f"{record.tracker} variants, {record.seeds} seed(s) each, mean ± std over seeds of the suite-level metrics; "
-        f"{record.reference} (run once) for reference. HOTA, AssA, IDF1, MOTA, mAP and rank-1 in %; "
-        "mAP/rank-1 on the val split's gt crops.",
+        f"# Ablation: {ablation.name} ({benchmark or 'unrecorded'} protocol)",
+        f"Ablation `{ablation.name}` on suite `{ablation.suite}` (val split, {det} detections): "
+        f"{ablation.description}. {ablation.tracker} variants, {ablation.seeds} seed(s) each, mean ± std over seeds "
+        f"of the suite-level metrics; {ablation.reference} (run once) for reference. HOTA, AssA, IDF1, MOTA, mAP and "
+        "rank-1 in %; mAP/rank-1 on the val split's gt crops.",
     )
-    summary = stats.summarise(table, record.baseline, order)
+    summary = stats.summarise(table, ablation.baseline, order)
     means = stats.summary_means(table, order)
     bold = latex.best_mask(means).reindex(index=summary.index, columns=summary.columns, fill_value=False)
-    doc.table(summary.reset_index(), f"Ablation {record.name} ({context}): mean ± std over seeds.",
-              f"tab:ablation-{record.name}", bold.reset_index(drop=True).assign(variant=False))
-    doc.text("Variants:", "\n".join(f"- `{v}`: {record.overrides.get(v) or 'default config'}"
-                                     for v in record.variants))
-    comps = record.comparisons(primary, holm_primaries)
+    doc.table(summary.reset_index(), f"Ablation {ablation.name} ({context}): mean ± std over seeds.",
+              f"tab:ablation-{ablation.name}", bold.reset_index(drop=True).assign(variant=False))
+    doc.text("Variants:", "\n".join(f"- `{v}`: {ablation.overrides.get(v) or 'default config'}"
+                                     for v in ablation.variants))
+    comps = ablation.comparisons(primary, holm_primaries)
     if comps is None:
         doc.text("## Is the difference real?",
-                 f"Not computed: the per-seed run folders (`<variant>-s<seed>/`, `{record.reference}/`) with their "
+                 f"Not computed: the per-seed run folders (`<variant>-s<seed>/`, `{ablation.reference}/`) with their "
                  "per-sequence metrics are not all in this folder.")
     else:
-        _significance(doc, comps, out_dir, context, [(record.baseline, f"Variants vs {record.baseline}"),
-                                                     (record.reference, f"Variants vs {record.reference}")], primary,
-                      holm_primaries)
-        suite = manifest["suite"]
-        results = {f"{v}/s{s}": p / (record.reference if v == record.reference else record.tracker)
-                   for (v, s), p in runs.items()}
+        _significance(doc, comps, out_dir, context, [(ablation.baseline, f"Variants vs {ablation.baseline}"),
+                                                     (ablation.reference, f"Variants vs {ablation.reference}")],
+                      primary, holm_primaries)
         _design(doc, out_dir, primary, context)
-        pairs = [(v, record.baseline) for v in record.variants if v != record.baseline]
-        _occlusion(doc, out_dir, results, suite, context, entry_of={k: k.split("/")[0] for k in results},
-                   pairs=[*pairs, (record.baseline, record.reference)], untrained=record.untrained())
-    doc.figure(plots.plot_ablation(table, order, record.name, out_dir / "ablation.png"),
-               f"Ablation {record.name}: mean ± sd over seeds ({context}).")
+    tables = {b.name: t for b in breakdowns() if (t := record.load_breakdown(out_dir, b.name)) is not None}
+    if tables or comps is not None:
+        _breakdowns(doc, out_dir, tables, ablation.breakdowns, context, pooled=True)
+    from bench.analysis.occlusion_stats import sequence_counts
+
+    counts = sequence_counts(tables)
+    if counts is not None and comps is not None:
+        pairs = [(v, ablation.baseline) for v in ablation.variants if v != ablation.baseline]
+        entry_of = {k: k.split("/s")[0] for k in counts["tracker"].unique()}
+        _occlusion_deltas(doc, out_dir, counts, entry_of, [*pairs, (ablation.baseline, ablation.reference)], context,
+                          ablation.untrained())
+    doc.figure(plots.plot_ablation(table, order, ablation.name, out_dir / "ablation.png"),
+               f"Ablation {ablation.name}: mean ± sd over seeds ({context}).")
     if published:
         _published(doc, benchmark)
-    return _finish(doc, out_dir, "ablation", f"bench ablation {record.name} on {record.suite}", pdf)
+    return _finish(doc, out_dir, "ablation", f"bench ablation {ablation.name} on {ablation.suite}", pdf)
