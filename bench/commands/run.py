@@ -278,11 +278,13 @@ def evaluate_trackers(
     fps: dict[str, dict[str, float]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """Metrics (one row per tracker and sequence, COMBINED included; FPS where given) and the py-motmetrics
-    cross-check of the result folders `folder/<tracker>/`, stacked, and the benchmark they were scored as."""
-    tables, checks, scored_as = [], [], benchmark
+    cross-check of the result folders `folder/<tracker>/`, stacked, and the benchmark they were scored as. Every
+    tracker's ID switches and fragmentations go to `folder/events.csv` (bench.evaluate.events)."""
+    tables, checks, scored_as, events = [], [], benchmark, []
     for name in trackers:
         result = evaluate(folder / name, gt_root, seqs=seqs, benchmark=benchmark, tracker_name=name,
-                          reporter=reporter)
+                          reporter=reporter, with_events=True)
+        events.append(result.events.assign(tracker=name))
         scored_as = result.benchmark
         table = result.metrics.copy()
         if fps is not None:
@@ -292,7 +294,14 @@ def evaluate_trackers(
         check = result.crosscheck.copy()
         check.insert(0, "tracker", name)
         checks.append(check.reset_index())
+    write_events(folder, pd.concat(events, ignore_index=True))
     return pd.concat(tables, ignore_index=True), pd.concat(checks, ignore_index=True), scored_as
+
+
+def write_events(folder: Path, events: pd.DataFrame) -> None:
+    from bench.evaluate.events import FILE
+
+    events[["tracker", *events.columns.drop("tracker")]].to_csv(folder / FILE, index=False)
 
 
 def evaluate_run(

@@ -138,6 +138,7 @@ class AnalysisConfig:
     """How results are read (not computed), so it is left out of the config hash: runs and caches stay shared."""
 
     primary: str = field(default="HOTA", metadata={"choices": PRIMARY_METRICS})  # carries each comparison's verdict
+    error_strips: int = field(default=12, metadata={"range": "[0, 200]"})  # report: strips of top fixed/caused switches
 
 
 @dataclass

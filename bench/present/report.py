@@ -233,8 +233,10 @@ def _finish(doc: Doc, out_dir: Path, stem: str, title: str, pdf: bool) -> list[P
     return paths
 
 
-def write_report(run_dir: Path, published: bool = True, pdf: bool = False, primary: str = "HOTA") -> list[Path]:
-    """Write report.md, report.tex, CSVs and PNG plots into the run folder (and report.pdf); returns the paths."""
+def write_report(run_dir: Path, published: bool = True, pdf: bool = False, primary: str = "HOTA",
+                 error_strips: int = 12) -> list[Path]:
+    """Write report.md, report.tex, report.html, CSVs and PNG plots into the run folder (and report.pdf); returns
+    the paths. `error_strips`: strips of the top N fixed and N caused ID switches per tracker pair."""
     metrics, manifest = load_metrics(run_dir)
     suite = manifest["suite"]
     det = manifest["detections"]["source"]
@@ -281,6 +283,9 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False, prima
         comps = stats.run_comparisons(stats.values_from_metrics(metrics), trackers, primary)
         _significance(doc, comps, run_dir, context, [("", "Tracker pairs (A vs B, Δ = A − B)")], primary)
     _occlusion(doc, run_dir, {t: run_dir / t for t in trackers}, suite, context)
+    from bench.present import errors_section
+
+    errors = errors_section.section(doc, run_dir, manifest, trackers, context, error_strips)
     if manifest.get("tuning"):  # `bench run --tuned N`
         from bench.commands.tune import report_section
 
@@ -290,7 +295,10 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False, prima
         doc.figure(p, f"{p.stem.replace('_', ' ')} ({context}).")
     if published:
         _published(doc)
-    return _finish(doc, run_dir, "report", f"bench report: run {manifest['run_id']}, suite {suite['name']}", pdf)
+    paths = _finish(doc, run_dir, "report", f"bench report: run {manifest['run_id']}, suite {suite['name']}", pdf)
+    from bench.present.html_report import write_html
+
+    return [*paths, write_html(run_dir, manifest, metrics, errors, [p for p, _ in doc.figures])]
 
 
 def write_ablation_report(out_dir: Path, published: bool = True, pdf: bool = False,
