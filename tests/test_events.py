@@ -147,6 +147,13 @@ def test_paired_diff_matches_within_the_window_one_to_one() -> None:
     assert len(paired_diff(e, "A", "B", seq="S2")) == 1
 
 
+def test_bins_are_the_occlusion_sections() -> None:
+    from bench.analysis import event_diff
+    from bench.evaluate import occlusion
+
+    assert event_diff.VIS_BINS == occlusion.VIS_BINS and event_diff.EVENT_GAP_BINS[1:] == occlusion.GAP_BINS
+
+
 def test_paired_diff_of_a_tracker_with_itself_is_all_both(tmp_path: Path) -> None:
     gt_root, res = _tud(tmp_path)
     e = evaluate(res, gt_root, with_events=True).events

@@ -14,11 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bench.evaluate.occlusion import GAP_BINS, VIS_BINS
-
 WINDOW = 5  # frames: the same error seen a few frames apart by two trackers is one error
 STATUSES = ("fixed", "caused", "both")
-EVENT_GAP_BINS = ("0", *GAP_BINS)
+VIS_BINS = ("[0, .25)", "[.25, .5)", "[.5, .75)", "[.75, 1]")  # bench.evaluate.occlusion's bins (a test checks)
+EVENT_GAP_BINS = ("0", "1-5", "6-15", "16-30", ">30")  # occlusion's gap bins, and 0 for consecutive frames
 _VIS_EDGES = (0.25, 0.5, 0.75)
 _GAP_EDGES = (1, 6, 16, 31)
 NO_VISIBILITY = "n/a"

@@ -18,6 +18,7 @@ import pandas as pd
 
 from bench.analysis import event_diff
 from bench.core.fsutil import atomic_path
+from bench.data.mot_fast import gt_path
 from bench.evaluate import events as ev
 
 FOLDER = "errors"
@@ -149,10 +150,12 @@ def section(doc, run_dir: Path, manifest: dict, trackers: list[str], context: st
         doc.text("Not shown: the run has one tracker, so there is nothing to pair.")
         return []
     root = Path(suite["root"])
-    missing = [str(run_dir / t / f"{s}.txt") for t in trackers for s in suite["sequences"]
+    missing = [f"the run folder lacks `{run_dir / t / f'{s}.txt'}`" for t in trackers for s in suite["sequences"]
                if not (run_dir / t / f"{s}.txt").is_file()]
-    if missing or not root.is_dir():
-        doc.text(f"Not analysed: {'the run folder lacks ' + missing[0] if missing else 'the ground truth is no longer at ' + str(root)}.")
+    missing += [f"the ground truth `{gt_path(root, s)}` is missing" for s in suite["sequences"]
+                if not gt_path(root, s).is_file()]
+    if missing:
+        doc.text(f"Not analysed: {missing[0]}.")
         return []
     events = load_events(run_dir, trackers, suite)
     doc.text(
