@@ -316,6 +316,17 @@ def test_report_html_in_a_real_browser(tiny_run) -> None:
             page.wait_for_function("() => { const i = document.getElementById('strip-img');"
                                    " return i.complete && i.naturalWidth > 0; }", timeout=10_000)
             assert "strip-" in page.eval_on_selector("#strip-img", "i => i.src")
+            page.locator("#strip-close").click()
+            assert not page.locator("#strip-dialog").is_visible()
+            # one sequence: only its events, its timeline and its strips stay in view
+            seq = page.eval_on_selector(rows, "r => r.dataset.seq")
+            page.select_option("select.seq[data-pair='0']", seq)
+            shown = page.eval_on_selector_all(rows, "rs => rs.filter(r => r.offsetParent !== null)"
+                                                    ".map(r => r.dataset.seq)")
+            assert shown and set(shown) == {seq}
+            barcodes = page.eval_on_selector_all("div.barcode[data-pair='0']",
+                                                 "bs => bs.map(b => [b.dataset.seq, b.offsetParent !== null])")
+            assert len(barcodes) == 3 and all(visible == (s == seq) for s, visible in barcodes)
             assert problems == []
         finally:
             b.close()

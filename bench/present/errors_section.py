@@ -64,10 +64,8 @@ def link(path: Path, run_dir: Path) -> str:
 def load_events(run_dir: Path, trackers: list[str], suite: dict) -> pd.DataFrame:
     """events.csv of the run, or (runs made before the evaluation wrote it) the same table computed now and stored."""
     path = run_dir / ev.FILE
-    if path.is_file():
-        table = pd.read_csv(path, dtype={"seq": str, "tracker": str})
-        if set(trackers) <= set(table["tracker"]):
-            return table
+    if path.is_file():  # written with the run's metrics, for all its trackers (a run folder never gains one)
+        return pd.read_csv(path, dtype={"seq": str, "tracker": str})
     from bench.evaluate.score import evaluate
 
     parts = [evaluate(run_dir / t, Path(suite["root"]), seqs=list(suite["sequences"]), benchmark=suite.get("benchmark"),
@@ -85,9 +83,10 @@ def pairs(trackers: list[str]) -> list[tuple[str, str]]:
 
 
 def analyse_pair(run_dir: Path, events: pd.DataFrame, a: str, b: str, suite: dict, top_n: int,
-                 seqs: list[str] | None = None, pictures: bool = True, subfolder: str = "") -> PairErrors:
+                 seqs: list[str] | None = None, pictures: bool = True, subfolder: str = "",
+                 assigned: dict[tuple[str, str], pd.DataFrame] | None = None) -> PairErrors:
     """The paired diff of A against B, its counts, and (with `pictures`) its strips and barcodes, written into
-    `errors/<A>-vs-<B>/` (or a `subfolder` of it)."""
+    `errors/<A>-vs-<B>/` (or a `subfolder` of it). `assigned` caches each (tracker, seq)'s matches across pairs."""
     from bench.present import error_pictures as pics
 
     diff = event_diff.paired_diff(events, a, b)
@@ -124,8 +123,12 @@ def analyse_pair(run_dir: Path, events: pd.DataFrame, a: str, b: str, suite: dic
         name = f"strip-{e['status']}-{safe_name(e['seq'])}-gt{int(e['gt_id'])}-f{int(e['frame'])}.png"
         out.strips[int(i)] = pics.draw_strip(e, a, b, imgs, gt, res, folder / name)
         budget -= out.strips[int(i)].stat().st_size
+    assigned = {} if assigned is None else assigned
     for s in seqs:
-        assigns = {t: ev.assignments(results[t], root, s, suite.get("benchmark")) for t in (a, b)}
+        for t in (a, b):
+            if (t, s) not in assigned:
+                assigned[t, s] = ev.assignments(results[t], root, s, suite.get("benchmark"))
+        assigns = {t: assigned[t, s] for t in (a, b)}
         sw = {t: events[(events["tracker"] == t) & (events["seq"] == s) & (events["kind"] == "switch")]
               for t in (a, b)}
         length = int(max(x["frame"].max() for x in assigns.values() if len(x))) if any(
@@ -170,8 +173,9 @@ def section(doc, run_dir: Path, manifest: dict, trackers: list[str], context: st
     found = []
     for old in (run_dir / FOLDER).glob("*/strip-*.png"):  # a previous report's strips (another N, older events)
         old.unlink()
+    assigned: dict[tuple[str, str], pd.DataFrame] = {}
     for a, b in pairs(trackers):
-        pe = analyse_pair(run_dir, events, a, b, suite, top_n)
+        pe = analyse_pair(run_dir, events, a, b, suite, top_n, assigned=assigned)
         found.append(pe)
         d = pe.diff
         frags = d[d["kind"] == "frag"]["status"].value_counts()

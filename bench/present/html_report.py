@@ -28,6 +28,7 @@ tr.fixed td:first-child{color:#1a7f37} tr.caused td:first-child{color:#c62828}
 img.barcode{max-width:100%;border:1px solid #ddd;margin:.3em 0}
 dialog{max-width:95vw;padding:.6em} dialog img{max-width:92vw}
 nav a{margin-right:1em} .note{color:#666;font-size:13px}
+figure.strip{margin:.4em 0} figure.strip img{max-width:100%} figcaption{font-size:12px;color:#444}
 """
 
 _JS = """
@@ -52,7 +53,7 @@ function openEvent(tr){const d=document.getElementById('strip-dialog');
 function showSeq(sel){const pair=sel.dataset.pair;const seq=sel.value;
   document.querySelectorAll('tr.event[data-pair="'+pair+'"]').forEach(r=>{
     r.style.display=(seq===''||r.dataset.seq===seq)?'':'none';});
-  document.querySelectorAll('div.barcode[data-pair="'+pair+'"]').forEach(b=>{
+  document.querySelectorAll('[data-pair="'+pair+'"].barcode, [data-pair="'+pair+'"].strip').forEach(b=>{
     b.style.display=(seq===''||b.dataset.seq===seq)?'':'none';});}
 document.addEventListener('DOMContentLoaded',()=>{
   document.querySelectorAll('th').forEach(th=>th.addEventListener('click',()=>sortTable(th)));
@@ -161,6 +162,13 @@ def write_html(run_dir: Path, manifest: dict, metrics: pd.DataFrame, errors: lis
             parts.append(f"<p class=note>No strips for {_e(', '.join(pe.no_images))}: no images.</p>")
         parts += [f'<p>Sequence: <select class="seq" data-pair="{k}">{options}</select></p>',
                   '<div class="scroll">', _events_table(pe, run_dir, k), "</div>"]
+        parts.append('<div class="gallery">')
+        for i, p in pe.strips.items():
+            e = pe.diff.loc[i]
+            parts.append(f'<figure class="strip" data-pair="{k}" data-seq="{_e(e["seq"])}"><a href="'
+                         f'{_e(link(p, run_dir))}"><img loading="lazy" alt="strip" src="{_e(link(p, run_dir))}"></a>'
+                         f'<figcaption>{_e(_caption(pe, e, i))}</figcaption></figure>')
+        parts.append("</div>")
         for s, p in pe.barcodes.items():
             parts.append(f'<div class="barcode" data-pair="{k}" data-seq="{_e(s)}"><a href="{_e(link(p, run_dir))}">'
                          f'<img class="barcode" loading="lazy" alt="{_e(s)} identity timeline" '
