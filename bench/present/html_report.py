@@ -73,7 +73,9 @@ def _fmt(v: object) -> tuple[str, str]:
     if isinstance(v, (float, np.floating)):
         if not np.isfinite(v):
             return "–", ""
-        return (f"{v:.0f}" if float(v).is_integer() and abs(v) >= 10 else f"{v:.3g}"), repr(float(v))
+        a = abs(float(v))
+        text = f"{v:.0f}" if a >= 100 or float(v).is_integer() else f"{v:.1f}" if a >= 1 else f"{v:.3g}"
+        return text, repr(float(v))
     if isinstance(v, (int, np.integer)):
         return str(v), str(int(v))
     return str(v), ""
