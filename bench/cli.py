@@ -335,7 +335,8 @@ def compare_cmd(
     result = compare_folders(entries, gt, cfg.results_dir, names, benchmark, run_id, _reporter())
     console.print(_metrics_table(f"compare — {result.run_id}", summary_table(result.metrics)))
     if report:
-        console.print(f"report: {write_report(result.run_dir, primary=cfg.analysis.primary, error_strips=cfg.analysis.error_strips)[0]}")
+        paths = write_report(result.run_dir, primary=cfg.analysis.primary, error_strips=cfg.analysis.error_strips)
+        console.print(f"report: {paths[0]}")
     console.print(f"results: {result.run_dir}")
 
 
@@ -379,8 +380,9 @@ def report(
         bool, typer.Option(help="add the papers' published test-set results, clearly labelled")
     ] = True,
     pdf: Annotated[bool, typer.Option(help="also compile a standalone PDF with pdflatex (must be on PATH)")] = False,
-    strips: Annotated[Optional[int], typer.Option(min=0, help="strips of the top N fixed and N caused ID switches "
-                                                              "per tracker pair (default: analysis.error_strips)")] = None,
+    strips: Annotated[Optional[int], typer.Option(
+        min=0, help="strips of the top N fixed and N caused ID switches per tracker pair (default: "
+                    "analysis.error_strips)")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Write report.md, report.tex, report.html and plots for a stored run or ablation (default: the latest run)."""

@@ -80,7 +80,7 @@ def test_counts_equal_trackeval_on_mot15_fixtures(tmp_path: Path) -> None:
         assert got == {"IDs": result.metrics.loc[seq, "IDs"], "Frag": result.metrics.loc[seq, "Frag"]}
         assert got["IDs"] == 7 and got["Frag"] > 0
         data = trackeval_adapter.preprocess(inputs.results_dir, inputs.gt_root, seq, inputs.lengths[seq],
-                                            inputs.benchmark, inputs.gts[seq], inputs.results[seq])
+                                            inputs.benchmark, inputs.gts[seq], inputs.results[seq], rows=True)
         clear = trackeval_adapter.score(data)["CLEAR"]
         replay, _ = ev.replay_clear(data)
         assert (replay.idsw, replay.frag, replay.tp) == (clear["IDSW"], clear["Frag"], clear["CLR_TP"])

@@ -1,10 +1,11 @@
 """Identity errors as events: every ID switch and every fragmentation TrackEval counts, one row each.
 
 The matching is TrackEval's own CLEAR matching (`trackeval.metrics.CLEAR.eval_sequence`), replayed step for step on
-the same preprocessed data (`bench.evaluate.trackeval_adapter.preprocess`): per timestep a Hungarian assignment
-(scipy's `linear_sum_assignment`, as TrackEval calls it) on 1000 · [tracker id = the gt's match in the previous
-timestep] + IoU, pairs below IoU 0.5 - eps zeroed and dropped; timesteps without gt or without tracker boxes skipped
-without resetting the previous-timestep matches, exactly as TrackEval does. What is recorded is what TrackEval counts:
+the same preprocessed data (`bench.evaluate.trackeval_adapter.preprocess(..., rows=True)`): per timestep a Hungarian
+assignment (scipy's `linear_sum_assignment`, as TrackEval calls it) on 1000 · [tracker id = the gt's match in the
+previous timestep] + IoU, pairs below IoU 0.5 - eps zeroed and dropped; timesteps without gt or without tracker
+boxes skipped without resetting the previous-timestep matches, exactly as TrackEval does. What is recorded is what
+TrackEval counts:
 
 - **switch** (TrackEval's IDSW): a gt matched to another tracker id than at its last match, any number of frames
   earlier. One row per switch.
@@ -127,7 +128,6 @@ def sequence_events(data: dict, gt: TextRows, res: TextRows, seq: str, benchmark
     replay, raw = replay_clear(data)
     vis_ok = has_visibility(gt, benchmark)
     rows_out = []
-    # the gt file's rows of each relabelled gt id over time, for min_visibility
     for e in raw:
         t, g = e["t"], e["gt"]
         gt_row = int(data["gt_rows"][t][e["row"]])
@@ -215,7 +215,7 @@ def assignments(results_dir, gt_root, seq: str, benchmark: str | None = None) ->
 
     inputs = load_inputs(results_dir, gt_root, [seq], benchmark)
     data = trackeval_adapter.preprocess(inputs.results_dir, inputs.gt_root, seq, inputs.lengths[seq],
-                                        inputs.benchmark, inputs.gts[seq], inputs.results[seq])
+                                        inputs.benchmark, inputs.gts[seq], inputs.results[seq], rows=True)
     return sequence_assignments(data, inputs.gts[seq], inputs.results[seq])
 
 

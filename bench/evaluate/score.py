@@ -55,8 +55,8 @@ def score_sequence(inputs: EvalInputs, seq: str, parts: tuple[str, ...] = PARTS)
     """{"trackeval": per-metric results, "crosscheck": motmetrics' partial summary} for one sequence (the parts
     asked for). Both start from TrackEval's preprocessed data; a plain function of its inputs, run in a worker
     process as it is."""
-    data = trackeval_adapter.preprocess(inputs.results_dir, inputs.gt_root, seq, inputs.lengths[seq],
-                                        inputs.benchmark, inputs.gts[seq], inputs.results[seq])
+    data = trackeval_adapter.preprocess(inputs.results_dir, inputs.gt_root, seq, inputs.lengths[seq], inputs.benchmark,
+                                        inputs.gts[seq], inputs.results[seq], rows="events" in parts)
     out: dict[str, dict] = {}
     if "trackeval" in parts:
         out["trackeval"] = trackeval_adapter.score(data)

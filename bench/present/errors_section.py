@@ -198,8 +198,8 @@ def section(doc, run_dir: Path, manifest: dict, trackers: list[str], context: st
             shown = [(i, p) for i, p in pe.strips.items() if d.loc[i, "status"] == status]
             if shown:
                 doc.text(f"Top {len(shown)} {status} switches (lowest visibility first):",
-                         "\n".join(f"- [{md_text(d.loc[i, 'seq'])} gt {int(d.loc[i, 'gt_id'])} frame {int(d.loc[i, 'frame'])}]"
-                                   f"({link(p, run_dir)})" for i, p in shown))
+                         "\n".join(f"- [{md_text(d.loc[i, 'seq'])} gt {int(d.loc[i, 'gt_id'])} frame "
+                                   f"{int(d.loc[i, 'frame'])}]({link(p, run_dir)})" for i, p in shown))
         doc.text("Identity timelines (A above B): " + ", ".join(
             f"[{md_text(s)}]({link(p, run_dir)})" for s, p in pe.barcodes.items()))
     return found
