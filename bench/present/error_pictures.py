@@ -90,9 +90,11 @@ def _box_of(gt: pd.DataFrame, gt_id: int, frame: int) -> np.ndarray:
 
 
 def draw_strip(event: pd.Series, a: str, b: str, imgs: SequenceImages, gt: pd.DataFrame,
-               res: dict[str, pd.DataFrame], out: Path) -> Path:
+               res: dict[str, pd.DataFrame], out: Path, assigned: dict[str, pd.DataFrame] | None = None) -> Path:
     """One event's strip (see the module doc). `gt`/`res[tracker]`: the sequence's rows as frames with columns
-    frame, id, x, y, w, h (gt also vis)."""
+    frame, id, x, y, w, h (gt also vis). `assigned[tracker]` (`bench.evaluate.events.sequence_assignments`): the
+    evaluation's matches, to write the ids of the tracker without the switch at the last match and at the event
+    (so a "fixed" switch shows whether A kept the id or missed the person)."""
     from PIL import Image, ImageDraw
 
     frames = strip_frames(int(event["last_frame"]), int(event["frame"]), imgs.length)
@@ -136,9 +138,18 @@ def draw_strip(event: pd.Series, a: str, b: str, imgs: SequenceImages, gt: pd.Da
     for r, tracker in enumerate((a, b)):
         y0 = head_h + col_h + r * (ch + pad)
         before, after = event[f"{'ab'[r]}_before"], event[f"{'ab'[r]}_after"]
-        ids = f"{_id(before)} -> {_id(after)}" if np.isfinite(before) else "no error"
+        if np.isfinite(before):
+            lines = ["switch", f"{_id(before)} -> {_id(after)}"]
+        else:
+            lines = ["no switch"]
+            if assigned is not None and tracker in assigned:
+                m = assigned[tracker]
+                m = m[m["gt_id"] == gt_id].set_index("frame")["track_id"]
+                at = [float(m.get(int(event[k]), np.nan)) for k in ("last_frame", "frame")]
+                lines.append(f"{_id(at[0], 'missed')} -> {_id(at[1], 'missed')}")
         draw.text((4, y0 + 4), f"{'AB'[r]}: {tracker}", fill=(0, 0, 0), font=_font(12))
-        draw.text((4, y0 + 20), ids, fill=(0, 0, 0), font=_font(12))
+        for j, line in enumerate(lines):
+            draw.text((4, y0 + 20 + 15 * j), line, fill=(0, 0, 0), font=_font(12))
     with atomic_path(out) as tmp:
         canvas.quantize(128).save(tmp, format="PNG", optimize=True)
     return out
@@ -158,8 +169,8 @@ def _crop(path: Path, left: float, top: float, w: float, h: float):
     return out
 
 
-def _id(v: float) -> str:
-    return str(int(v)) if np.isfinite(v) else "–"
+def _id(v: float, missing: str = "–") -> str:
+    return str(int(v)) if np.isfinite(v) else missing
 
 
 def _title(e: pd.Series, a: str, b: str) -> str:

@@ -110,6 +110,13 @@ def analyse_pair(run_dir: Path, events: pd.DataFrame, a: str, b: str, suite: dic
     for old in folder.glob("strip-*.png"):  # a previous report's strips of this pair (another N, older events)
         old.unlink()
     budget = strip_budget(run_dir, folder)
+    assigned = {} if assigned is None else assigned
+
+    def matches(t: str, s: str) -> pd.DataFrame:
+        if (t, s) not in assigned:
+            assigned[t, s] = ev.assignments(results[t], root, s, suite.get("benchmark"))
+        return assigned[t, s]
+
     for i, e in top.iterrows():
         imgs = images.get(e["seq"])
         if imgs is None:
@@ -121,14 +128,11 @@ def analyse_pair(run_dir: Path, events: pd.DataFrame, a: str, b: str, suite: dic
             rows_cache[e["seq"]] = pics.sequence_rows(root, e["seq"], results)
         gt, res = rows_cache[e["seq"]]
         name = f"strip-{e['status']}-{safe_name(e['seq'])}-gt{int(e['gt_id'])}-f{int(e['frame'])}.png"
-        out.strips[int(i)] = pics.draw_strip(e, a, b, imgs, gt, res, folder / name)
+        out.strips[int(i)] = pics.draw_strip(e, a, b, imgs, gt, res, folder / name,
+                                             {t: matches(t, e["seq"]) for t in (a, b)})
         budget -= out.strips[int(i)].stat().st_size
-    assigned = {} if assigned is None else assigned
     for s in seqs:
-        for t in (a, b):
-            if (t, s) not in assigned:
-                assigned[t, s] = ev.assignments(results[t], root, s, suite.get("benchmark"))
-        assigns = {t: assigned[t, s] for t in (a, b)}
+        assigns = {t: matches(t, s) for t in (a, b)}
         sw = {t: events[(events["tracker"] == t) & (events["seq"] == s) & (events["kind"] == "switch")]
               for t in (a, b)}
         length = int(max(x["frame"].max() for x in assigns.values() if len(x))) if any(
