@@ -439,6 +439,9 @@ def inspect(
                       f"(gap {int(e['gap'])}): {p}", highlight=False, soft_wrap=True)
     if pe.no_images:
         console.print(f"no strips for {', '.join(pe.no_images)}: no images", highlight=False)
+    if pe.over_budget:
+        console.print(f"{pe.over_budget} strips not drawn: the strips reached their size limit; lower --top",
+                      highlight=False)
     for s, p in pe.barcodes.items():
         console.print(f"timeline {s}: {p}", highlight=False, soft_wrap=True)
     console.print(f"events: {run_dir / pe.folder / 'diff.csv'}", highlight=False, soft_wrap=True)

@@ -332,7 +332,7 @@ def test_report_html_in_a_real_browser(tiny_run) -> None:
             b.close()
 
 
-def test_any_sequence_name_gets_its_strip_and_links(tmp_path: Path) -> None:
+def test_any_sequence_name_gets_its_strip_and_links(tmp_path: Path, monkeypatch) -> None:
     """A sequence named with spaces and brackets: files get a safe name, links are URL-encoded, the markdown link text
     is escaped; the strip is drawn from the sequence's own frames. (Not Unicode: the report's LaTeX tables refuse
     non-ASCII sequence names today, before this section: bench/present/latex.py.)"""
@@ -362,3 +362,11 @@ def test_any_sequence_name_gets_its_strip_and_links(tmp_path: Path) -> None:
     assert " " not in target and (result.run_dir / unquote(target)) == strips[0]
     assert "[Seq \\[1\\] (b) gt 2 frame 13]" in md
     assert unquote(target) in unquote((result.run_dir / "report.html").read_text())
+    # the strips' size limit: none fits in 0 bytes, the report says so and leaves no stale strip behind
+    from bench.present import errors_section
+
+    monkeypatch.setattr(errors_section, "STRIP_BYTES", 0)
+    write_report(result.run_dir)
+    assert not list((result.run_dir / "errors").glob("*/strip-*.png"))
+    md = (result.run_dir / "report.md").read_text()
+    assert "1 strips not drawn: the report's strips reached their size limit" in md

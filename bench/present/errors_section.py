@@ -37,7 +37,8 @@ class PairErrors:
     strips: dict[int, Path] = field(default_factory=dict)  # diff row index → strip file
     barcodes: dict[str, Path] = field(default_factory=dict)  # seq → barcode file
     no_images: list[str] = field(default_factory=list)
-    over_budget: int = 0  # strips not drawn: the report's pictures reached STRIP_BYTES
+    over_budget: int = 0  # strips not drawn: the strips reached their size limit
+    strip_bytes: int = 0
 
     folder: str = ""
 
@@ -84,9 +85,11 @@ def pairs(trackers: list[str]) -> list[tuple[str, str]]:
 
 def analyse_pair(run_dir: Path, events: pd.DataFrame, a: str, b: str, suite: dict, top_n: int,
                  seqs: list[str] | None = None, pictures: bool = True, subfolder: str = "",
-                 assigned: dict[tuple[str, str], pd.DataFrame] | None = None) -> PairErrors:
+                 assigned: dict[tuple[str, str], pd.DataFrame] | None = None,
+                 budget: int = STRIP_BYTES) -> PairErrors:
     """The paired diff of A against B, its counts, and (with `pictures`) its strips and barcodes, written into
-    `errors/<A>-vs-<B>/` (or a `subfolder` of it). `assigned` caches each (tracker, seq)'s matches across pairs."""
+    `errors/<A>-vs-<B>/` (or a `subfolder` of it). `assigned` caches each (tracker, seq)'s matches across pairs;
+    strips stop once they take `budget` bytes."""
     from bench.present import error_pictures as pics
 
     diff = event_diff.paired_diff(events, a, b)
@@ -109,7 +112,6 @@ def analyse_pair(run_dir: Path, events: pd.DataFrame, a: str, b: str, suite: dic
     rows_cache: dict[str, tuple] = {}
     for old in folder.glob("strip-*.png"):  # a previous report's strips of this pair (another N, older events)
         old.unlink()
-    budget = strip_budget(run_dir, folder)
     assigned = {} if assigned is None else assigned
 
     def matches(t: str, s: str) -> pd.DataFrame:
@@ -130,6 +132,7 @@ def analyse_pair(run_dir: Path, events: pd.DataFrame, a: str, b: str, suite: dic
         name = f"strip-{e['status']}-{safe_name(e['seq'])}-gt{int(e['gt_id'])}-f{int(e['frame'])}.png"
         out.strips[int(i)] = pics.draw_strip(e, a, b, imgs, gt, res, folder / name,
                                              {t: matches(t, e["seq"]) for t in (a, b)})
+        out.strip_bytes += out.strips[int(i)].stat().st_size
         budget -= out.strips[int(i)].stat().st_size
     for s in seqs:
         assigns = {t: matches(t, s) for t in (a, b)}
@@ -141,12 +144,6 @@ def analyse_pair(run_dir: Path, events: pd.DataFrame, a: str, b: str, suite: dic
             length = images[s].length
         out.barcodes[s] = pics.draw_barcode(s, assigns, sw, length, folder / f"barcode-{safe_name(s)}.png")
     return out
-
-
-def strip_budget(run_dir: Path, keep: Path) -> int:
-    """Bytes left for strips: STRIP_BYTES less the strips already in the report's folders outside `keep`."""
-    used = sum(p.stat().st_size for p in (run_dir / FOLDER).glob("*/strip-*.png") if p.parent != keep)
-    return STRIP_BYTES - used
 
 
 def section(doc, run_dir: Path, manifest: dict, trackers: list[str], context: str, top_n: int) -> list[PairErrors]:
@@ -178,8 +175,10 @@ def section(doc, run_dir: Path, manifest: dict, trackers: list[str], context: st
     for old in (run_dir / FOLDER).glob("*/strip-*.png"):  # a previous report's strips (another N, older events)
         old.unlink()
     assigned: dict[tuple[str, str], pd.DataFrame] = {}
+    budget = STRIP_BYTES  # for all pairs' strips together
     for a, b in pairs(trackers):
-        pe = analyse_pair(run_dir, events, a, b, suite, top_n, assigned=assigned)
+        pe = analyse_pair(run_dir, events, a, b, suite, top_n, assigned=assigned, budget=budget)
+        budget -= pe.strip_bytes
         found.append(pe)
         d = pe.diff
         frags = d[d["kind"] == "frag"]["status"].value_counts()
