@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bench.core.errors import BenchError
@@ -19,8 +20,10 @@ cache_app = typer.Typer(no_args_is_help=True, help="Show and drop cached detecti
 data_app = typer.Typer(no_args_is_help=True, help="Datasets: generate and preview the synthetic suite.")
 app.add_typer(cache_app, name="cache")
 app.add_typer(data_app, name="data")
-console = Console()
-err = Console(stderr=True)
+# Names are data: nothing printed is read as Rich markup ("[final]" in a path stays), except where a call asks for
+# markup=True and escapes the user's text (rich.markup.escape).
+console = Console(markup=False)
+err = Console(stderr=True, markup=False)
 
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="bench.toml to use (default: ./bench.toml)")]
 SetOpt = Annotated[
@@ -42,6 +45,29 @@ def _config(config: Path | None, overrides: list[str] | None, **flags: object):
     cfg = load_config(config, list(overrides or []))
     mapping = {k: v for k, v in flags.items() if v is not None}
     return apply_mapping(cfg, mapping, "command line") if mapping else cfg
+
+
+BenchmarkOpt = Annotated[
+    Optional[str], typer.Option(help="whose evaluation protocol scores the results: auto | MOT15 | MOT16 | MOT17 | "
+                                     "MOT20 | DanceTrack | none (no preprocessing); suite.benchmark in bench.toml")
+]
+
+
+def _benchmark(config: Path | None, benchmark: str | None) -> tuple[object, str]:
+    """(config, where its benchmark was set): `--benchmark` is `suite.benchmark` given on the command line."""
+    from bench.data.benchmarks import canonical
+
+    cfg = _config(config, None, **{"suite.benchmark": canonical(benchmark) if benchmark else None})
+    return cfg, "--benchmark" if benchmark else "suite.benchmark"
+
+
+def _load_suite(cfg):
+    """The suite `run.suite` names, after one line (stdout) saying which benchmark's protocol scores it and why."""
+    from bench.data.suites import load_suite
+
+    suite = load_suite(cfg.run.suite, cfg)
+    console.print(f"{suite.name}: {suite.benchmark_reason}", soft_wrap=True, highlight=False)
+    return suite
 
 
 def _preflight(cfg) -> None:
@@ -146,7 +172,6 @@ def run(
     from bench.present.report import summary_table, write_report
     from bench.core.run_store import run_folder
     from bench.commands.run import run_suite
-    from bench.data.suites import load_suite
 
     names = trackers.split(",") if trackers else None
     cfg = _config(
@@ -160,7 +185,7 @@ def run(
     if run_id is not None:
         run_folder(cfg.results_dir, run_id)  # fail before any work
     _preflight(cfg)
-    s = load_suite(cfg.run.suite, cfg)
+    s = _load_suite(cfg)
     extra = None
     if tuned is not None:
         from bench.commands.tune import tune_all
@@ -198,7 +223,6 @@ def train_cmd(
     from bench.core.device import resolve_device
     from bench.core.fsutil import ensure_writable
     from bench.appearance.checkpoints import section_for_model, train_checkpoint
-    from bench.data.suites import load_suite
 
     cfg = _config(config, set_, **{"run.suite": suite, "run.device": device, "run.seed": seed})
     tracker = section_for_model(cfg, model)
@@ -211,7 +235,7 @@ def train_cmd(
     cfg = apply_mapping(cfg, overrides, "command line")
     ensure_writable(cfg.cache_dir, "paths.cache")
     outcome = train_checkpoint(
-        cfg, tracker, load_suite(cfg.run.suite, cfg), cfg.run.seed, resolve_device(cfg.run.device), _reporter()
+        cfg, tracker, _load_suite(cfg), cfg.run.seed, resolve_device(cfg.run.device), _reporter()
     )
     m = outcome.metrics
     console.print(
@@ -238,7 +262,6 @@ def ablate(
     from bench.commands.ablate import load_ablation, run_ablation
     from bench.core.fsutil import file_lock, lock_path
     from bench.present.report import write_ablation_report
-    from bench.data.suites import load_suite
 
     if seeds < 1:
         raise BenchError(f"--seeds must be >= 1, got {seeds}")
@@ -247,7 +270,7 @@ def ablate(
     cfg = _with_params(cfg, params)
     ablation = load_ablation(name, cfg)
     _preflight(cfg)
-    out = run_ablation(cfg, load_suite(cfg.run.suite, cfg), ablation, seeds, reporter=_reporter())
+    out = run_ablation(cfg, _load_suite(cfg), ablation, seeds, reporter=_reporter())
     with file_lock(lock_path(out)):  # the same ablation started twice writes its report one after the other
         paths = write_ablation_report(out, primary=cfg.analysis.primary)
     console.print((out / "ablation.md").read_text())
@@ -269,7 +292,10 @@ def track(
     from bench.track.jobs import track_det_files
 
     cfg = _config(config, set_)
-    for done in track_det_files(cfg, tracker, det_files, out):
+    def warn(text: str) -> None:
+        err.print(text, highlight=False, soft_wrap=True)
+
+    for done in track_det_files(cfg, tracker, det_files, out, warn=warn):
         console.print(f"{done.seq}: {done.length} frames, {done.tracks} tracks, {done.fps:.0f} fps → {done.path}")
 
 
@@ -293,14 +319,13 @@ def tune_cmd(
 ) -> None:
     """Optuna search over a tracker's parameters on cached detections/embeddings of the train split; writes
     results/tune/<suite>-<tracker>-<key>/ with best.toml (for --params), the study (resumable), plots, tune.md."""
-    from bench.data.suites import load_suite
     from bench.commands.tune import check_split, describe, params_table, tune
 
     if split is not None:
         check_split(split)
     cfg = _config(config, set_, **{"run.suite": suite, "run.device": device, "run.jobs": jobs, "run.seed": seed,
                                    "run.backend": backend, "run.scheduler": scheduler, "tune.split": split})
-    result = tune(cfg, load_suite(cfg.run.suite, cfg), tracker, trials, reporter=_reporter())
+    result = tune(cfg, _load_suite(cfg), tracker, trials, reporter=_reporter())
     console.print(describe(result))
     console.print(params_table([result]).to_string(index=False))
     console.print(f"best parameters: {result.folder / 'best.toml'}  (bench run --params FILE)")
@@ -319,7 +344,7 @@ def compare_cmd(
         Optional[str], typer.Option(help="comma-separated sequences (default: every gt sequence a folder has results "
                                          "for; each folder needs them all)")
     ] = None,
-    benchmark: Annotated[Optional[str], typer.Option(help="MOT15 | MOT16 | MOT17 | MOT20 (default: detected)")] = None,
+    benchmark: BenchmarkOpt = None,
     run_id: Annotated[Optional[str], typer.Option(help="name of the result folder under results/")] = None,
     report: Annotated[bool, typer.Option(help="write report.md/.tex and plots")] = True,
     config: ConfigOpt = None,
@@ -329,10 +354,12 @@ def compare_cmd(
     from bench.commands.compare import compare_folders, parse_entries
     from bench.present.report import summary_table, write_report
 
-    cfg = _config(config, None)
+    cfg, source = _benchmark(config, benchmark)
     entries = parse_entries(folders)
     names = [s.strip() for s in seqs.split(",") if s.strip()] if seqs is not None else None
-    result = compare_folders(entries, gt, cfg.results_dir, names, benchmark, run_id, _reporter())
+    result = compare_folders(entries, gt, cfg.results_dir, names, cfg.suite.benchmark, run_id, _reporter(),
+                             benchmark_source=source)
+    console.print(result.manifest["suite"]["benchmark_reason"], soft_wrap=True, highlight=False)
     console.print(_metrics_table(f"compare — {result.run_id}", summary_table(result.metrics)))
     if report:
         paths = write_report(result.run_dir, primary=cfg.analysis.primary, error_strips=cfg.analysis.error_strips)
@@ -345,29 +372,39 @@ def compare_cmd(
 def eval_(
     results_dir: Annotated[Path, typer.Argument(help="folder with <SEQ>.txt tracker results")],
     gt: Annotated[Path, typer.Option(help="ground-truth root: <SEQ>/gt/gt.txt (and seqinfo.ini)")],
-    benchmark: Annotated[Optional[str], typer.Option(help="MOT15 | MOT16 | MOT17 | MOT20 (default: detected)")] = None,
+    benchmark: BenchmarkOpt = None,
     seqs: Annotated[
         Optional[str], typer.Option(help="comma-separated subset to score (default: every gt sequence, all required)")
     ] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="also write the metrics as JSON")] = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Score any MOTChallenge-layout results against any MOTChallenge-layout ground truth."""
-    from rich.markup import escape
-
+    from bench.core.progress import Alert
+    from bench.evaluate.crosscheck import summary_line as crosscheck_summary
     from bench.evaluate.score import evaluate, result_to_json
     from bench.core.fsutil import atomic_write_json
     from bench.present.metric_tables import display_table
 
     class _ErrReporter:
         def message(self, text: str) -> None:
-            err.print(f"[red]{escape(text)}")
+            err.print(text, style="red" if isinstance(text, Alert) else None, highlight=False, soft_wrap=True)
 
+    if json_path is not None and json_path.is_dir():  # before scoring, not after it
+        raise BenchError("--json names a folder; it takes a file", json_path,
+                         hint=f"e.g. --json {json_path / 'metrics.json'}")
+    cfg, source = _benchmark(config, benchmark)
     names = [s.strip() for s in seqs.split(",") if s.strip()] if seqs is not None else None
-    result = evaluate(results_dir, gt, seqs=names, benchmark=benchmark, tracker_name=results_dir.name,
-                      reporter=_ErrReporter())
+    reporter = _ErrReporter()
+    result = evaluate(results_dir, gt, seqs=names, benchmark=cfg.suite.benchmark, tracker_name=results_dir.name,
+                      reporter=reporter, benchmark_source=source)
+    console.print(result.benchmark_reason, soft_wrap=True, highlight=False)
     cols = ["HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDs", "FP", "FN"]
     console.print(_metrics_table(f"{results_dir.name} ({result.benchmark})", display_table(result.metrics[cols])))
     console.print(f"COMBINED covers {len(result.sequences)} sequences: {', '.join(result.sequences)}")
+    text, ok = crosscheck_summary(result.crosscheck, f"per sequence in {json_path} (crosscheck)" if json_path
+                                  else "per sequence with --json FILE (its crosscheck section)")
+    reporter.message(text if ok else Alert(text))
     if json_path:
         atomic_write_json(json_path, result_to_json(result))
         console.print(f"json: {json_path}")
@@ -525,7 +562,7 @@ def main() -> None:
     try:
         app()
     except BenchError as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(e))}", markup=True, highlight=False, soft_wrap=True)
         sys.exit(2)
     except OSError as e:  # a full or read-only disk hit outside bench's atomic writers (e.g. a report's plots)
         from bench.core.fsutil import storage_error
@@ -533,7 +570,7 @@ def main() -> None:
         problem = storage_error(e, Path(e.filename).parent if e.filename else Path.cwd())
         if problem is None:
             raise
-        err.print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(problem))}", markup=True, highlight=False, soft_wrap=True)
         sys.exit(2)
     except Interrupted:
         err.print("interrupted", highlight=False)

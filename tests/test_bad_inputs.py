@@ -205,8 +205,147 @@ def case_eval_results_for_fewer_sequences(tmp):
     return ["eval", str(tmp / "res"), "--gt", str(tmp / "gt")], "B"
 
 
+def _seqinfo_case(key: str, value: str, command: str) -> Callable[[Path], tuple[list[str], str]]:
+    """seqinfo.ini with `key=value` (the rest valid): one line naming the file, the key and the value."""
+
+    def case(tmp: Path) -> tuple[list[str], str]:
+        keys = {"name": "SEQ", "seqLength": "2", "imWidth": "640", "imHeight": "480", "frameRate": "30"} | {key: value}
+        if command == "run":
+            _seq(tmp / "suite", "SEQ")
+            ini = tmp / "suite" / "SEQ" / "seqinfo.ini"
+            args = ["run", "--suite", str(tmp / "suite"), "--trackers", "bytetrack"]
+        else:
+            ini = _det(tmp, length=2).parent.parent / "seqinfo.ini"
+            args = _track(tmp)
+        ini.write_text("[Sequence]\n" + "".join(f"{k}={v}\n" for k, v in keys.items()))
+        return args, f"{ini}: bad seqinfo.ini: {key}={value!r} must be a positive integer"
+
+    return case
+
+
+for _key, _value, _command in [("frameRate", "0", "track"), ("frameRate", "-25", "track"), ("frameRate", "-25", "run"),
+                               ("frameRate", "nan", "track"), ("frameRate", "inf", "run"), ("frameRate", "abc", "track"),
+                               ("imWidth", "0", "run"), ("imHeight", "-1", "run"), ("seqLength", "1.5", "track"),
+                               ("seqLength", "0", "run")]:
+    CASES[f"seqinfo_{_key}_{_value}_{_command}"] = _seqinfo_case(_key, _value, _command)
+
+
+@bad_input
+def case_seqinfo_without_section_is_one_line(tmp):
+    ini = _det(tmp, length=2).parent.parent / "seqinfo.ini"
+    ini.write_text("seqLength=2\n")
+    return _track(tmp), f"{ini}: bad seqinfo.ini (File contains no section headers."
+
+
+@bad_input
+def case_bom_inside_a_det_file(tmp):
+    det = _det(tmp, DET_LINE + "\ufeff" + DET_LINE)
+    return _track(tmp, det=det), f"{det}:2: a byte-order mark (U+FEFF) inside the file"
+
+
+@bad_input
+def case_eval_json_is_a_folder(tmp):
+    _seq(tmp / "gt", "A")
+    (tmp / "res").mkdir()
+    (tmp / "res" / "A.txt").write_text("1,1,10,10,20,40,1,-1,-1,-1\n")
+    (tmp / "jsondir").mkdir()
+    return (["eval", str(tmp / "res"), "--gt", str(tmp / "gt"), "--json", str(tmp / "jsondir")],
+            f"{tmp / 'jsondir'}: --json names a folder; it takes a file")
+
+
+def _eval_case(tmp: Path, result_name: str = "A", text: str = "1,1,10,10,20,40,1,-1,-1,-1\n", ini: bool = True
+               ) -> list[str]:
+    seq = _seq(tmp / "gt", "MOT17-02")
+    if not ini:
+        (seq / "seqinfo.ini").unlink()
+    (tmp / "res").mkdir(exist_ok=True)
+    (tmp / "res" / f"{result_name}.txt").write_text(text)
+    return ["eval", str(tmp / "res"), "--gt", str(tmp / "gt")]
+
+
+@bad_input
+def case_eval_stray_result_frame_without_seqinfo(tmp):
+    """Frame 2,000,000 once: was 120 s and 5.6 GB before being killed; now the gt's last frame bounds the work."""
+    args = _eval_case(tmp, "MOT17-02", "1,1,10,10,20,40,1,-1,-1,-1\n2000000,1,10,10,20,40,1,-1,-1,-1\n", ini=False)
+    return args, f"{tmp / 'res' / 'MOT17-02.txt'}:2: frame 2000000 is past the gt's last frame (2; no seqinfo.ini"
+
+
+@bad_input
+def case_eval_stray_result_frame_with_seqinfo(tmp):
+    args = _eval_case(tmp, "MOT17-02", "1,1,10,10,20,40,1,-1,-1,-1\n2000000,1,10,10,20,40,1,-1,-1,-1\n")
+    return args, f"{tmp / 'res' / 'MOT17-02.txt'}:2: frame 2000000 is past the sequence end (2 frames in"
+
+
+@bad_input
+def case_eval_sequence_name_in_another_case(tmp):
+    args = _eval_case(tmp, "mot17-02")
+    return args, "no results for 1 of 1 gt sequences: MOT17-02 (there is mot17-02.txt: names must match exactly"
+
+
+@bad_input
+def case_eval_trackeval_trackers_folder(tmp):
+    args = _eval_case(tmp, "x")
+    (tmp / "res" / "x.txt").unlink()
+    for tracker in ("A", "B"):
+        (tmp / "res" / tracker / "data").mkdir(parents=True)
+        (tmp / "res" / tracker / "data" / "MOT17-02.txt").write_text("1,1,10,10,20,40,1,-1,-1,-1\n")
+    return args, "TrackEval's <TRACKER>/data/ layout: pass one tracker's folder, or compare them all with `bench compare`"
+
+
+@bad_input
+def case_eval_gt_root_one_level_up(tmp):
+    _seq(tmp / "gt" / "MOT17-train", "MOT17-02")
+    (tmp / "res").mkdir()
+    return (["eval", str(tmp / "res"), "--gt", str(tmp / "gt")],
+            "these subfolders hold sequences: MOT17-train (pass one of them as --gt)")
+
+
+@bad_input
+def case_hint_with_a_toml_section(tmp):
+    p = _toml(tmp, '[run]\ndetections = "files"\n')
+    return ["cache", "ls", "--config", str(p)], 'set [detections.files] dir = "folder with <SEQ>.txt per sequence"'
+
+
+@bad_input
+def case_params_file_hint_with_a_toml_section(tmp):
+    p = tmp / "best.toml"
+    p.write_text("[run]\nseed = 1\n")
+    return (["run", "--params", str(p), "--trackers", "bytetrack"],
+            f"{p}: unexpected key 'run' — a params file holds [trackers.<name>] tables only")
+
+
+@bad_input
+def case_det_saved_as_utf16(tmp):
+    det = _det(tmp)
+    det.write_text(DET_LINE, encoding="utf-16")
+    return _track(tmp, det=det), f"{det}: cannot read detection file (it is UTF-16 text; save it as UTF-8)"
+
+
+@bad_input
+def case_gt_in_latin1(tmp):
+    _seq(tmp / "gt", "A")
+    (tmp / "gt" / "A" / "gt" / "gt.txt").write_bytes("1,1,10,10,20,40,1,1,1.0 \xe4\n".encode("latin-1"))
+    (tmp / "res").mkdir()
+    (tmp / "res" / "A.txt").write_text("1,1,10,10,20,40,1,-1,-1,-1\n")
+    return ["eval", str(tmp / "res"), "--gt", str(tmp / "gt")], "cannot read ground-truth file"
+
+
+@bad_input
+def case_seqinfo_saved_as_utf16(tmp):
+    ini = _det(tmp, length=2).parent.parent / "seqinfo.ini"
+    ini.write_text("[Sequence]\nseqLength=2\n", encoding="utf-16")
+    return _track(tmp), f"{ini}: bad seqinfo.ini: not UTF-8 text (it is UTF-16 text; save it as UTF-8)"
+
+
+# Every case runs in a folder whose path reads as Rich markup and is not ASCII ("[" / "x] [a] [bold]ü 東京"): the one
+# error line must name the path as it is (no MarkupError from "[/x]", no "[a]" swallowed as a style tag).
+MARKUP_FOLDER = "[/x] [a] [bold]ü 東京"
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_input_exits_2_with_one_line(tmp_path, name):
+    tmp_path = tmp_path / MARKUP_FOLDER
+    tmp_path.mkdir(parents=True)
     args, needle = CASES[name](tmp_path)
     proc = bench(*args, cwd=tmp_path, check=False)
     lines = proc.stderr.strip().splitlines()

@@ -13,7 +13,7 @@ import bench.evaluate.score as ev
 from bench.core.errors import BenchError
 from bench.evaluate.score import evaluate, result_to_json
 from bench.data.mot_io import SeqInfo, write_gt, write_results, write_seqinfo
-from bench.data.mot_fast import detect_benchmark
+from bench.data.benchmarks import detect_benchmark
 
 DATA = Path(__file__).resolve().parent / "data"
 TUD = DATA / "motmetrics-tud"
@@ -74,7 +74,7 @@ def _write_seq(gt_root: Path, results: Path, seq: str, gt: np.ndarray, res: np.n
 
 def test_tud_reproduces_py_motmetrics_published_values(tmp_path: Path) -> None:
     gt_root, results = _tud_layout(tmp_path)
-    assert detect_benchmark(gt_root, list(TUD_SEQS)) == "MOT15"
+    assert detect_benchmark(gt_root, list(TUD_SEQS)).name == "MOT15"
     result = evaluate(results, gt_root, benchmark="MOT15")
     published = _published_tud_values()
     assert set(published) == {*TUD_SEQS, "OVERALL"}
@@ -185,17 +185,39 @@ def test_blank_lines_and_frames_without_boxes(tmp_path: Path) -> None:
 
 
 def test_sequence_without_gt_boxes(tmp_path: Path) -> None:
-    """No gt at all: motmetrics' MOTA is undefined (x/0), TrackEval's is 0 per sequence (its early return) and −FP
-    combined — not a disagreement, while the counts are still compared."""
-    _write_seq(tmp_path / "gt", tmp_path / "res", "EMPTY", np.zeros((0, 9)), _as_results(_walkers(n_frames=3)))
-    result = evaluate(tmp_path / "res", tmp_path / "gt", benchmark="MOT17")
+    """No gt at all (seqinfo.ini gives the length; without it a result row would be an error): motmetrics' MOTA is undefined (x/0), TrackEval's is 0 per sequence (its early return) and −FP
+    combined — not a disagreement, but not an agreement either: MOTA is listed as unchecked, the counts are still
+    compared, and a warning states the COMBINED effect."""
+    _write_seq(tmp_path / "gt", tmp_path / "res", "EMPTY", np.zeros((0, 9)), _as_results(_walkers(n_frames=3)), 3)
+    reporter = _Collect()
+    result = evaluate(tmp_path / "res", tmp_path / "gt", benchmark="MOT17", reporter=reporter, tracker_name="t")
     row = result.metrics.loc["EMPTY"]
     assert row["FP"] == 6 and row["GT_Dets"] == 0 and row["MOTA"] <= 0
     assert result.metrics.loc["COMBINED", "MOTA"] == -6
     assert not np.isfinite(result.crosscheck.loc["EMPTY", "MOTA_motmetrics"])
     assert result.crosscheck.loc["EMPTY", "FP_motmetrics"] == 6
+    assert result.crosscheck.loc["EMPTY", "unchecked"] == "MOTA"
     assert result.agrees
     assert result_to_json(result)["crosscheck"]["EMPTY"]["MOTA_motmetrics"] is None
+    text, ok = ev.crosscheck.summary_line(result.crosscheck, "x.csv")
+    assert ok and "MOTA not checkable on 1 without gt objects" in text
+    assert len(reporter.lines) == 1 and "1 of 1 sequences have no gt objects (EMPTY)" in reporter.lines[0]
+    assert "6 tracker boxes all count as false positives" in reporter.lines[0]
+    assert "COMBINED MOTA -600.0" in reporter.lines[0]
+
+
+def test_sequence_without_gt_boxes_beside_others_states_its_combined_effect(tmp_path: Path) -> None:
+    gt = _walkers()
+    _write_seq(tmp_path / "gt", tmp_path / "res", "FULL", gt, _as_results(gt))
+    _write_seq(tmp_path / "gt", tmp_path / "res", "EMPTY", np.zeros((0, 9)), _as_results(_walkers(n_frames=3)), 3)
+    reporter = _Collect()
+    result = evaluate(tmp_path / "res", tmp_path / "gt", benchmark="MOT17", reporter=reporter, tracker_name="t")
+    alone = evaluate(tmp_path / "res", tmp_path / "gt", seqs=["FULL"], benchmark="MOT17")
+    combined, full = result.metrics.loc["COMBINED"], alone.metrics.loc["COMBINED"]
+    assert combined["MOTA"] < full["MOTA"] == 1.0
+    (line,) = reporter.lines
+    assert (f"COMBINED MOTA {100 * combined['MOTA']:.1f}, HOTA {100 * combined['HOTA']:.1f} with them; "
+            f"{100 * full['MOTA']:.1f} and {100 * full['HOTA']:.1f} without them") in line
 
 
 # ------------------------------------------------------------------------------------------------ MOT17 preprocessing
@@ -216,7 +238,7 @@ def _preproc_case(tmp_path: Path, distractor_class: int) -> tuple[Path, Path, in
 
 def test_mot17_tracker_box_on_distractor_is_not_a_false_positive(tmp_path: Path) -> None:
     results, gt_root, n_ped = _preproc_case(tmp_path, distractor_class=7)  # static person
-    assert detect_benchmark(gt_root, ["SEQ-A"]) == "MOT17"
+    assert detect_benchmark(gt_root, ["SEQ-A"]).name == "MOT17"
     row = evaluate(results, gt_root).metrics.loc["SEQ-A"]
     assert row["FP"] == 0 and row["Dets"] == n_ped  # boxes on the static person were removed
     assert row["FN"] == 0 and row["GT_Dets"] == n_ped  # conf-0 pedestrian and distractor are not gt
@@ -266,9 +288,10 @@ def test_injected_disagreement_is_reported(tmp_path: Path, monkeypatch: pytest.M
     assert not result.crosscheck.loc["SEQ-B", "agree"] and result.crosscheck.loc["SEQ-A", "agree"]
     assert result.crosscheck.loc["SEQ-B", "max_abs_diff"] == pytest.approx(0.01)
     assert result.metrics.loc["SEQ-B", "IDF1"] == pytest.approx(1.0)  # reported numbers stay TrackEval's
-    assert capfd.readouterr() == ("", "")  # the library prints nothing itself ...
-    assert "disagreement" in reporter.lines[0] and "SEQ-B" in reporter.lines[0] and "mytracker" in reporter.lines[0]
-    assert "TrackEval's" in reporter.lines[-1]  # ... the caller's reporter gets the lines and the note
+    assert capfd.readouterr() == ("", "")  # the library prints nothing itself, nor per-line disagreements
+    assert reporter.lines == []
+    text, ok = ev.crosscheck.summary_line(result.crosscheck, "crosscheck.csv")  # what runs print: one line
+    assert not ok and "DISAGREE" in text and "IDF1 agrees on 1 of 2 sequences" in text and "crosscheck.csv" in text
     assert result_to_json(result)["agrees"] is False
     evaluate(tmp_path / "res", tmp_path / "gt")  # default reporter: silent
     assert capfd.readouterr() == ("", "")
@@ -297,8 +320,9 @@ def _box_rows(boxes: list[tuple[int, int, float]], gt: bool) -> np.ndarray:
 
 
 def test_reacquisition_after_a_gap_is_a_known_definitional_difference(tmp_path: Path) -> None:
-    """Pins the one legitimate TrackEval/motmetrics difference (module docstring): after a gt went unmatched,
-    motmetrics re-links it to its last-ever tracker id first; TrackEval only favours last frame's pairs, then IoU.
+    """Reproduces why FP/FN/IDs differed on synth (crosscheck's docstring): after a gt went unmatched, motmetrics'
+    own accumulator re-links it to its last-ever tracker id first; TrackEval (and the CLEAR MOT paper) only favour
+    last frame's pairs, then IoU. bench's cross-check gives motmetrics the paper's rule: everything agrees.
 
     A sits at x=100, B at x=114. IoUs: same x 1.0, dx 4 → 0.818, dx 10 → 0.6, dx 14 → 0.48 (no match).
     """
@@ -320,24 +344,42 @@ def test_reacquisition_after_a_gap_is_a_known_definitional_difference(tmp_path: 
                _box_rows([(1, 1, 100.0), (2, 3, 500.0), (3, 1, 110.0), (3, 2, 90.0)], gt=False))
     result = evaluate(res, gt_root)
     cc, m = result.crosscheck, result.metrics
-    expected = {  # seq: {metric: (TrackEval, motmetrics)}
+    expected = {  # seq: {metric: (TrackEval, motmetrics' own accumulator)}
         "REACQUIRE": {"IDs": (2, 0), "FP": (0, 0), "FN": (3, 3), "MOTA": (0.5, 0.7)},
         "LOCK": {"IDs": (1, 0), "FP": (1, 2), "FN": (1, 2), "MOTA": (0.25, 0.0)},
     }
+    own = _motmetrics_default_rule(res, gt_root)
     for seq, values in expected.items():
-        for name, (te, mm_val) in values.items():
+        for name, (te, mm_own) in values.items():
             assert m.loc[seq, name] == pytest.approx(te), (seq, name)  # reported numbers are TrackEval's
             assert cc.loc[seq, f"{name}_trackeval"] == pytest.approx(te), (seq, name)
-            assert cc.loc[seq, f"{name}_motmetrics"] == pytest.approx(mm_val), (seq, name)
+            assert cc.loc[seq, f"{name}_motmetrics"] == pytest.approx(te), (seq, name)  # the paper's rule: agree
+            assert own.loc[seq, name] == pytest.approx(mm_own), (seq, name)  # motmetrics' default rule: the cause
         assert cc.loc[seq, "IDF1_trackeval"] == pytest.approx(cc.loc[seq, "IDF1_motmetrics"], abs=1e-9)
-        assert not cc.loc[seq, "agree"]
+        assert own.loc[seq, "IDF1"] == pytest.approx(cc.loc[seq, "IDF1_motmetrics"], abs=1e-9)
+        assert cc.loc[seq, "agree"]
     assert m.loc["REACQUIRE", "IDF1"] == pytest.approx(14 / 17) and m.loc["LOCK", "IDF1"] == pytest.approx(0.5)
-    # the check is not loosened: every differing metric is reported, nothing else is
-    reported = {(line.split()[0].rstrip(":"), line.split()[1]) for line in result.disagreements}
-    differing = {(s, n) for s, v in expected.items() for n, (te, mm_val) in v.items() if te != mm_val}
-    assert {r for r in reported if r[0] != "COMBINED"} == differing
-    assert not any("IDF1" in line for line in result.disagreements)
-    assert not result.agrees
+    assert result.disagreements == [] and result.agrees
+
+
+def _motmetrics_default_rule(res: Path, gt_root: Path) -> "pd.DataFrame":
+    """motmetrics' own MOTAccumulator and solver on the boxes TrackEval scored (what the cross-check used before)."""
+    import motmetrics as mm
+
+    from bench.evaluate import crosscheck, trackeval_adapter
+    from bench.evaluate.inputs import load_inputs
+
+    inputs = load_inputs(res, gt_root, None, None)
+    partials = {}
+    for seq in inputs.seqs:
+        data = trackeval_adapter.preprocess(inputs.results_dir, inputs.gt_root, seq, inputs.lengths[seq],
+                                            inputs.benchmark, inputs.gts[seq], inputs.results[seq])
+        acc = mm.MOTAccumulator(auto_id=True)
+        for gt_ids, trk_ids, sim in zip(data["gt_ids"], data["tracker_ids"], data["similarity_scores"]):
+            sim = np.asarray(sim, dtype=np.float64).reshape(len(gt_ids), len(trk_ids))
+            acc.update(gt_ids, trk_ids, np.where(sim < crosscheck._MIN_IOU, np.nan, 1.0 - sim))
+        partials[seq] = crosscheck.partial(acc)
+    return crosscheck.summary(partials)
 
 
 # ------------------------------------------------------------------------------------------------ errors
@@ -558,3 +600,12 @@ def test_worker_killed_from_outside_is_one_clear_error(tmp_path: Path, monkeypat
         evaluate(results, gt_root, jobs=2)
     assert str(results) in str(info.value)
     assert set(mp.active_children()) - before == set()
+
+
+def test_trackeval_data_layout_is_read_like_bench_compare_reads_it(tmp_path: Path) -> None:
+    """`bench eval TRACKER/` where the results are in TRACKER/data/<SEQ>.txt (TrackEval's layout) scores them."""
+    gt = _walkers()
+    _write_seq(tmp_path / "gt", tmp_path / "tracker" / "data", "SEQ-A", gt, _as_results(gt))
+    (tmp_path / "tracker" / "pedestrian_summary.txt").write_text("HOTA DetA\n1 1\n")  # TrackEval's own output
+    result = evaluate(tmp_path / "tracker", tmp_path / "gt")
+    assert result.sequences == ["SEQ-A"] and result.metrics.loc["SEQ-A", "MOTA"] == 1.0

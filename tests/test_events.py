@@ -333,9 +333,8 @@ def test_report_html_in_a_real_browser(tiny_run) -> None:
 
 
 def test_any_sequence_name_gets_its_strip_and_links(tmp_path: Path, monkeypatch) -> None:
-    """A sequence named with spaces and brackets: files get a safe name, links are URL-encoded, the markdown link text
-    is escaped; the strip is drawn from the sequence's own frames. (Not Unicode: the report's LaTeX tables refuse
-    non-ASCII sequence names today, before this section: bench/present/latex.py.)"""
+    """A sequence named with Unicode, spaces and brackets: files get a safe name, links are URL-encoded, the markdown
+    link text is escaped; the strip is drawn from the sequence's own frames."""
     from urllib.parse import unquote
 
     from PIL import Image
@@ -344,7 +343,7 @@ def test_any_sequence_name_gets_its_strip_and_links(tmp_path: Path, monkeypatch)
     from bench.present.report import write_report
 
     gt_root, results, gt = _case(tmp_path)
-    name = "Seq [1] (b)"
+    name = "Straße [1] (b)"
     (gt_root / "OCC").rename(gt_root / name)
     write_seqinfo(gt_root / name, SeqInfo(name=name, length=50, width=1600, height=400, fps=30.0))
     (gt_root / name / "img1").mkdir()
@@ -356,11 +355,11 @@ def test_any_sequence_name_gets_its_strip_and_links(tmp_path: Path, monkeypatch)
                              run_id="cmp")
     write_report(result.run_dir)
     strips = list((result.run_dir / "errors" / "perfect-vs-hand").glob("strip-*.png"))
-    assert len(strips) == 1 and strips[0].name.startswith("strip-fixed-Seq__1___b_-")  # hand's one switch
+    assert len(strips) == 1 and strips[0].name.startswith("strip-fixed-Stra_e__1___b_-")  # hand's one switch
     md = (result.run_dir / "report.md").read_text()
     target = md.split("Top 1 fixed switches")[1].split("](")[1].split(")")[0]
     assert " " not in target and (result.run_dir / unquote(target)) == strips[0]
-    assert "[Seq \\[1\\] (b) gt 2 frame 13]" in md
+    assert "[Straße \\[1\\] (b) gt 2 frame 13]" in md
     assert unquote(target) in unquote((result.run_dir / "report.html").read_text())
     # the strips' size limit: none fits in 0 bytes, the report says so and leaves no stale strip behind
     from bench.present import errors_section

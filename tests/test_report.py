@@ -241,10 +241,14 @@ def test_ablation_report_without_run_folders_says_so(tmp_path):
     _check_tex(out / "ablation.tex")
 
 
-def test_ascii_tex_rejects_untranslated_unicode():
+def test_ascii_tex_transliterates_names():
+    """bench's signs become math; names (any Unicode) become ASCII LaTeX, distinct names staying distinct."""
     assert latex.ascii_tex("Δ ± – ×") == "$\\Delta$ $\\pm$ -- $\\times$"
-    with pytest.raises(ValueError, match="non-ASCII"):
-        latex.ascii_tex("naïve")
+    assert latex.ascii_tex("naïve Ärger Straße") == 'na\\"{i}ve \\"{A}rger Stra{\\ss}e'
+    assert latex.ascii_tex("東京") != latex.ascii_tex("大阪") and latex.ascii_tex("東京 🚀").isascii()
+    caption = latex._escape("suite $HOME\\x ~^ [a] {b}_%#&")
+    assert caption == ("suite \\$HOME\\textbackslash{}x \\textasciitilde{}\\textasciicircum{} [a] \\{b\\}\\_"
+                       "\\%\\#\\&")
 
 
 def test_best_mask_directions_and_ties():

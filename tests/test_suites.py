@@ -118,7 +118,7 @@ def test_split_folders_feed_train_val_and_test(tmp_path):
     (test,) = suite.split("test")
     assert test.name == "MOT20-04" and not test.has_gt and suite.split("val")[0].has_gt
     assert suite.root == root / "val" == suite.gt_root("val") and suite.gt_root("test") == root / "test"
-    assert suite.benchmark == "MOT17"  # class/visibility columns: MOT17-style preprocessing
+    assert suite.benchmark == "MOT20"  # MOT20-NN names: MOT20's protocol (issue 31; before, MOT17's)
 
 
 def test_train_and_test_only_needs_a_val_split_or_half(tmp_path):

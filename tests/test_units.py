@@ -53,7 +53,9 @@ def test_run_reports_progress_through_the_given_reporter(tmp_path, capsys):
     rec = Recorder()
     result = run_suite(cfg, suite, ["bytetrack"], run_id="rep", reporter=rec)
     n = len(suite.split("val"))
-    assert rec.events == [("progress", n)] + [("advance", 1)] * n
+    crosscheck_line = ("message", "cross-check: py-motmetrics agrees with TrackEval on IDF1, IDs, FP, FN and MOTA for "
+                       f"all {n} (tracker, sequence) pairs — per sequence in {result.run_dir / 'crosscheck.csv'}")
+    assert rec.events == [("progress", n)] + [("advance", 1)] * n + [crosscheck_line]  # one line per run
     assert result.run_id == "rep" and result.run_dir == cfg.results_dir / "rep"
     run_suite(cfg, suite, ["bytetrack"], run_id="silent")  # default: SilentReporter
     assert capsys.readouterr().err == ""

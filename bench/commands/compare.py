@@ -24,11 +24,13 @@ from bench.core.errors import BenchError
 from bench.core.fsutil import atomic_dir, remove_stale_temp, stable_hash
 from bench.core.progress import Reporter, SilentReporter
 from bench.core.run_store import run_folder
-from bench.commands.run import RunResult, evaluate_trackers, git_commit, package_versions, write_run
+from bench.commands.run import RunResult, evaluate_trackers, report_crosscheck, git_commit, package_versions, write_run
 
 LAYOUT = ("DIR/<SEQ>.txt or DIR/data/<SEQ>.txt (TrackEval's layout), MOTChallenge result format "
           "frame,id,x,y,w,h,score[,-1,-1,-1]; name a folder with NAME=DIR (default: the folder's name)")
-NAME = re.compile(r"^[A-Za-z0-9_.+-]+$")
+# A tracker name becomes a folder in the run and a row label in the report: any text (names are data: Unicode,
+# spaces, brackets) that is one path component and not hidden; "=" separates NAME=DIR.
+NAME = re.compile(r"^(?!\.)[^/\\=\x00-\x1f\x7f]+$")
 
 
 def result_folder(path: Path) -> Path:
@@ -62,9 +64,12 @@ def parse_entries(specs: list[str]) -> dict[str, Path]:
 
 
 def compare_folders(entries: dict[str, Path], gt_root: Path, results_dir: Path, seqs: list[str] | None = None,
-                    benchmark: str | None = None, run_id: str | None = None, reporter: Reporter | None = None
-                    ) -> RunResult:
-    """Copy, evaluate and record the folders as one run (tracker order = argument order)."""
+                    benchmark: str | None = None, run_id: str | None = None, reporter: Reporter | None = None,
+                    benchmark_source: str = "--benchmark") -> RunResult:
+    """Copy, evaluate and record the folders as one run (tracker order = argument order). benchmark None or "auto":
+    decided once for all folders from the sequence names and the gt (`bench.data.benchmarks.choose`)."""
+    from bench.data.benchmarks import choose
+    from bench.data.mot_fast import gt_path, load_rows
     from bench.evaluate.inputs import discover_seqs
 
     started = time.time()
@@ -81,6 +86,9 @@ def compare_folders(entries: dict[str, Path], gt_root: Path, results_dir: Path, 
             raise BenchError(f"{name}: no result file for {len(missing)} of {len(seqs)} sequences: "
                              f"{', '.join(f'{s}.txt' for s in missing)}", folder,
                              hint="track them, or name the compared subset with --seqs A,B")
+    auto = benchmark in (None, "auto")
+    choice = choose(benchmark, seqs, [load_rows(gt_path(gt_root, s), "gt") for s in seqs] if auto else [],
+                    benchmark_source)
     key = stable_hash({"folders": {n: str(p.resolve()) for n, p in entries.items()}, "gt": str(gt_root),
                        "seqs": seqs})
     run_id = run_id or time.strftime("compare-%Y%m%d-%H%M%S") + f"-{key[:6]}"
@@ -91,11 +99,12 @@ def compare_folders(entries: dict[str, Path], gt_root: Path, results_dir: Path, 
             (tmp / name).mkdir()
             for s in seqs:
                 shutil.copyfile(folder / f"{s}.txt", tmp / name / f"{s}.txt")
-        metrics, checks, bench_name = evaluate_trackers(tmp, list(entries), gt_root, seqs, benchmark, reporter)
+        metrics, checks, bench_name = evaluate_trackers(tmp, list(entries), gt_root, seqs, choice.name, reporter)
+        report_crosscheck(checks, run_dir, reporter)
         manifest = {
             "run_id": run_id,
-            "suite": {"name": gt_root.name, "root": str(gt_root), "benchmark": bench_name, "sequences": seqs,
-                      "test_sequences": []},
+            "suite": {"name": gt_root.name, "root": str(gt_root), "benchmark": bench_name,
+                      "benchmark_reason": choice.reason, "sequences": seqs, "test_sequences": []},
             "trackers": list(entries),
             "compared": {n: str(p.resolve()) for n, p in entries.items()},
             "git_commit": git_commit(),

@@ -28,10 +28,12 @@ import pandas as pd
 from bench.core.backends import Backend, run_units
 from bench.core.cache import ArrayCache
 from bench.core.config import Config
+from bench.detect.scores import off_scale_warning
 from bench.detect.sources import load_detections, make_source
 from bench.core.device import resolve_device
 from bench.appearance.embeddings import load_embeddings
 from bench.core.errors import BenchError
+from bench.evaluate.crosscheck import summary_line as crosscheck_summary
 from bench.evaluate.score import evaluate
 from bench.core.fsutil import (
     atomic_dir,
@@ -43,7 +45,7 @@ from bench.core.fsutil import (
 )
 from bench.data.mot_io import write_results
 from bench.appearance.checkpoints import ensure_checkpoint, load_checkpoint
-from bench.core.progress import Reporter, SilentReporter
+from bench.core.progress import Alert, Reporter, SilentReporter
 from bench.core.run_store import new_folder, run_folder
 from bench.data.suites import Sequence, Suite
 from bench.core.trackers_registry import REGISTRY
@@ -146,13 +148,19 @@ class RunDetections:
     timing: dict[str, Any]
 
 
-def detect(plan: RunPlan, cache: ArrayCache) -> RunDetections:
+def detect(plan: RunPlan, cache: ArrayCache, reporter: Reporter | None = None) -> RunDetections:
     t0 = time.perf_counter()
     source = make_source(plan.cfg, plan.device)
-    frames, hits = {}, 0
+    frames, hits, off_scale = {}, 0, {}
     for seq in plan.all_seqs:
         frames[seq.name], hit = load_detections(source, seq, cache)
         hits += hit
+        scores = np.concatenate([f[:, 4] for f in frames[seq.name]]) if frames[seq.name] else np.zeros(0)
+        if hasattr(source, "path") and len(scores) and scores.max() > 1.0:  # det files (YOLOX's are 0-1)
+            off_scale[str(source.path(seq))] = (float(scores.min()), float(scores.max()))
+    warning = off_scale_warning(off_scale, plan.cfg.detections.score_scale)
+    if warning and reporter is not None:
+        reporter.message(warning)
     timing = {"seconds": time.perf_counter() - t0, "cache_hits": hits, "sequences": len(plan.all_seqs)}
     return RunDetections({"source": source.name, "params": source.params()}, frames, timing)
 
@@ -316,7 +324,14 @@ def evaluate_run(
         fps[name]["COMBINED"] = sum(v["frames"] for v in t.values()) / max(sum(v["seconds"] for v in t.values()), 1e-9)
     metrics, checks, _ = evaluate_trackers(folder, list(plan.trackers), plan.suite.root, [s.name for s in plan.seqs],
                                            plan.suite.benchmark, reporter, fps)
+    report_crosscheck(checks, plan.run_dir, reporter)
     return metrics, checks
+
+
+def report_crosscheck(checks: pd.DataFrame, run_dir: Path, reporter: Reporter) -> None:
+    """The cross-check as one line per run (red only for a real disagreement); the detail is in crosscheck.csv."""
+    text, ok = crosscheck_summary(checks, f"per sequence in {run_dir / 'crosscheck.csv'}")
+    reporter.message(text if ok else Alert(text))
 
 
 def evaluate_test(plan: RunPlan, folder: Path, reporter: Reporter) -> None:
@@ -374,6 +389,7 @@ def build_manifest(plan: RunPlan, dets: RunDetections, emb: Embeddings, outputs:
             "name": suite.name,
             "root": str(suite.root),
             "benchmark": suite.benchmark,
+            "benchmark_reason": suite.benchmark_reason,
             "sequences": [s.name for s in plan.seqs],
             "test_sequences": [s.name for s in plan.test_seqs],
         },
@@ -428,7 +444,7 @@ def run_suite(
 def _run_planned(plan: RunPlan, checkpoints: CheckpointProvider, reporter: Reporter, backend: Backend,
                  finish: Callable[[Path], object] | None, extra_manifest: dict[str, Any] | None = None) -> RunResult:
     cache = ArrayCache(plan.cfg.cache_dir, warn=reporter.message)
-    dets = detect(plan, cache)
+    dets = detect(plan, cache, reporter)
     emb = embed(plan, dets, reid_checkpoints(plan, checkpoints, reporter), cache)
     jobs = track_jobs(plan, dets, emb)
     with atomic_dir(plan.run_dir, replace=False) as tmp:

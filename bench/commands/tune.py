@@ -304,7 +304,7 @@ def prepare(cfg: Config, suite: Suite, tracker: str, reporter: Reporter | None =
     plan = RunPlan(cfg, view, (tracker,), "tune", cfg.results_dir / "tune", resolve_device(cfg.run.device),
                    tuple(seqs), time.time())
     cache = ArrayCache(cfg.cache_dir, warn=reporter.message)
-    dets = detect(plan, cache)
+    dets = detect(plan, cache, reporter)
     emb = embed(plan, dets, reid_checkpoints(plan, ensure_checkpoint, reporter), cache)
     data = []
     for s in seqs:

@@ -25,6 +25,7 @@ from typing import Any
 from bench.core import trackers_registry
 from bench.core.errors import BenchError
 from bench.core.fsutil import stable_hash
+from bench.data.benchmarks import BENCHMARKS
 from bench.data.synth.params import SynthParams, crowd_params
 from trackers.reid.configs import ModelConfig, TrainConfig
 
@@ -108,14 +109,19 @@ class DetectionsConfig:
 
     yolox: YOLOXConfig = field(default_factory=YOLOXConfig)
     files: FilesDetectionsConfig = field(default_factory=FilesDetectionsConfig)
+    # Full-scale value of det-file scores (public and files sources): scores are divided by it, e.g. 100 for a
+    # 0-100 detector. 1 = scores as written. Never guessed from the file (see bench.detect.sources.off_scale_warning).
+    score_scale: float = field(default=1.0, metadata={"range": "(0, inf)"})
 
 
 @dataclass
 class SuiteConfig:
     """How a folder suite is split: `auto` uses its train/, val/, test/ folders (a flat folder is val only);
-    `half` is ByteTrack's half split of train/ (or of the flat folder's sequences)."""
+    `half` is ByteTrack's half split of train/ (or of the flat folder's sequences). `benchmark`: whose evaluation
+    protocol scores it (`bench.data.benchmarks`; `auto` decides from the sequence names and the gt, or asks)."""
 
     split: str = field(default="auto", metadata={"choices": SPLIT_MODES})
+    benchmark: str = field(default="auto", metadata={"choices": BENCHMARKS})
 
 
 @dataclass
@@ -447,7 +453,9 @@ def read_toml(path: Path, what: str, hint: str | None = None) -> dict[str, Any]:
     if not path.is_file():
         raise BenchError(f"{what} not found", path, hint=hint)
     try:
-        return tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_bytes().decode("utf-8-sig"))  # a leading BOM (Windows editors) is no error
+    except UnicodeDecodeError as e:
+        raise BenchError(f"not UTF-8 text ({e.reason} at byte {e.start})", path, hint="save it as UTF-8") from None
     except tomllib.TOMLDecodeError as e:
         raise BenchError(f"invalid TOML ({e})", path) from None
 

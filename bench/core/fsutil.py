@@ -19,13 +19,34 @@ from typing import Any
 from bench.core.errors import BenchError
 
 
+def current_umask() -> int:
+    """The process's umask (Linux: read from /proc, so no thread ever sees a changed one; else set and restored)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def as_umask_allows(path: str | Path, directory: bool = False) -> None:
+    """Give a file or folder that tempfile made private (0600/0700) the mode a plain open()/mkdir() would have
+    (0644/0755 under umask 022), so results in a shared folder are readable by colleagues as the user intends."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~current_umask())
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
+    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds. The file gets the
+    mode the umask gives new files (not tempfile's 0600)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    as_umask_allows(tmp)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
@@ -61,6 +82,7 @@ def atomic_dir(path: str | Path, replace: bool = True) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.pid{os.getpid()}@{_HOST}.", suffix=".tmp", dir=path.parent))
     try:
+        as_umask_allows(tmp, directory=True)  # mkdtemp makes it 0700
         yield tmp
         if path.exists():
             if not replace:

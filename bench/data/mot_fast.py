@@ -1,4 +1,4 @@
-"""MOTChallenge gt/result files parsed once, with line numbers, and the benchmark style of a gt (MOT15 vs MOT17).
+"""MOTChallenge gt/result files parsed once, with line numbers (their gt format and benchmark: bench.data.benchmarks).
 
 `load_rows` reads a file with pandas' C parser; whenever that fast path sees anything unusual (ragged lines, a
 non-numeric, NaN or infinite value, a bad frame or box size) it re-reads the file with `bench.data.mot_io`, whose
@@ -16,10 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.core.errors import BenchError
 from bench.data.mot_io import read_gt, read_results
 
-MOT17_CLASSES = tuple(range(1, 14))  # TrackEval's MotChallenge2DBox class ids (pedestrian ... crowd)
 _KINDS = {"gt": (read_gt, 9), "results": (read_results, 7)}  # reader, columns kept (bench.data.mot_io's layout)
 
 
@@ -42,7 +40,10 @@ def load_rows(path: Path, kind: str) -> TextRows:
     reader, keep = _KINDS[kind]
     if not path.is_file():
         reader(path)  # raises the missing-file BenchError
-    text = path.read_text()
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # -sig: a leading BOM (Windows editors) is not data
+    except UnicodeDecodeError:
+        return _slow_parse(path, reader, keep)  # its reader names the problem
     lines = np.asarray([i for i, line in enumerate(text.split("\n"), start=1) if line.strip()], dtype=np.int64)
     fast = _fast_parse(text, len(lines))
     if fast is None:
@@ -72,7 +73,7 @@ def _fast_parse(text: str, n_lines: int) -> np.ndarray | None:
 def _slow_parse(path: Path, reader, keep: int) -> TextRows:
     rows = reader(path)  # raises BenchError for a malformed line
     lines, ncols, col8 = [], [], []
-    with open(path) as f:
+    with open(path, encoding="utf-8-sig") as f:
         for lineno, raw in enumerate(f, start=1):
             text = raw.strip()
             if not text:
@@ -87,42 +88,3 @@ def _slow_parse(path: Path, reader, keep: int) -> TextRows:
 
 def gt_path(gt_root: Path, seq: str) -> Path:
     return Path(gt_root) / seq / "gt" / "gt.txt"
-
-
-def _mot17_style(f: TextRows) -> np.ndarray:
-    """Per row: does it look like MOT16/17/20 gt (9+ columns, integer class 1-13, visibility in [0, 1])?
-
-    MOT15 gt has -1 or world coordinates in columns 8-10 instead, so a MOT15 row fails this test.
-    """
-    cls, vis = f.rows[:, 7], f.rows[:, 8]
-    return (f.ncols >= 9) & np.isin(cls, MOT17_CLASSES) & (vis >= 0) & (vis <= 1)
-
-
-def benchmark_of(files: list[TextRows]) -> str:
-    """'MOT17' when gt rows carry class/visibility, 'MOT15' when they carry -1 (or MOT15's world coordinates)."""
-    style: tuple[str, TextRows] | None = None
-    for f in files:
-        if len(f.rows) == 0:
-            continue
-        is17 = _mot17_style(f)
-        this = "MOT17" if is17[0] else "MOT15"
-        if this == "MOT17" and not is17.all():
-            bad = ~is17
-            raise BenchError(f"MOT17-style gt needs an integer class 1-13 and visibility 0-1, got class "
-                             f"{f.rows[bad][0, 7]:g}, visibility {f.rows[bad][0, 8]:g}", f.path, f.line_of(bad),
-                             hint="fix this line (or pass the benchmark explicitly)")
-        style = style or (this, f)
-        if this != style[0]:
-            raise BenchError(f"this gt is {this}-style but {style[1].path} is {style[0]}-style", f.path,
-                             int(f.lines[0]), hint="evaluate them separately or pass the benchmark explicitly")
-    return style[0] if style else "MOT17"
-
-
-def detect_benchmark(gt_root: Path, seqs: list[str]) -> str:
-    """'MOT17' if gt files carry class/visibility columns (9+ columns with class ≥ 1), 'MOT15' if those are -1.
-
-    MOT15 gt may also hold world coordinates there (TUD-Stadtmitte does): anything that is not an integer class
-    1-13 with visibility 0-1 on the first row is MOT15-style. Mixed styles, or a MOT17 file with one bad row, are
-    a BenchError naming the line (silently skipping preprocessing would change every number).
-    """
-    return benchmark_of([load_rows(gt_path(gt_root, s), "gt") for s in seqs])

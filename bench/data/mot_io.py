@@ -39,30 +39,48 @@ class SeqInfo:
 
 
 def _sequence_section(path: Path) -> configparser.SectionProxy:
+    """The [Sequence] section; a BOM (Windows editors write one) is skipped, any problem is one line."""
     parser = configparser.ConfigParser()
-    parser.read(path)
-    return parser["Sequence"]
+    try:
+        parser.read_string(path.read_bytes().decode("utf-8-sig"), source=str(path))
+        return parser["Sequence"]
+    except UnicodeDecodeError as e:
+        raise BenchError(f"bad seqinfo.ini: not UTF-8 text ({_not_utf8(path, e)})", path) from None
+    except (KeyError, configparser.Error) as e:
+        what = "no [Sequence] section" if isinstance(e, KeyError) else " ".join(str(e).split())
+        raise BenchError(f"bad seqinfo.ini ({what})", path,
+                         hint="it needs [Sequence] with seqLength, imWidth, imHeight and frameRate") from None
+
+
+def _positive_int(section: configparser.SectionProxy, key: str, path: Path, default: str | None = None) -> int:
+    """seqinfo.ini's `key` as a positive finite integer (30 and 30.0 alike), else one line naming file, key, value."""
+    raw = section.get(key, default)
+    if raw is None:
+        raise BenchError(f"bad seqinfo.ini: no {key}", path, hint=f"add {key}=<positive integer> under [Sequence]")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 1 and value == int(value) and value <= MAX_ABS_VALUE):
+        raise BenchError(f"bad seqinfo.ini: {key}={raw!r} must be a positive integer", path,
+                         hint=f"fix {key} under [Sequence]")
+    return int(value)
 
 
 def read_seqinfo(seq_dir: str | Path) -> SeqInfo:
     path = Path(seq_dir) / "seqinfo.ini"
     if not path.is_file():
         raise BenchError("missing seqinfo.ini", path, hint="every sequence folder needs one (MOTChallenge layout)")
-    try:
-        s = _sequence_section(path)
-        return SeqInfo(
-            name=s.get("name", Path(seq_dir).name),
-            length=int(s["seqLength"]),
-            width=int(s["imWidth"]),
-            height=int(s["imHeight"]),
-            fps=float(s.get("frameRate", "30")),
-            im_dir=s.get("imDir", "img1"),
-            im_ext=s.get("imExt", ".jpg"),
-        )
-    except (KeyError, ValueError, configparser.Error) as e:
-        raise BenchError(
-            f"bad seqinfo.ini ({e})", path, hint="it needs [Sequence] with seqLength, imWidth, imHeight (and frameRate)"
-        ) from None
+    s = _sequence_section(path)
+    return SeqInfo(
+        name=s.get("name", Path(seq_dir).name),
+        length=_positive_int(s, "seqLength", path),
+        width=_positive_int(s, "imWidth", path),
+        height=_positive_int(s, "imHeight", path),
+        fps=float(_positive_int(s, "frameRate", path, default="30")),
+        im_dir=s.get("imDir", "img1"),
+        im_ext=s.get("imExt", ".jpg"),
+    )
 
 
 def read_seq_length(seq_dir: str | Path) -> int | None:
@@ -71,13 +89,7 @@ def read_seq_length(seq_dir: str | Path) -> int | None:
     path = Path(seq_dir) / "seqinfo.ini"
     if not path.is_file():
         return None
-    try:
-        length = int(_sequence_section(path)["seqLength"])
-    except (KeyError, ValueError, configparser.Error) as e:
-        raise BenchError(f"bad seqinfo.ini ({e})", path, hint="it needs [Sequence] with seqLength") from None
-    if length < 1:
-        raise BenchError(f"seqLength must be positive, got {length}", path)
-    return length
+    return _positive_int(_sequence_section(path), "seqLength", path)
 
 
 def write_seqinfo(seq_dir: str | Path, info: SeqInfo) -> None:
@@ -96,10 +108,10 @@ def _parse_rows(path: Path, min_cols: int, max_cols: int, what: str, seq_length:
         raise BenchError(f"missing {what} file", path, hint=f"expected a MOTChallenge {what} file here")
     rows: list[list[float]] = []
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8-sig") as f:  # -sig: a leading BOM (Windows editors) is not data
             lines = list(f)  # universal newlines, numbered as editors (and bench.evaluate.score) number them
     except (OSError, UnicodeDecodeError) as e:
-        raise BenchError(f"cannot read {what} file ({e})", path, hint="it must be UTF-8 text") from None
+        raise BenchError(f"cannot read {what} file ({_not_utf8(path, e)})", path, hint="it must be UTF-8 text") from None
     for lineno, raw in enumerate(lines, start=1):
         line = raw.strip()
         if not line:
@@ -115,6 +127,9 @@ def _parse_rows(path: Path, min_cols: int, max_cols: int, what: str, seq_length:
         try:
             vals = [float(p) for p in parts]
         except ValueError:
+            if "\ufeff" in line:
+                raise BenchError("a byte-order mark (U+FEFF) inside the file (files joined together?)", path, lineno,
+                                 hint="remove it") from None
             raise BenchError(f"non-numeric value in {line!r}", path, lineno, hint="fix or remove this line") from None
         if not all(math.isfinite(v) for v in vals):
             raise BenchError("NaN or infinite value", path, lineno, hint="fix or remove this line")
@@ -143,6 +158,19 @@ def _parse_rows(path: Path, min_cols: int, max_cols: int, what: str, seq_length:
     if not rows:
         return np.zeros((0, max_cols), dtype=np.float64)
     return np.asarray(rows, dtype=np.float64)
+
+
+def _not_utf8(path: Path, e: Exception) -> str:
+    """Why a text file did not decode, naming UTF-16 (Windows' "Unicode" encoding) when its BOM says so."""
+    if isinstance(e, UnicodeDecodeError):
+        try:
+            with open(path, "rb") as f:
+                head = f.read(2)
+        except OSError:
+            head = b""
+        if head in (b"\xff\xfe", b"\xfe\xff"):
+            return "it is UTF-16 text; save it as UTF-8"
+    return str(e)
 
 
 def _layout_length(path: Path, seq_length: int | None) -> int | None:

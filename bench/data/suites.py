@@ -17,6 +17,7 @@ match it is deleted and regenerated with one warning line.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -28,7 +29,8 @@ from typing import Any
 
 from bench.core.config import Config
 from bench.core.errors import BenchError
-from bench.data.mot_fast import detect_benchmark
+from bench.data.benchmarks import choose
+from bench.data.mot_fast import load_rows
 from bench.core.fsutil import atomic_dir, atomic_write_json, file_digest, sha256_file, stable_hash
 from bench.data.mot_io import SeqInfo, read_detections, read_gt, read_seqinfo, write_detections, write_gt, write_seqinfo
 
@@ -69,7 +71,14 @@ class Sequence:
         return self.source_length or self.info.length
 
     def image_path(self, frame: int) -> Path:
-        return self.path / self.info.im_dir / f"{frame:06d}{self.info.im_ext}"
+        return self.path / self.info.im_dir / f"{frame:0{self.image_digits}d}{self.info.im_ext}"
+
+    @functools.cached_property
+    def image_digits(self) -> int:
+        """Digits of the frame numbers in image names: 6 in MOTChallenge (000001.jpg), 8 in DanceTrack
+        (00000001.jpg); decided by which name frame 1 has (6 when neither exists: the error names that file)."""
+        folder = self.path / self.info.im_dir
+        return next((n for n in (6, 8) if (folder / f"{1:0{n}d}{self.info.im_ext}").is_file()), 6)
 
     def fingerprint(self) -> str:
         """Content hash identifying this sequence for cache keys (seqinfo, detections, gt, image listing)."""
@@ -84,7 +93,8 @@ class Suite:
     name: str
     root: Path  # folder holding the val <SEQ>/ dirs: the gt root for evaluating the val split
     sequences: tuple[Sequence, ...]
-    benchmark: str  # TrackEval preprocessing style
+    benchmark: str  # whose evaluation protocol scores it (bench.data.benchmarks; never "auto")
+    benchmark_reason: str = ""  # one line: why that benchmark
 
     def split(self, split: str) -> list[Sequence]:
         if split not in SPLITS:
@@ -164,7 +174,7 @@ def directory_suite(root: Path, cfg: Config) -> Suite:
             raise BenchError("no sequences found", root, hint=LAYOUT_HINT)
         if mode == "half":
             return half_split_suite(f"{root.name}-half", seqs, cfg)
-        return _suite(root.name, seqs)
+        return _suite(root.name, seqs, cfg)
 
     stray = [p.name for p in sorted(root.iterdir()) if p.name not in SPLITS and _looks_like_sequence(p)]
     if stray:
@@ -192,13 +202,21 @@ def directory_suite(root: Path, cfg: Config) -> Suite:
             hint='set suite.split = "half" (--set suite.split=half) to evaluate the second half of each train/ '
             "sequence (ByteTrack's MOT17/MOT20 protocol), or add a val/ folder",
         )
-    return _suite(root.name, by_split.get("train", []) + by_split["val"] + test)
+    return _suite(root.name, by_split.get("train", []) + by_split["val"] + test, cfg)
 
 
-def _suite(name: str, seqs: list[Sequence]) -> Suite:
+def suite_benchmark(evaluated: list[Sequence], cfg: Config) -> tuple[str, str]:
+    """(benchmark, one-line reason) for a suite whose evaluated sequences are `evaluated`: `suite.benchmark`, or
+    with "auto" decided from their names and gt files (`bench.data.benchmarks.choose`)."""
+    gts = [load_rows(s.gt_path, "gt") for s in evaluated if s.has_gt] if cfg.suite.benchmark == "auto" else []
+    choice = choose(cfg.suite.benchmark, [s.name for s in evaluated], gts, source="suite.benchmark")
+    return choice.name, choice.reason
+
+
+def _suite(name: str, seqs: list[Sequence], cfg: Config) -> Suite:
     val = [s for s in seqs if s.split == "val"]
     root = val[0].path.parent
-    return Suite(name=name, root=root, sequences=tuple(seqs), benchmark=detect_benchmark(root, [s.name for s in val]))
+    return Suite(name, root, tuple(seqs), *suite_benchmark(val, cfg))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -260,7 +278,6 @@ def generated_suite(root: Path, label: str, build: Callable[[Path], list[dict[st
         warn(f"{label} at {root} failed its integrity check ({problem}); deleting and regenerating it")
         shutil.rmtree(root)
     with atomic_dir(root) as tmp:
-        tmp.chmod(0o755)  # mkdtemp makes it private; a dataset is meant to be read by others
         entries = build(tmp)
         digest = suite_digest(tmp, [e["rel"] for e in entries])
         atomic_write_json(tmp / "splits.json", {**(meta or {}), "sequences": entries, "digest": digest})
@@ -285,7 +302,7 @@ def synth_suite(cfg: Config, name: str = "synth") -> Suite:
 
     entries = generated_suite(root, f"synthetic suite {name!r}", build, {"params": params.to_dict()})
     seqs = tuple(_entry_sequence(root, e) for e in entries)
-    return Suite(name=name, root=root, sequences=seqs, benchmark="MOT17")
+    return Suite(name, root, seqs, *suite_benchmark([s for s in seqs if s.split == "val"], cfg))
 
 
 def half_split_suite(name: str, src: list[Sequence], cfg: Config, extra: list[Sequence] = ()) -> Suite:
@@ -320,10 +337,11 @@ def half_split_suite(name: str, src: list[Sequence], cfg: Config, extra: list[Se
                                 "source_length": s.info.length})
         return entries
 
+    # the benchmark from the source sequences: names and gt as the dataset wrote them
+    benchmark = suite_benchmark(list(src), cfg)
     entries = generated_suite(out, f"half split of {src[0].path.parent}", build)
     seqs = [_entry_sequence(out, e) for e in entries] + list(extra)
-    return Suite(name=name, root=out / "val", sequences=tuple(seqs),
-                 benchmark=detect_benchmark(out / "val", [s.name for s in seqs if s.split == "val"]))
+    return Suite(name, out / "val", tuple(seqs), *benchmark)
 
 
 def _write_frame_range(src: Sequence, dst: Path, first: int, last: int) -> None:

@@ -20,6 +20,7 @@ from bench.core.config import Config
 from bench.core.errors import BenchError
 from bench.core.fsutil import file_digest
 from bench.data.mot_io import read_detections, split_by_frame
+from bench.detect.scores import rescaled
 from bench.data.suites import Sequence
 
 DET_COLUMNS = ["frame", "x1", "y1", "x2", "y2", "score"]
@@ -35,15 +36,30 @@ class DetectionSource(Protocol):
 
 @dataclass(frozen=True)
 class PublicSource:
-    """The sequence's own `det/det.txt` (MOTChallenge public detections)."""
+    """The sequence's own `det/det.txt` (MOTChallenge public detections), scores divided by `score_scale`."""
 
     name: str = "public"
+    score_scale: float = 1.0
 
     def params(self) -> dict[str, Any]:
-        return asdict(self)
+        params = asdict(self)
+        if self.score_scale == 1.0:
+            del params["score_scale"]  # the key detections had before the setting existed (cache entries stay)
+        return params
+
+    def path(self, seq: Sequence) -> Path:
+        return seq.det_path
 
     def detect(self, seq: Sequence) -> np.ndarray:
-        return read_detections(seq.det_path)
+        if not seq.det_path.is_file():  # DanceTrack, for one, ships no public detections
+            raise BenchError(
+                f"sequence {seq.name} has no public detections (det/det.txt)",
+                seq.det_path,
+                hint="use your own detector's saved outputs (run.detections = \"files\" with [detections.files] "
+                "dir = folder of <SEQ>.txt; --set run.detections=files --set detections.files.dir=DIR) or YOLOX "
+                "(run.detections = \"yolox\" with detections.yolox.checkpoint; --set run.detections=yolox)",
+            )
+        return rescaled(read_detections(seq.det_path), self.score_scale)
 
 
 @dataclass(frozen=True)
@@ -57,9 +73,11 @@ class FileSource:
 
     dir: Path
     name: str = "files"
+    score_scale: float = 1.0
 
     def params(self) -> dict[str, Any]:
-        return {}  # the content is keyed per sequence by inputs()
+        # the content is keyed per sequence by inputs()
+        return {} if self.score_scale == 1.0 else {"score_scale": self.score_scale}
 
     def path(self, seq: Sequence) -> Path:
         p = self.dir / f"{seq.name}.txt"
@@ -89,7 +107,7 @@ class FileSource:
         first, last = seq.frame_offset + 1, seq.frame_offset + seq.info.length
         dets = dets[(dets[:, 0] >= first) & (dets[:, 0] <= last)].copy()
         dets[:, 0] -= seq.frame_offset
-        return dets
+        return rescaled(dets, self.score_scale)
 
 
 def make_source(cfg: Config, device: str) -> DetectionSource:
@@ -98,7 +116,7 @@ def make_source(cfg: Config, device: str) -> DetectionSource:
         folder = cfg.resolve(cfg.detections.files.dir)
         if not folder.is_dir():
             raise BenchError("detections.files.dir is not a folder", folder, hint="point it at a folder of <SEQ>.txt")
-        return FileSource(folder)
+        return FileSource(folder, score_scale=cfg.detections.score_scale)
     if cfg.run.detections == "yolox":
         from bench.detect.yolox import yolox_source_from_config
 
@@ -106,7 +124,7 @@ def make_source(cfg: Config, device: str) -> DetectionSource:
         if section.checkpoint:
             section = dataclasses.replace(section, checkpoint=str(cfg.resolve(section.checkpoint)))
         return yolox_source_from_config(section, device)
-    return PublicSource()
+    return PublicSource(score_scale=cfg.detections.score_scale)
 
 
 def load_detections(source: DetectionSource, seq: Sequence, cache: ArrayCache) -> tuple[list[np.ndarray], bool]:

@@ -20,7 +20,8 @@ TrackEval's, and the equal counts (and equal TP and MOTP sums, checked in the te
 Columns (`COLUMNS`): seq; kind; frame (the sequence's 1-based frame number); gt_id (the gt file's id); track_before
 (the tracker id the gt had at its last match), track_after (the one it has now; the file's ids); last_frame (frame of
 that last match) and gap (frames in between: 0 for a switch between consecutive frames); visibility (the gt box's,
-NaN for gt without a visibility column: MOT15, or 1 everywhere as DanceTrack writes it); min_visibility (lowest
+NaN where the occlusion section has none either: no visibility column, 1 everywhere as DanceTrack writes it, or a
+benchmark scored without classes; percent scaled to 0-1); min_visibility (lowest
 visibility of that gt's boxes from last_frame to frame, the occlusion the identity went through); iou (the
 evaluation's IoU of the gt box and the matched tracker box); track_before_gt (the gt id that track_before is matched
 to in this frame, NaN if none: a swap when it is another person); x, y, w, h (the gt box).
@@ -118,15 +119,22 @@ def replay_clear(data: dict, threshold: float = MATCH_IOU) -> tuple[ClearReplay,
     return ClearReplay(matches, idsw, frag, tp, motp_sum), events
 
 
-def has_visibility(gt: TextRows, benchmark: str) -> bool:
-    """Whether the gt carries a visibility column (MOT16/17/20-style; not MOT15, not 1 everywhere as DanceTrack)."""
-    return benchmark != "MOT15" and len(gt.rows) > 0 and not (gt.rows[:, 8] == 1).all()
+def visibility(gt: TextRows, benchmark: str) -> np.ndarray | None:
+    """Each gt row's visibility as a 0-1 fraction, or None where the gt has none to give: the occlusion section's rule
+    (bench.evaluate.occlusion: no visibility column, 1 everywhere as DanceTrack writes it, or a benchmark scored
+    without classes); visibility in percent is scaled."""
+    from bench.data.benchmarks import preprocesses, visibility_scale
+
+    scale = visibility_scale(gt)
+    if not preprocesses(benchmark) or scale is None or not len(gt.rows) or (gt.rows[:, 8] * scale == 1).all():
+        return None
+    return gt.rows[:, 8] * scale
 
 
 def sequence_events(data: dict, gt: TextRows, res: TextRows, seq: str, benchmark: str) -> pd.DataFrame:
     """The error events of one sequence (see the module doc), from TrackEval's preprocessed data with row indices."""
     replay, raw = replay_clear(data)
-    vis_ok = has_visibility(gt, benchmark)
+    vis = visibility(gt, benchmark)
     rows_out = []
     for e in raw:
         t, g = e["t"], e["gt"]
@@ -139,8 +147,8 @@ def sequence_events(data: dict, gt: TextRows, res: TextRows, seq: str, benchmark
             "seq": seq, "kind": e["kind"], "frame": t + 1, "gt_id": int(gt.rows[gt_row, 1]),
             "track_before": before_id, "track_after": int(res.rows[after_row, 1]),
             "last_frame": e["last_t"] + 1, "gap": t - e["last_t"] - 1,
-            "visibility": float(gt.rows[gt_row, 8]) if vis_ok else np.nan,
-            "min_visibility": _min_visibility(data, gt, g, e["last_t"], t) if vis_ok else np.nan,
+            "visibility": float(vis[gt_row]) if vis is not None else np.nan,
+            "min_visibility": _min_visibility(data, vis, g, e["last_t"], t) if vis is not None else np.nan,
             "iou": e["iou"],
             "track_before_gt": float(gt.rows[other, 1]) if other is not None else np.nan,
             "x": float(box[0]), "y": float(box[1]), "w": float(box[2]), "h": float(box[3]),
@@ -161,10 +169,9 @@ def _matched_gt_of(data: dict, replay: ClearReplay, t: int, tracker: int) -> int
     return int(data["gt_rows"][t][rows[hit[0]]]) if len(hit) else None
 
 
-def _min_visibility(data: dict, gt: TextRows, g: int, t0: int, t1: int) -> float:
-    vis = [gt.rows[data["gt_rows"][t][data["gt_ids"][t] == g], 8] for t in range(t0, t1 + 1)]
-    vis = np.concatenate(vis)
-    return float(vis.min()) if len(vis) else np.nan
+def _min_visibility(data: dict, vis: np.ndarray, g: int, t0: int, t1: int) -> float:
+    seen = np.concatenate([vis[data["gt_rows"][t][data["gt_ids"][t] == g]] for t in range(t0, t1 + 1)])
+    return float(seen.min()) if len(seen) else np.nan
 
 
 def table(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:

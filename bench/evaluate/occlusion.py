@@ -23,8 +23,9 @@ box in that frame). A gap counts only when a seen frame lies right before and ri
 or end of a track are not counted); it is relinked when the tracker id after the gap equals the one before it.
 gaps: counted gaps; relinked: those relinked; rate = relinked / gaps (NaN without gaps).
 
-Ground truth without visibility (MOT15, or a visibility column that is 1 everywhere as DanceTrack writes it) has
-nothing to stratify: `analyse_occlusion` returns None. Sums run over all given sequences.
+Ground truth without visibility (MOT15, 8-column gt, or a visibility column that is 1 everywhere as DanceTrack writes
+it) has nothing to stratify, nor has a benchmark scored without classes (MOT15, none): `analyse_occlusion` returns
+None. Visibility in percent (some value above 1) is read as percent. Sums run over all given sequences.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.data.benchmarks import preprocesses, visibility_scale
 from bench.evaluate import crosscheck, trackeval_adapter
 from bench.evaluate.inputs import EvalInputs, load_inputs
 
@@ -57,7 +59,9 @@ def analyse_occlusion(results: dict[str, Path], gt_root: Path, seqs: list[str],
     vis_rows, gap_rows = [], []
     for tracker, folder in results.items():
         inputs = load_inputs(Path(folder), Path(gt_root), list(seqs), benchmark)
-        if inputs.benchmark == "MOT15" or all((inputs.gts[s].rows[:, 8] == 1).all() for s in seqs):
+        scales = {s: visibility_scale(inputs.gts[s]) for s in seqs}
+        if (not preprocesses(inputs.benchmark) or any(v is None for v in scales.values())
+                or all((inputs.gts[s].rows[:, 8] * scales[s] == 1).all() for s in seqs)):
             return None
         boxes = pd.concat([_sequence_boxes(inputs, s) for s in seqs], ignore_index=True)
         vis_rows += _by_visibility(tracker, boxes)
@@ -92,14 +96,15 @@ def _preprocessed_visibility(inputs: EvalInputs, seq: str, data: dict) -> np.nda
     TrackEval's gt rule (zero-marked removed; for MOT16/17/20 only class 1); checked box for box against its output."""
     raw = trackeval_adapter.raw_arrays(inputs.gts[seq], inputs.lengths[seq], is_gt=True)
     rows = inputs.gts[seq].rows[np.argsort(inputs.gts[seq].rows[:, 0], kind="stable")]
+    scale = visibility_scale(inputs.gts[seq])  # percent → fraction
     out, start = [], 0
     for t, dets in enumerate(raw["gt_dets"]):
         keep = raw["gt_extras"][t]["zero_marked"] != 0
-        if inputs.benchmark != "MOT15":
+        if preprocesses(inputs.benchmark):
             keep &= raw["gt_classes"][t] == 1
         if not np.array_equal(dets[keep], data["gt_dets"][t]):
             raise RuntimeError(f"{seq} frame {t + 1}: gt kept by TrackEval differs from the visibility join")
-        out.append(rows[start:start + len(dets), 8][keep])
+        out.append(rows[start:start + len(dets), 8][keep] * scale)
         start += len(dets)
     return np.concatenate(out) if out else np.zeros(0)
 

@@ -3,7 +3,8 @@
 Inputs are read and checked once (`bench.evaluate.inputs`); TrackEval computes every reported number with its own
 benchmark preprocessing (`bench.evaluate.trackeval_adapter`); py-motmetrics independently re-scores the very boxes TrackEval
 scored (`bench.evaluate.crosscheck`). Sequences are scored in parallel worker processes when the input is large enough to
-pay for them; the numbers do not depend on it. Messages (cross-check disagreements) go to the caller's reporter.
+pay for them; the numbers do not depend on it. Warnings (sequences without gt objects) go to the caller's reporter;
+the cross-check's one-line summary is `crosscheck.summary_line`, printed by the caller once per run.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ class EvalResult:
     disagreements: list[str] = field(default_factory=list)  # empty when everything agrees within crosscheck.AGREEMENT_TOL
     benchmark: str = "MOT17"
     sequences: list[str] = field(default_factory=list)  # what COMBINED covers
-    events: pd.DataFrame | None = None  # with evaluate(events=True): bench.evaluate.events' table (no tracker column)
+    benchmark_reason: str = ""  # one line: which benchmark's rules scored it and why
+    events: pd.DataFrame | None = None  # evaluate(with_events=True): bench.evaluate.events' table, no tracker column
 
     @property
     def agrees(self) -> bool:
@@ -130,16 +132,17 @@ def _score_all(inputs: EvalInputs, jobs: int | None, with_events: bool = False) 
 
 def evaluate(results_dir: Path, gt_root: Path, seqs: list[str] | None = None, benchmark: str | None = None,
              tracker_name: str = "tracker", reporter: Reporter | None = None, jobs: int | None = None,
-             with_events: bool = False) -> EvalResult:
+             benchmark_source: str = "the benchmark setting", with_events: bool = False) -> EvalResult:
     """results_dir/<SEQ>.txt against gt_root/<SEQ>/gt/gt.txt (seq length from gt_root/<SEQ>/seqinfo.ini when present,
     otherwise the largest frame in gt or results).
 
     seqs=None → every <SEQ> folder in gt_root that has gt/gt.txt, and each needs a result file (no partial scoring
-    unless the subset is named). benchmark=None → mot_text.detect_benchmark. jobs=None → parallel over sequences for large
-    inputs (one process per core). Disagreements with py-motmetrics go to `reporter` (silent
-    by default) and into the result. with_events → `result.events`: every ID switch and fragmentation
-    (bench.evaluate.events), whose counts are checked against TrackEval's IDSW and Frag per sequence."""
-    inputs = load_inputs(Path(results_dir), Path(gt_root), seqs, benchmark)
+    unless the subset is named). benchmark None or "auto" → bench.data.benchmarks.choose. jobs=None → parallel over
+    sequences for large inputs (one process per core). Disagreements with py-motmetrics go into the result; a warning
+    about sequences without gt objects goes to `reporter` (silent by default). with_events → `result.events`: every
+    ID switch and fragmentation (bench.evaluate.events), whose counts are checked against TrackEval's IDSW and Frag
+    per sequence."""
+    inputs = load_inputs(Path(results_dir), Path(gt_root), seqs, benchmark, benchmark_source)
     import trackeval
 
     try:
@@ -157,10 +160,9 @@ def evaluate(results_dir: Path, gt_root: Path, seqs: list[str] | None = None, be
     mm_summary = crosscheck.summary({s: scored[s]["crosscheck"] for s in inputs.seqs})
     check, disagreements = crosscheck.compare(metrics, mm_summary)
     reporter = reporter or SilentReporter()
-    for line in disagreements:
-        reporter.message(f"TrackEval/py-motmetrics disagreement ({tracker_name}): {line}")
-    if disagreements:
-        reporter.message(crosscheck.NOTE)
+    empty_warning = _empty_gt_warning(te, metrics, tracker_name)
+    if empty_warning:
+        reporter.message(empty_warning)
     table = None
     if with_events:
         for s in inputs.seqs:
@@ -168,7 +170,28 @@ def evaluate(results_dir: Path, gt_root: Path, seqs: list[str] | None = None, be
                                 f"{tracker_name} {s}")
         table = events.combine({s: scored[s]["events"] for s in inputs.seqs})
     return EvalResult(metrics=metrics, crosscheck=check, disagreements=disagreements, benchmark=inputs.benchmark,
-                      sequences=list(inputs.seqs), events=table)
+                      sequences=list(inputs.seqs), benchmark_reason=inputs.benchmark_reason, events=table)
+
+
+def _empty_gt_warning(te: dict[str, dict], metrics: pd.DataFrame, tracker_name: str) -> str | None:
+    """One line when some sequences have no gt objects: MOTA, recall and HOTA mean nothing there (TrackEval reports
+    0), while their tracker boxes are all false positives and weigh on COMBINED: say by how much."""
+    seqs = [s for s in te if s != "COMBINED"]
+    empty = [s for s in seqs if metrics.at[s, "GT_Dets"] == 0]
+    if not empty:
+        return None
+    fp = int(sum(metrics.at[s, "FP"] for s in empty))
+    with_them = metrics.loc["COMBINED"]
+    effect = f"COMBINED MOTA {100 * with_them['MOTA']:.1f}, HOTA {100 * with_them['HOTA']:.1f} with them"
+    rest = [s for s in seqs if s not in empty]
+    if rest:
+        without = trackeval_adapter.metrics_row(trackeval_adapter.combine({s: te[s] for s in rest}))
+        effect += f"; {100 * without['MOTA']:.1f} and {100 * without['HOTA']:.1f} without them"
+    else:
+        effect += " (no sequence has gt objects: COMBINED MOTA is minus the false positives, not a score)"
+    names = ", ".join(empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
+    return (f"warning ({tracker_name}): {len(empty)} of {len(seqs)} sequences have no gt objects ({names}): their "
+            f"{fp} tracker boxes all count as false positives — {effect}")
 
 
 def _jsonable(value: Any) -> Any:
@@ -191,6 +214,7 @@ def result_to_json(result: EvalResult) -> dict:
     """JSON-able form of an EvalResult (for `bench eval --json`); NaN/inf become null."""
     return {
         "benchmark": result.benchmark,
+        "benchmark_reason": result.benchmark_reason,
         "sequences": list(result.sequences),  # the sequences COMBINED covers
         "metrics": _table_json(result.metrics),
         "crosscheck": _table_json(result.crosscheck),

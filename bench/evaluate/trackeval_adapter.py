@@ -1,7 +1,7 @@
 """TrackEval on rows bench has already parsed and checked: one sequence at a time, nothing printed or written.
 
 TrackEval's `MotChallenge2DBox` dataset does the benchmark preprocessing (distractor removal, zero-marked gt, MOT20's
-vehicles) and its HOTA, CLEAR, Identity and Count metrics score the result, exactly as `trackeval.eval` does per
+vehicles), with each benchmark's settings (`bench.data.benchmarks.PROTOCOLS`) and its HOTA, CLEAR, Identity and Count metrics score the result, exactly as `trackeval.eval` does per
 sequence. Only its text reader is bypassed: `_load_raw_file` builds the same per-frame arrays from bench's rows, so
 each file is parsed once (tests compare it with TrackEval's own reader). Its per-frame duplicate-id check is skipped
 too: `bench.evaluate.inputs` has already rejected duplicate ids (naming file and line), and preprocessing only drops rows
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.data.benchmarks import PROTOCOLS
 from bench.data.mot_fast import TextRows
 
 MATCH_IOU = 0.5  # TrackEval's CLEAR/Identity threshold (and motmetrics' usual max distance 1 - 0.5)
@@ -68,6 +69,8 @@ def _dataset(results_dir: Path, gt_root: Path, seq: str, length: int, benchmark:
              gt: TextRows, res: TextRows):
     import trackeval
 
+    te_benchmark, do_preproc = PROTOCOLS[benchmark]  # e.g. "none" → DO_PREPROC off
+
     class ParsedRows(trackeval.datasets.MotChallenge2DBox):
         def _load_raw_file(self, tracker, seq_name, is_gt):  # noqa: ARG002 - TrackEval's signature
             raw = raw_arrays(gt if is_gt else res, length, is_gt)
@@ -80,8 +83,8 @@ def _dataset(results_dir: Path, gt_root: Path, seq: str, length: int, benchmark:
     return ParsedRows({
         "GT_FOLDER": str(gt_root), "TRACKERS_FOLDER": str(results_dir.parent), "OUTPUT_FOLDER": None,
         "TRACKERS_TO_EVAL": [results_dir.name], "TRACKER_DISPLAY_NAMES": [_TRACKER], "CLASSES_TO_EVAL": [CLASS],
-        "BENCHMARK": benchmark, "SPLIT_TO_EVAL": "train", "INPUT_AS_ZIP": False, "PRINT_CONFIG": False,
-        "DO_PREPROC": True, "TRACKER_SUB_FOLDER": "", "OUTPUT_SUB_FOLDER": "", "SEQ_INFO": {seq: length},
+        "BENCHMARK": te_benchmark, "SPLIT_TO_EVAL": "train", "INPUT_AS_ZIP": False, "PRINT_CONFIG": False,
+        "DO_PREPROC": do_preproc, "TRACKER_SUB_FOLDER": "", "OUTPUT_SUB_FOLDER": "", "SEQ_INFO": {seq: length},
         "GT_LOC_FORMAT": "{gt_folder}/{seq}/gt/gt.txt", "SKIP_SPLIT_FOL": True,
     })
 

@@ -15,6 +15,7 @@ light grey = present but unmatched, white = absent; black ticks at ID switches. 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -235,25 +236,27 @@ def draw_barcode(seq: str, assigns: dict[str, pd.DataFrame], switches: dict[str,
         ax.tick_params(axis="x", labelsize=7)
     axes[-1, 0].set_xlabel("frame", fontsize=8)
     fig.suptitle(f"{seq}: identity timeline (colour = matched track id, grey = missed, | = ID switch)", fontsize=9)
-    fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=90, format="png")
+    with warnings.catch_warnings():  # names in a script the font lacks are drawn as boxes, as in bench/present/plots
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        fig.tight_layout()
+        with atomic_path(out) as tmp:
+            fig.savefig(tmp, dpi=90, format="png")
     plt.close(fig)
     return out
 
 
-def sequence_rows(gt_root: Path, seq: str, results: dict[str, Path]) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """The sequence's gt rows (frame, id, x, y, w, h, vis; vis NaN without a visibility column) and each tracker's
-    result rows, as the strips draw them."""
+def sequence_rows(gt_root: Path, seq: str, results: dict[str, Path], benchmark: str
+                  ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The sequence's gt rows (frame, id, x, y, w, h, vis; vis as `bench.evaluate.events.visibility` gives it, NaN
+    without) and each tracker's result rows, as the strips draw them."""
+    from bench.evaluate.events import visibility
+
     g = load_rows(gt_path(Path(gt_root), seq), "gt")
-    gt = _frame(g, vis=True)
+    vis = visibility(g, benchmark)
+    gt = _frame(g).assign(vis=vis if vis is not None else np.nan)
     return gt, {t: _frame(load_rows(Path(p) / f"{seq}.txt", "results")) for t, p in results.items()}
 
 
-def _frame(f: TextRows, vis: bool = False) -> pd.DataFrame:
-    cols = {"frame": f.rows[:, 0].astype(np.int64), "id": f.rows[:, 1].astype(np.int64), "x": f.rows[:, 2],
-            "y": f.rows[:, 3], "w": f.rows[:, 4], "h": f.rows[:, 5]}
-    if vis:
-        v = f.rows[:, 8].astype(float)
-        cols["vis"] = v if (len(v) and ((v >= 0) & (v <= 1)).all() and not (v == 1).all()) else np.full(len(v), np.nan)
-    return pd.DataFrame(cols)
+def _frame(f: TextRows) -> pd.DataFrame:
+    return pd.DataFrame({"frame": f.rows[:, 0].astype(np.int64), "id": f.rows[:, 1].astype(np.int64),
+                         "x": f.rows[:, 2], "y": f.rows[:, 3], "w": f.rows[:, 4], "h": f.rows[:, 5]})

@@ -20,6 +20,7 @@ from bench.analysis import event_diff
 from bench.core.fsutil import atomic_path
 from bench.data.mot_fast import gt_path
 from bench.evaluate import events as ev
+from bench.evaluate.inputs import load_inputs
 
 FOLDER = "errors"
 STRIP_BYTES = 12_000_000  # all strips of one report together (then ~1 MB of barcodes for 10 sequences x 3 pairs)
@@ -69,8 +70,9 @@ def load_events(run_dir: Path, trackers: list[str], suite: dict) -> pd.DataFrame
         return pd.read_csv(path, dtype={"seq": str, "tracker": str})
     from bench.evaluate.score import evaluate
 
-    parts = [evaluate(run_dir / t, Path(suite["root"]), seqs=list(suite["sequences"]), benchmark=suite.get("benchmark"),
-                      tracker_name=t, with_events=True).events.assign(tracker=t) for t in trackers]
+    parts = [evaluate(run_dir / t, Path(suite["root"]), seqs=list(suite["sequences"]),
+                      benchmark=suite.get("benchmark"), tracker_name=t, with_events=True).events.assign(tracker=t)
+             for t in trackers]
     table = pd.concat(parts, ignore_index=True)
     table = table[["tracker", *table.columns.drop("tracker")]]
     with atomic_path(path) as tmp:
@@ -108,6 +110,7 @@ def analyse_pair(run_dir: Path, events: pd.DataFrame, a: str, b: str, suite: dic
     seqs = list(seqs if seqs is not None else suite["sequences"])
     images = {s: pics.sequence_images(root, s) for s in seqs}
     out.no_images = [s for s in seqs if images[s] is None]
+    benchmark = load_inputs(results[a], root, seqs, suite.get("benchmark")).benchmark  # "auto" resolved as scored
     top = pd.concat([event_diff.top_events(diff, "fixed", top_n), event_diff.top_events(diff, "caused", top_n)])
     rows_cache: dict[str, tuple] = {}
     for old in folder.glob("strip-*.png"):  # a previous report's strips of this pair (another N, older events)
@@ -127,7 +130,7 @@ def analyse_pair(run_dir: Path, events: pd.DataFrame, a: str, b: str, suite: dic
             out.over_budget += 1
             continue
         if e["seq"] not in rows_cache:
-            rows_cache[e["seq"]] = pics.sequence_rows(root, e["seq"], results)
+            rows_cache[e["seq"]] = pics.sequence_rows(root, e["seq"], results, benchmark)
         gt, res = rows_cache[e["seq"]]
         name = f"strip-{e['status']}-{safe_name(e['seq'])}-gt{int(e['gt_id'])}-f{int(e['frame'])}.png"
         out.strips[int(i)] = pics.draw_strip(e, a, b, imgs, gt, res, folder / name,

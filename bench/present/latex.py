@@ -6,9 +6,11 @@ one keeps its size). The standalone document adds `geometry`; all three ship wit
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -26,14 +28,38 @@ TRANSLATE = {"Δ": "$\\Delta$", "±": "$\\pm$", "–": "--", "—": "---", "−"
              "↓": "$\\downarrow$", "≥": "$\\geq$", "≤": "$\\leq$"}
 
 
+# Accents LaTeX's default (OT1) fonts can set, by Unicode combining mark; letters that are their own commands.
+_ACCENTS = {"\u0300": "`", "\u0301": "'", "\u0302": "^", "\u0303": "~", "\u0304": "=", "\u0306": "u",
+            "\u0307": ".", "\u0308": '"', "\u030a": "r", "\u030b": "H", "\u030c": "v", "\u0327": "c"}
+_LETTERS = {"ß": "{\\ss}", "æ": "{\\ae}", "Æ": "{\\AE}", "œ": "{\\oe}", "Œ": "{\\OE}", "ø": "{\\o}",
+            "Ø": "{\\O}", "ł": "{\\l}", "Ł": "{\\L}", "ı": "{\\i}", "å": "{\\aa}", "Å": "{\\AA}"}
+
+
+def _transliterate(c: str) -> str:
+    """One non-ASCII character of a name as ASCII LaTeX: an accented letter as its accent command (ä -> \\"{a}),
+    anything else (CJK, emoji) as its code point, so that different names stay different in the table."""
+    if c in _LETTERS:
+        return _LETTERS[c]
+    base, *marks = unicodedata.normalize("NFD", c)
+    if base.isascii() and base.isalpha() and marks and all(m in _ACCENTS for m in marks):
+        out = base
+        for m in marks:
+            out = f"\\{_ACCENTS[m]}{{{out}}}"
+        return out
+    return f"{{\\ttfamily U+{ord(c):04X}}}"
+
+
 def ascii_tex(text: str) -> str:
-    """Translate the few Unicode signs bench writes into LaTeX; anything else non-ASCII is a bug, so it raises."""
+    """Translate the Unicode signs bench writes into LaTeX math, and any other non-ASCII character (names are
+    data: a suite called Datensätze, a sequence in CJK) into ASCII LaTeX, so the .tex stays ASCII and compiles."""
     for u, t in TRANSLATE.items():
         text = text.replace(u, t)
-    bad = sorted({c for c in text if ord(c) > 127})
-    if bad:
-        raise ValueError(f"non-ASCII character(s) {''.join(bad)!r} in LaTeX output; add them to latex.TRANSLATE")
-    return text
+    # "\$" (pandas' and _escape's dollar) needs the TS1 font tcrm, which TeX Live's base packages lack (pdflatex
+    # then fails unless it may generate the font); char 36 of the OT1 roman and bold fonts is the dollar sign
+    text = re.sub(r"(?<!\\)\\\$", lambda _: "{\\char36}", text)
+    if text.isascii():
+        return text
+    return "".join(c if c.isascii() else _transliterate(c) for c in text)
 
 
 def with_direction(col: str) -> str:
@@ -80,7 +106,7 @@ def table(
                 "\\begin{table}[htbp]",
                 "\\centering",
                 f"\\caption{{{_escape(caption)}}}",
-                f"\\label{{{label}}}",
+                f"\\label{{{_label(label)}}}",
                 "\\sbox0{%",  # shrink to the text width only when wider
                 tabular,
                 "}",
@@ -99,17 +125,17 @@ def numeric(col: pd.Series) -> bool:
 
 
 def _escape(text: str) -> str:
-    """Escape LaTeX specials in free text (captions), keeping $...$ math written by bench."""
-    out = []
-    for i, part in enumerate(text.split("$")):
-        if i % 2:
-            out.append(f"${part}$")
-            continue
-        for a, b in (("&", "\\&"), ("%", "\\%"), ("#", "\\#"), ("_", "\\_"), ("{", "\\{"), ("}", "\\}"),
-                     (">", "\\textgreater{}"), ("<", "\\textless{}")):
-            part = part.replace(a, b)
-        out.append(part)
-    return "".join(out)
+    """Escape every LaTeX special in free text (captions, titles: they carry names and paths). bench writes its
+    math as Unicode (Δ, ±), which `ascii_tex` turns into LaTeX after this."""
+    specials = {"\\": "\\textbackslash{}", "&": "\\&", "%": "\\%", "$": "\\$", "#": "\\#", "_": "\\_",
+                "{": "\\{", "}": "\\}", "~": "\\textasciitilde{}", "^": "\\textasciicircum{}",
+                ">": "\\textgreater{}", "<": "\\textless{}"}
+    return "".join(specials.get(c, c) for c in text)
+
+
+def _label(label: str) -> str:
+    """A \\label key from any name: characters LaTeX keys cannot hold become '-'."""
+    return re.sub(r"[^A-Za-z0-9:._-]", "-", label)
 
 
 def document(title: str, tables_file: str, figures: list[tuple[str, str]], notes: list[str] = ()) -> str:
@@ -148,9 +174,13 @@ def compile_pdf(tex: Path, pdf: Path) -> Path:
         )
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [exe, "-interaction=nonstopmode", "-halt-on-error", f"-output-directory={tmp}", tex.name]
+        stray = tex.parent / "missfont.log"  # pdflatex writes it into the working folder when a font is missing
+        had_stray = stray.exists()
         for _ in range(2):  # second pass settles float placement and references
             proc = subprocess.run(cmd, cwd=tex.parent, capture_output=True, text=True, errors="replace")
             if proc.returncode != 0:
+                if not had_stray:
+                    stray.unlink(missing_ok=True)
                 tail = "\n".join(proc.stdout.splitlines()[-15:])
                 raise BenchError(f"pdflatex failed:\n{tail}", tex, hint="see the message above; the .tex files stay")
         with atomic_path(pdf) as out:

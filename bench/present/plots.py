@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -27,9 +28,11 @@ def save(fig: plt.Figure, path: Path) -> Path:
     for ax in fig.axes:
         if ax.get_legend() is not None:  # outside the data, so it never hides a point
             sns.move_legend(ax, "upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
+    with warnings.catch_warnings():  # a name in a script the font lacks (CJK, emoji) is drawn as boxes, not
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")  # a warning per glyph
+        fig.tight_layout()
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
     return path
 

@@ -95,12 +95,12 @@ def _significance(doc: Doc, comps: pd.DataFrame, out_dir: Path, context: str, gr
         doc.text(f"### {heading}")
         doc.table(
             stats.delta_table(sub),
-            f"{heading}: mean $\\Delta$ [95% sign-flip interval] on {context}; n = sequences × seeds; rates in "
+            f"{heading}: mean Δ [95% sign-flip interval] on {context}; n = sequences × seeds; rates in "
             f"points, IDs per sequence; verdict by {primary}, secondary metrics Holm-adjusted.",
             f"tab:delta-{ref or 'pairs'}",
         )
     doc.figure(plots.forest_plot(comps, out_dir / "forest.png", f"Δ with 95% interval ({context})"),
-               f"Mean $\\Delta$ with its 95% sign-flip interval per comparison and metric ({context}; no bar: too few "
+               f"Mean Δ with its 95% sign-flip interval per comparison and metric ({context}; no bar: too few "
                "sequences for an interval); dashed line: 0.")
 
 
@@ -208,15 +208,21 @@ def published_table() -> pd.DataFrame:
     return pd.read_csv(PUBLISHED).set_index(["benchmark", "tracker"])
 
 
-def _published(doc: Doc) -> None:
+def _published(doc: Doc, benchmark: str | None) -> None:
+    """The published rows of the suite's own benchmark (none for a benchmark without any, or an unrecorded one)."""
     table = published_table()
+    doc.text("## Published results (papers, not measured here)")
+    table = table[table.index.get_level_values("benchmark") == benchmark]
+    if table.empty:
+        doc.text(f"No published results for benchmark {benchmark or 'unrecorded'} in bench/present/published.csv.")
+        return
     shown = as_text(table.drop(columns="source").reset_index(), {"HOTA": 1, "IDF1": 1, "MOTA": 1, "IDs": 0})
     doc.text(
-        "## Published results (papers, not measured here)",
-        "Published test-set results as reported by the papers (not measured by bench; other detector, data and "
-        "training — for context only, not comparable to the numbers above).",
+        f"Published {benchmark} test-set results as reported by the papers (not measured by bench; other detector, "
+        "data and training — for context only, not comparable to the numbers above).",
     )
-    doc.table(shown, "Published test-set results (from the papers; not measured by bench).", "tab:published")
+    doc.table(shown, f"Published {benchmark} test-set results (from the papers; not measured by bench).",
+              "tab:published")
     doc.text("Sources: " + "; ".join(f"{b} {t}: {src}" for (b, t), src in table["source"].items()))
 
 
@@ -252,10 +258,12 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False, prima
         f"device `{manifest['device']}`. Rates in %, FPS = tracker-only frames per second; best value per column "
         "in bold in the LaTeX tables (↑ higher is better, ↓ lower is better)."
     )
+    if suite.get("benchmark_reason"):
+        head += f" Protocol: {suite['benchmark_reason']}."
     if cuda:
         head += (" On CUDA the Re-ID models train and embed in bf16 mixed precision, so the appearance trackers' "
                  "numbers differ from a CPU run's: compare runs made on one kind of device.")
-    doc.text(f"# bench report: {suite['name']}", head)
+    doc.text(f"# bench report: {suite['name']} ({suite['benchmark']} protocol)", head)
     for tracker, reid in (manifest.get("reid") or {}).items():
         m, mc = reid.get("metrics", {}), reid["model_config"]
         # the model's own switches: fields beyond the common ones (older checkpoints kept them in `extra`)
@@ -294,7 +302,7 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False, prima
     for p in plots.plot_metrics(metrics, run_dir):
         doc.figure(p, f"{p.stem.replace('_', ' ')} ({context}).")
     if published:
-        _published(doc)
+        _published(doc, suite.get("benchmark"))
     paths = _finish(doc, run_dir, "report", f"bench report: run {manifest['run_id']}, suite {suite['name']}", pdf)
     from bench.present.html_report import write_html
 
@@ -315,9 +323,10 @@ def write_ablation_report(out_dir: Path, published: bool = True, pdf: bool = Fal
     manifest = json.loads(first.read_text()) if first else {}
     det = manifest.get("detections", {}).get("source", "unrecorded")
     context = f"{record.suite} val, {record.seeds} seed(s), {det} detections"
+    benchmark = manifest.get("suite", {}).get("benchmark")
     doc = Doc()
     doc.text(
-        f"# Ablation: {record.name}",
+        f"# Ablation: {record.name} ({benchmark or 'unrecorded'} protocol)",
         f"Ablation `{record.name}` on suite `{record.suite}` (val split, {det} detections): {record.description}. "
         f"{record.tracker} variants, {record.seeds} seed(s) each, mean ± std over seeds of the suite-level metrics; "
         f"{record.reference} (run once) for reference. HOTA, AssA, IDF1, MOTA, mAP and rank-1 in %; "
@@ -343,7 +352,7 @@ def write_ablation_report(out_dir: Path, published: bool = True, pdf: bool = Fal
                    for (v, s), p in runs.items()}
         _occlusion(doc, out_dir, results, suite, context, entry_of={k: k.split("/")[0] for k in results})
     doc.figure(plots.plot_ablation(table, order, record.name, out_dir / "ablation.png"),
-               f"Ablation {record.name}: mean $\\pm$ sd over seeds ({context}).")
+               f"Ablation {record.name}: mean ± sd over seeds ({context}).")
     if published:
-        _published(doc)
+        _published(doc, benchmark)
     return _finish(doc, out_dir, "ablation", f"bench ablation {record.name} on {record.suite}", pdf)

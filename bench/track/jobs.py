@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +21,7 @@ import pandas as pd
 from bench.core.errors import BenchError
 from bench.core.fsutil import stable_hash
 from bench.data.mot_io import read_detections, read_seqinfo, split_active_frames, write_results
+from bench.detect.scores import off_scale_warning, rescaled
 from bench.core.trackers_registry import REGISTRY, TrackerEntry, tracker_params
 from trackers.base import filter_output
 
@@ -176,14 +177,18 @@ def _check_det_files(tracker: str, det_files: list[Path], out: Path) -> None:
         seen[name] = det_file
 
 
-def track_det_files(cfg: Config, tracker: str, det_files: list[Path], out: Path) -> Iterator[TrackedFile]:
+def track_det_files(cfg: Config, tracker: str, det_files: list[Path], out: Path,
+                    warn: Callable[[str], None] | None = None) -> Iterator[TrackedFile]:
     """Run a motion-only tracker over MOTChallenge det files (sequence = the folder above det/) and write
     `out/<SEQ>.txt` for each, yielding a summary as each is written."""
     _check_det_files(tracker, det_files, out)
     params = tracker_params(tracker, cfg.trackers)
     for det_file in det_files:
         seq_dir = det_file.resolve().parent.parent
-        dets = read_detections(det_file)  # frames checked against seq_dir/seqinfo.ini when there is one
+        dets = rescaled(read_detections(det_file), cfg.detections.score_scale)  # frames checked against seqinfo.ini
+        if warn is not None and len(dets) and dets[:, 5].max() > 1.0:
+            warn(off_scale_warning({str(det_file): (float(dets[:, 5].min()), float(dets[:, 5].max()))},
+                                   cfg.detections.score_scale) or "")
         length, fps = (int(dets[:, 0].max()) if len(dets) else 0), 30.0
         if (seq_dir / "seqinfo.ini").is_file():
             info = read_seqinfo(seq_dir)

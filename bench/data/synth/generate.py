@@ -85,7 +85,6 @@ def generate_sequence(seq_dir: Path, index: int, split: str, params: SynthParams
     id_base = index * params.id_stride()
 
     with atomic_dir(seq_dir) as tmp:
-        tmp.chmod(0o755)  # mkdtemp makes it private; a dataset is meant to be read by others
         img_dir = tmp / "img1"
         img_dir.mkdir()
         gt_rows: list[list[float]] = []
