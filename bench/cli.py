@@ -193,8 +193,9 @@ def run(
         cfg, record = tune_all(cfg, s, cfg.run.trackers, tuned, reporter=_reporter())
         extra = {"tuning": record, "notes": [f"Parameters tuned before the run: {tuned} trials per tracker on the "
                                              f"{record['split']} split (see Tuning)."]}
-    finish = (functools.partial(write_report, primary=cfg.analysis.primary,
-                                error_strips=cfg.analysis.error_strips) if report else None)
+    finish = functools.partial(write_report, primary=cfg.analysis.primary,
+                               holm_primaries=cfg.analysis.holm_primaries,
+                               error_strips=cfg.analysis.error_strips) if report else None
     result = run_suite(cfg, s, cfg.run.trackers, run_id=run_id, reporter=_reporter(),
                        finish=finish, extra_manifest=extra)  # the report is part of the published folder
     run_dir = result.run_dir
@@ -272,7 +273,8 @@ def ablate(
     _preflight(cfg)
     out = run_ablation(cfg, _load_suite(cfg), ablation, seeds, reporter=_reporter())
     with file_lock(lock_path(out)):  # the same ablation started twice writes its report one after the other
-        paths = write_ablation_report(out, primary=cfg.analysis.primary)
+        paths = write_ablation_report(out, primary=cfg.analysis.primary,
+                                      holm_primaries=cfg.analysis.holm_primaries)
     console.print((out / "ablation.md").read_text())
     console.print(f"report: {paths[0]}")
 
@@ -362,7 +364,8 @@ def compare_cmd(
     console.print(result.manifest["suite"]["benchmark_reason"], soft_wrap=True, highlight=False)
     console.print(_metrics_table(f"compare — {result.run_id}", summary_table(result.metrics)))
     if report:
-        paths = write_report(result.run_dir, primary=cfg.analysis.primary, error_strips=cfg.analysis.error_strips)
+        paths = write_report(result.run_dir, primary=cfg.analysis.primary,
+                             holm_primaries=cfg.analysis.holm_primaries, error_strips=cfg.analysis.error_strips)
         console.print(f"report: {paths[0]}")
     console.print(f"results: {result.run_dir}")
 
@@ -439,9 +442,11 @@ def report(
         if run_dir is None:
             raise BenchError("no runs found", cfg.results_dir, hint="run `bench run` first")
     if (run_dir / "ablation.csv").is_file():
-        paths = write_ablation_report(run_dir, published=published, pdf=pdf, primary=cfg.analysis.primary)
+        paths = write_ablation_report(run_dir, published=published, pdf=pdf, primary=cfg.analysis.primary,
+                                      holm_primaries=cfg.analysis.holm_primaries)
     else:
         paths = write_report(run_dir, published=published, pdf=pdf, primary=cfg.analysis.primary,
+                             holm_primaries=cfg.analysis.holm_primaries,
                              error_strips=cfg.analysis.error_strips if strips is None else strips)
     for p in paths:
         console.print(str(p))
@@ -482,6 +487,31 @@ def inspect(
     for s, p in pe.barcodes.items():
         console.print(f"timeline {s}: {p}", highlight=False, soft_wrap=True)
     console.print(f"events: {run_dir / pe.folder / 'diff.csv'}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def plan(
+    folder: Annotated[Path, typer.Argument(help="a run or ablation folder: the pilot")],
+    delta: Annotated[float, typer.Option(help="the Δ of the primary metric to detect (points)")] = 1.0,
+    power: Annotated[float, typer.Option(help="the power wanted")] = 0.8,
+    seqs: Annotated[Optional[int], typer.Option(help="a design to assess: sequences (default: the pilot's)")] = None,
+    seeds: Annotated[Optional[int], typer.Option(help="a design to assess: seeds (default: the pilot's)")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Sequences × seeds needed to detect Δ per question (these models; the method, retrained), from a pilot run."""
+    from bench.commands.plan import plan_folder
+
+    if not delta > 0:
+        raise BenchError(f"--delta must be > 0, got {delta}")
+    if not 0.05 < power < 1:
+        raise BenchError(f"--power must be in (0.05, 1), got {power}")
+    if (seqs is None) != (seeds is None) or (seqs is not None and (seqs < 1 or seeds < 1)):
+        raise BenchError("--seqs and --seeds go together, each >= 1")
+    cfg = _config(config, None)
+    table, text = plan_folder(folder, cfg.analysis.primary, delta, power,
+                              (seqs, seeds) if seqs is not None else None)
+    console.print(text)
+    typer.echo(table.to_markdown(index=False, disable_numparse=True))
 
 
 @cache_app.command("ls")

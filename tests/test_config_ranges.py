@@ -51,6 +51,7 @@ def test_interval_ends():
         ("synth.crossing_prob=1.5", r"synth.crossing_prob = 1.5 is out of range"),
         ("output.min_box_area=-1", r"output.min_box_area = -1.0 is out of range"),
         ("run.jobs=0", r"run.jobs = 0 is out of range"),
+        ("analysis.holm_primaries=maybe", r"analysis.holm_primaries: expected bool, got 'maybe'"),
         ("run.trackers=[]", r"run.trackers is empty"),
         ("run.trackers=['bytetrack', 'deepsort', 'bytetrack']", r"run.trackers names bytetrack twice"),
     ],

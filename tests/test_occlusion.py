@@ -113,3 +113,22 @@ def test_totals_match_the_crosscheck(tmp_path: Path) -> None:
         assert rows["id_switches"].sum() == check["IDs_motmetrics"]
         assert rows["gt_boxes"].sum() - rows["matched"].sum() == check["FN_motmetrics"]
         assert isinstance(tables.by_visibility, pd.DataFrame)
+
+
+def test_per_sequence_counts_rebuild_the_pooled_tables(tmp_path: Path) -> None:
+    # two copies of the hand-built sequence: per-sequence counts sum to the pooled tables, which they rebuild alone
+    from bench.evaluate.occlusion import tables_from_counts
+
+    gt_root, results, gt = _case(tmp_path)
+    shutil.copytree(gt_root / "OCC", gt_root / "OCC2")
+    write_seqinfo(gt_root / "OCC2", SeqInfo(name="OCC2", length=50, width=1920, height=1080, fps=30.0))
+    for folder in results.values():
+        shutil.copyfile(folder / "OCC.txt", folder / "OCC2.txt")
+    tables = analyse_occlusion(results, gt_root, ["OCC", "OCC2"])
+    per = tables.per_sequence
+    assert set(per["seq"]) == {"OCC", "OCC2"} and set(per["kind"]) == {"visibility", "gap"}
+    one = per[(per["tracker"] == "hand") & (per["seq"] == "OCC") & (per["bin"] == "[.75, 1]")].iloc[0]
+    assert (one["gt_boxes"], one["matched"], one["id_switches"], one["consistent"]) == (71, 34, 1, 26)
+    rebuilt = tables_from_counts(per)
+    pd.testing.assert_frame_equal(rebuilt.by_visibility, tables.by_visibility, check_dtype=False)
+    pd.testing.assert_frame_equal(rebuilt.relink, tables.relink, check_dtype=False)

@@ -12,9 +12,11 @@ import types
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from bench.analysis import stats
 from bench.present import latex
 from bench.present.report import occlusion_tables, pool_seeds, write_ablation_report, write_report
 
@@ -121,10 +123,15 @@ def test_run_report_has_significance_occlusion_and_paper_latex(tmp_path, fake_oc
     # +5 points on every one of 3 sequences: the design cannot reach p <= 0.05, so no "better"
     assert "too few to tell" in md and "better" not in md.split("## Is the difference real?")[1].split("##")[0]
     assert "smallest possible p is 0.25" in md and "+5.0 [n/a]" in md
-    sig = pd.read_csv(run / "significance.csv")
+    both = pd.read_csv(run / "significance.csv")
+    sig = both[both["level"] == "model"]
     assert set(sig["metric"]) == {"HOTA", "AssA", "IDF1", "MOTA", "IDs"}
     assert sig.loc[sig["metric"] == "HOTA", "delta"].iloc[0] == pytest.approx(5.0)
     assert set(sig["verdict"]) == {"too few to tell"} and sig["primary"].sum() == 1
+    # one seed of a trained FineTrack: the method-level question is answered by saying so, first
+    assert set(both.loc[both["level"] == "method", "verdict"]) == {stats.ONE_SEED}
+    section = md.split("## Is the difference real?")[1]
+    assert section.index("*one seed: the claim holds") < section.index("**These trained models:**")
     # occlusion: called with the run's result folders, gt and sequences; tables and plots in the report
     results, root, seqs, benchmark = fake_occlusion.calls[0]
     assert results == {"bytetrack": run / "bytetrack", "finetrack": run / "finetrack"}
@@ -147,7 +154,7 @@ def test_enough_sequences_give_a_primary_verdict_and_holm_secondaries(tmp_path, 
     run = tmp_path / "run"
     _write_run(run, {"bytetrack": 0.50, "finetrack": 0.55}, gt, seqs=EIGHT)
     write_report(run, published=False, primary="IDF1")
-    sig = pd.read_csv(run / "significance.csv")
+    sig = pd.read_csv(run / "significance.csv").query("level == 'model'")
     prim = sig[sig["primary"]]
     assert prim["metric"].tolist() == ["IDF1"] and prim["verdict"].tolist() == ["better"]
     assert prim["p"].iloc[0] == pytest.approx(2 / 2**8)  # every sequence agrees: the smallest p of 8 units
@@ -215,7 +222,14 @@ def test_ablation_report_with_ci_against_baseline_and_bytetrack(tmp_path, fake_o
     md = (out / "ablation.md").read_text()
     assert "### Variants vs full" in md and "### Variants vs bytetrack" in md
     assert "stripes vs full" in md and "full vs bytetrack" in md and "8 × 2" in md
-    sig = pd.read_csv(out / "significance.csv")
+    # trained vs trained with 2 seeds: the method-level table leads, then these models'
+    vs_full = md.split("### Variants vs full")[1].split("###")[0]
+    assert vs_full.index("**The method, retrained:**") < vs_full.index("**These trained models:**")
+    assert "the primary verdicts of one table are a family, Holm-adjusted together" in md
+    both = pd.read_csv(out / "significance.csv")
+    method = both[(both["level"] == "method") & both["primary"]].set_index(["a", "b"])
+    assert method.loc[("stripes", "full"), "verdict"] == "better" and method.loc[("stripes", "full"), "n_seeds"] == 2
+    sig = both[both["level"] == "model"]
     stripes = sig[(sig["a"] == "stripes") & (sig["b"] == "full")].set_index("metric")
     assert stripes.loc["HOTA", "verdict"] == "better"  # +1 point on every sequence and seed
     assert set(stripes["verdict"]) == {"better"}  # AssA, IDF1, MOTA, and 0.1 fewer IDs, after Holm
@@ -343,3 +357,35 @@ def test_occlusion_bold_marks_the_best_tracker_within_each_bin():
         assert block["ID consistency"].tolist() == [False, False, True]
         assert block["IDsw/100"].tolist() == [False, False, True]  # same switches, more matched: fewer per 100
     assert not vis_bold[["bin", "tracker", "gt boxes", "matched"]].any().any()
+
+
+def test_ablation_report_rebuilds_occlusion_claims_from_stored_counts(tmp_path):
+    # the kept example folders have no result files: the per-sequence counts alone give the occlusion section,
+    # with a Δ per bin, its interval, n and verdict, and the sentence on where the difference is
+    from tests.test_occlusion_stats import _counts
+
+    out = tmp_path / "ablate-tiny"
+    _write_ablation(out, tmp_path / "gone", seqs=[f"S{i}" for i in range(10)])
+    for txt in out.glob("*/*/*.txt"):
+        txt.unlink()
+    rng = np.random.default_rng(2)  # a seeded draw in which the null pair has no chance call (5% of draws do)
+    better = {"consistency": {"[.25, .5)": 0.95}, "recall": 0.6, "relink": 0.7}
+    same = {"consistency": {}, "recall": 0.6, "relink": 0.7}
+    _counts(rng, {"bytetrack/s0": same, "full/s0": same, "full/s1": same, "stripes/s0": better,
+                  "stripes/s1": better}).to_csv(out / "occlusion_by_sequence.csv", index=False)
+    write_ablation_report(out, published=False)
+    md = (out / "ablation.md").read_text()
+    occ = md.split("## Occlusion")[1]
+    assert "Not analysed" not in occ and "### Where is the difference?" in occ
+    assert "**stripes vs full**: the difference is in ID consistency better at visibility [.25, .5)" in occ
+    assert "**full vs bytetrack**: no detectable difference" in occ
+    sig = pd.read_csv(out / "occlusion_significance.csv")
+    assert set(zip(sig["a"], sig["b"])) == {("stripes", "full"), ("full", "bytetrack")}
+    # two seeds per variant: the method's question leads, each seed's rates kept apart
+    assert set(sig["level"]) == {"method", "model"}
+    assert occ.index("The method, retrained: the same bins") < occ.index("Is an occlusion difference real?")
+    hit = sig[(sig["a"] == "stripes") & (sig["bin"] == "[.25, .5)") & (sig["metric"] == "ID consistency")]
+    method, model = (hit[hit["level"] == lv].iloc[0] for lv in ("method", "model"))
+    assert method["n"] == 10 and method["delta"] == pytest.approx(model["delta"], abs=1) and method["delta"] > 10
+    assert method["hi"] - method["lo"] > model["hi"] - model["lo"]  # 2 seeds: 1 df for the seed term
+    assert pd.read_csv(out / "occlusion_relink.csv")["tracker"].tolist()[:1] == ["bytetrack"]

@@ -13,6 +13,7 @@ from statsmodels.stats.multitest import multipletests
 from bench.core.config import PRIMARY_METRICS
 from bench.analysis.stats import (
     HEADLINE,
+    ONE_SEED,
     TOO_FEW,
     can_call,
     compare,
@@ -127,12 +128,14 @@ def test_constant_shift_is_better_and_lower_is_better_for_ids():
 def test_holm_adjusts_the_secondaries_over_the_whole_table():
     rng = np.random.default_rng(2)
     vals = {e: {0: list(rng.normal(0.5 + 0.01 * k, 0.02, 8))} for k, e in enumerate(["x", "y", "z"])}
-    comps = run_comparisons(_values(vals), ["x", "y", "z"])
+    both = run_comparisons(_values(vals), ["x", "y", "z"], holm_primaries=False)
+    assert set(both["level"]) == {"method", "model"}
+    comps = both[both["level"] == "model"]
     sec = comps[~comps["primary"]]
     assert len(sec) == 3 * 4  # 3 pairs x 4 secondary metrics: one family
     assert np.allclose(sec["p_adj"], multipletests(sec["p"], method="holm")[1])
     prim = comps[comps["primary"]]
-    assert (prim["p_adj"] == prim["p"]).all()
+    assert (prim["p_adj"] == prim["p"]).all()  # a single planned comparison: not adjusted
     for r in comps.itertuples():
         assert r.verdict == decide(r.delta, r.p_adj, r.n_seqs, r.metric == "IDs")
     # a secondary that is significant alone but not after Holm loses its verdict
@@ -171,3 +174,46 @@ def test_delta_table_states_n_mde_and_verdicts():
     few = few.assign(n_seqs=3, lo=-math.inf, hi=math.inf, mde=math.inf, verdict=TOO_FEW)
     row = delta_table(few).iloc[0]
     assert row["ΔHOTA"] == "+500.0 [n/a]" and row["verdict"] == TOO_FEW and row["MDE HOTA"] == "n/a"
+
+
+def test_method_level_one_seed_untrained_pairs_and_trained_single_runs():
+    rng = np.random.default_rng(4)
+    one = _values({"a": {0: list(rng.normal(0.6, 0.02, 8))}, "b": {0: list(rng.normal(0.5, 0.02, 8))}})
+    c = compare(one, "a", "b", metrics=["HOTA"], level="method")[0]
+    assert c.verdict == ONE_SEED and c.level == "method" and not math.isfinite(c.lo)
+    # two untrained entries: the method is the model, so the answer is the model-level one
+    same = compare(one, "a", "b", metrics=["HOTA"], level="method", untrained={"a", "b"})[0]
+    model = compare(one, "a", "b", metrics=["HOTA"])[0]
+    assert same.level == "method" and (same.verdict, same.p, same.lo) == (model.verdict, model.p, model.lo)
+    # a trained reference run once: one model of it, so nothing about its method either
+    two = _values({"a": {0: list(rng.normal(0.6, 0.02, 8)), 1: list(rng.normal(0.6, 0.02, 8))},
+                   "ref": {0: list(rng.normal(0.5, 0.02, 8))}})
+    assert compare(two, "a", "ref", metrics=["HOTA"], level="method")[0].verdict == ONE_SEED
+    called = compare(two, "a", "ref", metrics=["HOTA"], level="method", untrained={"ref"})[0]
+    assert called.verdict == "better" and called.n_seeds == 2
+
+
+def test_a_seed_effect_shared_by_all_sequences_widens_only_the_method_interval():
+    # seed 1's model is 3 points better on every sequence: the models differ for sure, the method maybe not
+    rng = np.random.default_rng(8)
+    b = {r: list(rng.normal(0.5, 0.01, 8)) for r in range(3)}
+    shift = {0: 0.0, 1: 0.03, 2: 0.0}
+    a = {r: [v + shift[r] + rng.normal(0, 0.002) for v in vals] for r, vals in b.items()}
+    values = _values({"a": a, "b": b})
+    model = compare(values, "a", "b", metrics=["HOTA"])[0]
+    method = compare(values, "a", "b", metrics=["HOTA"], level="method")[0]
+    assert model.verdict == "better" and method.verdict == "no evidence"
+    assert method.hi - method.lo > 5 * (model.hi - model.lo) and method.lo < 0 < method.hi
+
+
+def test_holm_over_a_tables_primaries_and_switched_off():
+    rng = np.random.default_rng(3)
+    vals = {e: {0: list(rng.normal(0.5 + 0.004 * k, 0.01, 8))} for k, e in enumerate(["x", "y", "z", "w"])}
+    on = run_comparisons(_values(vals), ["x", "y", "z", "w"]).query("level == 'model' and primary")
+    off = run_comparisons(_values(vals), ["x", "y", "z", "w"], holm_primaries=False).query(
+        "level == 'model' and primary")
+    assert len(on) == 6 and np.allclose(on["p_adj"], multipletests(on["p"], method="holm")[1])
+    assert (off["p_adj"] == off["p"]).all()
+    # a primary that is called alone loses its verdict in the family of 6
+    alone = off[(off["p"] <= 0.05) & (on["p_adj"].to_numpy() > 0.05)]
+    assert len(alone) >= 1 and set(on.loc[alone.index, "verdict"]) == {"no evidence"}

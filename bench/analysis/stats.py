@@ -1,19 +1,26 @@
 """Is a difference real? Paired comparisons of two tracker entries whose verdicts are wrong at most 5% of the time.
 
-Question. Every Δ table answers one question: **would A beat B on new sequences like these?** The sequences are the
-random units; training seeds, where there are several, are the ones that were run, averaged within each sequence.
-("On these sequences, across training seeds" would need the seeds as units: with one model per seed shared by every
-sequence that is R units, and R ≤ 5 can never reach 5% with an exact test, so bench does not claim it.)
+Two questions, each with its own verdict (`level`):
+- **these models** (`level="model"`): would A beat B on new sequences like these, for the models that were trained?
+  The sequences are the random units; training seeds, where there are several, are the ones that were run, averaged
+  within each sequence.
+- **the method, retrained** (`level="method"`): would A beat B again with another training seed, on new sequences?
+  Seeds and sequences are both random: one trained model's effect is shared by every sequence it tracks, so it is
+  not in the first question's interval (bench/analysis/method_level.py: the crossed sequence × seed model, why and
+  how). With one seed this cannot be answered ("one seed: the claim holds for this trained model only"); between two
+  untrained entries (`untrained`, e.g. ByteTrack) the method is the model and the answer is the first one's. A
+  trained entry against an untrained one is answered with the trained side's seed effect as the seed term.
 
-Method, and why this one. Two entries are paired on sequence and seed (an entry with a single run, like the
-seed-independent ByteTrack, is paired with every seed of the other) and each sequence gets one number,
-x_s = mean over seeds of A − B. Under "A and B are the same method" x_s is as likely to be −x_s as x_s, so the
-**exact sign-flip randomization test** compares |mean x| with its value under all 2^S sign patterns (enumerated up
-to S = 16, else 65,536 seeded random patterns counted with the observed one, which keeps the test valid). It needs no
-normality and no variance estimate, so it holds at S = 2 as at S = 20. The 95% interval is the set of shifts μ that
-the same test does not reject for x − μ (test inversion), so an interval and its verdict never disagree.
+Method of the model-level question, and why this one. Two entries are paired on sequence and seed (an entry with a
+single run, like the seed-independent ByteTrack, is paired with every seed of the other) and each sequence gets one
+number, x_s = mean over seeds of A − B. Under "A and B are the same method" x_s is as likely to be −x_s as x_s, so
+the **exact sign-flip randomization test** compares |mean x| with its value under all 2^S sign patterns (enumerated
+up to S = 16, else 65,536 seeded random patterns counted with the observed one, which keeps the test valid). It needs
+no normality and no variance estimate. The 95% interval is the set of shifts μ that the same test does not reject
+for x − μ (test inversion), so an interval and its verdict never disagree.
 **Too few to tell**: with S sequences the smallest attainable p is 2 / 2^S, above 0.05 for S ≤ 5; such a design
-cannot call any difference whatever the data, which is said instead of a verdict (and no interval is given).
+cannot call any difference whatever the data, which is said instead of a verdict (and no interval is given); the
+method-level verdict keeps the same floor.
 Weighed and not used:
 - the percentile bootstrap over sequences (bench's earlier method): 3 sequences have 10 distinct resamples and no
   small-sample correction, measured 25% false verdicts at 3 × 1 and 51% at 2 × 1 (benchmarks/calibration.py);
@@ -21,28 +28,30 @@ Weighed and not used:
   2–5 numbers cannot show, yet it calls differences there; at S ≥ 6 its power is close to the sign-flip test's, so
   it gives the minimum detectable effect below;
 - a seed-level interval with the sequences fixed (stratified bootstrap, as rliable): it treats the (sequence, seed)
-  cells as independent, but one trained model per seed is shared by every sequence;
-- a mixed model (statsmodels MixedLM): z-based intervals, too narrow with few sequences, and no seed variance with
-  one seed.
+  cells as independent, but one trained model per seed is shared by every sequence.
 
-Multiplicity. One primary metric (`[analysis] primary`, HOTA by default) carries the verdict of a comparison; the
-other metrics are secondary, their p-values Holm-adjusted over the table's whole family (every comparison × every
-secondary metric) before they get a verdict.
+Multiplicity, per table and per question. The primary metric (`[analysis] primary`, HOTA by default) carries the
+verdict of a comparison; the primary p-values of one table (e.g. every variant vs the full model) are Holm-adjusted
+together (`[analysis] holm_primaries = false` for a single planned comparison), and the other metrics are secondary,
+their p-values Holm-adjusted over the table's whole family (every comparison × every secondary metric).
 
 Minimum detectable effect (MDE): the smallest |Δ| of the primary metric that this design would call with 80% power,
-from the observed spread of x (statsmodels' one-sample t power, S − 1 degrees of freedom); none for S ≤ 5.
+from the observed spread: statsmodels' one-sample t power on x (S − 1 degrees of freedom) for these models,
+method_level.minimum_detectable_effect for the method; none for S ≤ 5 (or one seed).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from collections.abc import Collection
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import TTestPower
 
+from bench.analysis import method_level
 from bench.core.errors import BenchError
 
 HEADLINE = ["HOTA", "AssA", "IDF1", "MOTA", "IDs"]
@@ -53,18 +62,33 @@ POWER = 0.8
 EXACT_UP_TO = 16  # sequences up to which all 2^S sign patterns are enumerated
 RANDOM_FLIPS = 65_536  # sign patterns drawn (seeded) beyond that
 TOO_FEW = "too few to tell"
-VERDICTS = ("better", "worse", "no evidence", TOO_FEW)
+ONE_SEED = "one seed: the claim holds for this trained model only"
+VERDICTS = ("better", "worse", "no evidence", TOO_FEW, ONE_SEED)
+LEVELS = ("method", "model")
+QUESTION = {  # one sentence per level: what its Δ table answers
+    "method": "**The method, retrained:** would A beat B again with another training seed, on new sequences like "
+              "these (seeds and sequences both random; a trained model's effect shared by all its sequences is in "
+              "the interval)?",
+    "model": "**These trained models:** would these trained models of A beat B on new sequences like these "
+             "(sequences random; the seeds run are averaged within each sequence)?",
+}
 METHOD = (
-    "Each Δ table answers: would A beat B **on new sequences like these** (sequences are the random units; "
-    "training seeds, where there are several, are the ones run, averaged within each sequence)? Δ is the mean over "
-    "sequences of the per-sequence difference A − B, in points for rates and in ID switches per sequence for IDs. "
-    "p comes from an exact sign-flip randomization test over sequences and the 95% interval is the set of shifts that "
-    "test does not reject, so the two never disagree. With 5 or fewer sequences no outcome can reach p ≤ 0.05 "
-    "(the smallest possible p is 2 / 2^S): the verdict is *too few to tell* and no interval is given. "
-    "{primary} is the primary metric and alone gives a comparison its verdict; the other metrics are secondary, "
-    "Holm-adjusted over the table's whole family (every comparison × secondary metric). MDE is the smallest "
-    "{primary} difference this design would call with 80% power, from the observed spread."
+    "Every comparison answers two questions, each with its own verdict and table. "
+    + QUESTION["method"] + " Its interval and p come from the crossed sequence × seed random-effects model "
+    "(a generalized pivotal quantity on the two-way mean squares; an untrained entry such as ByteTrack has no seed "
+    "effect, the trained side's seeds still count); with one seed it says *" + ONE_SEED + "*. "
+    + QUESTION["model"] + " Its p comes from an exact sign-flip randomization test over sequences on the "
+    "seed-averaged per-sequence differences, and its interval is the set of shifts that test does not reject. "
+    "Δ is the mean over sequences and seeds of A − B, in points for rates and in ID switches per sequence for IDs. "
+    "With 5 or fewer sequences no outcome can reach p ≤ 0.05: the verdict is *too few to tell* and no interval is "
+    "given. {primary} is the primary metric and alone gives a comparison its verdict; {family} The other metrics "
+    "are secondary, Holm-adjusted over the table's whole family (every comparison × secondary metric). MDE is the "
+    "smallest {primary} difference the design would call with 80% power, from the observed spread."
 )
+FAMILY = {
+    True: "the primary verdicts of one table are a family, Holm-adjusted together.",
+    False: "each primary verdict stands alone (`analysis.holm_primaries = false`: a single planned comparison).",
+}
 
 
 @dataclass(frozen=True)
@@ -81,9 +105,10 @@ class Comparison:
     lo: float
     hi: float
     p: float
-    p_adj: float  # Holm over the table's secondaries; the raw p for the primary metric
+    p_adj: float  # Holm within its table and question: secondaries together, primaries together (holm_primaries)
     verdict: str
     mde: float  # primary metric only (NaN otherwise); inf when the design cannot call anything
+    level: str = "model"  # which question: "model" (these trained models) or "method" (retrained)
 
 
 def _sign_patterns(n: int, seed: int = 0) -> tuple[np.ndarray, bool]:
@@ -199,33 +224,81 @@ def paired_differences(values: pd.DataFrame, a: str, b: str, metric: str) -> np.
     return ta[seeds].to_numpy(dtype=float) - tb[seeds].to_numpy(dtype=float)
 
 
-def compare(values: pd.DataFrame, a: str, b: str, primary: str = "HOTA",
-            metrics: list[str] | None = None) -> list[Comparison]:
-    """A vs B on the primary metric and the secondaries (unadjusted: `holm` adjusts a table's family)."""
+def compare(values: pd.DataFrame, a: str, b: str, primary: str = "HOTA", metrics: list[str] | None = None,
+            level: str = "model", untrained: Collection[str] = ()) -> list[Comparison]:
+    """A vs B on the primary metric and the secondaries (unadjusted: `holm` adjusts a table's family), answering
+    `level`'s question (see the module doc); `untrained` names entries without training (e.g. bytetrack)."""
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
     metrics = metrics or [primary, *(m for m in HEADLINE if m != primary)]
+    if level == "method" and a in untrained and b in untrained:  # nothing trained: the method is the model
+        return [replace(c, level="method") for c in compare(values, a, b, primary, metrics)]
+    # a trained entry run with one seed (a trained reference run once) has one model: nothing about its method
+    one_model = level == "method" and any(
+        e not in untrained and values.loc[values["entry"] == e, "seed"].nunique() < 2 for e in (a, b))
     out = []
     for m in metrics:
         d = paired_differences(values, a, b, m) * (100.0 if m in PERCENT else 1.0)
         if np.isnan(d).any():
             raise BenchError(f"{a!r} vs {b!r}: metric {m} has missing per-sequence values")
-        x = d.mean(axis=1)
-        n, delta = len(x), float(x.mean())
-        p = sign_flip_p(x)
-        lo, hi = shift_interval(x)
-        mde = minimum_detectable_effect(x) if m == primary else math.nan
-        out.append(Comparison(a, b, m, m == primary, n, d.shape[1], delta, lo, hi, p, p,
-                              decide(delta, p, n, m in LOWER_IS_BETTER), mde))
+        if level == "model":
+            out.append(_model(a, b, m, m == primary, d))
+        else:
+            out.append(_method(a, b, m, m == primary, d, one_model))
     return out
 
 
-def holm(comps: pd.DataFrame) -> pd.DataFrame:
-    """Holm-adjust the secondary metrics' p-values over this table's whole family and redo their verdicts."""
+def _model(a: str, b: str, metric: str, primary: bool, d: np.ndarray) -> Comparison:
+    x = d.mean(axis=1)
+    n, delta = len(x), float(x.mean())
+    p = sign_flip_p(x)
+    lo, hi = shift_interval(x)
+    mde = minimum_detectable_effect(x) if primary else math.nan
+    return Comparison(a, b, metric, primary, n, d.shape[1], delta, lo, hi, p, p,
+                      decide(delta, p, n, metric in LOWER_IS_BETTER), mde)
+
+
+def _method(a: str, b: str, metric: str, primary: bool, d: np.ndarray, one_model: bool = False) -> Comparison:
+    n, seeds, delta = d.shape[0], d.shape[1], float(d.mean())
+    if seeds < 2 or one_model:
+        return Comparison(a, b, metric, primary, n, seeds, delta, -math.inf, math.inf, math.nan, math.nan,
+                          ONE_SEED, math.inf if primary else math.nan, "method")
+    if not can_call(n):
+        return Comparison(a, b, metric, primary, n, seeds, delta, -math.inf, math.inf, 1.0, 1.0, TOO_FEW,
+                          math.inf if primary else math.nan, "method")
+    p = float(method_level.method_p(d))
+    lo, hi = method_level.method_interval(d)
+    mde = method_level.minimum_detectable_effect(method_level.spread(d), n, seeds) if primary else math.nan
+    return Comparison(a, b, metric, primary, n, seeds, delta, lo, hi, p, p,
+                      decide(delta, p, n, metric in LOWER_IS_BETTER), mde, "method")
+
+
+def compare_levels(values: pd.DataFrame, a: str, b: str, primary: str = "HOTA",
+                   untrained: Collection[str] = ()) -> list[Comparison]:
+    """Both questions' comparisons of A vs B: the method's first, then these models'."""
+    return [c for level in LEVELS for c in compare(values, a, b, primary, level=level, untrained=untrained)]
+
+
+def holm(comps: pd.DataFrame, primaries: bool = True) -> pd.DataFrame:
+    """Holm-adjust one table's p-values, per question (level): the secondary metrics over the whole family, and the
+    primary metric over the table's comparisons when `primaries`; then redo the verdicts. Comparisons that cannot
+    be called (too few to tell, one seed) are left out of the families."""
     out = comps.copy()
-    sec = ~out["primary"].astype(bool)
-    if sec.any():
-        out.loc[sec, "p_adj"] = multipletests(out.loc[sec, "p"].to_numpy(float), alpha=ALPHA, method="holm")[1]
+    if "level" not in out:
+        out["level"] = "model"
+    out["p_adj"] = out["p"]
+    callable_ = ~out["verdict"].isin([TOO_FEW, ONE_SEED])
+    prim = out["primary"].astype(bool)
+    families = [~prim, prim] if primaries else [~prim]
+    for level in out["level"].unique():
+        for family in families:
+            rows = family & callable_ & (out["level"] == level)
+            if rows.sum() > 1:
+                out.loc[rows, "p_adj"] = multipletests(out.loc[rows, "p"].to_numpy(float), alpha=ALPHA,
+                                                       method="holm")[1]
     out["verdict"] = [
-        decide(r.delta, r.p_adj, int(r.n_seqs), r.metric in LOWER_IS_BETTER) for r in out.itertuples(index=False)
+        decide(r.delta, r.p_adj, int(r.n_seqs), r.metric in LOWER_IS_BETTER) if r.verdict not in (TOO_FEW, ONE_SEED)
+        else r.verdict for r in out.itertuples(index=False)
     ]
     return out
 
@@ -244,18 +317,23 @@ def values_from_metrics(metrics: pd.DataFrame, tracker: str | None = None, entry
 
 
 def ablation_comparisons(values: pd.DataFrame, variants: list[str], baseline: str, reference: str,
-                         primary: str = "HOTA") -> pd.DataFrame:
-    """Every variant vs the baseline variant, and every variant vs the reference tracker: two tables, two families."""
-    vs_base = [c for v in variants if v != baseline for c in compare(values, v, baseline, primary)]
-    vs_ref = [c for v in variants for c in compare(values, v, reference, primary)]
-    frames = [holm(comparisons_frame(c)) for c in (vs_base, vs_ref) if c]
+                         primary: str = "HOTA", holm_primaries: bool = True,
+                         untrained: Collection[str] = ()) -> pd.DataFrame:
+    """Every variant vs the baseline variant, and every variant vs the reference tracker: two tables, two families,
+    each with both questions (`untrained`: the reference, when it has no training, e.g. bytetrack)."""
+    vs_base = [c for v in variants if v != baseline for c in compare_levels(values, v, baseline, primary, untrained)]
+    vs_ref = [c for v in variants for c in compare_levels(values, v, reference, primary, untrained)]
+    frames = [holm(comparisons_frame(c), holm_primaries) for c in (vs_base, vs_ref) if c]
     return pd.concat(frames, ignore_index=True)
 
 
-def run_comparisons(values: pd.DataFrame, trackers: list[str], primary: str = "HOTA") -> pd.DataFrame:
-    """Every pair of trackers, the later one in run order against the earlier one: one table, one family."""
-    comps = [c for i, b in enumerate(trackers) for a in trackers[i + 1 :] for c in compare(values, a, b, primary)]
-    return holm(comparisons_frame(comps))
+def run_comparisons(values: pd.DataFrame, trackers: list[str], primary: str = "HOTA", holm_primaries: bool = True,
+                    untrained: Collection[str] = ()) -> pd.DataFrame:
+    """Every pair of trackers, the later one in run order against the earlier one: one table, one family per
+    question."""
+    comps = [c for i, b in enumerate(trackers) for a in trackers[i + 1 :]
+             for c in compare_levels(values, a, b, primary, untrained)]
+    return holm(comparisons_frame(comps), holm_primaries)
 
 
 def _signed(x: float, digits: int) -> str:
@@ -268,9 +346,12 @@ def _interval(c) -> str:
     return f"{_signed(c.delta, 1)} [{_signed(c.lo, 1)}, {_signed(c.hi, 1)}]"
 
 
-def delta_table(comps: pd.DataFrame, label: str = "comparison") -> pd.DataFrame:
+def delta_table(comps: pd.DataFrame, label: str = "comparison", level: str | None = None) -> pd.DataFrame:
     """One row per (A, B): n = sequences × seeds, 'Δ [lo, hi]' per metric (primary first), the primary's MDE, the
-    comparison's verdict (primary metric) and the secondary metrics that pass Holm."""
+    comparison's verdict (primary metric) and the secondary metrics that pass Holm; `level` picks one question's
+    rows of a frame holding both."""
+    if level is not None and "level" in comps:
+        comps = comps[comps["level"] == level]
     rows = []
     for (a, b), g in comps.groupby(["a", "b"], sort=False):
         g = g.sort_values("primary", ascending=False, kind="stable")

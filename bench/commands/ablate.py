@@ -249,11 +249,19 @@ class AblationRecord:
         ]
         return pd.concat(frames, ignore_index=True)
 
-    def comparisons(self, primary: str) -> pd.DataFrame | None:
+    def untrained(self) -> set[str]:
+        """The reference tracker when it has no trained model (bytetrack): no seed effect of its own."""
+        from bench.core.trackers_registry import REGISTRY
+
+        entry = REGISTRY.get(self.reference)
+        return {self.reference} if entry is not None and not entry.needs_features else set()
+
+    def comparisons(self, primary: str, holm_primaries: bool = True) -> pd.DataFrame | None:
         values = self.values()
         if values is None:
             return None
-        return stats.ablation_comparisons(values, self.variants, self.baseline, self.reference, primary)
+        return stats.ablation_comparisons(values, self.variants, self.baseline, self.reference, primary,
+                                          holm_primaries, self.untrained())
 
 
 def design_message(record: AblationRecord, primary: str) -> str | None:
@@ -262,16 +270,18 @@ def design_message(record: AblationRecord, primary: str) -> str | None:
     values = record.values(seeds=1)
     if values is None:
         return None
-    comps = stats.ablation_comparisons(values, record.variants, record.baseline, record.reference, primary)
-    prim = comps[comps["primary"].astype(bool)]
+    comps = stats.ablation_comparisons(values, record.variants, record.baseline, record.reference, primary,
+                                       untrained=record.untrained())
+    prim = comps[comps["primary"].astype(bool) & (comps["level"] == "model")]
     n = int(prim["n_seqs"].iloc[0])
     if not stats.can_call(n):
         return (f"design: {n} sequences × {record.seeds} seeds cannot call any {primary} difference "
                 f"(too few to tell: the smallest possible p is {stats.smallest_p(n):.3g} > {stats.ALPHA}); "
                 "add sequences to the suite for a verdict")
     mdes = ", ".join(f"{r.a} vs {r.b} {r.mde:.1f}" for r in prim.itertuples(index=False) if math.isfinite(r.mde))
-    return (f"design: {n} sequences × {record.seeds} seeds; smallest {primary} Δ callable with 80% power, from seed 0's "
-            f"spread (points): {mdes}")
+    return (f"design: {n} sequences × {record.seeds} seeds; smallest {primary} Δ callable with 80% power for these "
+            f"models, from seed 0's spread (points): {mdes}; the method-level answer needs the seed spread "
+            "(`bench plan` on this folder once 2 seeds are in)")
 
 
 def run_ablation(cfg: Config, suite: Suite, ablation: Ablation, seeds: int, reporter: Reporter | None = None) -> Path:

@@ -144,6 +144,8 @@ class AnalysisConfig:
     """How results are read (not computed), so it is left out of the config hash: runs and caches stay shared."""
 
     primary: str = field(default="HOTA", metadata={"choices": PRIMARY_METRICS})  # carries each comparison's verdict
+    # a table's primary verdicts are one family, Holm-adjusted together; false for a single planned comparison
+    holm_primaries: bool = True
     error_strips: int = field(default=12, metadata={"range": "[0, 200]"})  # report: strips of top fixed/caused switches
 
 

@@ -51,22 +51,41 @@ SEEN_VISIBILITY = 0.1
 class OcclusionTables:
     by_visibility: pd.DataFrame  # tracker, bin, gt_boxes, matched, recall, id_switches, idsw_per_100, id_consistency
     relink: pd.DataFrame  # tracker, gap_bin, gaps, relinked, rate
+    # the same counts per sequence (tracker, seq, kind = visibility | gap, bin, gt_boxes, matched, id_switches,
+    # consistent, gaps, relinked), for paired tests over sequences (bench/analysis/occlusion_stats.py); None where
+    # not computed
+    per_sequence: pd.DataFrame | None = None
 
 
 def analyse_occlusion(results: dict[str, Path], gt_root: Path, seqs: list[str],
                       benchmark: str | None = None) -> OcclusionTables | None:
     """results: tracker name → folder holding <SEQ>.txt. None when the gt has no visibility (see module doc)."""
-    vis_rows, gap_rows = [], []
+    vis_rows, gap_rows, seq_rows = [], [], []
     for tracker, folder in results.items():
         inputs = load_inputs(Path(folder), Path(gt_root), list(seqs), benchmark)
         scales = {s: visibility_scale(inputs.gts[s]) for s in seqs}
         if (not preprocesses(inputs.benchmark) or any(v is None for v in scales.values())
                 or all((inputs.gts[s].rows[:, 8] * scales[s] == 1).all() for s in seqs)):
             return None
-        boxes = pd.concat([_sequence_boxes(inputs, s) for s in seqs], ignore_index=True)
+        per_seq = {s: _sequence_boxes(inputs, s) for s in seqs}
+        boxes = pd.concat(list(per_seq.values()), ignore_index=True)
         vis_rows += _by_visibility(tracker, boxes)
         gap_rows += _relink(tracker, boxes)
-    return OcclusionTables(pd.DataFrame(vis_rows), pd.DataFrame(gap_rows))
+        for s, b in per_seq.items():
+            seq_rows += _sequence_counts(tracker, s, b)
+    return OcclusionTables(pd.DataFrame(vis_rows), pd.DataFrame(gap_rows), pd.DataFrame(seq_rows))
+
+
+def _sequence_counts(tracker: str, seq: str, boxes: pd.DataFrame) -> list[dict]:
+    """One sequence's counts per visibility bin and per gap bin (the pooled tables' numerators and denominators)."""
+    rows = [{"tracker": tracker, "seq": seq, "kind": "visibility", "bin": r["bin"], "gt_boxes": r["gt_boxes"],
+             "matched": r["matched"], "id_switches": r["id_switches"],
+             "consistent": round((r["id_consistency"] if r["matched"] else 0) * r["matched"]), "gaps": 0,
+             "relinked": 0} for r in _by_visibility(tracker, boxes)]
+    rows += [{"tracker": tracker, "seq": seq, "kind": "gap", "bin": r["gap_bin"], "gt_boxes": 0, "matched": 0,
+              "id_switches": 0, "consistent": 0, "gaps": r["gaps"], "relinked": r["relinked"]}
+             for r in _relink(tracker, boxes)]
+    return rows
 
 
 def _sequence_boxes(inputs: EvalInputs, seq: str) -> pd.DataFrame:
@@ -160,3 +179,18 @@ def _relink(tracker: str, boxes: pd.DataFrame) -> list[dict]:
         rows.append({"tracker": tracker, "gap_bin": name, "gaps": gaps, "relinked": ok,
                      "rate": ok / gaps if gaps else np.nan})
     return rows
+
+
+def tables_from_counts(per_sequence: pd.DataFrame) -> OcclusionTables:
+    """The pooled tables again from stored per-sequence counts (a report rebuilt without the result files)."""
+    vis = per_sequence[per_sequence["kind"] == "visibility"]
+    vis = vis.groupby(["tracker", "bin"], sort=False)[["gt_boxes", "matched", "id_switches", "consistent"]].sum()
+    vis = vis.reset_index()
+    vis["recall"] = vis["matched"] / vis["gt_boxes"].where(vis["gt_boxes"] > 0)
+    vis["idsw_per_100"] = 100 * vis["id_switches"] / vis["matched"].where(vis["matched"] > 0)
+    vis["id_consistency"] = vis["consistent"] / vis["matched"].where(vis["matched"] > 0)
+    rel = per_sequence[per_sequence["kind"] == "gap"].rename(columns={"bin": "gap_bin"})
+    rel = rel.groupby(["tracker", "gap_bin"], sort=False)[["gaps", "relinked"]].sum().reset_index()
+    rel["rate"] = rel["relinked"] / rel["gaps"].where(rel["gaps"] > 0)
+    vis = vis[["tracker", "bin", "gt_boxes", "matched", "recall", "id_switches", "idsw_per_100", "id_consistency"]]
+    return OcclusionTables(vis, rel[["tracker", "gap_bin", "gaps", "relinked", "rate"]], per_sequence)

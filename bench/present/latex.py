@@ -25,7 +25,7 @@ PACKAGES = ["booktabs", "graphicx"]
 # Unicode used in the markdown tables -> LaTeX (applied after escaping, so the math is not escaped).
 TRANSLATE = {"Δ": "$\\Delta$", "±": "$\\pm$", "–": "--", "—": "---", "−": "-", "×": "$\\times$",
              "↑": "$\\uparrow$",
-             "↓": "$\\downarrow$", "≥": "$\\geq$", "≤": "$\\leq$"}
+             "↓": "$\\downarrow$", "≥": "$\\geq$", "≤": "$\\leq$", "σ": "$\\sigma$"}
 
 
 # Accents LaTeX's default (OT1) fonts can set, by Unicode combining mark; letters that are their own commands.

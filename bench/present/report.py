@@ -79,29 +79,60 @@ class Doc:
 
 
 def _significance(doc: Doc, comps: pd.DataFrame, out_dir: Path, context: str, groups: list[tuple[str, str]],
-                  primary: str) -> None:
-    """Δ [CI] tables (one per reference in `groups`: (b or '' for all, heading)), the CSV and the forest plot."""
+                  primary: str, holm_primaries: bool = True) -> None:
+    """Per reference in `groups` ((b or '' for all, heading)): the method-level Δ [CI] table (or the one-seed
+    sentence), then the model-level one; the CSV (both levels) and the forest plot (the leading question's)."""
     with atomic_path(out_dir / "significance.csv") as tmp:
         comps.to_csv(tmp, index=False)
-    doc.text("## Is the difference real?", stats.METHOD.format(primary=primary))
+    doc.text("## Is the difference real?", stats.METHOD.format(primary=primary, family=stats.FAMILY[holm_primaries]))
     n = int(comps["n_seqs"].max())
     if not stats.can_call(n):
         doc.text(f"**Too few to tell:** {n} sequences cannot reach p ≤ {stats.ALPHA} whatever the numbers (the "
                  f"smallest possible p is {stats.smallest_p(n):.3g}); a verdict needs at least 6 sequences.")
+    adjusted = "primary verdicts Holm-adjusted over the table" if holm_primaries else "primary verdicts unadjusted"
     for ref, heading in groups:
         sub = comps if not ref else comps[comps["b"] == ref]
         if sub.empty:
             continue
         doc.text(f"### {heading}")
-        doc.table(
-            stats.delta_table(sub),
-            f"{heading}: mean Δ [95% sign-flip interval] on {context}; n = sequences × seeds; rates in "
-            f"points, IDs per sequence; verdict by {primary}, secondary metrics Holm-adjusted.",
-            f"tab:delta-{ref or 'pairs'}",
-        )
-    doc.figure(plots.forest_plot(comps, out_dir / "forest.png", f"Δ with 95% interval ({context})"),
-               f"Mean Δ with its 95% sign-flip interval per comparison and metric ({context}; no bar: too few "
+        for level in stats.LEVELS:
+            rows = sub[sub["level"] == level]
+            if rows.empty:
+                continue
+            if (rows["verdict"] == stats.ONE_SEED).all():
+                doc.text(f"{stats.QUESTION[level]} *{stats.ONE_SEED}*: with one training seed per trained entry the "
+                         "method-level question has no answer here; every verdict below is about these trained "
+                         "models (`bench ablate --seeds N` with N ≥ 2, and `bench plan`, for the method).")
+                continue
+            doc.text(stats.QUESTION[level])
+            interval = "95% fiducial interval, seeds and sequences random" if level == "method" else (
+                "95% sign-flip interval, sequences random")
+            doc.table(
+                stats.delta_table(rows),
+                f"{heading}, {'the method retrained' if level == 'method' else 'these trained models'}: mean "
+                f"Δ [{interval}] on {context}; n = sequences × seeds; rates in points, IDs per sequence; "
+                f"verdict by {primary} ({adjusted}), secondary metrics Holm-adjusted.",
+                f"tab:delta-{ref or 'pairs'}-{level}",
+            )
+    shown = comps[comps["level"] == "method"]
+    if shown.empty or (shown["verdict"] == stats.ONE_SEED).all():
+        shown, which = comps[comps["level"] == "model"], "these trained models, 95% sign-flip interval"
+    else:
+        which = "the method retrained, 95% fiducial interval"
+    doc.figure(plots.forest_plot(shown, out_dir / "forest.png", f"Δ with 95% interval ({context})"),
+               f"Mean Δ with its 95% interval per comparison and metric ({which}; {context}; no bar: too few "
                "sequences for an interval); dashed line: 0.")
+
+
+def _design(doc: Doc, out_dir: Path, primary: str, context: str) -> None:
+    """The planner (`bench plan`) on this folder: what the design detects per question, and what Δ = 1 would need."""
+    from bench.commands.plan import plan_folder
+
+    table, text = plan_folder(out_dir, primary)
+    doc.text("## Design", text)
+    doc.table(table.drop(columns=["pilot"]), f"Design planner ({context}): spreads of the {primary} difference, the "
+              "smallest |Δ| each question detects with 80% power, sequences needed per number of seeds.",
+              "tab:design")
 
 
 def pool_seeds(tables, entry_of: dict[str, str]):
@@ -160,25 +191,35 @@ COMMON_MODEL_KEYS = {f.name for f in dataclasses.fields(ModelConfig)} | {"extra"
 
 
 def _occlusion(doc: Doc, out_dir: Path, results: dict[str, Path], suite: dict, context: str,
-               entry_of: dict[str, str] | None = None) -> None:
+               entry_of: dict[str, str] | None = None, pairs: list[tuple[str, str]] | None = None,
+               untrained: set[str] | None = None) -> None:
     doc.text("## Occlusion")
     seqs, root = suite["sequences"], Path(suite["root"])
+    stored = out_dir / "occlusion_by_sequence.csv"  # per-sequence counts: the report rebuilds from them alone
     missing = [str(p / f"{s}.txt") for p in results.values() for s in seqs if not (p / f"{s}.txt").is_file()]
-    if missing:
+    if (missing or not root.is_dir()) and stored.is_file():
+        from bench.evaluate.occlusion import tables_from_counts
+
+        tables = tables_from_counts(pd.read_csv(stored))
+    elif missing:
         doc.text(f"Not analysed: the run folder lacks the per-sequence result files (e.g. `{missing[0]}`).")
         return
-    if not root.is_dir():
+    elif not root.is_dir():
         doc.text(f"Not analysed: the suite's ground truth is no longer at `{root}`.")
         return
-    from bench.evaluate.occlusion import analyse_occlusion
+    else:
+        from bench.evaluate.occlusion import analyse_occlusion
 
-    tables = analyse_occlusion(results, root, seqs, suite.get("benchmark"))
-    if tables is None:
-        doc.text(
-            f"Not analysed: the ground truth of suite `{suite['name']}` has no visibility column (as in MOT15 and "
-            "DanceTrack), so boxes cannot be binned by occlusion."
-        )
-        return
+        tables = analyse_occlusion(results, root, seqs, suite.get("benchmark"))
+        if tables is None:
+            doc.text(
+                f"Not analysed: the ground truth of suite `{suite['name']}` has no visibility column (as in MOT15 "
+                "and DanceTrack), so boxes cannot be binned by occlusion."
+            )
+            return
+        if getattr(tables, "per_sequence", None) is not None:
+            with atomic_path(stored) as tmp:
+                tables.per_sequence.to_csv(tmp, index=False)
     if entry_of:
         tables = pool_seeds(tables, entry_of)
     with atomic_path(out_dir / "occlusion_visibility.csv") as tmp:
@@ -201,6 +242,39 @@ def _occlusion(doc: Doc, out_dir: Path, results: dict[str, Path], suite: dict, c
                f"Recall, ID switches per 100 matched boxes and ID consistency by visibility ({context}).")
     doc.figure(plots.plot_relink(tables.relink, out_dir / "relink.png"),
                f"Re-link rate by occlusion gap length ({context}).")
+    if getattr(tables, "per_sequence", None) is not None and pairs:
+        _occlusion_deltas(doc, out_dir, tables.per_sequence, entry_of, pairs, context, untrained)
+
+
+def _occlusion_deltas(doc: Doc, out_dir: Path, per_sequence: pd.DataFrame, entry_of: dict[str, str] | None,
+                      pairs: list[tuple[str, str]], context: str, untrained: set[str] | None = None) -> None:
+    """Δ per visibility and gap bin with intervals over sequences, a verdict, and where it is/is not: the method's
+    question first where there are seeds (ablations), then these models'."""
+    from bench.analysis import occlusion_stats
+
+    model = occlusion_stats.compare_bins(occlusion_stats.sequence_rates(per_sequence, entry_of), pairs)
+    if model.empty:
+        return
+    frames = [model.assign(level="model")]
+    doc.text("### Where is the difference?")
+    if entry_of:  # run keys "<entry>/s<seed>": each seed's rates apart
+        entry_seed = {k: (e, int(k.rsplit("/s", 1)[1])) for k, e in entry_of.items()}
+        method = occlusion_stats.compare_bins_method(occlusion_stats.seed_rates(per_sequence, entry_seed), pairs,
+                                                     untrained or set())
+        if not method.empty and (method["verdict"] != stats.ONE_SEED).any():
+            frames.insert(0, method.assign(level="method"))
+            doc.text(occlusion_stats.METHOD_TEXT, *occlusion_stats.where_sentences(method))
+            doc.table(occlusion_stats.delta_table(method),
+                      f"Occlusion differences A − B per bin, the method retrained ({context}): mean Δ in "
+                      "points [95% fiducial interval] (sequences with data in the bin), verdict after Holm over each "
+                      "comparison's bins.", "tab:occlusion-delta-method")
+    with atomic_path(out_dir / "occlusion_significance.csv") as tmp:
+        pd.concat(frames, ignore_index=True).to_csv(tmp, index=False)
+    doc.text(occlusion_stats.TEXT, *occlusion_stats.where_sentences(model))
+    doc.table(occlusion_stats.delta_table(model),
+              f"Occlusion differences A − B per bin, these trained models ({context}): mean Δ in points "
+              "[95% sign-flip interval] (sequences with data in the bin), verdict after Holm over each comparison's "
+              "bins.", "tab:occlusion-delta")
 
 
 def published_table() -> pd.DataFrame:
@@ -239,8 +313,15 @@ def _finish(doc: Doc, out_dir: Path, stem: str, title: str, pdf: bool) -> list[P
     return paths
 
 
+def untrained_trackers(names: list[str]) -> set[str]:
+    """Registered trackers without a trained model (bytetrack): no seed effect; any other entry may carry one."""
+    from bench.core.trackers_registry import REGISTRY
+
+    return {n for n in names if n in REGISTRY and not REGISTRY[n].needs_features}
+
+
 def write_report(run_dir: Path, published: bool = True, pdf: bool = False, primary: str = "HOTA",
-                 error_strips: int = 12) -> list[Path]:
+                 holm_primaries: bool = True, error_strips: int = 12) -> list[Path]:
     """Write report.md, report.tex, report.html, CSVs and PNG plots into the run folder (and report.pdf); returns
     the paths. `error_strips`: strips of the top N fixed and N caused ID switches per tracker pair."""
     metrics, manifest = load_metrics(run_dir)
@@ -288,9 +369,12 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False, prima
                   columns=per_seq.columns, fill_value=False))
     trackers = [t for t in manifest["trackers"] if t in set(metrics["tracker"])]
     if len(trackers) > 1:
-        comps = stats.run_comparisons(stats.values_from_metrics(metrics), trackers, primary)
-        _significance(doc, comps, run_dir, context, [("", "Tracker pairs (A vs B, Δ = A − B)")], primary)
-    _occlusion(doc, run_dir, {t: run_dir / t for t in trackers}, suite, context)
+        comps = stats.run_comparisons(stats.values_from_metrics(metrics), trackers, primary, holm_primaries,
+                                      untrained_trackers(trackers))
+        _significance(doc, comps, run_dir, context, [("", "Tracker pairs (A vs B, Δ = A − B)")], primary,
+                      holm_primaries)
+    _occlusion(doc, run_dir, {t: run_dir / t for t in trackers}, suite, context,
+               pairs=[(a, b) for i, b in enumerate(trackers) for a in trackers[i + 1 :]])
     from bench.present import errors_section
 
     errors = errors_section.section(doc, run_dir, manifest, trackers, context, error_strips)
@@ -310,7 +394,7 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False, prima
 
 
 def write_ablation_report(out_dir: Path, published: bool = True, pdf: bool = False,
-                          primary: str = "HOTA") -> list[Path]:
+                          primary: str = "HOTA", holm_primaries: bool = True) -> list[Path]:
     """ablation.md / .tex: mean ± std over seeds, Δ [CI] vs the baseline and vs the reference tracker, occlusion,
     plots."""
     from bench.commands.ablate import AblationRecord
@@ -339,18 +423,22 @@ def write_ablation_report(out_dir: Path, published: bool = True, pdf: bool = Fal
               f"tab:ablation-{record.name}", bold.reset_index(drop=True).assign(variant=False))
     doc.text("Variants:", "\n".join(f"- `{v}`: {record.overrides.get(v) or 'default config'}"
                                      for v in record.variants))
-    comps = record.comparisons(primary)
+    comps = record.comparisons(primary, holm_primaries)
     if comps is None:
         doc.text("## Is the difference real?",
                  f"Not computed: the per-seed run folders (`<variant>-s<seed>/`, `{record.reference}/`) with their "
                  "per-sequence metrics are not all in this folder.")
     else:
         _significance(doc, comps, out_dir, context, [(record.baseline, f"Variants vs {record.baseline}"),
-                                                     (record.reference, f"Variants vs {record.reference}")], primary)
+                                                     (record.reference, f"Variants vs {record.reference}")], primary,
+                      holm_primaries)
         suite = manifest["suite"]
         results = {f"{v}/s{s}": p / (record.reference if v == record.reference else record.tracker)
                    for (v, s), p in runs.items()}
-        _occlusion(doc, out_dir, results, suite, context, entry_of={k: k.split("/")[0] for k in results})
+        _design(doc, out_dir, primary, context)
+        pairs = [(v, record.baseline) for v in record.variants if v != record.baseline]
+        _occlusion(doc, out_dir, results, suite, context, entry_of={k: k.split("/")[0] for k in results},
+                   pairs=[*pairs, (record.baseline, record.reference)], untrained=record.untrained())
     doc.figure(plots.plot_ablation(table, order, record.name, out_dir / "ablation.png"),
                f"Ablation {record.name}: mean ± sd over seeds ({context}).")
     if published:
