@@ -194,7 +194,8 @@ def run(
         extra = {"tuning": record, "notes": [f"Parameters tuned before the run: {tuned} trials per tracker on the "
                                              f"{record['split']} split (see Tuning)."]}
     finish = functools.partial(write_report, primary=cfg.analysis.primary,
-                               holm_primaries=cfg.analysis.holm_primaries) if report else None
+                               holm_primaries=cfg.analysis.holm_primaries,
+                               error_strips=cfg.analysis.error_strips) if report else None
     result = run_suite(cfg, s, cfg.run.trackers, run_id=run_id, reporter=_reporter(),
                        finish=finish, extra_manifest=extra)  # the report is part of the published folder
     run_dir = result.run_dir
@@ -366,7 +367,7 @@ def compare_cmd(
     console.print(_metrics_table(f"compare — {result.run_id}", summary_table(result.metrics)))
     if report:
         paths = write_report(result.run_dir, primary=cfg.analysis.primary,
-                             holm_primaries=cfg.analysis.holm_primaries)
+                             holm_primaries=cfg.analysis.holm_primaries, error_strips=cfg.analysis.error_strips)
         console.print(f"report: {paths[0]}")
     console.print(f"results: {result.run_dir}")
 
@@ -421,9 +422,12 @@ def report(
         bool, typer.Option(help="add the papers' published test-set results, clearly labelled")
     ] = True,
     pdf: Annotated[bool, typer.Option(help="also compile a standalone PDF with pdflatex (must be on PATH)")] = False,
+    strips: Annotated[Optional[int], typer.Option(
+        min=0, help="strips of the top N fixed and N caused ID switches per tracker pair (default: "
+                    "analysis.error_strips)")] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Write report.md, report.tex and plots for a stored run or ablation (default: the latest run)."""
+    """Write report.md, report.tex, report.html and plots for a stored run or ablation (default: the latest run)."""
     import shutil
 
     from bench.present.report import write_ablation_report, write_report
@@ -439,10 +443,52 @@ def report(
         run_dir = latest_run(cfg.results_dir)
         if run_dir is None:
             raise BenchError("no runs found", cfg.results_dir, hint="run `bench run` first")
-    writer = write_ablation_report if is_ablation(run_dir) else write_report
-    for p in writer(run_dir, published=published, pdf=pdf, primary=cfg.analysis.primary,
-                    holm_primaries=cfg.analysis.holm_primaries):
+    if is_ablation(run_dir):
+        paths = write_ablation_report(run_dir, published=published, pdf=pdf, primary=cfg.analysis.primary,
+                                      holm_primaries=cfg.analysis.holm_primaries)
+    else:
+        paths = write_report(run_dir, published=published, pdf=pdf, primary=cfg.analysis.primary,
+                             holm_primaries=cfg.analysis.holm_primaries,
+                             error_strips=cfg.analysis.error_strips if strips is None else strips)
+    for p in paths:
         console.print(str(p))
+
+
+@app.command()
+def inspect(
+    run_dir: Annotated[Path, typer.Argument(help="a run folder (bench run or bench compare)")],
+    a: Annotated[str, typer.Option("--a", help="tracker A: what it fixes and causes")],
+    b: Annotated[str, typer.Option("--b", help="tracker B: the one A is held against")],
+    seq: Annotated[Optional[list[str]], typer.Option("--seq", help="only this sequence (repeatable)")] = None,
+    top: Annotated[Optional[int], typer.Option(min=0, help="strips of the top N fixed and N caused switches "
+                                                           "(default: analysis.error_strips)")] = None,
+    pictures: Annotated[bool, typer.Option(help="draw strips and identity timelines")] = True,
+    config: ConfigOpt = None,
+) -> None:
+    """The ID switches A fixes and causes against B: counts per visibility and gap bin, the top events, pictures."""
+    from bench.commands.inspect import inspect_pair
+
+    cfg = _config(config, None)
+    pe = inspect_pair(run_dir, a, b, list(seq or []), cfg.analysis.error_strips if top is None else top, pictures)
+    for title, df in ((f"ID switches {a} fixes / causes vs {b}, by visibility", pe.by_vis),
+                      (f"by frames since the last match", pe.by_gap)):
+        console.print(_metrics_table(title, df.set_index(df.columns[0])))
+    d = pe.diff
+    frags = d[d["kind"] == "frag"]["status"].value_counts()
+    console.print(f"fragmentations: fixed {int(frags.get('fixed', 0))}, caused {int(frags.get('caused', 0))}, "
+                  f"both {int(frags.get('both', 0))}", highlight=False)
+    for i, p in pe.strips.items():
+        e = d.loc[i]
+        console.print(f"{e['status']:>6}  {e['seq']} gt {int(e['gt_id'])} frame {int(e['frame'])} "
+                      f"(gap {int(e['gap'])}): {p}", highlight=False, soft_wrap=True)
+    if pe.no_images:
+        console.print(f"no strips for {', '.join(pe.no_images)}: no images", highlight=False)
+    if pe.over_budget:
+        console.print(f"{pe.over_budget} strips not drawn: the strips reached their size limit; lower --top",
+                      highlight=False)
+    for s, p in pe.barcodes.items():
+        console.print(f"timeline {s}: {p}", highlight=False, soft_wrap=True)
+    console.print(f"events: {run_dir / pe.folder / 'diff.csv'}", highlight=False, soft_wrap=True)
 
 
 @app.command()

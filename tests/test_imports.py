@@ -63,7 +63,8 @@ def test_commands_that_never_track_import_neither(command, tmp_path):
 
 
 RUN_FILES = ("manifest.json", "metrics.csv", "crosscheck.csv", "significance.csv", "occlusion_visibility.csv",
-             "occlusion_relink.csv", "ablation.json", "ablation.csv", "tune.json", "trials.csv", "best.toml")
+             "occlusion_relink.csv", "ablation.json", "ablation.csv", "tune.json", "trials.csv", "best.toml",
+             "events.csv", "occlusion_significance.csv")
 
 
 def test_only_the_record_names_run_folder_files():

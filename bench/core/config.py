@@ -149,6 +149,7 @@ class AnalysisConfig:
     primary: str = field(default="HOTA", metadata={"choices": PRIMARY_METRICS})  # carries each comparison's verdict
     # a table's primary verdicts are one family, Holm-adjusted together; false for a single planned comparison
     holm_primaries: bool = True
+    error_strips: int = field(default=12, metadata={"range": "[0, 200]"})  # report: strips of top fixed/caused switches
 
 
 @dataclass

@@ -42,7 +42,8 @@ METRICS = "metrics.csv"
 CROSSCHECK = "crosscheck.csv"
 TEST = "test"  # test-split tracks and metrics
 SIGNIFICANCE = "significance.csv"
-OCCLUSION_SIGNIFICANCE = "occlusion_significance.csv"  # per-bin Δs of the occlusion breakdowns (report)
+OCCLUSION_SIGNIFICANCE = "occlusion_significance.csv"
+EVENTS = "events.csv"  # every ID switch and fragmentation of every tracker (bench.evaluate.events)  # per-bin Δs of the occlusion breakdowns (report)
 ABLATION_INFO, ABLATION_TABLE = "ablation.json", "ablation.csv"
 TUNE_INFO, TUNE_TRIALS, TUNE_PARAMS = "tune.json", "trials.csv", "best.toml"
 PER_SEQ = "_per_seq"
@@ -278,6 +279,16 @@ def write_test_metrics(folder: Path, metrics: pd.DataFrame) -> None:
 
 def write_significance(folder: Path, comps: pd.DataFrame) -> None:
     _write_csv(folder / SIGNIFICANCE, comps)
+
+
+def write_events(folder: Path, events: pd.DataFrame) -> None:
+    _write_csv(folder / EVENTS, events)
+
+
+def read_events(folder: Path) -> pd.DataFrame | None:
+    """The run's error events (None for runs made before the evaluation stored them)."""
+    path = folder / EVENTS
+    return _read_csv(path, ("tracker", "seq")).astype({"seq": str, "tracker": str}) if path.is_file() else None
 
 
 def write_occlusion_significance(folder: Path, comps: pd.DataFrame) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.evaluate import crosscheck, trackeval_adapter
+from bench.evaluate import crosscheck, events, trackeval_adapter
 from bench.core.errors import BenchError
 from bench.evaluate.inputs import EvalInputs, load_inputs
 from bench.core.progress import Reporter, SilentReporter
@@ -42,6 +42,7 @@ class EvalResult:
     benchmark: str = "MOT17"
     sequences: list[str] = field(default_factory=list)  # what COMBINED covers
     benchmark_reason: str = ""  # one line: which benchmark's rules scored it and why
+    events: pd.DataFrame | None = None  # evaluate(with_events=True): bench.evaluate.events' table, no tracker column
 
     @property
     def agrees(self) -> bool:
@@ -56,14 +57,16 @@ def score_sequence(inputs: EvalInputs, seq: str, parts: tuple[str, ...] = PARTS)
     """{"trackeval": per-metric results, "crosscheck": motmetrics' partial summary} for one sequence (the parts
     asked for). Both start from TrackEval's preprocessed data; a plain function of its inputs, run in a worker
     process as it is."""
-    data = trackeval_adapter.preprocess(inputs.results_dir, inputs.gt_root, seq, inputs.lengths[seq],
-                                        inputs.benchmark, inputs.gts[seq], inputs.results[seq])
+    data = trackeval_adapter.preprocess(inputs.results_dir, inputs.gt_root, seq, inputs.lengths[seq], inputs.benchmark,
+                                        inputs.gts[seq], inputs.results[seq], rows="events" in parts)
     out: dict[str, dict] = {}
     if "trackeval" in parts:
         out["trackeval"] = trackeval_adapter.score(data)
     if "crosscheck" in parts:
         part = crosscheck.partial(crosscheck.accumulate(data))
         out["crosscheck"] = {k: v for k, v in part.items() if np.isscalar(v)}  # all that compute_overall needs
+    if "events" in parts:
+        out["events"] = events.sequence_events(data, inputs.gts[seq], inputs.results[seq], seq, inputs.benchmark)
     return out
 
 
@@ -89,16 +92,19 @@ def _can_fork() -> bool:
     return "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
 
 
-def _score_all(inputs: EvalInputs, jobs: int | None) -> dict[str, dict[str, dict]]:
+def _score_all(inputs: EvalInputs, jobs: int | None, with_events: bool = False) -> dict[str, dict[str, dict]]:
     """{seq: {part: result}}. In parallel: one task per sequence, or per sequence and part when there are cores
-    for that (each part then preprocesses on its own, which costs less than waiting for the other)."""
+    for that (each part then preprocesses on its own, which costs less than waiting for the other). Error events
+    (`with_events`) are computed with TrackEval's part, on the same preprocessed data."""
+    extra = ("events",) if with_events else ()
     boxes = sum(len(inputs.gts[s].rows) + len(inputs.results[s].rows) for s in inputs.seqs)
     if jobs is None:  # one process per core for large inputs (the numbers do not depend on it: tested)
         jobs = (os.cpu_count() or 1) if boxes >= PARALLEL_MIN_BOXES else 1
     if jobs <= 1 or not _can_fork():
-        return {s: score_sequence(inputs, s) for s in inputs.seqs}
+        return {s: score_sequence(inputs, s, PARTS + extra) for s in inputs.seqs}
     split = jobs >= len(PARTS) * len(inputs.seqs)
-    tasks = [(s, (p,) if split else PARTS) for s in inputs.seqs for p in (PARTS if split else PARTS[:1])]
+    tasks = [(s, ((p,) + (extra if p == "trackeval" else ())) if split else PARTS + extra)
+             for s in inputs.seqs for p in (PARTS if split else PARTS[:1])]
     # Forked workers start with this process's imports and inputs in place (copy-on-write): no interpreter to
     # start, nothing to re-import or to pickle on the way in; only the small per-sequence results come back. They
     # run numpy, TrackEval and motmetrics only, so the parent's other threads (torch, Rich, Dask) are never used
@@ -126,19 +132,21 @@ def _score_all(inputs: EvalInputs, jobs: int | None) -> dict[str, dict[str, dict
 
 def evaluate(results_dir: Path, gt_root: Path, seqs: list[str] | None = None, benchmark: str | None = None,
              tracker_name: str = "tracker", reporter: Reporter | None = None, jobs: int | None = None,
-             benchmark_source: str = "the benchmark setting") -> EvalResult:
+             benchmark_source: str = "the benchmark setting", with_events: bool = False) -> EvalResult:
     """results_dir/<SEQ>.txt against gt_root/<SEQ>/gt/gt.txt (seq length from gt_root/<SEQ>/seqinfo.ini when present,
     otherwise the largest frame in gt or results).
 
     seqs=None → every <SEQ> folder in gt_root that has gt/gt.txt, and each needs a result file (no partial scoring
     unless the subset is named). benchmark None or "auto" → bench.data.benchmarks.choose. jobs=None → parallel over
     sequences for large inputs (one process per core). Disagreements with py-motmetrics go into the result; a warning
-    about sequences without gt objects goes to `reporter` (silent by default)."""
+    about sequences without gt objects goes to `reporter` (silent by default). with_events → `result.events`: every
+    ID switch and fragmentation (bench.evaluate.events), whose counts are checked against TrackEval's IDSW and Frag
+    per sequence."""
     inputs = load_inputs(Path(results_dir), Path(gt_root), seqs, benchmark, benchmark_source)
     import trackeval
 
     try:
-        scored = _score_all(inputs, jobs)
+        scored = _score_all(inputs, jobs, with_events)
     except trackeval.utils.TrackEvalException as e:  # validation should make this unreachable
         raise BenchError(f"TrackEval could not evaluate these results: {e}", inputs.results_dir) from None
     except BrokenProcessPool:  # a worker was killed from outside: the OOM killer, most often
@@ -155,8 +163,14 @@ def evaluate(results_dir: Path, gt_root: Path, seqs: list[str] | None = None, be
     empty_warning = _empty_gt_warning(te, metrics, tracker_name)
     if empty_warning:
         reporter.message(empty_warning)
+    table = None
+    if with_events:
+        for s in inputs.seqs:
+            events.check_counts(scored[s]["events"], te[s]["CLEAR"]["IDSW"], te[s]["CLEAR"]["Frag"],
+                                f"{tracker_name} {s}")
+        table = events.combine({s: scored[s]["events"] for s in inputs.seqs})
     return EvalResult(metrics=metrics, crosscheck=check, disagreements=disagreements, benchmark=inputs.benchmark,
-                      sequences=list(inputs.seqs), benchmark_reason=inputs.benchmark_reason)
+                      sequences=list(inputs.seqs), benchmark_reason=inputs.benchmark_reason, events=table)
 
 
 def _empty_gt_warning(te: dict[str, dict], metrics: pd.DataFrame, tracker_name: str) -> str | None:

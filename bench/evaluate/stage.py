@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from bench.core.progress import Alert, Reporter
-from bench.core.record import CROSSCHECK, BreakdownTables
+from bench.core.record import CROSSCHECK, BreakdownTables, write_events
 from bench.evaluate.breakdowns import compute
 from bench.evaluate.crosscheck import summary_line as crosscheck_summary
 from bench.evaluate.score import evaluate
@@ -20,11 +20,13 @@ def evaluate_trackers(
     fps: dict[str, dict[str, float]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """Metrics (one row per tracker and sequence, COMBINED included; FPS where given) and the py-motmetrics
-    cross-check of the result folders `folder/<tracker>/`, stacked, and the benchmark they were scored as."""
-    tables, checks, scored_as = [], [], benchmark
+    cross-check of the result folders `folder/<tracker>/`, stacked, and the benchmark they were scored as. Every
+    tracker's ID switches and fragmentations (bench.evaluate.events) are stored in the folder's record."""
+    tables, checks, scored_as, events = [], [], benchmark, []
     for name in trackers:
         result = evaluate(folder / name, gt_root, seqs=seqs, benchmark=benchmark, tracker_name=name,
-                          reporter=reporter)
+                          reporter=reporter, with_events=True)
+        events.append(result.events.assign(tracker=name))
         scored_as = result.benchmark
         table = result.metrics.copy()
         if fps is not None:
@@ -34,6 +36,8 @@ def evaluate_trackers(
         check = result.crosscheck.copy()
         check.insert(0, "tracker", name)
         checks.append(check.reset_index())
+    table = pd.concat(events, ignore_index=True)
+    write_events(folder, table[["tracker", *table.columns.drop("tracker")]])
     return pd.concat(tables, ignore_index=True), pd.concat(checks, ignore_index=True), scored_as
 
 

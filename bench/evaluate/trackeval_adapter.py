@@ -90,11 +90,29 @@ def _dataset(results_dir: Path, gt_root: Path, seq: str, length: int, benchmark:
 
 
 def preprocess(results_dir: Path, gt_root: Path, seq: str, length: int, benchmark: str,
-               gt: TextRows, res: TextRows) -> dict:
-    """TrackEval's preprocessed data of one sequence (ids relabelled 0..n-1, IoUs in `similarity_scores`)."""
+               gt: TextRows, res: TextRows, rows: bool = False) -> dict:
+    """TrackEval's preprocessed data of one sequence (ids relabelled 0..n-1, IoUs in `similarity_scores`). With
+    `rows`, also `gt_rows` / `tracker_rows`: per timestep, the index into `gt.rows` / `res.rows` of each box TrackEval
+    kept (so its relabelled ids can be traced back to the files' ids, boxes and visibility)."""
     dataset = _dataset(results_dir, gt_root, seq, length, benchmark, gt, res)
     raw = dataset.get_raw_seq_data(results_dir.name, seq)
-    return dataset.get_preprocessed_seq_data(raw, CLASS)
+    if not rows:
+        return dataset.get_preprocessed_seq_data(raw, CLASS)
+    # Preprocessing only deletes or masks rows of gt_dets/tracker_dets (the IoUs are already in the raw data), so a
+    # row-index column carried through them comes out beside exactly the boxes that were kept; it is split off again.
+    for key, f in (("gt_dets", gt), ("tracker_dets", res)):
+        raw[key] = [np.column_stack([d, i]) for d, i in zip(raw[key], _row_indices(f, length))]
+    data = dataset.get_preprocessed_seq_data(raw, CLASS)
+    for key, rows_key in (("gt_dets", "gt_rows"), ("tracker_dets", "tracker_rows")):
+        data[rows_key] = [d[:, 4].astype(np.int64) for d in data[key]]
+        data[key] = [d[:, :4] for d in data[key]]
+    return data
+
+
+def _row_indices(f: TextRows, length: int) -> list[np.ndarray]:
+    """Per frame, the indices into `f.rows` of the rows `raw_arrays` puts in that frame, in its order."""
+    order = np.argsort(f.rows[:, 0], kind="stable")
+    return [order[s] for s in _frame_slices(f.rows[order], length)]
 
 
 def score(data: dict) -> dict[str, dict]:

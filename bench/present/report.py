@@ -263,8 +263,9 @@ def untrained_trackers(names: list[str]) -> set[str]:
 
 
 def write_report(run_dir: Path, published: bool = True, pdf: bool = False, primary: str = "HOTA",
-                 holm_primaries: bool = True) -> list[Path]:
-    """Write report.md, report.tex, CSVs and PNG plots into the run folder (and report.pdf); returns the paths."""
+                 holm_primaries: bool = True, error_strips: int = 12) -> list[Path]:
+    """Write report.md, report.tex, report.html, CSVs and PNG plots into the run folder (and report.pdf); returns
+    the paths. `error_strips`: strips of the top N fixed and N caused ID switches per tracker pair."""
     rec = RunRecord.load(run_dir)
     metrics, manifest = rec.metrics, rec.manifest
     suite = manifest.suite
@@ -322,6 +323,9 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False, prima
     if counts is not None and len(trackers) > 1:
         _occlusion_deltas(doc, run_dir, counts, None, [(a, b) for i, b in enumerate(trackers) for a in trackers[i + 1 :]],
                           context)
+    from bench.present import errors_section
+
+    errors = errors_section.section(doc, run_dir, manifest, trackers, context, error_strips)
     if manifest.tuning:  # `bench run --tuned N`
         from bench.present.tuning import report_section
 
@@ -331,7 +335,10 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False, prima
         doc.figure(p, f"{p.stem.replace('_', ' ')} ({context}).")
     if published:
         _published(doc, suite.benchmark)
-    return _finish(doc, run_dir, "report", f"bench report: run {manifest.run_id}, suite {suite.name}", pdf)
+    paths = _finish(doc, run_dir, "report", f"bench report: run {manifest.run_id}, suite {suite.name}", pdf)
+    from bench.present.html_report import write_html
+
+    return [*paths, write_html(run_dir, manifest, metrics, errors, [p for p, _ in doc.figures])]
 
 
 def write_ablation_report(out_dir: Path, published: bool = True, pdf: bool = False,
