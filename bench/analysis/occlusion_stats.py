@@ -58,7 +58,7 @@ def sequence_counts(tables: dict[str, Any]) -> pd.DataFrame | None:
 
 def sequence_rates(per_sequence: pd.DataFrame, entry_of: dict[str, str] | None = None) -> pd.DataFrame:
     """Long frame (entry, seq, metric, bin, rate in points; NaN where the bin is empty) from per-sequence counts of
-    `analyse_occlusion`, the runs of one entry (its seeds, `entry_of`: run -> entry) pooled."""
+    `sequence_counts`, the runs of one entry (its seeds, `entry_of`: run -> entry) pooled."""
     counts = per_sequence.assign(entry=per_sequence["tracker"].map(entry_of) if entry_of else per_sequence["tracker"])
     cols = ["gt_boxes", "matched", "consistent", "gaps", "relinked"]
     pooled = counts.groupby(["entry", "seq", "kind", "bin"], sort=False)[cols].sum().reset_index()
