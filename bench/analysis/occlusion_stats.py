@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.multitest import multipletests
 
 from bench.analysis import stats
 from bench.core.errors import BenchError
@@ -95,7 +94,7 @@ def compare_bins(rates: pd.DataFrame, pairs: list[tuple[str, str]], intervals: b
     for _, g in out.groupby(["a", "b"], sort=False):  # one family per comparison: its metrics × bins
         family = g.index[g["n"].map(stats.can_call).astype(bool)]
         if len(family) > 1:
-            out.loc[family, "p_adj"] = multipletests(out.loc[family, "p"].to_numpy(float), method="holm")[1]
+            out.loc[family, "p_adj"] = stats.holm_adjust(out.loc[family, "p"].to_numpy(float))
     out["verdict"] = [stats.decide(r.delta, r.p_adj, r.n) if r.n else stats.TOO_FEW for r in out.itertuples()]
     return out
 
@@ -142,7 +141,7 @@ def compare_bins_method(wide: pd.DataFrame, pairs: list[tuple[str, str]], untrai
     for _, g in out.groupby(["a", "b"], sort=False):
         family = g.index[g["verdict"] == ""]
         if len(family) > 1:
-            out.loc[family, "p_adj"] = multipletests(out.loc[family, "p"].to_numpy(float), method="holm")[1]
+            out.loc[family, "p_adj"] = stats.holm_adjust(out.loc[family, "p"].to_numpy(float))
     out["verdict"] = [r.verdict or stats.decide(r.delta, r.p_adj, r.n) for r in out.itertuples()]
     return out
 
