@@ -71,14 +71,22 @@ def _load_suite(cfg):
 
 
 def _preflight(cfg) -> None:
-    """Fail before any work when the results or cache folder cannot be written (read-only mount, full disk) or the
-    Dask scheduler given does not answer."""
+    """Fail before any work when the results or cache folder cannot be written (read-only mount, full disk), the
+    Dask scheduler given does not answer, or a Re-ID checkpoint given is missing, unsafe or for another model (not
+    after minutes spent generating the suite and detecting)."""
     from bench.core.backends import Backend, check_scheduler
     from bench.core.fsutil import ensure_writable
+    from bench.core.trackers_registry import appearance_trackers
 
     ensure_writable(cfg.results_dir, "paths.results")
     ensure_writable(cfg.cache_dir, "paths.cache")
     check_scheduler(Backend(cfg.run.backend, cfg.run.jobs, cfg.run.scheduler))
+    given = [t for t in cfg.run.trackers if t in appearance_trackers() and cfg.reid.section(t).checkpoint]
+    if given:
+        from bench.appearance.checkpoints import check_fits
+
+        for t in given:
+            check_fits(cfg.resolve(cfg.reid.section(t).checkpoint), cfg.reid.section(t), t)
 
 
 def _metrics_table(title: str, df) -> Table:
