@@ -114,3 +114,23 @@ def test_checkpoint_key_follows_code_and_config(tiny, monkeypatch):
     assert checkpoint_path(other, other.reid.deepsort, suite, 0) != base
     monkeypatch.setattr("bench.appearance.checkpoints.code_fingerprint", lambda: "edited-model-code")
     assert checkpoint_path(cfg, cfg.reid.deepsort, suite, 0) != base
+
+
+def test_identity_crops_are_reused_until_the_gt_changes(tiny):
+    from bench.appearance.identity_crops import gt_crops, reused_gt_crops
+
+    _, suite = tiny
+    seqs = suite.split("train")
+    first = reused_gt_crops(seqs, (32, 16), 0.3, 3)
+    assert reused_gt_crops(seqs, (32, 16), 0.3, 3) is first  # the second model of a run decodes nothing
+    fresh = gt_crops(seqs, (32, 16), 0.3, 3)
+    assert torch.equal(first.crops, fresh.crops) and (first.labels == fresh.labels).all()
+    assert reused_gt_crops(seqs, (32, 16), 0.3, 1) is not first  # another stride is another set
+    gt = seqs[0].gt_path
+    rows = gt.read_text().splitlines()
+    gt.write_text("\n".join(rows[: len(rows) // 2]) + "\n")  # an edited gt is read again
+    try:
+        edited = reused_gt_crops(seqs, (32, 16), 0.3, 3)
+        assert edited is not first and len(edited) < len(first)
+    finally:
+        gt.write_text("\n".join(rows) + "\n")

@@ -35,7 +35,7 @@ from bench.core.fsutil import (
     sha256_file,
     stable_hash,
 )
-from bench.appearance.identity_crops import CropSet, gt_crops
+from bench.appearance.identity_crops import CropSet, reused_gt_crops
 from bench.data.suites import Suite
 from bench.appearance.torch_files import load_weights_only
 from trackers.reid.metrics import retrieval_metrics
@@ -160,7 +160,7 @@ def train_checkpoint(
             f"with --reid PATH (reid.{tracker}.checkpoint in bench.toml)",
         )
     t0 = time.perf_counter()
-    data = gt_crops(train_seqs, size, tc.min_visibility, tc.frame_stride)
+    data = reused_gt_crops(train_seqs, size, tc.min_visibility, tc.frame_stride)
     if data.num_classes < tc.p:
         raise BenchError(
             f"only {data.num_classes} identities in the train split, fewer than reid.{tracker}.train.p = {tc.p}",
@@ -186,7 +186,7 @@ def train_checkpoint(
             on_step=lambda it, total, losses: task.advance(),
         )
     seconds = time.perf_counter() - t0
-    val = gt_crops(suite.split("val"), size, tc.min_visibility, 1)
+    val = reused_gt_crops(suite.split("val"), size, tc.min_visibility, 1)
     metrics = evaluate_retrieval(model, size, val, cfg, device)
     path = checkpoint_path(cfg, section, suite, seed)
     key = reid_key(cfg, section, suite, seed)

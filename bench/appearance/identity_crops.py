@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
+
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -68,3 +71,30 @@ def gt_crops(seqs: list[Sequence], input_size: tuple[int, int], min_visibility: 
         frames=np.concatenate(frames) if frames else np.zeros(0, np.int64),
         visibility=np.concatenate(vis) if vis else np.zeros(0),
     )
+
+
+RECENT_SETS = 2  # one training's train and val sets
+_recent: OrderedDict[tuple, CropSet] = OrderedDict()
+
+
+def _state(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return str(path), st.st_size, st.st_mtime_ns
+
+
+def reused_gt_crops(seqs: list[Sequence], input_size: tuple[int, int], min_visibility: float, frame_stride: int
+                    ) -> CropSet:
+    """`gt_crops`, remembered in this process for the last two requests: a run trains two models and an ablation
+    one per (variant, seed), all on the same train crops and evaluated on the same val crops, and decoding them again
+    took 10–40 s per training. The key holds each sequence's gt file and image folder (path, size, mtime), so an
+    edited gt or a regenerated suite is read again. The result is shared: callers must not modify it."""
+    key = (tuple(input_size), float(min_visibility), int(frame_stride),
+           tuple((_state(s.gt_path), _state(s.path / s.info.im_dir)) for s in seqs))
+    if key in _recent:
+        _recent.move_to_end(key)
+        return _recent[key]
+    data = gt_crops(seqs, input_size, min_visibility, frame_stride)
+    _recent[key] = data
+    while len(_recent) > RECENT_SETS:
+        _recent.popitem(last=False)
+    return data
