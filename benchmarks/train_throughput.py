@@ -7,10 +7,15 @@ channels_last, fused AdamW; CPU: fp32). Printed: crops/s of each and loop / bare
 GPU); the loop's rate is that of the epochs after the first (the first also pays one-time costs: kernel selection
 for each new batch shape), the first epoch's shown beside it.
 
-Run: `python benchmarks/train_throughput.py [--device cuda] [--model finetrack] [--paper]`. Synthetic uint8 crops (no
-files), P×K batches. Each rate is the best of `--repeats` measurements (a shared machine is noisy).
-`PYTHONPATH=OLD_CHECKOUT python benchmarks/train_throughput.py ...` times an older `trackers` (the "before" numbers:
-`model_config` and `training_loss` below also speak the API of 4b22fc8, the commit the H100 profile was taken at).
+On the CPU it also prints each rate as GFLOP/s (forward + backward FLOPs per crop, counted by torch's FlopCounterMode)
+and as a fraction of the machine's bound measured in the same run (a 128-channel 3x3 conv, as `reid_throughput.py`;
+issue 29 asks >= 0.5 for both models).
+
+Run: `python benchmarks/train_throughput.py [--device cuda] [--model finetrack] [--paper] [--before DIR]`. Synthetic
+uint8 crops (no files), P×K batches. Each rate is the best of `--repeats` measurements (a shared machine is noisy).
+`--before DIR` times an older `trackers` (e.g. `git archive 8e35c0f trackers | tar -x -C DIR`) in processes
+alternating with this checkout's; `PYTHONPATH=OLD_CHECKOUT python benchmarks/train_throughput.py ...` does it alone
+(`model_config` and `training_loss` below also speak the API of 4b22fc8, the commit the H100 profile was taken at).
 """
 
 from __future__ import annotations
@@ -137,6 +142,55 @@ def loop_rate(mc: ModelConfig, crops: torch.Tensor, labels: np.ndarray, tc: Trai
     return first, later
 
 
+def measure_rates(args: argparse.Namespace) -> dict[str, float]:
+    """Crops/s of the bare step and of train() (best of `args.repeats`) for this process's `trackers`."""
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    mc = model_config(args.model, args.paper)
+    gen = torch.Generator().manual_seed(0)
+    crops = torch.randint(0, 256, (args.crops, 3, *mc.input_size), generator=gen, dtype=torch.uint8)
+    labels = np.arange(args.crops) // 8
+    tc = TrainConfig(epochs=args.epochs, p=args.p, k=args.k)
+    batch = tc.p * tc.k
+    steps = max(1, (args.crops // batch) * args.epochs - 1)
+    bare = first = later = 0.0
+    for _ in range(args.repeats):  # interleaved, best of each: load from other processes hits both alike
+        bare = max(bare, bare_rate(mc, crops, labels, batch, steps, device))
+        f, lt = loop_rate(mc, crops, labels, tc, device, args.sampler)
+        first, later = max(first, f), max(later, lt)
+    return {"bare": bare, "first": first, "loop": later if args.epochs > 1 else first}
+
+
+def train_flops_per_crop(args: argparse.Namespace) -> float:
+    """Forward + backward FLOPs per crop of the method (FineTrack's mask heads counted head by head, as the
+    method defines them, not the zero blocks of their one-network form), from `reid_throughput.flops_per_crop`."""
+    from unittest import mock
+
+    from reid_throughput import flops_per_crop
+    from trackers.reid import finetrack_model
+
+    mpmg = finetrack_model.MPMG
+    per_head = mock.patch.object(mpmg, "forward", mpmg.per_head) if hasattr(mpmg, "per_head") else nullcontext()
+    with per_head:
+        return flops_per_crop(model_config(args.model, args.paper))[1]
+
+
+def child(args: argparse.Namespace, code: str | None) -> dict[str, float]:
+    """`measure_rates` in a fresh process whose `trackers` comes from `code` (None: this checkout)."""
+    import json
+    import os
+    import subprocess
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [code or root, os.environ.get("PYTHONPATH")]))}
+    argv = [sys.executable, __file__, "--rates-only", "--repeats", "1", "--device", args.device, "--model",
+            args.model, "--crops", str(args.crops), "--epochs", str(args.epochs), "--p", str(args.p), "--k",
+            str(args.k), "--threads", str(args.threads), "--sampler", args.sampler] + (["--paper"] if args.paper else [])
+    out = subprocess.run(argv, env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
@@ -150,31 +204,57 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sampler", default="pk", choices=("pk", "sgs"),
                         help="pk: fixed P×K batches; sgs: FineTrack's default, batch sizes vary up to P×K")
+    parser.add_argument("--before", metavar="DIR", help="also time the `trackers` of an older checkout (a folder "
+                        "holding trackers/), each in its own process, interleaved with this one")
+    parser.add_argument("--rates-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.rates_only:
+        import json
+
+        print(json.dumps(measure_rates(args)))
+        return
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-
     mc = model_config(args.model, args.paper)
-    gen = torch.Generator().manual_seed(0)
-    crops = torch.randint(0, 256, (args.crops, 3, *mc.input_size), generator=gen, dtype=torch.uint8)
-    labels = np.arange(args.crops) // 8
-    tc = TrainConfig(epochs=args.epochs, p=args.p, k=args.k)
-    batch = tc.p * tc.k
-    steps = max(1, (args.crops // batch) * args.epochs - 1)
-
-    bare = first = later = 0.0
-    for _ in range(args.repeats):  # interleaved, best of each: load from other processes hits both alike
-        bare = max(bare, bare_rate(mc, crops, labels, batch, steps, device))
-        f, lt = loop_rate(mc, crops, labels, tc, device, args.sampler)
-        first, later = max(first, f), max(later, lt)
+    batch = args.p * args.k
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
     mixed = "mixed_precision" in inspect.signature(train).parameters
     print(f"device={name}  torch={torch.__version__}  model={args.model} {mc.layout} w{mc.width} "
           f"{mc.input_size[0]}x{mc.input_size[1]}  batch={batch}  sampler={args.sampler}  epochs={args.epochs}  "
           f"train() has mixed_precision: {mixed}")
-    loop = later if args.epochs > 1 else first
-    print(f"bare step {bare:9.1f} crops/s   train() loop {loop:9.1f} crops/s (first epoch {first:.1f})   "
-          f"loop/bare {loop / bare:.2f}")
+
+    bound = None
+    if device.type == "cpu":
+        from reid_throughput import conv3x3_gflops, matmul_gflops
+
+        bound = (conv3x3_gflops(128), matmul_gflops())
+    if args.before:
+        runs: dict[str, dict[str, float]] = {}
+        for _ in range(args.repeats):  # alternate the two checkouts so load hits both alike
+            for label, code in (("before", args.before), ("now", None)):
+                r = child(args, code)
+                runs[label] = {k: max(v, runs.get(label, {}).get(k, 0.0)) for k, v in r.items()}
+    else:
+        runs = {"now": measure_rates(args)}
+    if bound is not None:
+        from reid_throughput import conv3x3_gflops, matmul_gflops
+
+        bound = (max(bound[0], conv3x3_gflops(128)), max(bound[1], matmul_gflops()))
+    flops = train_flops_per_crop(args)
+    for label, r in runs.items():
+        line = (f"{label:6s} bare step {r['bare']:8.1f} crops/s   train() loop {r['loop']:8.1f} crops/s "
+                f"(first epoch {r['first']:.1f})   loop/bare {r['loop'] / r['bare']:.2f}")
+        if bound is not None:
+            conv, mm = bound
+            line += (f"   {r['bare'] * flops / 1e9:.1f} / {r['loop'] * flops / 1e9:.1f} GFLOP/s (bare/loop): "
+                     f"{r['bare'] * flops / 1e9 / conv:.2f} / {r['loop'] * flops / 1e9 / conv:.2f} of the conv bound")
+        print(line)
+    if bound is not None:
+        print(f"bound: conv3x3 128ch {bound[0]:.1f} GFLOP/s, matmul {bound[1]:.1f} GFLOP/s (best of before and after "
+              f"the models); {flops / 1e9:.3f} GFLOP per crop forward + backward (the method's, heads counted apart)")
+    if "before" in runs:
+        print(f"now / before: bare {runs['now']['bare'] / runs['before']['bare']:.2f}x, "
+              f"loop {runs['now']['loop'] / runs['before']['loop']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from trackers.reid.configs import FineTrackModelConfig, ModelConfig
-from trackers.reid.finetrack_model import FineTrackReID, masked_average, stripe_masks, warp_by_flow
+from trackers.reid.finetrack_model import MPMG, FineTrackReID, flow_conv, masked_average, stripe_masks, warp_by_flow
 from trackers.reid.finetrack_loss import FineTrackLoss
 from trackers.reid.registry import MODEL_REGISTRY, build_model
 
@@ -212,3 +212,50 @@ def test_tiny_overfit_lowers_loss() -> None:
         optim.step()
         history.append(float(losses["loss"].detach()))
     assert history[-1] < 0.6 * history[0], history
+
+
+@pytest.mark.parametrize(("dim", "k"), [(64, 6), (16, 4), (10, 3), (8, 1)])
+def test_mpmg_as_one_network_equals_its_k_heads(dim: int, k: int) -> None:
+    """forward (block-diagonal convs, one BatchNorm) against per_head: values, gradients of the input and of every
+    parameter, the running statistics after two training steps, and the eval-mode masks."""
+    import copy
+
+    torch.manual_seed(dim + k)
+    ours = MPMG(dim, k).train()
+    ref = copy.deepcopy(ours)
+    for step in range(2):
+        x = torch.randn(4, dim, 8, 6)
+        x1, x2 = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+        y1, y2 = ours(x1), ref.per_head(x2)
+        assert y1.shape == (4, k, 8, 6)
+        torch.testing.assert_close(y1, y2, rtol=0, atol=1e-6)
+        g = torch.randn_like(y1)
+        (y1 * g).sum().backward()
+        (y2 * g).sum().backward()
+        torch.testing.assert_close(x1.grad, x2.grad, rtol=1e-5, atol=1e-6)
+    for (name, p), q in zip(ours.named_parameters(), ref.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-5, msg=name)
+    for (name, b), c in zip(ours.named_buffers(), ref.buffers()):
+        torch.testing.assert_close(b, c, rtol=0, atol=1e-7, msg=name)
+    assert int(ours.heads[0].body[1].num_batches_tracked) == 2
+    ours.eval()
+    ref.eval()
+    with torch.no_grad():
+        x = torch.randn(3, dim, 5, 4)
+        torch.testing.assert_close(ours(x), ref.per_head(x), rtol=0, atol=1e-6)
+
+
+def test_flow_conv_equals_the_3x3_conv_values_and_gradients() -> None:
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(12, 2, kernel_size=3, padding=1)
+    x = torch.randn(3, 12, 9, 5)
+    x1, x2 = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    y1 = flow_conv(x1, conv)
+    grads1 = torch.autograd.grad((y1 * torch.arange(y1.numel()).view_as(y1).sin()).sum(), [x1, conv.weight, conv.bias])
+    y2 = conv(x2)
+    grads2 = torch.autograd.grad((y2 * torch.arange(y2.numel()).view_as(y2).sin()).sum(), [x2, conv.weight, conv.bias])
+    torch.testing.assert_close(y1, y2, rtol=0, atol=1e-5)
+    for a, b in zip(grads1, grads2):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="3x3"):
+        flow_conv(x, torch.nn.Conv2d(12, 2, kernel_size=1))

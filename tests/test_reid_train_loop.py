@@ -42,10 +42,11 @@ def reference_augment(batch: torch.Tensor, cfg: TrainConfig, gen: torch.Generato
 
 
 def reference_train(model, crops, labels, cfg, seed, sampler, loss_fn):
-    """The loop before issue 12.5: per-step float() reads, CPU augmentation, Python float sums."""
+    """The loop before issue 12.5: per-step float() reads, CPU augmentation, Python float sums (in the weight layout
+    train() uses on the CPU, channels_last: which oneDNN kernels run is a speed choice, not the loop's logic)."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    model.train()
+    model.to(memory_format=torch.channels_last).train()
     optim = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     per_epoch, labels_t, history, it = len(sampler), torch.as_tensor(labels, dtype=torch.long), [], 0
     for epoch in range(cfg.epochs):
@@ -64,7 +65,7 @@ def reference_train(model, crops, labels, cfg, seed, sampler, loss_fn):
                 sums[k] = sums.get(k, 0.0) + float(v.detach())
             it += 1
         history.append({k: v / per_epoch for k, v in sums.items()})
-    model.eval()
+    model.to(memory_format=torch.contiguous_format).eval()
     return history
 
 
@@ -101,6 +102,7 @@ def test_cpu_training_is_bit_identical_to_the_reference_loop(name):
     (h1, s1), (h2, s2) = results
     assert h1 == h2
     assert all(torch.equal(s1[k], s2[k]) for k in s1)
+    assert all(v.is_contiguous() for v in s1.values())  # trained in channels_last, handed back in NCHW
     assert not torch.equal(s1["backbone.stem.0.weight"], mc.build(6).state_dict()["backbone.stem.0.weight"])
 
 
@@ -129,8 +131,9 @@ def test_same_size_merge_skips_the_resize_exactly():
     out = merge(coarse, fine)
     resized = F.interpolate(coarse, size=(6, 4), mode="bilinear", align_corners=False)
     assert torch.equal(resized, coarse)  # the resize skipped was the identity
-    flow = merge.flow(torch.cat([resized, fine], dim=1))
-    from trackers.reid.finetrack_model import warp_by_flow
+    from trackers.reid.finetrack_model import flow_conv, warp_by_flow
+
+    flow = flow_conv(torch.cat([resized, fine], dim=1), merge.flow)
 
     ref = warp_by_flow(resized, flow) + fine
     assert torch.equal(out, ref)

@@ -79,6 +79,27 @@ def resize_channels_last(x: Tensor, size: tuple[int, int] | torch.Size) -> Tenso
     return up.contiguous()
 
 
+def flow_conv(x: Tensor, conv: nn.Conv2d) -> Tensor:
+    """`conv(x)` for the flow's 3x3 conv with 2 output channels, as one 1x1 conv to 2·9 channels (one per output
+    channel and tap) whose shifted taps `F.fold` sums into place.
+
+    Why: the CPU's conv kernels handle a 2-channel output at stride 4 badly (its backward was the slowest conv of a
+    FineTrack training step); a 1x1 conv with 18 outputs is a plain matrix product. fold adds column (c, i, j) of
+    position p at p + (i, j) - 1, i.e. it applies the kernel transposed, so the taps are flipped first. Same
+    function and parameters as the conv (tests compare values and gradients), other summation order.
+    """
+    if conv.kernel_size != (3, 3) or conv.padding != (1, 1) or conv.stride != (1, 1) or conv.groups != 1:
+        raise ValueError("flow_conv computes a 3x3, padding-1, stride-1 ungrouped conv")
+    if x.device.type != "cpu":
+        return conv(x)
+    b, _, h, w = x.shape
+    out = conv.out_channels
+    taps = conv.weight.flip(2, 3).permute(0, 2, 3, 1).reshape(out * 9, -1, 1, 1)  # (out·3·3, C, 1, 1)
+    cols = F.conv2d(x, taps).reshape(b, out * 9, h * w)
+    y = F.fold(cols, output_size=(h, w), kernel_size=3, padding=1)
+    return y if conv.bias is None else y + conv.bias.view(1, -1, 1, 1)
+
+
 class FlowAlignedMerge(nn.Module):
     """One coarse→fine FPN merge: bilinear upsample, [predict semantic flow and warp], add.
 
@@ -103,8 +124,7 @@ class FlowAlignedMerge(nn.Module):
         else:
             up = resize_channels_last(coarse, fine.shape[-2:])
         if self.flow is not None:
-            flow = self.flow(torch.cat([up, fine], dim=1))
-            up = warp_by_flow(up, flow)
+            up = warp_by_flow(up, flow_conv(torch.cat([up, fine], dim=1), self.flow))
         return up + fine
 
 
@@ -155,7 +175,15 @@ class PartMaskHead(nn.Module):
 
 class MPMG(nn.Module):
     """K parallel mask heads, head k reading the k-th channel block (torch.tensor_split: blocks may differ by one
-    channel when `dim` is not a multiple of K)."""
+    channel when `dim` is not a multiple of K).
+
+    The heads hold the parameters (one `PartMaskHead` each, so state_dicts and seeded initialisation are those of K
+    separate heads), but the forward runs them as one network: both 1x1 convs as block-diagonal weights
+    (`torch.block_diag`, so off-diagonal entries are constant zeros with no gradient) and the K BatchNorms as one
+    over the concatenated hidden channels (BatchNorm is per channel, so this is the same function, and each head's
+    running statistics are written back). Same maths as `head(block)` per head, up to summation order; it is ~6
+    kernels instead of ~6K tiny ones plus K channel-block copies, forward and backward.
+    """
 
     def __init__(self, dim: int, k: int) -> None:
         super().__init__()
@@ -163,9 +191,39 @@ class MPMG(nn.Module):
         self.k = k
         self.heads = nn.ModuleList(PartMaskHead(s) for s in sizes)
 
-    def forward(self, fmap: Tensor) -> Tensor:
+    def per_head(self, fmap: Tensor) -> Tensor:
+        """The definition, head by head: `forward` computes the same (tests compare values, gradients and running
+        statistics; the benchmarks count FLOPs on it, as the off-diagonal zeros of `forward` are not the method's)."""
         blocks = torch.tensor_split(fmap, self.k, dim=1)
         return torch.cat([head(b) for head, b in zip(self.heads, blocks)], dim=1)  # (B, K, H, W)
+
+    def forward(self, fmap: Tensor) -> Tensor:
+        bodies = [head.body for head in self.heads]
+        reduce = torch.block_diag(*(b[0].weight.flatten(1) for b in bodies))  # (hidden, dim)
+        mask = torch.block_diag(*(b[3].weight.flatten(1) for b in bodies))  # (K, hidden)
+        hidden = F.conv2d(fmap, reduce[:, :, None, None])
+        bns: list[nn.BatchNorm2d] = [b[1] for b in bodies]
+        hidden = self._batch_norm(hidden, bns)
+        logits = F.conv2d(F.relu(hidden), mask[:, :, None, None], torch.cat([b[3].bias for b in bodies]))
+        return torch.sigmoid(logits)  # (B, K, H, W)
+
+    def _batch_norm(self, x: Tensor, bns: list[nn.BatchNorm2d]) -> Tensor:
+        """The K heads' BatchNorms applied as one; in training their running statistics move as each would."""
+        first = bns[0]
+        track = self.training and first.track_running_stats
+        mean = torch.cat([bn.running_mean for bn in bns]) if first.running_mean is not None else None
+        var = torch.cat([bn.running_var for bn in bns]) if first.running_var is not None else None
+        use_batch = self.training or mean is None
+        out = F.batch_norm(x, mean, var, torch.cat([bn.weight for bn in bns]), torch.cat([bn.bias for bn in bns]),
+                           use_batch, first.momentum if track else 0.0, first.eps)
+        if track and mean is not None and var is not None:
+            with torch.no_grad():
+                for bn, m, v in zip(bns, mean.split([b.num_features for b in bns]),
+                                    var.split([b.num_features for b in bns])):
+                    bn.running_mean.copy_(m)  # type: ignore[union-attr]
+                    bn.running_var.copy_(v)  # type: ignore[union-attr]
+                    bn.num_batches_tracked.add_(1)  # type: ignore[union-attr,operator]
+        return out
 
 
 def stripe_masks(k: int, h: int, w: int, like: Tensor) -> Tensor:
@@ -286,6 +344,7 @@ __all__ = [
     "FlowAlignedMerge",
     "MPMG",
     "PartMaskHead",
+    "flow_conv",
     "masked_average",
     "resize_channels_last",
     "stripe_masks",

@@ -103,7 +103,8 @@ def train(
 
     On CUDA the crops are uploaded once (`place_crops`), augmented batched on the device, and `mixed_precision`
     (default: on for CUDA only) runs the model under bf16 autocast in channels_last with a fused AdamW. On the CPU
-    (fp32, mixed_precision off) the weights and losses are bit-identical to the per-sample reference loop.
+    (fp32, mixed_precision off, weights in channels_last) the weights and losses are bit-identical to the
+    per-sample reference loop.
     """
     if cfg.schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {cfg.schedule!r}")
@@ -112,7 +113,10 @@ def train(
     live = dev.type == "cpu"  # reading a loss is free on the CPU; on a GPU it would stall the queue every step
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    if mixed:
+    # NHWC weights: oneDNN's CPU convolutions and cuDNN's bf16 ones are fastest in channels_last (the CPU ResNet
+    # makes its input NHWC itself, `ResNet.forward_stages`); the layout is put back at the end.
+    nhwc = mixed or dev.type == "cpu"
+    if nhwc:
         model.to(device=dev, memory_format=torch.channels_last).train()
     else:
         model.to(dev).train()
@@ -159,7 +163,7 @@ def train(
         means = torch.stack(list(sums.values())).div(max(per_epoch, 1)).tolist() if sums else []
         history.append(dict(zip(sums, means)))
         shown = history[-1]
-    if mixed:
+    if nhwc:
         model.to(memory_format=torch.contiguous_format)
     model.eval()
     return history
