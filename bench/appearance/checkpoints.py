@@ -40,6 +40,7 @@ from bench.data.suites import Suite
 from bench.appearance.torch_files import load_weights_only
 from trackers.reid.metrics import retrieval_metrics
 from trackers.reid.configs import ModelConfig, TrainConfig
+from trackers.reid.early_stop import PlateauStop, epoch_end_hook, holdout_split
 from trackers.reid.registry import MODEL_REGISTRY
 from trackers.reid.resnet import ResNet, load_torchvision_weights
 from trackers.reid.samplers import PKSampler, RandomBatchSampler, SGSSampler
@@ -124,6 +125,11 @@ def load_pretrained(model: torch.nn.Module, path: Path, label: str, reporter: Re
     )
 
 
+def retrieval_queries(crops: CropSet, cfg: Config) -> np.ndarray:
+    """The query crops of a retrieval test: those of every `eval_query_stride`-th frame."""
+    return np.flatnonzero((crops.frames - 1) % cfg.reid.eval_query_stride == 0)
+
+
 def evaluate_retrieval(
     model: torch.nn.Module, input_size: tuple[int, int], val: CropSet, cfg: Config, device: str
 ) -> dict[str, float]:
@@ -132,8 +138,43 @@ def evaluate_retrieval(
         return {"mAP": float("nan"), "rank1": float("nan"), "queries": 0}
     embedder = Embedder(model, "", input_size, device, cfg.reid.embed_batch_size)
     feats = embedder.embed(val.crops)
-    queries = np.flatnonzero((val.frames - 1) % cfg.reid.eval_query_stride == 0)
+    queries = retrieval_queries(val, cfg)
     return retrieval_metrics(feats, val.ids, val.seqs, val.frames, queries, cfg.reid.eval_min_frame_gap)
+
+
+def crop_subset(data: CropSet, idx: np.ndarray) -> CropSet:
+    """The crops at `idx` as a new set (`data` may be shared), labels renumbered 0..C-1: the classifier's classes
+    are the identities trained on, never held-out ones."""
+    _, labels = np.unique(data.labels[idx], return_inverse=True)
+    return CropSet(
+        crops=data.crops[torch.as_tensor(idx, dtype=torch.long)],
+        ids=data.ids[idx],
+        labels=np.asarray(labels, dtype=np.int64).reshape(-1),
+        seqs=data.seqs[idx],
+        frames=data.frames[idx],
+        visibility=data.visibility[idx],
+    )
+
+
+def stopping_split(data: CropSet, cfg: Config, tracker: str, seed: int) -> tuple[CropSet, CropSet]:
+    """`train.early_stop`: the train crops to train on and those of the held-out identities whose retrieval mAP
+    decides when to stop (`trackers.reid.early_stop`); a split that cannot work is a config error."""
+    tc = cfg.reid.section(tracker).train
+    hint = f"raise reid.{tracker}.train.stop_holdout (or set reid.{tracker}.train.early_stop = false)"
+    try:
+        fit_idx, held_idx = holdout_split(data.labels, tc.stop_holdout, seed)
+    except ValueError as e:
+        raise BenchError(f"reid.{tracker}.train.stop_holdout = {tc.stop_holdout}: {e}", hint=hint) from None
+    held = crop_subset(data, held_idx)
+    # the query count does not depend on the features: it is the queries with a positive outside the frame gap
+    flat = np.ones((len(held), 1), dtype=np.float32)
+    if retrieval_metrics(flat, held.ids, held.seqs, held.frames, retrieval_queries(held, cfg),
+                         cfg.reid.eval_min_frame_gap)["queries"] == 0:
+        raise BenchError(
+            f"none of the {held.num_classes} held-out identities of reid.{tracker}.train.stop_holdout has a query "
+            f"with a positive {cfg.reid.eval_min_frame_gap}+ frames away", hint=hint,
+        )
+    return crop_subset(data, fit_idx), held
 
 
 @dataclass
@@ -141,13 +182,16 @@ class TrainOutcome:
     path: Path
     seconds: float
     metrics: dict[str, float]
-    history: list[dict[str, float]]
+    history: list[dict[str, float]]  # one entry per epoch trained (fewer than train.epochs when stopped early)
 
 
 def train_checkpoint(
     cfg: Config, tracker: str, suite: Suite, seed: int, device: str, reporter: Reporter | None = None
 ) -> TrainOutcome:
-    """Train `reid.<tracker>`'s model on the suite's train split, evaluate on its val split, save atomically."""
+    """Train `reid.<tracker>`'s model on the suite's train split, evaluate on its val split, save atomically.
+
+    With `train.early_stop` some train identities are held out and training stops when their retrieval mAP stops
+    improving, the best evaluated weights kept; the payload records the epochs used either way."""
     reporter = reporter or SilentReporter()
     section = cfg.reid.section(tracker)
     mc, tc = section.model, section.train
@@ -161,10 +205,15 @@ def train_checkpoint(
         )
     t0 = time.perf_counter()
     data = reused_gt_crops(train_seqs, size, tc.min_visibility, tc.frame_stride)
+    held: CropSet | None = None
+    if tc.early_stop:
+        data, held = stopping_split(data, cfg, tracker, seed)
     if data.num_classes < tc.p:
+        held_out = f" once {held.num_classes} are held out for early stopping" if held is not None else ""
         raise BenchError(
-            f"only {data.num_classes} identities in the train split, fewer than reid.{tracker}.train.p = {tc.p}",
-            hint=f"lower reid.{tracker}.train.p",
+            f"only {data.num_classes} identities in the train split{held_out}, fewer than "
+            f"reid.{tracker}.train.p = {tc.p}",
+            hint=f"lower reid.{tracker}.train.p" + (" or stop_holdout" if held is not None else ""),
         )
     torch.manual_seed(seed)
     model = mc.build(data.num_classes)
@@ -172,6 +221,12 @@ def train_checkpoint(
     if pretrained is not None:
         load_pretrained(model, pretrained, f"reid.{tracker}.model.pretrained", reporter)
     sampler = make_sampler(data, tc, seed)
+    stop, hook = None, None
+    if held is not None:
+        stop = PlateauStop(tc.stop_min_epochs, tc.stop_patience, tc.stop_min_delta)
+        held_set = held
+        hook = epoch_end_hook(stop, lambda m: evaluate_retrieval(m, size, held_set, cfg, device)["mAP"],
+                              tc.stop_every, tc.epochs)
     description = f"training {mc.name} Re-ID ({len(data)} crops, {data.num_classes} ids, {tc.epochs} epochs)"
     with reporter.progress(description, total=tc.epochs * len(sampler)) as task:
         history = train(
@@ -184,7 +239,10 @@ def train_checkpoint(
             sampler=sampler,
             loss_fn=mc.make_loss(tc),
             on_step=lambda it, total, losses: task.advance(),
+            on_epoch_end=hook,
         )
+    if stop is not None:
+        stop.restore(model)
     seconds = time.perf_counter() - t0
     val = reused_gt_crops(suite.split("val"), size, tc.min_visibility, 1)
     metrics = evaluate_retrieval(model, size, val, cfg, device)
@@ -200,6 +258,14 @@ def train_checkpoint(
         "train_crops": len(data),
         "train_seconds": seconds,
         "history": history,
+        "epochs_used": len(history),
+        "stopped_early": len(history) < tc.epochs,
+        "best_epoch": stop.best_epoch if stop is not None else len(history),  # the epochs behind the weights kept
+        "held_out": None if held is None or stop is None else {  # train.early_stop: what decided the stop
+            "ids": held.num_classes,
+            "crops": len(held),
+            "evaluations": [[epoch, mAP] for epoch, mAP in stop.evaluations],  # (epochs trained, held-out mAP)
+        },
         "metrics": metrics,
         "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
     }
@@ -208,8 +274,10 @@ def train_checkpoint(
     with atomic_path(path) as tmp:
         tmp.write_bytes(buffer.getbuffer())
     atomic_write_text(digest_path(path), sha256_file(path) + "\n")  # written last: no digest, no valid entry
+    stopped = (f" (early stop: {len(history)} of {tc.epochs} epochs, weights of epoch {stop.best_epoch})"
+               if stop is not None else "")
     reporter.message(
-        f"Re-ID {mc.name}: trained in {seconds:.0f} s on {len(data)} crops / {data.num_classes} ids; "
+        f"Re-ID {mc.name}: trained in {seconds:.0f} s{stopped} on {len(data)} crops / {data.num_classes} ids; "
         f"val mAP {metrics['mAP']:.3f} rank-1 {metrics['rank1']:.3f} ({metrics['queries']} queries) → {path}"
     )
     return TrainOutcome(path, seconds, metrics, history)

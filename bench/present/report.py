@@ -189,6 +189,15 @@ def _breakdowns(doc: Doc, out_dir: Path, tables: dict[str, BreakdownTables], rea
 COMMON_MODEL_KEYS = {f.name for f in dataclasses.fields(ModelConfig)} | {"extra"}
 
 
+def _early_stop_note(reid: dict) -> str:
+    """How many epochs an early-stopped training ran and whose weights it kept ("" without early stopping, and for
+    checkpoints written before it existed)."""
+    if not reid.get("train_config", {}).get("early_stop"):
+        return ""
+    return (f" (early stop: {reid.get('epochs_used', '?')} of {reid['train_config'].get('epochs', '?')} epochs, "
+            f"weights of epoch {reid.get('best_epoch', '?')})")
+
+
 def _occlusion_deltas(doc: Doc, out_dir: Path, per_sequence: pd.DataFrame, entry_of: dict[str, str] | None,
                       pairs: list[tuple[str, str]], context: str, untrained: set[str] | None = None) -> None:
     """Δ per visibility and gap bin with intervals over sequences, a verdict, and where it is/is not: the method's
@@ -295,7 +304,8 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False, prima
         doc.text(
             f"{tracker} Re-ID model `{mc['name']}` ({mc['layout']} ×{mc['width']}, input "
             f"{mc['input_size']}{', ' + str(own) if own else ''}), trained on "
-            f"{reid.get('train_crops', '?')} crops in {reid.get('train_seconds', float('nan')):.0f} s: val mAP "
+            f"{reid.get('train_crops', '?')} crops in {reid.get('train_seconds', float('nan')):.0f} s"
+            f"{_early_stop_note(reid)}: val mAP "
             f"{100 * m.get('mAP', float('nan')):.1f}, rank-1 {100 * m.get('rank1', float('nan')):.1f} "
             f"(checkpoint `{Path(reid['path']).name}`)."
         )

@@ -47,6 +47,15 @@ class TrainConfig:
     # pk: P identities × K crops; sgs: shuffled groups of consecutive frames; random
     sampler: str = field(default="pk", metadata={"choices": ("pk", "sgs", "random")})
     group_frames: int = field(default=8, metadata={"range": "[1, inf)"})  # sgs: consecutive frames per group
+    # stop when retrieval mAP on held-out train identities stops improving, best epoch's weights kept
+    # (trackers/reid/early_stop.py); the schedule stays the one over `epochs`, so stopping truncates it
+    early_stop: bool = False
+    # share of the train split's identities held out for that mAP (whole identities; the val split is never used)
+    stop_holdout: float = field(default=0.15, metadata={"range": "(0, 1)"})
+    stop_min_epochs: int = field(default=4, metadata={"range": "[1, inf)"})  # never stop before this many epochs
+    stop_patience: int = field(default=2, metadata={"range": "[1, inf)"})  # evaluations without an improvement
+    stop_min_delta: float = field(default=0.005, metadata={"range": "[0, 1]"})  # mAP gain that counts as one
+    stop_every: int = field(default=1, metadata={"range": "[1, inf)"})  # evaluate every n-th epoch (and the last)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -93,6 +93,7 @@ def train(
     device: str = "cpu",
     on_step: Callable[[int, int, dict[str, float]], None] | None = None,
     mixed_precision: bool | None = None,
+    on_epoch_end: Callable[[int, nn.Module], bool] | None = None,
 ) -> list[dict[str, float]]:
     """Train `model` in place on uint8 `crops` (N, 3, h, w) with integer `labels` (N,) in 0..C-1.
 
@@ -100,6 +101,11 @@ def train(
     "loss". Returns one dict of mean losses per epoch. `on_step(it, total, losses)` reports progress: on the CPU
     with this step's losses, elsewhere with the previous epoch's means (NaN in the first epoch), so that the loop
     never waits for the device (losses are summed on the device and read once per epoch).
+
+    `on_epoch_end(epoch, model)` runs after each epoch (0-based) and ends training when it returns True (early
+    stopping: `trackers.reid.early_stop`); the history then has fewer entries than `cfg.epochs`. The learning-rate
+    schedule stays the one over `cfg.epochs` either way. The model is put back in train mode after the hook, which
+    may evaluate it.
 
     On CUDA the crops are uploaded once (`place_crops`), augmented batched on the device, and `mixed_precision`
     (default: on for CUDA only) runs the model under bf16 autocast in channels_last with a fused AdamW. On the CPU
@@ -163,6 +169,10 @@ def train(
         means = torch.stack(list(sums.values())).div(max(per_epoch, 1)).tolist() if sums else []
         history.append(dict(zip(sums, means)))
         shown = history[-1]
+        if on_epoch_end is not None:
+            if on_epoch_end(epoch, model):
+                break
+            model.train()
     if nhwc:
         model.to(memory_format=torch.contiguous_format)
     model.eval()
