@@ -186,7 +186,8 @@ def child(args: argparse.Namespace, code: str | None) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [code or root, os.environ.get("PYTHONPATH")]))}
     argv = [sys.executable, __file__, "--rates-only", "--repeats", "1", "--device", args.device, "--model",
             args.model, "--crops", str(args.crops), "--epochs", str(args.epochs), "--p", str(args.p), "--k",
-            str(args.k), "--threads", str(args.threads), "--sampler", args.sampler] + (["--paper"] if args.paper else [])
+            str(args.k), "--threads", str(args.threads), "--sampler", args.sampler]
+    argv += ["--paper"] if args.paper else []
     out = subprocess.run(argv, env=env, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 

@@ -84,9 +84,10 @@ def flow_conv(x: Tensor, conv: nn.Conv2d) -> Tensor:
     channel and tap) whose shifted taps `F.fold` sums into place.
 
     Why: the CPU's conv kernels handle a 3x3 conv with 2 output channels badly; as a 1x1 conv with 18 outputs it ran
-    forward + backward in 45-57 ms instead of 66-88 ms (batch 64, 128 channels at 32x16, one thread, loaded machine). fold adds column (c, i, j) of
-    position p at p + (i, j) - 1, i.e. it applies the kernel transposed, so the taps are flipped first. Same
-    function and parameters as the conv (tests compare values and gradients), other summation order.
+    forward + backward in 45-57 ms instead of 66-88 ms (batch 64, 128 channels at 32x16, one thread, loaded
+    machine). fold adds column (c, i, j) of position p at p + (i, j) - 1, i.e. it applies the kernel transposed, so
+    the taps are flipped first. Same function and parameters as the conv (tests compare values and gradients),
+    other summation order.
     """
     if conv.kernel_size != (3, 3) or conv.padding != (1, 1) or conv.stride != (1, 1) or conv.groups != 1:
         raise ValueError("flow_conv computes a 3x3, padding-1, stride-1 ungrouped conv")
