@@ -23,7 +23,7 @@ demo: install
 	$(BIN)/bench run --suite synth
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist worksteal
 
 clean:
 	rm -rf $(VENV) .cache results/*/

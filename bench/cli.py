@@ -177,9 +177,7 @@ def run(
     set_: SetOpt = None,
 ) -> None:
     """Run the configured trackers on a suite's val sequences, evaluate, and store everything under results/."""
-    from bench.present.report import summary_table, write_report
     from bench.core.record import run_folder
-    from bench.commands.run import run_suite
 
     names = trackers.split(",") if trackers else None
     cfg = _config(
@@ -194,6 +192,9 @@ def run(
         run_folder(cfg.results_dir, run_id)  # fail before any work
     _preflight(cfg)
     s = _load_suite(cfg)
+    from bench.commands.run import run_suite  # after the checks: a refused run loads neither torch nor the plots
+    from bench.present.report import summary_table, write_report
+
     extra = None
     if tuned is not None:
         from bench.commands.tune import tune_all

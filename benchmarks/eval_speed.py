@@ -147,6 +147,35 @@ def time_bench(gt_root: Path, results: Path, jobs: int | None = None) -> float:
     return time.perf_counter() - start
 
 
+def time_parts(gt_root: Path, results: Path) -> dict[str, float]:
+    """CPU-bound parts of `bench eval`, each timed alone in this process: reading and checking the files, TrackEval's
+    preprocessing, TrackEval's metrics, and the py-motmetrics cross-check (its accumulator and its metrics); summed
+    over sequences. Also the import time of each command (a process that only imports)."""
+    from bench.evaluate import crosscheck, trackeval_adapter
+    from bench.evaluate.inputs import load_inputs
+
+    parts = dict.fromkeys(("read", "preprocess", "trackeval", "crosscheck"), 0.0)
+    start = time.perf_counter()
+    inputs = load_inputs(results, gt_root, None, "MOT17", "eval_speed.py")
+    parts["read"] = time.perf_counter() - start
+    crosscheck.warm_up()
+    for seq in inputs.seqs:
+        start = time.perf_counter()
+        data = trackeval_adapter.preprocess(inputs.results_dir, inputs.gt_root, seq, inputs.lengths[seq],
+                                            inputs.benchmark, inputs.gts[seq], inputs.results[seq])
+        parts["preprocess"] += time.perf_counter() - start
+        start = time.perf_counter()
+        trackeval_adapter.score(data)
+        parts["trackeval"] += time.perf_counter() - start
+        start = time.perf_counter()
+        crosscheck.partial(crosscheck.accumulate(data))
+        parts["crosscheck"] += time.perf_counter() - start
+    parts["bench imports"] = _timed_process([sys.executable, "-c", "import bench.cli, bench.evaluate.score, trackeval, "
+                                             "motmetrics, pandas; bench.evaluate.crosscheck.warm_up()"])
+    parts["trackeval imports"] = _timed_process([sys.executable, "-c", "import trackeval"])
+    return parts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -186,6 +215,17 @@ def main() -> None:
               f"one process: {med['bench_1proc'] / med['trackeval']:.2f}x")
         print(f"command ratio `bench eval` / TrackEval script: "
               f"{med['bench_command'] / med['trackeval_script']:.2f}x  (goal <= 1.0x)")
+        # Where the command's time goes, and the best it could do on this machine: imports and reading are serial,
+        # the per-sequence work (preprocessing, TrackEval, cross-check) at best shared perfectly by the cores.
+        parts = time_parts(gt_root, results)
+        print("parts (one process, summed over sequences): "
+              + ", ".join(f"{k} {v:.2f} s" for k, v in parts.items()))
+        workers = min(os.cpu_count() or 1, len(seqs))
+        per_seq = parts["preprocess"] + parts["trackeval"] + parts["crosscheck"]
+        best = parts["bench imports"] + parts["read"] + per_seq / workers
+        best_free = parts["bench imports"] + parts["read"] + (per_seq - parts["crosscheck"]) / workers
+        print(f"best command time on {workers} workers: {best:.2f} s = {best / med['trackeval_script']:.2f}x the "
+              f"script; with a free cross-check {best_free:.2f} s = {best_free / med['trackeval_script']:.2f}x")
         print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("torch", "numba")
+HEAVY = ("torch", "numba", "seaborn")
 # runs the CLI with the given arguments, then prints which heavy modules it loaded (also after a BenchError exit)
 PROBE = (
     "import atexit, json, sys\n"
@@ -24,11 +24,11 @@ PROBE = (
 )
 
 
-def _loaded(args: list[str], cwd: Path) -> list[bool]:
+def _loaded(args: list[str], cwd: Path, exit_code: int = 0) -> list[bool]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=300)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == exit_code, proc.stderr
     return json.loads(proc.stderr.strip().splitlines()[-1])
 
 
@@ -59,7 +59,18 @@ def test_commands_that_never_track_import_neither(command, tmp_path):
         args = ["report", str(run), "--no-published"]
     else:
         args = command.split()
-    assert _loaded(args, tmp_path) == [False, False]
+    assert _loaded(args, tmp_path)[:2] == [False, False]
+
+
+def test_a_run_refused_by_its_checks_loads_no_heavy_module(tmp_path):
+    """A bad suite is one line and exit 2 within a second: the run stage (torch) and the report (seaborn) are
+    imported only once the suite has loaded."""
+    seq = tmp_path / "suite" / "SEQ"
+    (seq / "gt").mkdir(parents=True)
+    (seq / "gt" / "gt.txt").write_text("1,1,10,10,20,40,1,1,1\n")
+    (seq / "seqinfo.ini").write_text("[Sequence]\nname=SEQ\nseqLength=0\nimWidth=640\nimHeight=480\nframeRate=30\n")
+    args = ["run", "--suite", str(tmp_path / "suite"), "--trackers", "bytetrack,finetrack"]
+    assert _loaded(args, tmp_path, exit_code=2) == [False, False, False]
 
 
 RUN_FILES = ("manifest.json", "metrics.csv", "crosscheck.csv", "significance.csv", "occlusion_visibility.csv",

@@ -31,7 +31,6 @@ from bench.core.config import Config
 from bench.detect.scores import off_scale_warning
 from bench.detect.sources import load_detections, make_source
 from bench.core.device import resolve_device
-from bench.appearance.embeddings import load_embeddings
 from bench.core.errors import BenchError
 from bench.evaluate.score import evaluate
 from bench.core.fsutil import (
@@ -42,7 +41,6 @@ from bench.core.fsutil import (
     remove_stale_temp,
 )
 from bench.data.mot_io import write_results
-from bench.appearance.checkpoints import ensure_checkpoint, load_checkpoint
 from bench.core.progress import Reporter, SilentReporter
 from bench.core.record import Manifest, RunRecord, SuiteRecord, git_commit, new_folder, package_versions, \
     run_folder, write_test_metrics
@@ -54,6 +52,14 @@ from bench.track.jobs import TrackJob, TrackOutput, track_job, track_sequence
 
 # (cfg, tracker, suite, seed, device) → checkpoint path; the default trains on the suite's train split when needed
 CheckpointProvider = Callable[[Config, str, Suite, int, str, Reporter], Path]  # (cfg, tracker, suite, seed, device, reporter)
+
+
+def ensure_checkpoint(cfg: Config, tracker: str, suite: Suite, seed: int, device: str, reporter: Reporter) -> Path:
+    """`bench.appearance.checkpoints.ensure_checkpoint`, imported (with torch) only when a run first needs a Re-ID
+    checkpoint: a run of motion trackers, or one refused by its checks, never loads the Re-ID stack."""
+    from bench.appearance.checkpoints import ensure_checkpoint as ensure
+
+    return ensure(cfg, tracker, suite, seed, device, reporter)
 
 
 # ---- stage 1: what to run ----------------------------------------------------------------------------------------
@@ -172,6 +178,9 @@ class Embeddings:
 
 def embed(plan: RunPlan, dets: RunDetections, checkpoints: dict[str, tuple[Path, float]], cache: ArrayCache
           ) -> Embeddings:
+    from bench.appearance.checkpoints import load_checkpoint
+    from bench.appearance.embeddings import load_embeddings
+
     features, meta, timing = {}, {}, {}
     for name, (path, ckpt_seconds) in checkpoints.items():
         t0 = time.perf_counter()
