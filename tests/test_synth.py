@@ -81,11 +81,14 @@ def test_layout_and_seqinfo(dataset) -> None:
 
 
 def test_same_seed_is_byte_identical_and_other_seed_differs(dataset, tmp_path) -> None:
+    """Also in one process: the dataset fixture renders its 3 sequences in parallel worker processes."""
     root, seqs = dataset
     again = tmp_path / "again"
-    generate_synth(again, SMALL)
+    assert generate_synth(again, SMALL, jobs=1) == seqs
     for name, _ in seqs:
-        for rel in ["gt/gt.txt", "det/det.txt", "seqinfo.ini", "synth.json", "img1/000001.jpg", "img1/000030.jpg"]:
+        files = sorted(p.relative_to(root / name) for p in (root / name).rglob("*") if p.is_file())
+        assert files == sorted(p.relative_to(again / name) for p in (again / name).rglob("*") if p.is_file())
+        for rel in files:
             assert (root / name / rel).read_bytes() == (again / name / rel).read_bytes(), rel
     other = tmp_path / "other"
     generate_synth(other, SynthParams(num_train=1, num_val=0, frames=30, seed=1))
