@@ -125,16 +125,23 @@ def generate_sequence(seq_dir: Path, index: int, split: str, params: SynthParams
         (tmp / "synth.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
 
 
+# Rendering takes ~20 ms a frame; below this many frames (a few seconds of work) one process is as quick.
+PARALLEL_MIN_FRAMES = 500
+
+
 def generate_synth(root: Path, params: SynthParams, jobs: int | None = None) -> list[tuple[str, str]]:
     """Generate every sequence of the dataset under `root`; returns [(sequence name, "train" | "val")].
 
     Same params ⇒ byte-identical files, however many processes render them: each sequence draws from its own
-    seeded streams (`generate_sequence`), so sequences are rendered in parallel, one per core by default (`jobs`).
+    seeded streams (`generate_sequence`), so sequences are rendered in parallel, one process per core by default
+    (`jobs`) when there are at least PARALLEL_MIN_FRAMES frames to render.
     Each sequence appears atomically (a killed run leaves no half sequence).
     """
     root = Path(root)
     todo = [(root / name, index, split) for index, (name, split) in enumerate(params.sequences(), start=1)]
-    jobs = min(len(todo), jobs or os.cpu_count() or 1)
+    if jobs is None:  # worker processes cost ~0.7 s of CPU to start: not worth it for a few short sequences
+        jobs = (os.cpu_count() or 1) if len(todo) * params.frames >= PARALLEL_MIN_FRAMES else 1
+    jobs = min(len(todo), jobs)
     if jobs <= 1:
         for seq_dir, index, split in todo:
             generate_sequence(seq_dir, index, split, params)
