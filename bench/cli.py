@@ -193,7 +193,7 @@ def run(
     _preflight(cfg)
     s = _load_suite(cfg)
     from bench.commands.run import run_suite  # after the checks: a refused run loads neither torch nor the plots
-    from bench.present.report import summary_table, write_report
+    from bench.present.metric_tables import summary_table
 
     extra = None
     if tuned is not None:
@@ -202,9 +202,12 @@ def run(
         cfg, record = tune_all(cfg, s, cfg.run.trackers, tuned, reporter=_reporter())
         extra = {"tuning": record, "notes": [f"Parameters tuned before the run: {tuned} trials per tracker on the "
                                              f"{record['split']} split (see Tuning)."]}
-    finish = functools.partial(write_report, primary=cfg.analysis.primary,
-                               holm_primaries=cfg.analysis.holm_primaries,
-                               error_strips=cfg.analysis.error_strips) if report else None
+    finish = None
+    if report:
+        from bench.present.report import write_report
+
+        finish = functools.partial(write_report, primary=cfg.analysis.primary,
+                                   holm_primaries=cfg.analysis.holm_primaries, error_strips=cfg.analysis.error_strips)
     result = run_suite(cfg, s, cfg.run.trackers, run_id=run_id, reporter=_reporter(),
                        finish=finish, extra_manifest=extra)  # the report is part of the published folder
     run_dir = result.run_dir

@@ -73,6 +73,19 @@ def test_a_run_refused_by_its_checks_loads_no_heavy_module(tmp_path):
     assert _loaded(args, tmp_path, exit_code=2) == [False, False, False]
 
 
+def test_a_run_of_motion_trackers_never_loads_torch(tmp_path):
+    """Nothing in a ByteTrack run uses a device: `auto` is the CPU without asking torch, and the record says so."""
+    from tests.test_faults import make_suite
+
+    make_suite(tmp_path / "suite", n=2, frames=10)
+    (tmp_path / "bench.toml").write_text(f"[paths]\ncache = '{tmp_path / 'c'}'\nresults = '{tmp_path / 'r'}'\n")
+    args = ["run", "--config", str(tmp_path / "bench.toml"), "--suite", str(tmp_path / "suite"), "--trackers",
+            "bytetrack", "--run-id", "motion", "--no-report"]
+    torch, _, seaborn = _loaded(args, tmp_path)
+    assert not torch and not seaborn  # and no plotting stack for a run without a report
+    assert json.loads((tmp_path / "r" / "motion" / "manifest.json").read_text())["device"] == "cpu"
+
+
 RUN_FILES = ("manifest.json", "metrics.csv", "crosscheck.csv", "significance.csv", "occlusion_visibility.csv",
              "occlusion_relink.csv", "ablation.json", "ablation.csv", "tune.json", "trials.csv", "best.toml",
              "events.csv", "occlusion_significance.csv")

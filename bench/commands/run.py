@@ -114,7 +114,10 @@ def plan_run(cfg: Config, suite: Suite, trackers: list[str], run_id: str | None 
             raise BenchError(f"unknown tracker {t!r}", hint=f"known: {', '.join(REGISTRY)}")
     remove_stale_temp(run_dir.parent)
     remove_stale_locks(run_dir.parent)
-    device = resolve_device(cfg.run.device)
+    # `auto` for a run where nothing uses a device (motion trackers on detection files) is the CPU, where it runs:
+    # no torch to import, and no CUDA named in the record of a run that never used it.
+    uses_device = cfg.run.detections == "yolox" or any(REGISTRY[t].needs_features for t in trackers)
+    device = resolve_device(cfg.run.device if uses_device or cfg.run.device != "auto" else "cpu")
     val, test = tuple(suite.split("val")), tuple(suite.split("test"))
     clash = sorted({s.name for s in val} & {s.name for s in test})
     if clash:
@@ -178,11 +181,11 @@ class Embeddings:
 
 def embed(plan: RunPlan, dets: RunDetections, checkpoints: dict[str, tuple[Path, float]], cache: ArrayCache
           ) -> Embeddings:
-    from bench.appearance.checkpoints import load_checkpoint
-    from bench.appearance.embeddings import load_embeddings
-
     features, meta, timing = {}, {}, {}
     for name, (path, ckpt_seconds) in checkpoints.items():
+        from bench.appearance.checkpoints import load_checkpoint  # torch: only for a run with appearance trackers
+        from bench.appearance.embeddings import load_embeddings
+
         t0 = time.perf_counter()
         embedder, meta[name] = load_checkpoint(path, plan.device, plan.cfg.reid.embed_batch_size)
         t1, hits = time.perf_counter(), 0

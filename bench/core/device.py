@@ -7,7 +7,10 @@ from bench.core.errors import BenchError
 
 def resolve_device(device: str) -> str:
     """`auto` → cuda when available, else cpu; `cuda` (or `cuda:N`) without CUDA is an error, never a silent CPU
-    fallback. torch is imported here, not at module load, so commands that never reach a device skip it."""
+    fallback. torch is imported here, not at module load, so commands that never reach a device skip it (and `cpu`
+    needs no check)."""
+    if device == "cpu":
+        return device
     import torch
 
     if device == "auto":

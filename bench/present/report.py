@@ -16,10 +16,9 @@ from bench.core import metric_catalog, record
 from bench.core.fsutil import atomic_write_text
 from bench.core.record import BreakdownTables, Manifest, RunRecord
 from bench.evaluate.breakdowns import Breakdown, breakdowns
-from bench.present.metric_tables import display_table
+from bench.present.metric_tables import MAIN, display_table, per_sequence_table, summary_table
 from trackers.reid.configs import ModelConfig
 
-MAIN = ["HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDs", "FP", "FN", "FPS"]
 PUBLISHED = Path(__file__).resolve().parent / "published.csv"
 
 
@@ -27,16 +26,6 @@ def load_metrics(run_dir: Path) -> tuple[pd.DataFrame, Manifest]:
     """A run's metrics and manifest (through its record: a missing or malformed file is one error naming it)."""
     rec = RunRecord.load(run_dir)
     return rec.metrics, rec.manifest
-
-
-def summary_table(metrics: pd.DataFrame) -> pd.DataFrame:
-    combined = metrics[metrics["seq"] == "COMBINED"].set_index("tracker")
-    return display_table(combined[[c for c in MAIN if c in combined]])
-
-
-def per_sequence_table(metrics: pd.DataFrame) -> pd.DataFrame:
-    per_seq = metrics[metrics["seq"] != "COMBINED"].set_index(["seq", "tracker"]).sort_index()
-    return display_table(per_seq[[c for c in MAIN if c in per_seq]])
 
 
 def as_text(df: pd.DataFrame, digits: dict[str, int]) -> pd.DataFrame:
