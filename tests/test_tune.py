@@ -189,7 +189,45 @@ def test_killed_study_resumes_as_the_same_study(tmp_path):
     assert best == (fresh_folder / "best.toml").read_text().replace(str(tmp_path / "fresh"), str(tmp_path / "killed"))
 
 
-def test_params_file_round_trips_into_run_and_ablate(tiny, tmp_path):
+@pytest.mark.parametrize("killed_at", ["between the draws of trial 3", "before trial 0's configured parameters"])
+def test_a_trial_killed_before_all_its_draws_resumes_as_the_uninterrupted_study(tiny, tmp_path, killed_at):
+    """A kill lands after the trial is created but before all its parameters are written (each draw is a write to the
+    study file: the window the SIGKILL test above hits now and then). The resumed study equals the uninterrupted one;
+    fixing the half that was drawn once changed the other half, and a configured trial 0 cut before its first
+    draw became a sampled one."""
+    import optuna
+
+    from bench.core.backends import Backend
+
+    cfg, suite = tiny
+    backend = Backend("loky", 1, None)
+    studies = {}
+    for name in ("fresh", "killed"):
+        c = _cfg(cfg.cache_dir.parent, f"paths.results='{tmp_path / name}'")
+        data = tune.prepare(c, suite, "bytetrack")
+        metric = tune.objective_metric(c)
+        if name == "killed":
+            done = 3 if killed_at.startswith("between") else 0
+            if done:
+                tune.optimise(data, c, done, backend)
+            data.folder.mkdir(parents=True, exist_ok=True)
+            study = tune.open_study(data.folder, c.run.seed, metric)
+            if done:  # as optimise asks: the sampler re-seeded for this trial, then one draw written of several
+                study.sampler = optuna.samplers.TPESampler(seed=tune._batch_seed(c.run.seed, done))
+                data.dims[0].suggest(study.ask())
+            else:  # as optimise enqueues the configured parameters, then asks; nothing drawn yet
+                study.enqueue_trial({d.name: data.base[d.name] for d in data.dims if d.contains(data.base[d.name])})
+                study.ask()
+            assert len(data.dims) > 1 and len(study.trials) == done + 1
+        study, _ = tune.optimise(data, c, 6, backend)
+        studies[name] = [(t.params, t.value) for t in tune.complete_trials(study)]
+    assert len(studies["killed"]) == 6
+    assert studies["killed"] == studies["fresh"]
+    base = {d.name: tune.tracker_params("bytetrack", cfg.trackers)[d.name] for d in data.dims}
+    assert studies["killed"][0][0] == {k: v for k, v in base.items() if k in studies["killed"][0][0]}
+
+
+
     cfg, suite = tiny
     result = tune.tune(cfg, suite, "bytetrack", trials=3)
     best = result.folder / "best.toml"

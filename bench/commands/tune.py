@@ -356,6 +356,19 @@ def complete_trials(study: Any) -> list[Any]:
     return sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.number)
 
 
+def _killed_trial_params(trial: Any, dims: list[Dim]) -> dict[str, Any] | None:
+    """What a trial killed before its result runs again with: its enqueued parameters (the configured ones of trial
+    0, or an earlier re-run's), or all its drawn ones. A trial killed between its draws (each is a write to the study
+    file) has only some: it is drawn again instead, by the sampler re-seeded as before that trial (a failed trial
+    never counts), so the study goes on as an uninterrupted one; fixing the drawn half would change the other."""
+    fixed = trial.system_attrs.get("fixed_params")
+    if fixed:
+        return dict(fixed)
+    if {d.name for d in dims} <= set(trial.params):
+        return dict(trial.params)
+    return None
+
+
 def _batch_seed(seed: int, done: int) -> int:
     return (seed * 1_000_003 + done) % 2**32
 
@@ -384,7 +397,9 @@ def optimise(data: StudyData, cfg: Config, trials: int, backend: Backend, report
         study = open_study(data.folder, seed, metric)
         for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):  # killed mid-trial
             study.tell(t.number, state=TrialState.FAIL)
-            study.enqueue_trial(t.params)
+            rerun = _killed_trial_params(t, data.dims)
+            if rerun is not None:
+                study.enqueue_trial(rerun)
         if not study.trials:  # the configured parameters first: the tuned result is never below them here
             study.enqueue_trial({d.name: data.base[d.name] for d in data.dims if d.contains(data.base[d.name])})
         scratch = cfg.cache_dir / "tune-scratch"

@@ -297,8 +297,8 @@ def synth_suite(cfg: Config, name: str = "synth") -> Suite:
     params = cfg.synth_crowd if name == "synth-crowd" else cfg.synth
     root = cfg.cache_dir / "synth" / stable_hash(params.to_dict())
 
-    def build(tmp: Path) -> list[dict[str, Any]]:
-        return [{"rel": n, "split": s} for n, s in generate_synth(tmp, params)]
+    def build(tmp: Path) -> list[dict[str, Any]]:  # `run.jobs` 1 keeps the rendering in this process too
+        return [{"rel": n, "split": s} for n, s in generate_synth(tmp, params, jobs=1 if cfg.run.jobs == 1 else None)]
 
     entries = generated_suite(root, f"synthetic suite {name!r}", build, {"params": params.to_dict()})
     seqs = tuple(_entry_sequence(root, e) for e in entries)
