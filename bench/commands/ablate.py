@@ -27,7 +27,7 @@ import pandas as pd
 from bench.analysis import stats
 from bench.core import metric_catalog
 from bench.core.config import Config, apply_mapping, read_toml
-from bench.core.device import resolve_device
+from bench.core.device import resolve_device, uses_device
 from bench.core.errors import BenchError
 from bench.core.fsutil import file_lock, lock_path, stable_hash
 from bench.core.progress import Reporter, SilentReporter
@@ -185,14 +185,6 @@ def _unit_on_worker(task: tuple[int, Config, Suite, AblationUnit, Path]) -> tupl
     return i, run_unit(cfg, suite, unit, folder, backend=Backend("loky", 1))[1]
 
 
-def _uses_device(cfg: Config, unit: AblationUnit) -> bool:
-    """Does the unit train/embed (appearance tracker) or detect (YOLOX) on the device?"""
-    from bench.core.trackers_registry import REGISTRY
-
-    unit_cfg = unit.config(cfg)
-    return REGISTRY[unit.tracker].needs_features or unit_cfg.run.detections == "yolox"
-
-
 @dataclass(frozen=True)
 class AblationRecord:
     """What an ablation left in its folder: ablation.json (what was run), ablation.csv (one row per (variant, seed))
@@ -342,7 +334,7 @@ def run_ablation(cfg: Config, suite: Suite, ablation: Ablation, seeds: int, repo
                 [(i, cfg, suite, units[i], folders[i]) for i in todo],
                 backend,
                 keys=[units[i].key(cfg, suite) for i in todo],
-                gpu=[cuda and _uses_device(cfg, units[i]) for i in todo],
+                gpu=[cuda and uses_device(units[i].config(cfg), [units[i].tracker]) for i in todo],
             ):
                 done(i, row)
                 task.advance()

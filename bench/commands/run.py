@@ -30,7 +30,7 @@ from bench.core.cache import ArrayCache
 from bench.core.config import Config
 from bench.detect.scores import off_scale_warning
 from bench.detect.sources import load_detections, make_source
-from bench.core.device import resolve_device
+from bench.core.device import resolve_device, uses_device
 from bench.core.errors import BenchError
 from bench.evaluate.score import evaluate
 from bench.core.fsutil import (
@@ -116,8 +116,7 @@ def plan_run(cfg: Config, suite: Suite, trackers: list[str], run_id: str | None 
     remove_stale_locks(run_dir.parent)
     # `auto` for a run where nothing uses a device (motion trackers on detection files) is the CPU, where it runs:
     # no torch to import, and no CUDA named in the record of a run that never used it.
-    uses_device = cfg.run.detections == "yolox" or any(REGISTRY[t].needs_features for t in trackers)
-    device = resolve_device(cfg.run.device if uses_device or cfg.run.device != "auto" else "cpu")
+    device = resolve_device(cfg.run.device if uses_device(cfg, trackers) or cfg.run.device != "auto" else "cpu")
     val, test = tuple(suite.split("val")), tuple(suite.split("test"))
     clash = sorted({s.name for s in val} & {s.name for s in test})
     if clash:

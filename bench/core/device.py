@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from bench.core.errors import BenchError
+
+if TYPE_CHECKING:
+    from bench.core.config import Config
+
+
+def uses_device(cfg: Config, trackers: Iterable[str]) -> bool:
+    """Does a run of `trackers` under `cfg` put work on the device: Re-ID training and embedding (an appearance
+    tracker) or YOLOX detection? Motion trackers on detection files run on the CPU whatever the device."""
+    from bench.core.trackers_registry import REGISTRY
+
+    return cfg.run.detections == "yolox" or any(REGISTRY[t].needs_features for t in trackers)
 
 
 def resolve_device(device: str) -> str:
