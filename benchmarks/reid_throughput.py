@@ -70,14 +70,19 @@ def matmul_gflops(n: int = 1536, min_time_s: float = 1.5) -> float:
     return 2 * n**3 / sec / 1e9
 
 
-def conv3x3_gflops(channels: int = 128, min_time_s: float = 1.5) -> float:
+def conv3x3_gflops(channels: int = 128, min_time_s: float = 1.5, dtype: torch.dtype = torch.float32) -> float:
     """A mid-network ResNet conv (channels->channels, 32x16 map, batch 32). 128 channels is the ceiling used for
-    the bound; 16 channels (the C2 stage of the width-0.25 model) is printed for context."""
+    the bound; 16 channels (the C2 stage of the width-0.25 model) is printed for context. The faster of NCHW and
+    channels_last (oneDNN's NHWC kernels are the faster ones on some CPUs); `dtype` bf16 gives the bound of bf16
+    arithmetic, where the CPU has it."""
     b, c, h, w = 32, channels, 32, 16
-    x, weight = torch.randn(b, c, h, w), torch.randn(c, c, 3, 3)
-    with torch.inference_mode():
-        sec = time_it(lambda: F.conv2d(x, weight, padding=1), min_time_s)
-    return 2 * b * c * h * w * c * 9 / sec / 1e9
+    best = float("inf")
+    for fmt in (torch.contiguous_format, torch.channels_last):
+        x = torch.randn(b, c, h, w).to(dtype).contiguous(memory_format=fmt)
+        weight = torch.randn(c, c, 3, 3).to(dtype).contiguous(memory_format=fmt)
+        with torch.inference_mode():
+            best = min(best, time_it(lambda: F.conv2d(x, weight, padding=1), min_time_s / 2))
+    return 2 * b * c * h * w * c * 9 / best / 1e9
 
 
 def _batch(cfg: ModelConfig, batch: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -2,14 +2,16 @@
 
 Why: the loop (`trackers.reid.train.train`: sampling, upload, augmentation, normalisation, LR schedule, loss
 bookkeeping) should cost little on top of the arithmetic. The bare step is forward + loss + backward + AdamW on one
-batch that already sits normalised on the device, with the settings the loop uses there (CUDA: bf16 autocast,
-channels_last, fused AdamW; CPU: fp32). Printed: crops/s of each and loop / bare (issue 12 asks for >= 0.8 on
+batch that already sits normalised on the device, with the settings the loop uses there (channels_last; `--precision`,
+by default `train.precision`'s auto: bf16 autocast on CUDA and on CPUs with bf16 arithmetic, fp32 elsewhere; CUDA:
+fused AdamW). Printed: crops/s of each and loop / bare (issue 12 asks for >= 0.8 on
 GPU); the loop's rate is that of the epochs after the first (the first also pays one-time costs: kernel selection
 for each new batch shape), the first epoch's shown beside it.
 
 On the CPU it also prints each rate as GFLOP/s (forward + backward FLOPs per crop, counted by torch's FlopCounterMode)
-and as a fraction of the machine's bound measured in the same run (a 128-channel 3x3 conv, as `reid_throughput.py`;
-issue 29 asks >= 0.5 for both models).
+and as a fraction of the machine's bound measured in the same run (a 128-channel 3x3 conv in fp32, as
+`reid_throughput.py`; issue 29 asks >= 0.5 for both models), and when training in bf16 also of the same conv's bf16
+bound (what bf16 arithmetic could reach).
 
 Run: `python benchmarks/train_throughput.py [--device cuda] [--model finetrack] [--paper] [--before DIR]`. Synthetic
 uint8 crops (no files), P×K batches. Each rate is the best of `--repeats` measurements (a shared machine is noisy).
@@ -21,7 +23,7 @@ alternating with this checkout's; `PYTHONPATH=OLD_CHECKOUT python benchmarks/tra
 from __future__ import annotations
 
 import argparse
-import inspect
+import dataclasses
 import sys
 import time
 from contextlib import nullcontext
@@ -68,18 +70,34 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def resolved_precision(setting: str, device: torch.device) -> str:
+    """`train.precision` as train() resolves it (older code without the setting: bf16 on CUDA, fp32 on the CPU)."""
+    try:
+        from trackers.reid.train import training_precision
+    except ImportError:
+        return "bf16" if device.type == "cuda" else "fp32"
+    return training_precision(setting, device)
+
+
+def train_config(args: argparse.Namespace) -> TrainConfig:
+    values = {"epochs": args.epochs, "p": args.p, "k": args.k}
+    if "precision" in {f.name for f in dataclasses.fields(TrainConfig)}:
+        values["precision"] = args.precision
+    return TrainConfig(**values)
+
+
 def bare_rate(mc: ModelConfig, crops: torch.Tensor, labels: np.ndarray, batch: int, steps: int,
-              device: torch.device) -> float:
+              device: torch.device, precision: str) -> float:
     """Crops/s of forward + loss + backward + AdamW on one fixed, pre-normalised batch on the device."""
     cuda = device.type == "cuda"
     torch.manual_seed(0)
-    fmt = torch.channels_last if cuda else torch.contiguous_format
+    fmt = torch.channels_last
     model = mc.build(int(labels.max()) + 1).to(device=device, memory_format=fmt).train()
     loss_fn = training_loss(mc)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=5e-4, **({"fused": True} if cuda else {}))
     x = normalise(crops[:batch].to(device)).contiguous(memory_format=fmt)
     y = torch.as_tensor(labels[:batch], device=device)
-    amp = torch.autocast("cuda", dtype=torch.bfloat16) if cuda else nullcontext()
+    amp = torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
 
     def step() -> None:
         with amp:
@@ -150,12 +168,13 @@ def measure_rates(args: argparse.Namespace) -> dict[str, float]:
     gen = torch.Generator().manual_seed(0)
     crops = torch.randint(0, 256, (args.crops, 3, *mc.input_size), generator=gen, dtype=torch.uint8)
     labels = np.arange(args.crops) // 8
-    tc = TrainConfig(epochs=args.epochs, p=args.p, k=args.k)
+    tc = train_config(args)
     batch = tc.p * tc.k
     steps = max(1, (args.crops // batch) * args.epochs - 1)
     bare = first = later = 0.0
     for _ in range(args.repeats):  # interleaved, best of each: load from other processes hits both alike
-        bare = max(bare, bare_rate(mc, crops, labels, batch, steps, device))
+        bare = max(bare, bare_rate(mc, crops, labels, batch, steps, device,
+                                   resolved_precision(args.precision, device)))
         f, lt = loop_rate(mc, crops, labels, tc, device, args.sampler)
         first, later = max(first, f), max(later, lt)
     return {"bare": bare, "first": first, "loop": later if args.epochs > 1 else first}
@@ -186,7 +205,7 @@ def child(args: argparse.Namespace, code: str | None) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [code or root, os.environ.get("PYTHONPATH")]))}
     argv = [sys.executable, __file__, "--rates-only", "--repeats", "1", "--device", args.device, "--model",
             args.model, "--crops", str(args.crops), "--epochs", str(args.epochs), "--p", str(args.p), "--k",
-            str(args.k), "--threads", str(args.threads), "--sampler", args.sampler]
+            str(args.k), "--threads", str(args.threads), "--sampler", args.sampler, "--precision", args.precision]
     argv += ["--paper"] if args.paper else []
     out = subprocess.run(argv, env=env, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -205,6 +224,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sampler", default="pk", choices=("pk", "sgs"),
                         help="pk: fixed P×K batches; sgs: FineTrack's default, batch sizes vary up to P×K")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
+                        help="train.precision (auto: bf16 where the device computes it natively)")
     parser.add_argument("--before", metavar="DIR", help="also time the `trackers` of an older checkout (a folder "
                         "holding trackers/), each in its own process, interleaved with this one")
     parser.add_argument("--rates-only", action="store_true", help=argparse.SUPPRESS)
@@ -219,16 +240,17 @@ def main() -> None:
     mc = model_config(args.model, args.paper)
     batch = args.p * args.k
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
-    mixed = "mixed_precision" in inspect.signature(train).parameters
+    precision = resolved_precision(args.precision, device)
     print(f"device={name}  torch={torch.__version__}  model={args.model} {mc.layout} w{mc.width} "
           f"{mc.input_size[0]}x{mc.input_size[1]}  batch={batch}  sampler={args.sampler}  epochs={args.epochs}  "
-          f"train() has mixed_precision: {mixed}")
+          f"precision={args.precision} ({precision})")
 
-    bound = None
+    bound, bf16_bound = None, None
     if device.type == "cpu":
         from reid_throughput import conv3x3_gflops, matmul_gflops
 
         bound = (conv3x3_gflops(128), matmul_gflops())
+        bf16_bound = conv3x3_gflops(128, dtype=torch.bfloat16) if precision == "bf16" else None
     if args.before:
         runs: dict[str, dict[str, float]] = {}
         for _ in range(args.repeats):  # alternate the two checkouts so load hits both alike
@@ -241,6 +263,8 @@ def main() -> None:
         from reid_throughput import conv3x3_gflops, matmul_gflops
 
         bound = (max(bound[0], conv3x3_gflops(128)), max(bound[1], matmul_gflops()))
+        if bf16_bound is not None:
+            bf16_bound = max(bf16_bound, conv3x3_gflops(128, dtype=torch.bfloat16))
     flops = train_flops_per_crop(args)
     for label, r in runs.items():
         line = (f"{label:6s} bare step {r['bare']:8.1f} crops/s   train() loop {r['loop']:8.1f} crops/s "
@@ -249,10 +273,14 @@ def main() -> None:
             conv, mm = bound
             line += (f"   {r['bare'] * flops / 1e9:.1f} / {r['loop'] * flops / 1e9:.1f} GFLOP/s (bare/loop): "
                      f"{r['bare'] * flops / 1e9 / conv:.2f} / {r['loop'] * flops / 1e9 / conv:.2f} of the conv bound")
+            if bf16_bound is not None:
+                line += f" ({r['loop'] * flops / 1e9 / bf16_bound:.2f} of its bf16 bound, loop)"
         print(line)
     if bound is not None:
-        print(f"bound: conv3x3 128ch {bound[0]:.1f} GFLOP/s, matmul {bound[1]:.1f} GFLOP/s (best of before and after "
-              f"the models); {flops / 1e9:.3f} GFLOP per crop forward + backward (the method's, heads counted apart)")
+        bf16 = f", in bf16 {bf16_bound:.1f} GFLOP/s" if bf16_bound is not None else ""
+        print(f"bound: conv3x3 128ch {bound[0]:.1f} GFLOP/s{bf16}, matmul {bound[1]:.1f} GFLOP/s (best of before and "
+              f"after the models); {flops / 1e9:.3f} GFLOP per crop forward + backward (the method's, heads counted "
+              f"apart)")
     if "before" in runs:
         print(f"now / before: bare {runs['now']['bare'] / runs['before']['bare']:.2f}x, "
               f"loop {runs['now']['loop'] / runs['before']['loop']:.2f}x")

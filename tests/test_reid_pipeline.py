@@ -7,14 +7,16 @@ import pytest
 import torch
 
 from bench.core.cache import ArrayCache
-from bench.core.config import load_config
+from bench.core.config import apply_overrides, load_config
 from bench.appearance.crops import crop_boxes
 from bench.detect.sources import PublicSource, load_detections
 from bench.appearance.embeddings import load_embeddings
 from bench.core.errors import BenchError
 from bench.appearance.checkpoints import checkpoint_path, ensure_checkpoint, load_checkpoint, train_checkpoint
 from bench.data.suites import load_suite
+from bench.present.report import _precision_note
 from trackers.reid.metrics import retrieval_metrics
+from trackers.reid.train import training_precision
 
 TINY = ["synth.frames=30", "synth.num_train=1", "synth.num_val=1", "synth.people=8", "run.jobs=1",
         "reid.deepsort.model.width=0.125", "reid.deepsort.model.input_size=[32, 16]",
@@ -70,6 +72,23 @@ def test_training_is_deterministic_and_checkpoint_has_metrics(tiny):
     assert 0 <= payload1["metrics"]["mAP"] <= 1 and payload1["metrics"]["queries"] > 0
     assert payload1["model_config"]["name"] == "global" and payload1["num_classes"] >= 4
     assert ensure_checkpoint(cfg, "deepsort", suite, 0, "cpu") == second.path  # cached: not retrained
+
+
+@pytest.mark.parametrize("setting", ["fp32", "bf16", "auto"])
+def test_checkpoint_records_the_precision_it_trained_in(tiny, setting):
+    """train.precision as resolved on this machine is in the checkpoint (so in a run's manifest) and the report's
+    model line; bf16 and fp32 are different models (the setting is part of the cache key)."""
+    cfg, suite = tiny
+    chosen = apply_overrides(cfg, [f"reid.deepsort.train.precision={setting}"])
+    out = train_checkpoint(chosen, "deepsort", suite, seed=0, device="cpu")
+    _, meta = load_checkpoint(out.path, "cpu")  # what a run's manifest records under `reid`
+    expected = training_precision(setting, "cpu")
+    assert meta["precision"] == expected and meta["train_config"]["precision"] == setting
+    assert (_precision_note(meta) == " in bf16 mixed precision") == (expected == "bf16")
+    others = {s for s in ("fp32", "bf16") if s != setting}
+    for other in others:
+        changed = apply_overrides(cfg, [f"reid.deepsort.train.precision={other}"])
+        assert checkpoint_path(changed, changed.reid.deepsort, suite, 0) != out.path
 
 
 def test_embedding_cache_hits_and_invalidates_on_checkpoint_change(tiny):

@@ -21,7 +21,7 @@ from trackers.reid.losses import batch_hard_triplet_loss
 from trackers.reid.configs import ModelConfig, TrainConfig
 from trackers.reid.preprocess import normalise
 from trackers.reid.samplers import PKSampler
-from trackers.reid.train import apply_augmentation, draw_augmentation, lr_factor, train
+from trackers.reid.train import apply_augmentation, draw_augmentation, lr_factor, train, training_precision
 
 TINY = {"width": 0.125, "input_size": (32, 16)}
 
@@ -91,7 +91,7 @@ def _data(n_ids: int = 6, per_id: int = 4):
 def test_cpu_training_is_bit_identical_to_the_reference_loop(name):
     crops, labels = _data()
     mc = ModelConfig.for_name(name, **TINY, **({"k": 2} if name == "finetrack" else {}))
-    cfg = TrainConfig(epochs=2, p=3, k=2, warmup_epochs=0.5)
+    cfg = TrainConfig(epochs=2, p=3, k=2, warmup_epochs=0.5, precision="fp32")
     results = []
     for loop in (train, reference_train):
         torch.manual_seed(1)
@@ -106,20 +106,39 @@ def test_cpu_training_is_bit_identical_to_the_reference_loop(name):
     assert not torch.equal(s1["backbone.stem.0.weight"], mc.build(6).state_dict()["backbone.stem.0.weight"])
 
 
-def test_mixed_precision_path_trains_and_restores_layout():
-    """The CUDA recipe (bf16 autocast + channels_last) run on the CPU: finite losses, weights move, NCHW after."""
+def test_bf16_precision_trains_and_restores_layout():
+    """`train.precision = "bf16"` (CUDA's recipe, and the CPU's where it computes bf16) run on this CPU: finite
+    losses, weights move, and differ from fp32 training's (the setting takes effect); NCHW afterwards."""
     crops, labels = _data()
     mc = ModelConfig.for_name("finetrack", **TINY, k=2)
-    torch.manual_seed(1)
-    model = mc.build(6)
-    steps: list[dict[str, float]] = []
-    cfg = TrainConfig(epochs=1, p=3, k=2)
-    history = train(model, crops, labels, cfg, 1, PKSampler(labels, 3, 2, seed=1, batches_per_epoch=2), mc.make_loss(cfg),
-                    on_step=lambda it, total, losses: steps.append(losses), mixed_precision=True)
-    assert len(steps) == 2 and all(isinstance(v, float) for v in steps[0].values())
-    assert np.isfinite(history[0]["loss"])
-    conv = model.backbone.stem[0].weight
-    assert conv.is_contiguous() and not model.training
+    states = {}
+    for precision in ("bf16", "fp32"):
+        torch.manual_seed(1)
+        model = mc.build(6)
+        steps: list[dict[str, float]] = []
+        cfg = TrainConfig(epochs=1, p=3, k=2, precision=precision)
+        history = train(model, crops, labels, cfg, 1, PKSampler(labels, 3, 2, seed=1, batches_per_epoch=2),
+                        mc.make_loss(cfg), on_step=lambda it, total, losses: steps.append(losses))
+        assert len(steps) == 2 and all(isinstance(v, float) for v in steps[0].values())
+        assert np.isfinite(history[0]["loss"])
+        conv = model.backbone.stem[0].weight
+        assert conv.is_contiguous() and not model.training
+        states[precision] = model.state_dict()
+    assert not torch.equal(states["bf16"]["backbone.stem.0.weight"], states["fp32"]["backbone.stem.0.weight"])
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_is_bf16_only_where_the_device_computes_it(native, monkeypatch):
+    """auto: bf16 on CUDA always, on the CPU only with bf16 arithmetic (emulated bf16 is slower than fp32);
+    an explicit setting is taken as given, and anything else is refused."""
+    import trackers.reid.train as train_module
+
+    monkeypatch.setattr(train_module, "cpu_computes_bf16", lambda: native)
+    assert training_precision("auto", "cpu") == ("bf16" if native else "fp32")
+    assert training_precision("auto", "cuda") == "bf16"
+    assert training_precision("fp32", "cuda") == "fp32" and training_precision("bf16", "cpu") == "bf16"
+    with pytest.raises(ValueError, match="precision"):
+        training_precision("fp16", "cpu")
 
 
 def test_same_size_merge_skips_the_resize_exactly():

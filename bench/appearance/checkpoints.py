@@ -44,7 +44,7 @@ from trackers.reid.early_stop import PlateauStop, epoch_end_hook, holdout_split
 from trackers.reid.registry import MODEL_REGISTRY
 from trackers.reid.resnet import ResNet, load_torchvision_weights
 from trackers.reid.samplers import PKSampler, RandomBatchSampler, SGSSampler
-from trackers.reid.train import train
+from trackers.reid.train import train, training_precision
 
 def pretrained_path(cfg: Config, section: ReIDModelSection) -> Path | None:
     """The resolved `model.pretrained` file (None when unset); a missing file is an error."""
@@ -227,7 +227,9 @@ def train_checkpoint(
         held_set = held
         hook = epoch_end_hook(stop, lambda m: evaluate_retrieval(m, size, held_set, cfg, device)["mAP"],
                               tc.stop_every, tc.epochs)
-    description = f"training {mc.name} Re-ID ({len(data)} crops, {data.num_classes} ids, {tc.epochs} epochs)"
+    precision = training_precision(tc.precision, device)
+    description = (f"training {mc.name} Re-ID ({len(data)} crops, {data.num_classes} ids, {tc.epochs} epochs, "
+                   f"{precision})")
     with reporter.progress(description, total=tc.epochs * len(sampler)) as task:
         history = train(
             model,
@@ -257,6 +259,7 @@ def train_checkpoint(
         "num_classes": data.num_classes,
         "train_crops": len(data),
         "train_seconds": seconds,
+        "precision": precision,  # train.precision as resolved on this device (auto: bf16 where it is native)
         "history": history,
         "epochs_used": len(history),
         "stopped_early": len(history) < tc.epochs,
@@ -277,7 +280,7 @@ def train_checkpoint(
     stopped = (f" (early stop: {len(history)} of {tc.epochs} epochs, weights of epoch {stop.best_epoch})"
                if stop is not None else "")
     reporter.message(
-        f"Re-ID {mc.name}: trained in {seconds:.0f} s{stopped} on {len(data)} crops / {data.num_classes} ids; "
+        f"Re-ID {mc.name}: trained in {seconds:.0f} s ({precision}){stopped} on {len(data)} crops / {data.num_classes} ids; "
         f"val mAP {metrics['mAP']:.3f} rank-1 {metrics['rank1']:.3f} ({metrics['queries']} queries) → {path}"
     )
     return TrainOutcome(path, seconds, metrics, history)

@@ -178,6 +178,12 @@ def _breakdowns(doc: Doc, out_dir: Path, tables: dict[str, BreakdownTables], rea
 COMMON_MODEL_KEYS = {f.name for f in dataclasses.fields(ModelConfig)} | {"extra"}
 
 
+def _precision_note(reid: dict) -> str:
+    """Training in bf16 mixed precision (`train.precision`) changes the weights, so it is said; checkpoints
+    written before the setting existed trained in bf16 on CUDA only."""
+    return " in bf16 mixed precision" if reid.get("precision") == "bf16" else ""
+
+
 def _early_stop_note(reid: dict) -> str:
     """How many epochs an early-stopped training ran and whose weights it kept ("" without early stopping, and for
     checkpoints written before it existed)."""
@@ -283,8 +289,9 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False, prima
     if suite.benchmark_reason:
         head += f" Protocol: {suite.benchmark_reason}."
     if cuda:
-        head += (" On CUDA the Re-ID models train and embed in bf16 mixed precision, so the appearance trackers' "
-                 "numbers differ from a CPU run's: compare runs made on one kind of device.")
+        head += (" On CUDA the Re-ID models embed in bf16 mixed precision (and train in it unless "
+                 "`train.precision = \"fp32\"`), so the appearance trackers' numbers differ from a CPU run's: compare "
+                 "runs made on one kind of device.")
     doc.text(f"# bench report: {suite.name} ({suite.benchmark} protocol)", head)
     for tracker, reid in manifest.reid.items():
         m, mc = reid.get("metrics", {}), reid["model_config"]
@@ -294,7 +301,7 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False, prima
             f"{tracker} Re-ID model `{mc['name']}` ({mc['layout']} ×{mc['width']}, input "
             f"{mc['input_size']}{', ' + str(own) if own else ''}), trained on "
             f"{reid.get('train_crops', '?')} crops in {reid.get('train_seconds', float('nan')):.0f} s"
-            f"{_early_stop_note(reid)}: val mAP "
+            f"{_precision_note(reid)}{_early_stop_note(reid)}: val mAP "
             f"{100 * m.get('mAP', float('nan')):.1f}, rank-1 {100 * m.get('rank1', float('nan')):.1f} "
             f"(checkpoint `{Path(reid['path']).name}`)."
         )

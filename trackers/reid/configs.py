@@ -19,6 +19,7 @@ from trackers.reid.registry import MODEL_REGISTRY, model_entry, register_model
 LAYOUTS = ("resnet18", "resnet34", "resnet50")  # the block layouts of trackers.reid.resnet.LAYOUTS
 POOLINGS = ("avg", "gem")
 SCHEDULES = ("cosine", "step")
+PRECISIONS = ("auto", "fp32", "bf16")
 PART_MODES = ("mpmg", "stripes", "none")
 PART_WEIGHT_PER_K = 0.5  # FineTrack's α = 0.5·K
 LOSS = {"loss": True}  # field metadata: a loss weight of the model's registered loss, not a constructor argument
@@ -56,6 +57,10 @@ class TrainConfig:
     stop_patience: int = field(default=2, metadata={"range": "[1, inf)"})  # evaluations without an improvement
     stop_min_delta: float = field(default=0.005, metadata={"range": "[0, 1]"})  # mAP gain that counts as one
     stop_every: int = field(default=1, metadata={"range": "[1, inf)"})  # evaluate every n-th epoch (and the last)
+    # bf16: autocast (convs and matmuls in bf16, losses and weights in fp32); auto: bf16 where the device computes
+    # bf16 itself (CUDA, a CPU with AVX512-BF16 or AMX), fp32 elsewhere (emulated bf16 is slower than fp32). The
+    # precision used is recorded with the checkpoint (`trackers.reid.train.training_precision`)
+    precision: str = field(default="auto", metadata={"choices": PRECISIONS})
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

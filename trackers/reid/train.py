@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import Sampler
 
-from trackers.reid.configs import SCHEDULES, TrainConfig
+from trackers.reid.configs import PRECISIONS, SCHEDULES, TrainConfig
 from trackers.reid.preprocess import normalise
 
 
@@ -77,6 +77,25 @@ def _to_device(t: Tensor, device: torch.device) -> Tensor:
     return t.to(device)
 
 
+def cpu_computes_bf16() -> bool:
+    """Whether this CPU has bf16 arithmetic (AVX512-BF16 or AMX). There oneDNN runs bf16 convolutions natively
+    (training ~1.3-1.4x the fp32 rate on a 2-core Zen 4, benchmarks/train_throughput.py); elsewhere it emulates
+    them, slower than fp32."""
+    return any(getattr(torch.cpu, probe, lambda: False)() for probe in ("_is_avx512_bf16_supported",
+                                                                        "_is_amx_tile_supported"))
+
+
+def training_precision(setting: str, device: str | torch.device) -> str:
+    """`train.precision` resolved for `device`: "auto" is "bf16" where the device computes bf16 itself (CUDA, a
+    CPU with AVX512-BF16 or AMX) and "fp32" elsewhere; "fp32" and "bf16" are taken as given."""
+    if setting not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {setting!r}")
+    if setting != "auto":
+        return setting
+    kind = torch.device(device).type
+    return "bf16" if kind == "cuda" or (kind == "cpu" and cpu_computes_bf16()) else "fp32"
+
+
 def _float_outputs(out: Tensor | dict[str, Tensor]) -> Tensor | dict[str, Tensor]:
     """bf16 autocast outputs → float32 so the losses (distances, softmax) run in full precision."""
     return {k: v.float() for k, v in out.items()} if isinstance(out, dict) else out.float()
@@ -92,7 +111,6 @@ def train(
     loss_fn: nn.Module,
     device: str = "cpu",
     on_step: Callable[[int, int, dict[str, float]], None] | None = None,
-    mixed_precision: bool | None = None,
     on_epoch_end: Callable[[int, nn.Module], bool] | None = None,
 ) -> list[dict[str, float]]:
     """Train `model` in place on uint8 `crops` (N, 3, h, w) with integer `labels` (N,) in 0..C-1.
@@ -107,15 +125,15 @@ def train(
     schedule stays the one over `cfg.epochs` either way. The model is put back in train mode after the hook, which
     may evaluate it.
 
-    On CUDA the crops are uploaded once (`place_crops`), augmented batched on the device, and `mixed_precision`
-    (default: on for CUDA only) runs the model under bf16 autocast in channels_last with a fused AdamW. On the CPU
-    (fp32, mixed_precision off, weights in channels_last) the weights and losses are bit-identical to the
-    per-sample reference loop.
+    On CUDA the crops are uploaded once (`place_crops`), augmented batched on the device, and AdamW is fused.
+    `cfg.precision` (`training_precision`: bf16 on CUDA and on CPUs with bf16 arithmetic by default) picks bf16
+    autocast, the losses computed in fp32. The model trains in channels_last. On the CPU in fp32 the weights and
+    losses are bit-identical to the per-sample reference loop.
     """
     if cfg.schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {cfg.schedule!r}")
     dev = torch.device(device)
-    mixed = dev.type == "cuda" if mixed_precision is None else mixed_precision
+    mixed = training_precision(cfg.precision, dev) == "bf16"
     live = dev.type == "cpu"  # reading a loss is free on the CPU; on a GPU it would stall the queue every step
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
