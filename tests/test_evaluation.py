@@ -11,6 +11,7 @@ import pytest
 
 import bench.evaluate.score as ev
 from bench.core.errors import BenchError
+from bench.core.forked import can_fork
 from bench.evaluate.score import evaluate, result_to_json
 from bench.data.mot_io import SeqInfo, write_gt, write_results, write_seqinfo
 from bench.data.benchmarks import detect_benchmark
@@ -578,7 +579,7 @@ def test_cli_eval_interrupted_while_workers_score_exits_130_and_leaves_no_worker
     assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
 
 
-@pytest.mark.skipif(not ev._can_fork(), reason="without fork the sequences are scored in this process")
+@pytest.mark.skipif(not can_fork(), reason="without fork the sequences are scored in this process")
 def test_worker_killed_from_outside_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A scoring worker SIGKILLed (as the OOM killer does) is a BenchError naming the folder, not a traceback
     about a broken process pool; no worker is left behind."""

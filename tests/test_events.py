@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bench.analysis.event_diff import diff_counts, paired_diff, top_events
+from bench.core.forked import can_fork
 from bench.data.mot_io import SeqInfo, write_gt, write_results, write_seqinfo
 from bench.evaluate import events as ev
 from bench.evaluate import trackeval_adapter
@@ -218,6 +219,40 @@ def test_report_has_the_errors_section_and_bounded_pictures(tiny_run) -> None:
     with Image.open(strips[0]) as im:  # 2 tracker rows of crops, up to 8 frames
         assert im.format == "PNG" and 300 < im.height < 400 and im.width <= 118 + 8 * 141
     assert (run_dir / "report.html").is_file()
+
+
+@pytest.mark.skipif(not can_fork(), reason="without fork the pictures are drawn in this process")
+def test_pictures_drawn_in_forked_workers_are_the_serial_ones(tiny_run, monkeypatch) -> None:
+    """Strips and barcodes drawn in forked workers (batches of 2 here) equal the one-process drawing byte for byte,
+    and a size budget that runs out inside a batch keeps exactly the strips the serial loop keeps."""
+    from bench.core.record import load_manifest
+    from bench.present import errors_section as es
+
+    _, _, run_dir = tiny_run
+    suite = load_manifest(run_dir).suite
+    events = es.load_events(run_dir, ["iou", "bytetrack"], suite)
+    forked: list[int] = []
+    real_map = es.forked_map
+    monkeypatch.setattr(es, "forked_map", lambda fn, items, jobs: forked.append(len(items)) or real_map(fn, items, jobs))
+
+    def draw(batch: int, budget: int = es.STRIP_BYTES, sub: str = "") -> tuple[es.PairErrors, dict[str, bytes]]:
+        monkeypatch.setattr(es, "PICTURE_BATCH", batch)
+        pe = es.analyse_pair(run_dir, events, "iou", "bytetrack", suite, 3, subfolder=sub, budget=budget)
+        folder = run_dir / pe.folder
+        return pe, {p.name: p.read_bytes() for p in sorted(folder.glob("*.png"))}
+
+    serial, serial_files = draw(10_000, sub="serial")
+    assert not forked and len(serial.strips) >= 3 and serial_files
+    parallel, parallel_files = draw(2, sub="forked")
+    assert forked and parallel_files == serial_files and parallel.strips.keys() == serial.strips.keys()
+    sizes = [p.stat().st_size for p in serial.strips.values()]  # in drawing order
+    for kept, budget in ((1, sizes[0]), (2, sizes[0] + 1)):  # spent by the 1st strip of a batch of 2, or the 2nd
+        kept_serial, files_serial = draw(10_000, budget, sub=f"budget-{kept}-serial")
+        kept_forked, files_forked = draw(2, budget, sub=f"budget-{kept}-forked")
+        assert len(kept_serial.strips) == kept and kept_serial.over_budget == len(sizes) - kept
+        assert (kept_forked.strips.keys(), kept_forked.over_budget) == (kept_serial.strips.keys(),
+                                                                         kept_serial.over_budget)
+        assert files_forked == files_serial  # the strip drawn past the budget is not left behind
 
 
 def test_inspect_prints_the_diff_and_draws_one_sequence(tiny_run) -> None:

@@ -10,10 +10,7 @@ the cross-check's one-line summary is `crosscheck.summary_line`, printed by the 
 from __future__ import annotations
 
 import math
-import multiprocessing as mp
 import os
-import signal
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +21,7 @@ import pandas as pd
 
 from bench.evaluate import crosscheck, events, trackeval_adapter
 from bench.core.errors import BenchError
+from bench.core.forked import can_fork, forked_map
 from bench.evaluate.inputs import EvalInputs, load_inputs
 from bench.core.progress import Reporter, SilentReporter
 from bench.evaluate.trackeval_adapter import COUNT_COLUMNS, RATE_COLUMNS
@@ -70,28 +68,6 @@ def score_sequence(inputs: EvalInputs, seq: str, parts: tuple[str, ...] = PARTS)
     return out
 
 
-_FORKED_INPUTS: EvalInputs | None = None  # what forked workers score (set only while _score_all's pool runs)
-
-
-def _score_forked(task: tuple[str, tuple[str, ...]]) -> dict[str, dict]:
-    seq, parts = task
-    assert _FORKED_INPUTS is not None, "only called in a worker forked by _score_all"
-    return score_sequence(_FORKED_INPUTS, seq, parts)
-
-
-def _worker_ignores_signals() -> None:
-    """Ctrl-C in a terminal signals the whole process group. Workers leave it to the parent, which kills them
-    and reports; otherwise an idle worker would print a KeyboardInterrupt traceback, and a worker dying first
-    could reach the parent as a broken pool instead of an interruption."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-
-def _can_fork() -> bool:
-    """Forked workers need fork (not on Windows) and a parent allowed to have children (not a daemon process)."""
-    return "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
-
-
 def _score_all(inputs: EvalInputs, jobs: int | None, with_events: bool = False) -> dict[str, dict[str, dict]]:
     """{seq: {part: result}}. In parallel: one task per sequence, or per sequence and part when there are cores
     for that (each part then preprocesses on its own, which costs less than waiting for the other). Error events
@@ -100,30 +76,15 @@ def _score_all(inputs: EvalInputs, jobs: int | None, with_events: bool = False) 
     boxes = sum(len(inputs.gts[s].rows) + len(inputs.results[s].rows) for s in inputs.seqs)
     if jobs is None:  # one process per core for large inputs (the numbers do not depend on it: tested)
         jobs = (os.cpu_count() or 1) if boxes >= PARALLEL_MIN_BOXES else 1
-    if jobs <= 1 or not _can_fork():
+    if jobs <= 1 or not can_fork():
         return {s: score_sequence(inputs, s, PARTS + extra) for s in inputs.seqs}
     split = jobs >= len(PARTS) * len(inputs.seqs)
     tasks = [(s, ((p,) + (extra if p == "trackeval" else ())) if split else PARTS + extra)
              for s in inputs.seqs for p in (PARTS if split else PARTS[:1])]
-    # Forked workers start with this process's imports and inputs in place (copy-on-write): no interpreter to
-    # start, nothing to re-import or to pickle on the way in; only the small per-sequence results come back. They
-    # run numpy, TrackEval and motmetrics only, so the parent's other threads (torch, Rich, Dask) are never used
-    # in them. A spawned pool (joblib/loky) paid ~0.8 s a worker in imports, which `bench eval` could not win back.
-    global _FORKED_INPUTS
-    _FORKED_INPUTS = inputs
+    # Forked workers (bench.core.forked) start with the inputs in place; only the small per-sequence results come
+    # back. They run numpy, TrackEval and motmetrics only.
     crosscheck.warm_up()  # motmetrics imported and its metrics registered once, here, not in every worker
-    others = set(mp.active_children())
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=mp.get_context("fork"),
-                               initializer=_worker_ignores_signals)
-    try:
-        done = list(pool.map(_score_forked, tasks))
-    except BaseException:  # Ctrl-C/SIGTERM (or an error): the workers' results are not wanted any more
-        for worker in set(mp.active_children()) - others:
-            worker.kill()
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        _FORKED_INPUTS = None
+    done = forked_map(lambda task: score_sequence(inputs, *task), tasks, jobs)
     out: dict[str, dict[str, dict]] = {s: {} for s in inputs.seqs}
     for (s, _), result in zip(tasks, done):
         out[s].update(result)

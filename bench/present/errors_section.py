@@ -9,8 +9,11 @@ computed here for runs made before it existed), `errors/<A>-vs-<B>/diff.csv` (th
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,6 +21,7 @@ import pandas as pd
 
 from bench.analysis import event_diff
 from bench.core import record
+from bench.core.forked import can_fork, forked_map
 from bench.core.fsutil import atomic_path
 from bench.core.record import Manifest, SuiteRecord
 from bench.data.mot_fast import gt_path
@@ -25,6 +29,10 @@ from bench.evaluate import events as ev
 from bench.evaluate.inputs import load_inputs
 
 FOLDER = "errors"
+# Pictures are drawn in forked workers, one per core, when there are at least this many: a strip takes ~0.3 s and a
+# barcode ~0.6 s on one core (matplotlib), forking costs ~0.05 s. Strips go in batches of this size, so that past the
+# size budget at most a batch is drawn for nothing.
+PICTURE_BATCH = 8
 STRIP_BYTES = 12_000_000  # all strips of one report together (then ~1 MB of barcodes for 10 sequences x 3 pairs)
 
 
@@ -87,6 +95,15 @@ def pairs(trackers: list[str]) -> list[tuple[str, str]]:
     return [(a, b) for i, b in enumerate(trackers) for a in trackers[i + 1:]]
 
 
+def draw_pictures(tasks: list[Callable[[], Path]]) -> list[Path]:
+    """Each task's picture file, in order: in forked workers when there are PICTURE_BATCH or more (the files are
+    the same either way: each task is a plain function of its inputs)."""
+    jobs = min(os.cpu_count() or 1, len(tasks))
+    if len(tasks) < PICTURE_BATCH or jobs <= 1 or not can_fork():
+        return [task() for task in tasks]
+    return forked_map(lambda task: task(), tasks, jobs)
+
+
 def analyse_pair(run_dir: Path, events: pd.DataFrame, a: str, b: str, suite: SuiteRecord, top_n: int,
                  seqs: list[str] | None = None, pictures: bool = True, subfolder: str = "",
                  assigned: dict[tuple[str, str], pd.DataFrame] | None = None,
@@ -124,21 +141,31 @@ def analyse_pair(run_dir: Path, events: pd.DataFrame, a: str, b: str, suite: Sui
             assigned[t, s] = ev.assignments(results[t], root, s, suite.benchmark)
         return assigned[t, s]
 
+    strips = []  # (diff row, drawing task), in the order the size budget is spent on them
     for i, e in top.iterrows():
         imgs = images.get(e["seq"])
         if imgs is None:
-            continue
-        if budget <= 0:
-            out.over_budget += 1
             continue
         if e["seq"] not in rows_cache:
             rows_cache[e["seq"]] = pics.sequence_rows(root, e["seq"], results, benchmark)
         gt, res = rows_cache[e["seq"]]
         name = f"strip-{e['status']}-{safe_name(e['seq'])}-gt{int(e['gt_id'])}-f{int(e['frame'])}.png"
-        out.strips[int(i)] = pics.draw_strip(e, a, b, imgs, gt, res, folder / name,
-                                             {t: matches(t, e["seq"]) for t in (a, b)})
-        out.strip_bytes += out.strips[int(i)].stat().st_size
-        budget -= out.strips[int(i)].stat().st_size
+        strips.append((int(i), partial(pics.draw_strip, e, a, b, imgs, gt, res, folder / name,
+                                       {t: matches(t, e["seq"]) for t in (a, b)})))
+    for start in range(0, len(strips), PICTURE_BATCH):  # in batches: past the budget, nothing more is drawn
+        if budget <= 0:
+            out.over_budget += len(strips) - start
+            break
+        batch = strips[start:start + PICTURE_BATCH]
+        for (i, _), drawn in zip(batch, draw_pictures([task for _, task in batch])):
+            if budget <= 0:  # drawn beside the one that spent the budget: dropped, as if never drawn
+                drawn.unlink()
+                out.over_budget += 1
+                continue
+            out.strips[i] = drawn
+            out.strip_bytes += drawn.stat().st_size
+            budget -= drawn.stat().st_size
+    barcodes = []
     for s in seqs:
         assigns = {t: matches(t, s) for t in (a, b)}
         sw = {t: events[(events["tracker"] == t) & (events["seq"] == s) & (events["kind"] == "switch")]
@@ -147,7 +174,8 @@ def analyse_pair(run_dir: Path, events: pd.DataFrame, a: str, b: str, suite: Sui
             len(x) for x in assigns.values()) else 1
         if images[s] is not None:
             length = images[s].length
-        out.barcodes[s] = pics.draw_barcode(s, assigns, sw, length, folder / f"barcode-{safe_name(s)}.png")
+        barcodes.append(partial(pics.draw_barcode, s, assigns, sw, length, folder / f"barcode-{safe_name(s)}.png"))
+    out.barcodes = dict(zip(seqs, draw_pictures(barcodes)))
     return out
 
 
