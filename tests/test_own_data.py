@@ -13,6 +13,7 @@ from bench.core.config import load_config
 from bench.data.mot_io import read_gt
 from bench.data.suites import load_suite
 from tests.test_cli import bench
+from trackers.reid.train import computes_bf16
 
 TINY_REID = [
     f"reid.deepsort.{k}"
@@ -45,6 +46,10 @@ def test_mot20_layout_tree_trains_on_its_own_train_split_end_to_end(tmp_path):
     # `bench train` wrote the checkpoint that `bench run` then reused (same train split, config and seed) ...
     (ckpt_path,) = (cache / "reid").glob("global-*.pt")
     assert manifest["reid"]["deepsort"]["path"] == str(ckpt_path)
+    # what the run's embeddings were computed in (bf16 where the CPU computes it), and its model's training
+    native = "bf16" if computes_bf16("cpu") else "fp32"
+    assert (manifest["reid"]["deepsort"]["embedding_precision"], manifest["reid"]["deepsort"]["precision"]) == (
+        native, native)
     # ... trained on the tree's own train split: its identities (those visible enough), none of val's.
     ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
     assert 4 <= ckpt["num_classes"] <= train_ids

@@ -179,14 +179,28 @@ def test_sync_free_triplet_mean_matches_the_cpu_path(soft):
         assert ours.item() == pytest.approx(ref.item(), abs=1e-4)
 
 
-def test_embedder_default_on_cpu_is_fp32_and_mixed_is_close():
+@pytest.mark.parametrize("native", [True, False])
+def test_embedder_default_on_cpu_is_bf16_only_where_the_cpu_computes_it(native, monkeypatch):
+    import trackers.reid.train as train_module
+
+    monkeypatch.setattr(train_module, "cpu_computes_bf16", lambda: native)
+    model = ModelConfig(name="global", **TINY).build(0)
+    embedder = Embedder(model, "abc", TINY["input_size"], "cpu")
+    assert embedder.mixed_precision == native and embedder.precision == ("bf16" if native else "fp32")
+    assert (embedder.key().get("precision") == "bf16") == native
+    assert Embedder(model, "abc", TINY["input_size"], "cuda" if torch.cuda.is_available() else "meta").precision == (
+        "bf16" if torch.cuda.is_available() else "fp32")
+
+
+def test_embedder_fp32_on_cpu_is_exact_and_mixed_is_close():
     crops, _ = _data()
     torch.manual_seed(0)
     model = ModelConfig.for_name("finetrack", **TINY, k=2).build(0).eval()
     with torch.inference_mode():
         direct = model(normalise(crops)).numpy()
-    assert np.array_equal(Embedder(model, "", TINY["input_size"], "cpu", 64, fused=False).embed(crops), direct)
-    fused = Embedder(model, "", TINY["input_size"], "cpu", 64).embed(crops)  # BN folded, NHWC: rounding only
+    exact = Embedder(model, "", TINY["input_size"], "cpu", 64, mixed_precision=False, fused=False).embed(crops)
+    assert np.array_equal(exact, direct)
+    fused = Embedder(model, "", TINY["input_size"], "cpu", 64, mixed_precision=False).embed(crops)  # BN folded, NHWC
     assert fused.dtype == np.float32 and np.abs(fused - direct).max() < 1e-5
     mixed = Embedder(model, "", TINY["input_size"], "cpu", 7, mixed_precision=True).embed(crops)
     assert mixed.dtype == np.float32 and mixed.shape == direct.shape
@@ -241,9 +255,9 @@ def test_channels_last_resize_is_bit_identical_to_nchw(shape, size):
 
 def test_embedding_cache_key_separates_bf16_and_fused_from_fp32():
     model = ModelConfig(name="global", **TINY).build(0)
-    fp32 = Embedder(model, "abc", TINY["input_size"], "cpu", fused=False).key()
+    fp32 = Embedder(model, "abc", TINY["input_size"], "cpu", mixed_precision=False, fused=False).key()
     assert fp32 == {"checkpoint": "abc", "input_size": list(TINY["input_size"])}
-    fused = Embedder(model, "abc", TINY["input_size"], "cpu").key()
+    fused = Embedder(model, "abc", TINY["input_size"], "cpu", mixed_precision=False).key()
     assert fused == {**fp32, "inference": inference_fingerprint()}  # an edit of the rewrite re-embeds
     assert Embedder(model, "abc", TINY["input_size"], "cpu", mixed_precision=True).key() not in (fp32, fused)
 

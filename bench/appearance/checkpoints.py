@@ -131,12 +131,13 @@ def retrieval_queries(crops: CropSet, cfg: Config) -> np.ndarray:
 
 
 def evaluate_retrieval(
-    model: torch.nn.Module, input_size: tuple[int, int], val: CropSet, cfg: Config, device: str
+    model: torch.nn.Module, input_size: tuple[int, int], val: CropSet, cfg: Config, device: str, precision: str
 ) -> dict[str, float]:
-    """mAP / rank-1 on the val split's gt crops (queries: every `eval_query_stride`-th frame)."""
+    """mAP / rank-1 on the val split's gt crops (queries: every `eval_query_stride`-th frame), embedded in
+    `precision` ("fp32" or "bf16", as runs embed with the model)."""
     if len(val) == 0:
         return {"mAP": float("nan"), "rank1": float("nan"), "queries": 0}
-    embedder = Embedder(model, "", input_size, device, cfg.reid.embed_batch_size)
+    embedder = Embedder(model, "", input_size, device, cfg.reid.embed_batch_size, precision == "bf16")
     feats = embedder.embed(val.crops)
     queries = retrieval_queries(val, cfg)
     return retrieval_metrics(feats, val.ids, val.seqs, val.frames, queries, cfg.reid.eval_min_frame_gap)
@@ -221,13 +222,13 @@ def train_checkpoint(
     if pretrained is not None:
         load_pretrained(model, pretrained, f"reid.{tracker}.model.pretrained", reporter)
     sampler = make_sampler(data, tc, seed)
+    precision = training_precision(tc.precision, device)  # also the embedding's, for the val and held-out mAP
     stop, hook = None, None
     if held is not None:
         stop = PlateauStop(tc.stop_min_epochs, tc.stop_patience, tc.stop_min_delta)
         held_set = held
-        hook = epoch_end_hook(stop, lambda m: evaluate_retrieval(m, size, held_set, cfg, device)["mAP"],
+        hook = epoch_end_hook(stop, lambda m: evaluate_retrieval(m, size, held_set, cfg, device, precision)["mAP"],
                               tc.stop_every, tc.epochs)
-    precision = training_precision(tc.precision, device)
     description = (f"training {mc.name} Re-ID ({len(data)} crops, {data.num_classes} ids, {tc.epochs} epochs, "
                    f"{precision})")
     with reporter.progress(description, total=tc.epochs * len(sampler)) as task:
@@ -247,7 +248,7 @@ def train_checkpoint(
         stop.restore(model)
     seconds = time.perf_counter() - t0
     val = reused_gt_crops(suite.split("val"), size, tc.min_visibility, 1)
-    metrics = evaluate_retrieval(model, size, val, cfg, device)
+    metrics = evaluate_retrieval(model, size, val, cfg, device, precision)
     path = checkpoint_path(cfg, section, suite, seed)
     key = reid_key(cfg, section, suite, seed)
     payload = {
@@ -286,8 +287,10 @@ def train_checkpoint(
     return TrainOutcome(path, seconds, metrics, history)
 
 
-def load_checkpoint(path: Path, device: str, batch_size: int = 128) -> tuple[Embedder, dict[str, Any]]:
-    """An inference-only embedder from a checkpoint, plus its metadata (without the weights)."""
+def load_checkpoint(path: Path, device: str, batch_size: int = 128, precision: str = "auto"
+                    ) -> tuple[Embedder, dict[str, Any]]:
+    """An inference-only embedder from a checkpoint, plus its metadata (without the weights). `precision` is the
+    model's `train.precision` setting (auto: bf16 where the device computes it), the embedding's arithmetic."""
     if not path.is_file():
         raise BenchError("Re-ID checkpoint not found", path, hint="train one with `bench train` or drop --reid")
     payload = load_weights_only(path, "the Re-ID checkpoint")
@@ -301,7 +304,8 @@ def load_checkpoint(path: Path, device: str, batch_size: int = 128) -> tuple[Emb
     meta = {k: v for k, v in payload.items() if k != "state_dict"}
     meta["path"] = str(path)
     meta["sha256"] = sha256_file(path)
-    embedder = Embedder(model, meta["sha256"], tuple(mc.input_size), device, batch_size)
+    bf16 = training_precision(precision, device) == "bf16"
+    embedder = Embedder(model, meta["sha256"], tuple(mc.input_size), device, batch_size, bf16)
     return embedder, meta
 
 

@@ -186,7 +186,9 @@ def embed(plan: RunPlan, dets: RunDetections, checkpoints: dict[str, tuple[Path,
         from bench.appearance.embeddings import load_embeddings
 
         t0 = time.perf_counter()
-        embedder, meta[name] = load_checkpoint(path, plan.device, plan.cfg.reid.embed_batch_size)
+        precision = plan.cfg.reid.section(name).train.precision  # the model's arithmetic, in training and here
+        embedder, meta[name] = load_checkpoint(path, plan.device, plan.cfg.reid.embed_batch_size, precision)
+        meta[name]["embedding_precision"] = embedder.precision
         t1, hits = time.perf_counter(), 0
         features[name] = {}
         for seq in plan.all_seqs:

@@ -179,9 +179,10 @@ COMMON_MODEL_KEYS = {f.name for f in dataclasses.fields(ModelConfig)} | {"extra"
 
 
 def _precision_note(reid: dict) -> str:
-    """Training in bf16 mixed precision (`train.precision`) changes the weights, so it is said; checkpoints
-    written before the setting existed trained in bf16 on CUDA only."""
-    return " in bf16 mixed precision" if reid.get("precision") == "bf16" else ""
+    """Training in bf16 mixed precision (`train.precision`) changes the weights, embedding in it the features, so
+    both are said; checkpoints and runs written before they were recorded used bf16 on CUDA only."""
+    trained = " in bf16 mixed precision" if reid.get("precision") == "bf16" else ""
+    return trained + (" (embedded in bf16)" if reid.get("embedding_precision") == "bf16" else "")
 
 
 def _early_stop_note(reid: dict) -> str:

@@ -92,8 +92,13 @@ def training_precision(setting: str, device: str | torch.device) -> str:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {setting!r}")
     if setting != "auto":
         return setting
+    return "bf16" if computes_bf16(device) else "fp32"
+
+
+def computes_bf16(device: str | torch.device) -> bool:
+    """Whether `device` computes bf16 itself (CUDA, a CPU with AVX512-BF16 or AMX): where bf16 autocast pays."""
     kind = torch.device(device).type
-    return "bf16" if kind == "cuda" or (kind == "cpu" and cpu_computes_bf16()) else "fp32"
+    return kind == "cuda" or (kind == "cpu" and cpu_computes_bf16())
 
 
 def _float_outputs(out: Tensor | dict[str, Tensor]) -> Tensor | dict[str, Tensor]:
