@@ -367,6 +367,28 @@ def test_plots_fit_axes_to_data_and_mark_zero(tmp_path, monkeypatch):
     assert [t.get_text() for t in relink_ax.get_legend().get_texts()] == ["a", "b"]  # one line per tracker
 
 
+def test_a_cpu_run_with_bf16_models_says_so_in_text_and_captions(tmp_path):
+    """A CPU with bf16 arithmetic trains and embeds in bf16 by default: the report's text, the model's line and
+    the LaTeX captions say it; an fp32 model on the same CPU leaves them as they were."""
+    (tmp_path / "gt").mkdir()
+    for precision in ("bf16", "fp32"):
+        run = tmp_path / precision
+        _write_run(run, {"bytetrack": 0.50, "deepsort": 0.55}, tmp_path / "gt")
+        manifest = json.loads((run / "manifest.json").read_text())
+        manifest["reid"] = {"deepsort": {
+            "model_config": {"name": "global", "layout": "resnet18", "width": 0.25, "input_size": [128, 64]},
+            "train_crops": 100, "train_seconds": 40.0, "metrics": {"mAP": 0.5, "rank1": 0.7},
+            "path": "cache/reid/global-x-s0.pt", "train_config": {"precision": "auto"},
+            "precision": precision, "embedding_precision": precision}}
+        (run / "manifest.json").write_text(json.dumps(manifest))
+        write_report(run)
+        md, tex = (run / "report.md").read_text(), (run / "report.tex").read_text()
+        bf16 = precision == "bf16"
+        assert ("The Re-ID models of deepsort ran in bf16 mixed precision on this CPU" in md) == bf16
+        assert ("in bf16 mixed precision (embedded in bf16)" in md) == bf16
+        assert ("bf16 Re-ID" in tex) == bf16 and "CUDA" not in tex
+
+
 def test_a_cuda_run_says_its_numbers_are_not_comparable_with_cpu_runs(tmp_path):
     (tmp_path / "gt").mkdir()
     for device in ("cpu", "cuda"):

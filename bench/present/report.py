@@ -277,8 +277,13 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False, prima
     det = manifest.detection_source
     context = f"{suite.name} val, seed {manifest.seed}, {det} detections"
     cuda = manifest.device.startswith("cuda")
+    # Re-ID models that trained or embedded in bf16 on the CPU (train.precision auto, on a CPU that computes bf16)
+    cpu_bf16 = [] if cuda else [t for t, r in manifest.reid.items()
+                                if "bf16" in (r.get("precision"), r.get("embedding_precision"))]
     if cuda:  # table captions carry it too: a LaTeX table travels without the report's text
         context += ", CUDA (bf16 Re-ID)"
+    elif cpu_bf16:
+        context += ", bf16 Re-ID"
     doc = Doc()
     head = (
         f"Run `{manifest.run_id}` on suite `{suite.name}` ({len(suite.sequences)} val sequences, "
@@ -290,9 +295,13 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False, prima
     if suite.benchmark_reason:
         head += f" Protocol: {suite.benchmark_reason}."
     if cuda:
-        head += (" On CUDA the Re-ID models embed in bf16 mixed precision (and train in it unless "
-                 "`train.precision = \"fp32\"`), so the appearance trackers' numbers differ from a CPU run's: compare "
-                 "runs made on one kind of device.")
+        head += (" On CUDA the Re-ID models train and embed in bf16 mixed precision unless "
+                 "`train.precision = \"fp32\"` (each model's line below says which), so the appearance trackers' "
+                 "numbers differ from a CPU run's: compare runs made on one kind of device.")
+    elif cpu_bf16:
+        head += (f" The Re-ID models of {', '.join(cpu_bf16)} ran in bf16 mixed precision on this CPU, which computes "
+                 "bf16 (`train.precision`; each model's line below says which), so the appearance trackers' numbers "
+                 "differ from those of an fp32 CPU: compare runs made with one precision.")
     doc.text(f"# bench report: {suite.name} ({suite.benchmark} protocol)", head)
     for tracker, reid in manifest.reid.items():
         m, mc = reid.get("metrics", {}), reid["model_config"]
