@@ -399,7 +399,11 @@ class Exp(NanoExp):
 """
 
 
-def test_exp_file_sets_input_size_and_its_content_is_in_the_key(tmp_path: Path, seq: Sequence) -> None:
+def test_exp_file_sets_input_size_and_its_content_is_in_the_key(tmp_path: Path, seq: Sequence,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Also as a user whose Python writes bytecode (PYTHONDONTWRITEBYTECODE unset): the edit below keeps the file's
+    length and may keep its mtime second, which a cached .pyc took for an unchanged file."""
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
     exp_file = tmp_path / "nano_mot.py"
     exp_file.write_text(NANO_EXP_FILE.format(size=SIZE))
     source = nano(exp=str(exp_file), input_size=None)
@@ -409,6 +413,10 @@ def test_exp_file_sets_input_size_and_its_content_is_in_the_key(tmp_path: Path, 
     exp_file.write_text(NANO_EXP_FILE.format(size=(256, 320)))
     after = source.params()
     assert after["input_size"] == [256, 320] and after["exp_sha256"] != before["exp_sha256"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nano_mot.py"]  # no __pycache__/ beside the user's file
+    exp_file.write_text("class Exp(:\n")
+    with pytest.raises(BenchError, match="exp file is not valid Python"):
+        nano(exp=str(exp_file), input_size=None).params()
     with pytest.raises(BenchError, match="exp file not found"):
         nano(exp=str(tmp_path / "missing_exp.py")).params()
     with pytest.raises(BenchError, match="unknown YOLOX exp"):

@@ -255,14 +255,22 @@ def load_exp(exp: str) -> Any:
             raise BenchError(f"unknown YOLOX exp {exp!r}", hint=f"use one of {', '.join(EXP_NAMES)} or an exp file path")
         return yolox_exp.get_exp(exp_name=exp)
     module_name = "bench_yolox_exp_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
-    spec = importlib.util.spec_from_file_location(module_name, path)
+    # run from its source text, not imported by file: an import reads and writes __pycache__/ beside the user's file
+    # (outside results/ and the cache), and a .pyc keyed by the file's mtime in whole seconds and its size went on
+    # serving the old Exp after an edit of the same length within that second (exp_sha256 in the key had changed)
+    spec = importlib.util.spec_from_loader(module_name, loader=None, origin=str(path))
     module = importlib.util.module_from_spec(spec)
+    module.__file__ = str(path)
     sys.modules[module_name] = module
     try:
-        spec.loader.exec_module(module)
+        exec(compile(path.read_bytes(), str(path), "exec"), module.__dict__)
     except ImportError as e:
         del sys.modules[module_name]
         raise BenchError(f"the exp file does not import ({e})", path, hint=INSTALL_HINT) from None
+    except SyntaxError as e:
+        del sys.modules[module_name]
+        raise BenchError(f"the exp file is not valid Python (line {e.lineno}: {e.msg})", path,
+                         hint="give an exp file defining class Exp") from None
     if not hasattr(module, "Exp"):
         raise BenchError("the exp file defines no class Exp", path)
     return module.Exp()
