@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings, strategies as st
 
 from bench.core.cache import ArrayCache
 from bench.core.config import apply_overrides, load_config
@@ -58,6 +59,50 @@ def test_retrieval_metrics_hand_case():
     m2 = retrieval_metrics(feats2, np.array(["a", "a", "b"]), np.array(["s"] * 3), np.array([1, 50, 100]),
                            np.array([0]))
     assert m2["mAP"] == pytest.approx(0.5) and m2["rank1"] == 0.0
+
+
+def one_query_at_a_time(feats, ids, seqs, frames, query_idx, min_frame_gap):
+    """The metric as first written: one similarity row per query, a stable argsort of its whole gallery."""
+    feats = feats / np.linalg.norm(feats, axis=1, keepdims=True).clip(min=1e-12)
+    aps, top1 = [], []
+    for q in query_idx:
+        sims = feats @ feats[q]
+        same_id = ids == ids[q]
+        valid = ~(same_id & (seqs == seqs[q]) & (np.abs(frames - frames[q]) < min_frame_gap))
+        valid[q] = False
+        positives = same_id & valid
+        if not positives.any():
+            continue
+        hits = positives[valid][np.argsort(-sims[valid], kind="stable")]
+        ranks = np.flatnonzero(hits) + 1
+        aps.append(float(np.mean(np.arange(1, len(ranks) + 1) / ranks)))
+        top1.append(float(hits[0]))
+    return (float(np.mean(aps)), float(np.mean(top1)), len(aps)) if aps else (None, None, 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(2, 90), dims=st.integers(1, 6), n_ids=st.integers(1, 8), gap=st.integers(0, 30),
+       one_hot=st.booleans(), seed=st.integers(0, 2**31 - 1))
+def test_blocked_retrieval_metrics_equal_the_one_query_loop(n, dims, n_ids, gap, one_hot, seed):
+    """Ranking by bisection, ties sorted in full, queries in blocks: the same mAP / rank-1 / query count as ranking
+    each query's whole gallery. One-hot features make every similarity exactly 0 or 1 (ties everywhere, exact in
+    both), so those cases must agree to the bit; random features to rounding (a block is one matrix product)."""
+    rng = np.random.default_rng(seed)
+    feats = (np.eye(dims, dtype=np.float32)[rng.integers(0, dims, n)] if one_hot
+             else rng.normal(size=(n, dims)).astype(np.float32))
+    ids = np.array([f"s{i % 2}:{i}" for i in rng.integers(0, n_ids, n)])
+    seqs = np.array([s.split(":")[0] for s in ids])
+    frames = rng.integers(1, 60, n)
+    queries = np.flatnonzero(rng.random(n) < 0.5)
+    got = retrieval_metrics(feats, ids, seqs, frames, queries, gap)
+    want_map, want_rank1, want_queries = one_query_at_a_time(feats, ids, seqs, frames, queries, gap)
+    assert got["queries"] == want_queries
+    if want_queries == 0:
+        assert np.isnan(got["mAP"]) and np.isnan(got["rank1"])
+    elif one_hot:
+        assert (got["mAP"], got["rank1"]) == (want_map, want_rank1)
+    else:
+        assert got["mAP"] == pytest.approx(want_map, abs=1e-9) and got["rank1"] == want_rank1
 
 
 def test_training_is_deterministic_and_checkpoint_has_metrics(tiny):
