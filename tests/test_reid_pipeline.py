@@ -159,6 +159,32 @@ def test_embedding_cache_hits_and_invalidates_on_checkpoint_change(tiny):
     assert not hit
 
 
+def test_models_of_a_run_share_a_sequences_crops_and_get_the_same_features(tiny, monkeypatch):
+    """Two models of one input size cut a sequence's detection crops once (SharedCrops), and each gets exactly the
+    features it gets alone; a model of another input size cuts its own."""
+    import bench.appearance.embeddings as embeddings
+    from bench.appearance.embeddings import SharedCrops
+
+    cfg, suite = tiny
+    seq = suite.split("val")[0]
+    cache = ArrayCache(cfg.cache_dir)
+    frames, _ = load_detections(PublicSource(), seq, cache)
+    det_key = {"source": "public", "params": PublicSource().params()}
+    embedders = [load_checkpoint(ensure_checkpoint(cfg, "deepsort", suite, s, "cpu"), "cpu")[0] for s in (0, 1)]
+    alone = [np.concatenate(load_embeddings(e, seq, frames, det_key, ArrayCache(cfg.cache_dir / f"alone{i}"))[0])
+             for i, e in enumerate(embedders)]
+    cut = []
+    real = embeddings.sequence_crops
+    monkeypatch.setattr(embeddings, "sequence_crops", lambda *a: cut.append(a[2]) or real(*a))
+    crops = SharedCrops(seq, frames)
+    shared = [np.concatenate(load_embeddings(e, seq, frames, det_key, ArrayCache(cfg.cache_dir / f"shared{i}"),
+                                             crops)[0]) for i, e in enumerate(embedders)]
+    assert len(cut) == 1 and all(np.array_equal(a, b) for a, b in zip(alone, shared))
+    assert not np.array_equal(shared[0], shared[1])  # two models, two sets of features
+    size = tuple(embedders[0].input_size)
+    assert crops((size[0] // 2, size[1] // 2)).shape[-2:] == (size[0] // 2, size[1] // 2) and len(cut) == 2
+
+
 def test_bad_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(BenchError, match="not found"):
         load_checkpoint(tmp_path / "missing.pt", "cpu")

@@ -79,22 +79,41 @@ class Embedder:
             return np.zeros((0, getattr(self.model, "embedding_dim", 0)), dtype=np.float32)
         return torch.cat(outs).cpu().numpy().astype(np.float32)
 
-    def embed_sequence(self, seq: Sequence, frames: list[np.ndarray]) -> np.ndarray:
-        """Embeddings of all boxes of all frames, in frame order (rows of `np.concatenate(frames)`)."""
-        jobs = [(seq.image_path(f), dets[:, :4]) for f, dets in enumerate(frames, start=1) if len(dets)]
-        crops = crop_frames(jobs, self.input_size, (seq.info.width, seq.info.height))
-        all_crops = torch.cat(crops) if crops else torch.zeros((0, 3, *self.input_size), dtype=torch.uint8)
-        return self.embed(all_crops)
+
+
+def sequence_crops(seq: Sequence, frames: list[np.ndarray], input_size: tuple[int, int]) -> torch.Tensor:
+    """The crops of all boxes of all frames, in frame order (rows of `np.concatenate(frames)`)."""
+    jobs = [(seq.image_path(f), dets[:, :4]) for f, dets in enumerate(frames, start=1) if len(dets)]
+    crops = crop_frames(jobs, input_size, (seq.info.width, seq.info.height))
+    return torch.cat(crops) if crops else torch.zeros((0, 3, *input_size), dtype=torch.uint8)
+
+
+class SharedCrops:
+    """One sequence's detection crops, cut once per input size for every model that embeds them (a run's two
+    models at the same size: half the decoding and resizing, 5-6 s of a synth run), and only if one needs them."""
+
+    def __init__(self, seq: Sequence, frames: list[np.ndarray]) -> None:
+        self.seq, self.frames = seq, frames
+        self._by_size: dict[tuple[int, int], torch.Tensor] = {}
+
+    def __call__(self, input_size: tuple[int, int]) -> torch.Tensor:
+        size = (int(input_size[0]), int(input_size[1]))
+        if size not in self._by_size:
+            self._by_size[size] = sequence_crops(self.seq, self.frames, size)
+        return self._by_size[size]
 
 
 def load_embeddings(
-    embedder: Embedder, seq: Sequence, frames: list[np.ndarray], det_key: dict[str, Any], cache: ArrayCache
+    embedder: Embedder, seq: Sequence, frames: list[np.ndarray], det_key: dict[str, Any], cache: ArrayCache,
+    crops: SharedCrops | None = None,
 ) -> tuple[list[np.ndarray], bool]:
-    """Per-frame (n, D) embeddings aligned with `frames`, and whether the cache served them."""
+    """Per-frame (n, D) embeddings aligned with `frames`, and whether the cache served them; `crops`, when given,
+    are `frames`' crops shared with the other models of the run."""
     key = {"seq": seq.fingerprint(), "detections": det_key, "model": embedder.key()}
+    crops = crops or SharedCrops(seq, frames)
 
     def compute() -> pd.DataFrame:
-        emb = embedder.embed_sequence(seq, frames)
+        emb = embedder.embed(crops(embedder.input_size))
         df = pd.DataFrame(emb, columns=[f"e{i}" for i in range(emb.shape[1])])
         df.insert(0, "frame", np.repeat(np.arange(1, len(frames) + 1), [len(d) for d in frames]))
         return df

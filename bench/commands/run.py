@@ -180,26 +180,33 @@ class Embeddings:
 
 def embed(plan: RunPlan, dets: RunDetections, checkpoints: dict[str, tuple[Path, float]], cache: ArrayCache
           ) -> Embeddings:
-    features, meta, timing = {}, {}, {}
-    for name, (path, ckpt_seconds) in checkpoints.items():
-        from bench.appearance.checkpoints import load_checkpoint  # torch: only for a run with appearance trackers
-        from bench.appearance.embeddings import load_embeddings
+    """Each appearance tracker's features of every sequence; a sequence's crops are cut once for all models (the
+    first model that misses the cache pays for them in its embedding_seconds)."""
+    if not checkpoints:
+        return Embeddings({}, {}, {})
+    from bench.appearance.checkpoints import load_checkpoint  # torch: only for a run with appearance trackers
+    from bench.appearance.embeddings import SharedCrops, load_embeddings
 
+    embedders, meta, seconds, hits = {}, {}, {}, {}
+    for name, (path, ckpt_seconds) in checkpoints.items():
         t0 = time.perf_counter()
         precision = plan.cfg.reid.section(name).train.precision  # the model's arithmetic, in training and here
-        embedder, meta[name] = load_checkpoint(path, plan.device, plan.cfg.reid.embed_batch_size, precision)
-        meta[name]["embedding_precision"] = embedder.precision
-        t1, hits = time.perf_counter(), 0
-        features[name] = {}
-        for seq in plan.all_seqs:
-            features[name][seq.name], hit = load_embeddings(embedder, seq, dets.frames[seq.name], dets.source, cache)
-            hits += hit
-        timing[name] = {
-            "checkpoint_seconds": ckpt_seconds + t1 - t0,
-            "embedding_seconds": time.perf_counter() - t1,
-            "cache_hits": hits,
-            "crops": sum(len(d) for f in dets.frames.values() for d in f),
-        }
+        embedders[name], meta[name] = load_checkpoint(path, plan.device, plan.cfg.reid.embed_batch_size, precision)
+        meta[name]["embedding_precision"] = embedders[name].precision
+        seconds[name], hits[name] = ckpt_seconds + time.perf_counter() - t0, 0
+    features: dict[str, dict[str, list[np.ndarray]]] = {name: {} for name in embedders}
+    embedding_seconds = dict.fromkeys(embedders, 0.0)
+    for seq in plan.all_seqs:
+        crops = SharedCrops(seq, dets.frames[seq.name])
+        for name, embedder in embedders.items():
+            t1 = time.perf_counter()
+            features[name][seq.name], hit = load_embeddings(embedder, seq, dets.frames[seq.name], dets.source, cache,
+                                                            crops)
+            hits[name] += hit
+            embedding_seconds[name] += time.perf_counter() - t1
+    crops_total = sum(len(d) for f in dets.frames.values() for d in f)
+    timing = {name: {"checkpoint_seconds": seconds[name], "embedding_seconds": embedding_seconds[name],
+                     "cache_hits": hits[name], "crops": crops_total} for name in embedders}
     return Embeddings(features, meta, timing)
 
 
