@@ -17,7 +17,7 @@ import torch
 
 from bench.core.config import load_config
 from bench.core.errors import BenchError
-from bench.appearance.code_fingerprint import REID_CODE, code_fingerprint, inference_fingerprint
+from bench.appearance.code_fingerprint import CROP_CODE, REID_CODE, code_fingerprint, inference_fingerprint
 from bench.appearance.checkpoints import digest_path, ensure_checkpoint, load_checkpoint, train_checkpoint
 from bench.data.suites import load_suite
 
@@ -185,3 +185,24 @@ def test_an_inference_only_edit_re_embeds_without_retraining(tmp_path: Path) -> 
     inference.write_text(src.replace("torch.relu_(", "torch.relu("))
     assert code_fingerprint(code) == code_fingerprint(REID_CODE)
     assert inference_fingerprint(code) != inference_fingerprint(REID_CODE)
+
+
+def test_a_crop_code_edit_retrains_and_re_embeds(tmp_path: Path) -> None:
+    """bench/appearance/crops.py cuts every crop a model trains on and embeds, identity_crops.py picks the training
+    crops: a change of either (not of a comment) is a new checkpoint key, and of crops.py a new embedding key."""
+    code = tmp_path / "appearance"
+    shutil.copytree(CROP_CODE, code, ignore=shutil.ignore_patterns("__pycache__"))
+    assert code_fingerprint(crop_code=code) == code_fingerprint()
+    crops, picks = code / "crops.py", code / "identity_crops.py"
+    src, picks_src = crops.read_text(), picks.read_text()
+    assert 'mode="bilinear", align_corners=False, antialias=True' in src and "(gt[:, 8] >= min_visibility)" in picks_src
+    crops.write_text("# a new comment\n" + src)
+    assert (code_fingerprint(crop_code=code), inference_fingerprint(crop_code=code)) == (
+        code_fingerprint(), inference_fingerprint())
+    crops.write_text(src.replace("antialias=True", "antialias=False"))
+    assert code_fingerprint(crop_code=code) != code_fingerprint()
+    assert inference_fingerprint(crop_code=code) != inference_fingerprint()
+    crops.write_text(src)
+    picks.write_text(picks_src.replace("(gt[:, 8] >= min_visibility)", "(gt[:, 8] > min_visibility)"))
+    assert code_fingerprint(crop_code=code) != code_fingerprint()
+    assert inference_fingerprint(crop_code=code) == inference_fingerprint()

@@ -1,5 +1,7 @@
 """Fingerprints of the Re-ID code as parsed (AST without docstrings), for cache keys.
 
+The crop code of `bench/appearance/` counts as Re-ID code: it decides what the model is trained on and fed.
+
 Two, because two caches depend on different code: a trained checkpoint on the model, loss, sampler and training
 code (everything in `trackers/reid/` except the inference-only rewrite), embeddings additionally on that rewrite
 (`trackers/reid/inference.py`, what bench embeds with). A change to either never reuses a stale entry, while editing
@@ -18,6 +20,11 @@ from bench.core.fsutil import stable_hash
 
 REID_CODE = Path(trackers.reid.__file__).parent
 INFERENCE_ONLY = "inference.py"  # fuse_for_inference: used for embedding, never in training
+# What the model sees, decided outside trackers/reid/: how a box becomes a crop (training and embedding), and which gt
+# boxes of the train split are training crops (training only). An edit there must not serve old checkpoints or
+# embeddings either.
+CROP_CODE = Path(__file__).parent
+CUTS_CROPS, PICKS_TRAINING_CROPS = "crops.py", "identity_crops.py"
 
 
 def _without_docstrings(tree: ast.AST) -> ast.AST:
@@ -32,17 +39,19 @@ def _without_docstrings(tree: ast.AST) -> ast.AST:
 
 def _fingerprint(paths: Iterable[Path]) -> str:
     parts = []
-    for path in sorted(paths):
+    for path in sorted(paths, key=lambda p: p.name):  # by name: the same code in another folder, the same key
         tree = _without_docstrings(ast.parse(path.read_text(), filename=str(path)))
         parts.append((path.name, ast.dump(tree, annotate_fields=True, include_attributes=False)))
     return stable_hash(parts)
 
 
-def code_fingerprint(root: Path = REID_CODE) -> str:
-    """The training side: every module of `root` but the inference-only rewrite."""
-    return _fingerprint(p for p in root.glob("*.py") if p.name != INFERENCE_ONLY)
+def code_fingerprint(root: Path = REID_CODE, crop_code: Path = CROP_CODE) -> str:
+    """The training side: every module of `root` but the inference-only rewrite, and the crop code."""
+    return _fingerprint([*(p for p in root.glob("*.py") if p.name != INFERENCE_ONLY),
+                         crop_code / CUTS_CROPS, crop_code / PICKS_TRAINING_CROPS])
 
 
-def inference_fingerprint(root: Path = REID_CODE) -> str:
-    """The inference-only rewrite that embeddings are computed with."""
-    return _fingerprint([root / INFERENCE_ONLY])
+def inference_fingerprint(root: Path = REID_CODE, crop_code: Path = CROP_CODE) -> str:
+    """The inference-only rewrite that embeddings are computed with, and the code that cuts their crops (a given
+    checkpoint, `--reid PATH`, keeps its hash when the crop code changes)."""
+    return _fingerprint([root / INFERENCE_ONLY, crop_code / CUTS_CROPS])
