@@ -21,7 +21,8 @@ from trackers.reid.losses import batch_hard_triplet_loss
 from trackers.reid.configs import ModelConfig, TrainConfig
 from trackers.reid.preprocess import normalise
 from trackers.reid.samplers import PKSampler
-from trackers.reid.train import apply_augmentation, draw_augmentation, lr_factor, train, training_precision
+from trackers.reid.train import (_augment_batched, apply_augmentation, draw_augmentation, lr_factor, train,
+                                 training_precision)
 
 TINY = {"width": 0.125, "input_size": (32, 16)}
 
@@ -75,10 +76,14 @@ def reference_train(model, crops, labels, cfg, seed, sampler, loss_fn):
 def test_batched_augmentation_equals_per_sample_loop(n, h, w, pad, flip, seed):
     cfg = TrainConfig(flip=flip, pad_crop=pad)
     batch = torch.randint(0, 256, (n, 3, h, w), generator=torch.Generator().manual_seed(seed), dtype=torch.uint8)
+    """Both implementations: one strided copy per crop (the CPU's, into channels_last) and the gathers (CUDA's)."""
     ours = apply_augmentation(batch, cfg, draw_augmentation(n, cfg, torch.Generator().manual_seed(seed)))
     ref = reference_augment(batch, cfg, torch.Generator().manual_seed(seed))
-    assert ours.dtype == torch.uint8 and ours.is_contiguous()
-    assert torch.equal(ours, ref)
+    assert ours.dtype == torch.uint8 and torch.equal(ours, ref)
+    assert ours is batch or ours.is_contiguous(memory_format=torch.channels_last)
+    draws = draw_augmentation(n, cfg, torch.Generator().manual_seed(seed))
+    flips = draws.pop(0) if flip else None
+    assert torch.equal(_augment_batched(batch, pad, flips, draws), ref)
 
 
 def _data(n_ids: int = 6, per_id: int = 4):

