@@ -139,3 +139,28 @@ def test_per_sequence_counts_sum_to_the_combined_tables(tmp_path: Path) -> None:
     rel = per[per["kind"] == "gap"].groupby(["tracker", "bin"], sort=False)[["gaps", "relinked"]].sum()
     expected = tables.relink.rename(columns={"gap_bin": "bin"})[["tracker", "bin", "gaps", "relinked"]]
     pd.testing.assert_frame_equal(rel.reset_index(), expected, check_dtype=False)
+
+
+def test_breakdowns_in_forked_workers_are_the_serial_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large inputs are broken down one (tracker, sequence) per forked worker: the same tables as one process."""
+    import bench.core.forked as forked
+    import bench.evaluate.score as score
+    from bench.evaluate.breakdowns import compute
+
+    gt_root, results, _ = _case(tmp_path)
+    shutil.copytree(gt_root / "OCC", gt_root / "OCC2")
+    write_seqinfo(gt_root / "OCC2", SeqInfo(name="OCC2", length=50, width=1920, height=1080, fps=30.0))
+    for folder in results.values():
+        shutil.copyfile(folder / "OCC.txt", folder / "OCC2.txt")
+    monkeypatch.setattr(score, "PARALLEL_MIN_BOXES", 10**9)
+    serial, _ = compute(results, gt_root, ["OCC", "OCC2"])
+    calls = []
+    real = forked.forked_map
+    monkeypatch.setattr(forked, "forked_map", lambda fn, items, jobs: calls.append(len(items)) or real(fn, items, jobs))
+    monkeypatch.setattr(score, "PARALLEL_MIN_BOXES", 0)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    parallel, _ = compute(results, gt_root, ["OCC", "OCC2"])
+    assert calls == [2 * len(results)] and serial.keys() == parallel.keys()
+    for name in serial:
+        pd.testing.assert_frame_equal(parallel[name].per_seq, serial[name].per_seq)
+        pd.testing.assert_frame_equal(parallel[name].combined, serial[name].combined)

@@ -37,12 +37,20 @@ def _without_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
+_PARSED: dict[str, str] = {}  # source text → its AST dump: a run asks for the keys once per sequence and model
+
+
+def _parsed(path: Path) -> str:
+    text = path.read_text()
+    if text not in _PARSED:
+        tree = _without_docstrings(ast.parse(text, filename=str(path)))
+        _PARSED[text] = ast.dump(tree, annotate_fields=True, include_attributes=False)
+    return _PARSED[text]
+
+
 def _fingerprint(paths: Iterable[Path]) -> str:
-    parts = []
-    for path in sorted(paths, key=lambda p: p.name):  # by name: the same code in another folder, the same key
-        tree = _without_docstrings(ast.parse(path.read_text(), filename=str(path)))
-        parts.append((path.name, ast.dump(tree, annotate_fields=True, include_attributes=False)))
-    return stable_hash(parts)
+    # by name: the same code in another folder, the same key
+    return stable_hash([(path.name, _parsed(path)) for path in sorted(paths, key=lambda p: p.name)])
 
 
 def code_fingerprint(root: Path = REID_CODE, crop_code: Path = CROP_CODE) -> str:

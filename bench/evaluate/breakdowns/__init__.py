@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -113,23 +114,42 @@ def compute(results: dict[str, Path], gt_root: Path, seqs: list[str], benchmark:
             ) -> tuple[dict[str, BreakdownTables], dict[str, str]]:
     """Every registered breakdown of the result folders (tracker → folder of <SEQ>.txt): the tables of those
     computed, and for each breakdown '' or why it was not computed."""
+    from bench.core.forked import can_fork, forked_map
+    from bench.evaluate import crosscheck
     from bench.evaluate.inputs import load_inputs
+    from bench.evaluate.score import PARALLEL_MIN_BOXES
 
     rows: dict[str, list[pd.DataFrame]] = {b.name: [] for b in breakdowns()}
     reasons = {b.name: "" for b in breakdowns()}
+    inputs, todo = {}, {}
     for tracker, folder in results.items():
-        inputs = load_inputs(Path(folder), Path(gt_root), list(seqs), benchmark)
-        why_not = no_visibility_reason(inputs)
-        todo = []
+        inputs[tracker] = load_inputs(Path(folder), Path(gt_root), list(seqs), benchmark)
+        why_not = no_visibility_reason(inputs[tracker])
+        todo[tracker] = []
         for b in breakdowns():
             if b.needs_visibility and why_not:
                 reasons[b.name] = why_not
             else:
-                todo.append(b)
-        for s in seqs:
-            data = SequenceData(inputs, s)
-            for b in todo:
-                rows[b.name].append(b.eval_sequence(data).assign(tracker=tracker, seq=s))
+                todo[tracker].append(b)
+
+    def unit(task: tuple[str, str]) -> list[tuple[str, pd.DataFrame]]:
+        tracker, s = task
+        data = SequenceData(inputs[tracker], s)
+        return [(b.name, b.eval_sequence(data).assign(tracker=tracker, seq=s)) for b in todo[tracker]]
+
+    # one unit per (tracker, sequence), in forked workers for large inputs as the scores are (bench.evaluate.score):
+    # plain functions of the inputs, so the tables do not depend on it
+    units = [(t, s) for t in results for s in seqs]
+    boxes = sum(len(i.gts[s].rows) + len(i.results[s].rows) for i in inputs.values() for s in seqs)
+    jobs = min(os.cpu_count() or 1, len(units))
+    if jobs > 1 and boxes >= PARALLEL_MIN_BOXES and can_fork():
+        crosscheck.warm_up()  # motmetrics registered once in the parent, not in every worker
+        done = forked_map(unit, units, jobs)
+    else:
+        done = [unit(u) for u in units]
+    for part in done:
+        for name, table in part:
+            rows[name].append(table)
     tables = {}
     for b in breakdowns():
         if reasons[b.name] or not rows[b.name]:
