@@ -158,8 +158,9 @@ def test_killed_study_resumes_as_the_same_study(tmp_path):
 
     def cmd(name: str) -> list[str]:
         return [sys.executable, "-c", SLOW_MAIN, "tune", "slowiou", "--config", str(tmp_path / f"{name}.toml"),
-                "--suite", str(suite_dir), "--trials", str(TRIALS), "--jobs", "1", "--set", "trackers.slowiou.delay=0.01",
-                "--set", "tune.space.slowiou.iou_thresh=[0.1, 0.9]", "--set", "tune.space.slowiou.min_score=[0, 0.95]"]
+                "--suite", str(suite_dir), "--trials", str(TRIALS), "--jobs", "1",
+                "--set", "trackers.slowiou.delay=0.01", "--set", "tune.space.slowiou.iou_thresh=[0.1, 0.9]",
+                "--set", "tune.space.slowiou.min_score=[0, 0.95]"]
 
     for name in ("killed", "fresh"):
         (tmp_path / f"{name}.toml").write_text(f"[paths]\ncache = '{tmp_path / 'cache'}'\n"

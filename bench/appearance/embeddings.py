@@ -80,7 +80,6 @@ class Embedder:
         return torch.cat(outs).cpu().numpy().astype(np.float32)
 
 
-
 def sequence_crops(seq: Sequence, frames: list[np.ndarray], input_size: tuple[int, int]) -> torch.Tensor:
     """The crops of all boxes of all frames, in frame order (rows of `np.concatenate(frames)`)."""
     jobs = [(seq.image_path(f), dets[:, :4]) for f, dets in enumerate(frames, start=1) if len(dets)]
