@@ -109,7 +109,7 @@ def load_embeddings(
     """Per-frame (n, D) embeddings aligned with `frames`, and whether the cache served them; `crops`, when given,
     are `frames`' crops shared with the other models of the run."""
     key = {"seq": seq.fingerprint(), "detections": det_key, "model": embedder.key()}
-    crops = crops or SharedCrops(seq, frames)
+    crops = crops if crops is not None else SharedCrops(seq, frames)
 
     def compute() -> pd.DataFrame:
         emb = embedder.embed(crops(embedder.input_size))

@@ -32,6 +32,13 @@ from bench.evaluate.trackeval_adapter import COUNT_COLUMNS, RATE_COLUMNS
 PARALLEL_MIN_BOXES = 4_000
 
 
+def parallel_jobs(inputs: list[EvalInputs]) -> int:
+    """Forked workers for per-sequence evaluation work on `inputs` (the scores, the breakdowns): one per core when
+    they hold PARALLEL_MIN_BOXES gt and result boxes or more, else 1. The numbers do not depend on it (tested)."""
+    boxes = sum(len(i.gts[s].rows) + len(i.results[s].rows) for i in inputs for s in i.seqs)
+    return (os.cpu_count() or 1) if boxes >= PARALLEL_MIN_BOXES else 1
+
+
 @dataclass
 class EvalResult:
     metrics: pd.DataFrame  # per sequence + "COMBINED" (index "seq"); rates in 0-1, counts as ints
@@ -73,9 +80,8 @@ def _score_all(inputs: EvalInputs, jobs: int | None, with_events: bool = False) 
     for that (each part then preprocesses on its own, which costs less than waiting for the other). Error events
     (`with_events`) are computed with TrackEval's part, on the same preprocessed data."""
     extra = ("events",) if with_events else ()
-    boxes = sum(len(inputs.gts[s].rows) + len(inputs.results[s].rows) for s in inputs.seqs)
-    if jobs is None:  # one process per core for large inputs (the numbers do not depend on it: tested)
-        jobs = (os.cpu_count() or 1) if boxes >= PARALLEL_MIN_BOXES else 1
+    if jobs is None:
+        jobs = parallel_jobs([inputs])
     if jobs <= 1 or not can_fork():
         return {s: score_sequence(inputs, s, PARTS + extra) for s in inputs.seqs}
     split = jobs >= len(PARTS) * len(inputs.seqs)

@@ -83,9 +83,8 @@ def strip_frames(last_frame: int, frame: int, length: int) -> list[int]:
     return frames
 
 
-def _box_of(gt: pd.DataFrame, gt_id: int, frame: int) -> np.ndarray:
-    """The gt box (x, y, w, h) of `gt_id` at `frame`, else at its nearest frame."""
-    own = gt[gt["id"] == gt_id]
+def _box_of(own: pd.DataFrame, frame: int) -> np.ndarray:
+    """The gt box (x, y, w, h) of one identity (`own`: its gt rows) at `frame`, else at its nearest frame."""
     i = int(np.argmin(np.abs(own["frame"].to_numpy() - frame)))
     return own[["x", "y", "w", "h"]].to_numpy()[i]
 
@@ -116,7 +115,7 @@ def draw_strip(event: pd.Series, a: str, b: str, imgs: SequenceImages, gt: pd.Da
              for t in (a, b)}
     for c, f in enumerate(frames):
         x0 = label_w + c * (cw + pad)
-        box = _box_of(own, gt_id, f)
+        box = _box_of(own, f)
         cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
         left, top = cx - win_w / 2, cy - win_h / 2
         crop = _crop(imgs.path(f), left, top, win_w, win_h).resize((cw, ch))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -117,7 +116,7 @@ def compute(results: dict[str, Path], gt_root: Path, seqs: list[str], benchmark:
     from bench.core.forked import can_fork, forked_map
     from bench.evaluate import crosscheck
     from bench.evaluate.inputs import load_inputs
-    from bench.evaluate.score import PARALLEL_MIN_BOXES
+    from bench.evaluate.score import parallel_jobs
 
     rows: dict[str, list[pd.DataFrame]] = {b.name: [] for b in breakdowns()}
     reasons = {b.name: "" for b in breakdowns()}
@@ -140,9 +139,8 @@ def compute(results: dict[str, Path], gt_root: Path, seqs: list[str], benchmark:
     # one unit per (tracker, sequence), in forked workers for large inputs as the scores are (bench.evaluate.score):
     # plain functions of the inputs, so the tables do not depend on it
     units = [(t, s) for t in results for s in seqs]
-    boxes = sum(len(i.gts[s].rows) + len(i.results[s].rows) for i in inputs.values() for s in seqs)
-    jobs = min(os.cpu_count() or 1, len(units))
-    if jobs > 1 and boxes >= PARALLEL_MIN_BOXES and can_fork():
+    jobs = min(parallel_jobs(list(inputs.values())), len(units))
+    if jobs > 1 and can_fork():
         crosscheck.warm_up()  # motmetrics registered once in the parent, not in every worker
         done = forked_map(unit, units, jobs)
     else:
