@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from bench.analysis.event_diff import diff_counts, paired_diff, top_events
@@ -146,6 +148,50 @@ def test_paired_diff_matches_within_the_window_one_to_one() -> None:
     assert gap.loc["16-30", "fixed"] == 1 and gap.loc["0", "fixed"] == 1 and gap.loc["1-5", "caused"] == 1
     assert top_events(d, "fixed", 1)["frame"].tolist() == [106]  # lowest visibility first, then longest gap
     assert len(paired_diff(e, "A", "B", seq="S2")) == 1
+
+
+def _paired_diff_row_by_row(events: pd.DataFrame, a: str, b: str, window: int = 5) -> pd.DataFrame:
+    """The earlier `paired_diff`, one row at a time from each event: the reference for the column-wise one."""
+    from bench.analysis.event_diff import COLUMNS, _pair, gap_bin, vis_bin
+
+    ea = events[events["tracker"] == a].reset_index(drop=True)
+    eb = events[events["tracker"] == b].reset_index(drop=True)
+    pairs_a, pairs_b = _pair(ea, eb, window)
+
+    def row(status: str, e: pd.Series, ev_a: pd.Series | None, ev_b: pd.Series | None) -> dict:
+        def get(side: pd.Series | None, key: str) -> float:
+            return float(side[key]) if side is not None else np.nan
+
+        return {"status": status, "seq": e["seq"], "kind": e["kind"], "frame": int(e["frame"]),
+                "gt_id": int(e["gt_id"]), "visibility": float(e["visibility"]),
+                "min_visibility": float(e["min_visibility"]), "gap": int(e["gap"]),
+                "frame_a": get(ev_a, "frame"), "frame_b": get(ev_b, "frame"),
+                "a_before": get(ev_a, "track_before"), "a_after": get(ev_a, "track_after"),
+                "b_before": get(ev_b, "track_before"), "b_after": get(ev_b, "track_after"),
+                "a_before_gt": get(ev_a, "track_before_gt"), "b_before_gt": get(ev_b, "track_before_gt"),
+                "last_frame": int(e["last_frame"]), "x": float(e["x"]), "y": float(e["y"]), "w": float(e["w"]),
+                "h": float(e["h"]), "vis_bin": vis_bin(float(e["visibility"])), "gap_bin": gap_bin(int(e["gap"]))}
+
+    paired_b = dict(zip(pairs_a, pairs_b))
+    rows = [row("both" if paired_b.get(i) is not None else "caused", e, e,
+                eb.loc[paired_b[i]] if i in paired_b else None) for i, e in ea.iterrows()]
+    rows += [row("fixed", eb.loc[j], None, eb.loc[j]) for j in sorted(set(range(len(eb))) - set(pairs_b))]
+    out = pd.DataFrame(rows, columns=COLUMNS)
+    order = {s: i for i, s in enumerate(dict.fromkeys(events["seq"]))}
+    out = out.assign(_o=out["seq"].map(order)).sort_values(["_o", "frame", "gt_id", "kind", "status"], kind="stable")
+    return out.drop(columns="_o").reset_index(drop=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from("AB"), st.sampled_from(["S1", "S2"]), st.sampled_from(["switch", "frag"]),
+                          st.integers(1, 40), st.integers(1, 3),
+                          st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.74, 0.75, 1.0, 1.2, np.nan]),
+                          st.integers(0, 40)), max_size=30))
+def test_paired_diff_equals_the_row_by_row_reference(rows: list) -> None:
+    """Same rows, values, order and dtypes as building each row from its events (NaN visibility, empty sides)."""
+    e = _events(rows) if rows else _events([("A", "S1", "switch", 1, 1, 0.5, 0)]).iloc[:0]
+    e["track_before_gt"] = np.where(np.arange(len(e)) % 2 == 0, np.nan, 7.0)  # a gt id, or none
+    pd.testing.assert_frame_equal(paired_diff(e, "A", "B"), _paired_diff_row_by_row(e, "A", "B"))
 
 
 def test_bins_are_the_occlusion_sections() -> None:

@@ -23,24 +23,52 @@ _GAP_EDGES = (1, 6, 16, 31)
 NO_VISIBILITY = "n/a"
 
 
+COLUMNS = ["status", "seq", "kind", "frame", "gt_id", "visibility", "min_visibility", "gap", "frame_a", "frame_b",
+           "a_before", "a_after", "b_before", "b_after", "a_before_gt", "b_before_gt", "last_frame", "x", "y", "w", "h",
+           "vis_bin", "gap_bin"]
+
+
 def paired_diff(events: pd.DataFrame, a: str, b: str, window: int = WINDOW, seq: str | None = None) -> pd.DataFrame:
     """One row per fixed, caused or shared event: status, the describing tracker's event columns, `frame_a` and
-    `frame_b` (NaN where that tracker has no such event), both trackers' ids before/after, and the bins."""
+    `frame_b` (NaN where that tracker has no such event), both trackers' ids before/after, and the bins.
+
+    Rows are A's events in order (both or caused), then B's unpaired ones (fixed), stably sorted by sequence, frame,
+    gt id, kind and status; built column by column (a row at a time took 0.7 s a pair on a synth run)."""
     ev = events if seq is None else events[events["seq"] == seq]
     ea, eb = ev[ev["tracker"] == a].reset_index(drop=True), ev[ev["tracker"] == b].reset_index(drop=True)
+    if ea.empty and eb.empty:
+        return pd.DataFrame([], columns=COLUMNS)
     pairs_a, pairs_b = _pair(ea, eb, window)
-    rows = []
-    paired_b = dict(zip(pairs_a, pairs_b))
-    for i, e in ea.iterrows():
-        j = paired_b.get(i)
-        other = eb.loc[j] if j is not None else None
-        rows.append(_row("both" if other is not None else "caused", e, e, other))
-    for j in sorted(set(range(len(eb))) - set(pairs_b)):
-        rows.append(_row("fixed", eb.loc[j], None, eb.loc[j]))
-    cols = ["status", "seq", "kind", "frame", "gt_id", "visibility", "min_visibility", "gap", "frame_a", "frame_b",
-            "a_before", "a_after", "b_before", "b_after", "a_before_gt", "b_before_gt", "last_frame", "x", "y", "w",
-            "h", "vis_bin", "gap_bin"]
-    out = pd.DataFrame(rows, columns=cols)
+    match = np.full(len(ea), -1)
+    match[pairs_a] = pairs_b
+    fixed = np.setdiff1d(np.arange(len(eb)), pairs_b)
+    # the describing event (A's for both/caused, B's for fixed) and each tracker's own event, NaN where it has none
+    e = pd.concat([ea, eb.iloc[fixed]], ignore_index=True)
+    own_a = np.concatenate([np.arange(len(ea)), np.full(len(fixed), -1)])
+    own_b = np.concatenate([match, fixed])
+
+    def of(side: pd.DataFrame, rows: np.ndarray, key: str) -> np.ndarray:
+        values = side[key].to_numpy(dtype=np.float64)
+        return np.where(rows >= 0, values[np.maximum(rows, 0)] if len(values) else np.nan, np.nan)
+
+    visibility = e["visibility"].to_numpy(dtype=np.float64)
+    gap = e["gap"].to_numpy(dtype=np.int64)
+    bins = np.asarray(VIS_BINS, dtype=object)[np.minimum(np.digitize(visibility, _VIS_EDGES), len(VIS_BINS) - 1)]
+    out = pd.DataFrame({
+        "status": np.concatenate([np.where(match >= 0, "both", "caused").astype(object),
+                                  np.full(len(fixed), "fixed", dtype=object)]),
+        "seq": e["seq"].to_numpy(dtype=object), "kind": e["kind"].to_numpy(dtype=object),
+        "frame": e["frame"].to_numpy(dtype=np.int64), "gt_id": e["gt_id"].to_numpy(dtype=np.int64),
+        "visibility": visibility, "min_visibility": e["min_visibility"].to_numpy(dtype=np.float64), "gap": gap,
+        "frame_a": of(ea, own_a, "frame"), "frame_b": of(eb, own_b, "frame"),
+        "a_before": of(ea, own_a, "track_before"), "a_after": of(ea, own_a, "track_after"),
+        "b_before": of(eb, own_b, "track_before"), "b_after": of(eb, own_b, "track_after"),
+        "a_before_gt": of(ea, own_a, "track_before_gt"), "b_before_gt": of(eb, own_b, "track_before_gt"),
+        "last_frame": e["last_frame"].to_numpy(dtype=np.int64),
+        **{k: e[k].to_numpy(dtype=np.float64) for k in ("x", "y", "w", "h")},
+        "vis_bin": np.where(np.isfinite(visibility), bins, NO_VISIBILITY),
+        "gap_bin": np.asarray(EVENT_GAP_BINS, dtype=object)[np.digitize(gap, _GAP_EDGES)],
+    }, columns=COLUMNS)
     order = {s: i for i, s in enumerate(dict.fromkeys(events["seq"]))}
     out = out.assign(_o=out["seq"].map(order)).sort_values(["_o", "frame", "gt_id", "kind", "status"], kind="stable")
     return out.drop(columns="_o").reset_index(drop=True)
@@ -67,22 +95,6 @@ def _pair(ea: pd.DataFrame, eb: pd.DataFrame, window: int) -> tuple[list[int], l
         pa += ia[r[keep]].tolist()
         pb += ib[c[keep]].tolist()
     return pa, pb
-
-
-def _row(status: str, e: pd.Series, ev_a: pd.Series | None, ev_b: pd.Series | None) -> dict:
-    def get(ev: pd.Series | None, key: str) -> float:
-        return float(ev[key]) if ev is not None else np.nan
-
-    return {
-        "status": status, "seq": e["seq"], "kind": e["kind"], "frame": int(e["frame"]), "gt_id": int(e["gt_id"]),
-        "visibility": float(e["visibility"]), "min_visibility": float(e["min_visibility"]), "gap": int(e["gap"]),
-        "frame_a": get(ev_a, "frame"), "frame_b": get(ev_b, "frame"),
-        "a_before": get(ev_a, "track_before"), "a_after": get(ev_a, "track_after"),
-        "b_before": get(ev_b, "track_before"), "b_after": get(ev_b, "track_after"),
-        "a_before_gt": get(ev_a, "track_before_gt"), "b_before_gt": get(ev_b, "track_before_gt"),
-        "last_frame": int(e["last_frame"]), "x": float(e["x"]), "y": float(e["y"]), "w": float(e["w"]),
-        "h": float(e["h"]), "vis_bin": vis_bin(float(e["visibility"])), "gap_bin": gap_bin(int(e["gap"])),
-    }
 
 
 def vis_bin(v: float) -> str:
