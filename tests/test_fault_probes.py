@@ -268,8 +268,9 @@ def test_read_only_folder_is_one_error_before_any_work(suite, tmp_path, which):
 
 def kill_and_rerun(suite: Path, lone: dict, folder: Path, kill_at: float, once: str | None = None) -> bool:
     """A cold run SIGKILLed (its whole process group: main process and workers) `kill_at` seconds in, or, with
-    `once`, as soon as a file matching that glob appears in its cache (a point reached whatever the machine's
-    speed); then the same command again: it completes with the lone run's metrics and leaves the cache intact."""
+    `once`, as soon as a file matching that glob appears in its cache (a point reached whatever the machine's speed;
+    `kill_at` then bounds the wait); then the same command again: it completes with the lone run's metrics and
+    leaves the cache intact."""
     cfg = write_config(folder, folder / "cache", folder / "results")
     cmd = bench_cmd(cfg, "run", "--suite", str(suite), "--trackers", TRACKERS, "--run-id", "k", "--no-report")
     proc = subprocess.Popen(cmd, cwd=folder, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

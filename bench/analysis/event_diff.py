@@ -33,7 +33,7 @@ def paired_diff(events: pd.DataFrame, a: str, b: str, window: int = WINDOW, seq:
     `frame_b` (NaN where that tracker has no such event), both trackers' ids before/after, and the bins.
 
     Rows are A's events in order (both or caused), then B's unpaired ones (fixed), stably sorted by sequence, frame,
-    gt id, kind and status; built column by column (a row at a time took 0.7 s a pair on a synth run)."""
+    gt id, kind and status; built column by column (row by row: 0.2 s a pair on the default synth run, 2x this)."""
     ev = events if seq is None else events[events["seq"] == seq]
     ea, eb = ev[ev["tracker"] == a].reset_index(drop=True), ev[ev["tracker"] == b].reset_index(drop=True)
     if ea.empty and eb.empty:
