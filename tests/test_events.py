@@ -152,7 +152,13 @@ def test_paired_diff_matches_within_the_window_one_to_one() -> None:
 
 def _paired_diff_row_by_row(events: pd.DataFrame, a: str, b: str, window: int = 5) -> pd.DataFrame:
     """The earlier `paired_diff`, one row at a time from each event: the reference for the column-wise one."""
-    from bench.analysis.event_diff import COLUMNS, _pair, gap_bin, vis_bin
+    from bench.analysis.event_diff import _GAP_EDGES, _VIS_EDGES, COLUMNS, EVENT_GAP_BINS, VIS_BINS, _pair
+
+    def vis_bin(v: float) -> str:
+        return "n/a" if not np.isfinite(v) else VIS_BINS[int(np.digitize(v, _VIS_EDGES))]
+
+    def gap_bin(gap: int) -> str:
+        return EVENT_GAP_BINS[int(np.digitize(gap, _GAP_EDGES))]
 
     ea = events[events["tracker"] == a].reset_index(drop=True)
     eb = events[events["tracker"] == b].reset_index(drop=True)

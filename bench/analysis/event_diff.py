@@ -53,7 +53,6 @@ def paired_diff(events: pd.DataFrame, a: str, b: str, window: int = WINDOW, seq:
 
     visibility = e["visibility"].to_numpy(dtype=np.float64)
     gap = e["gap"].to_numpy(dtype=np.int64)
-    bins = np.asarray(VIS_BINS, dtype=object)[np.minimum(np.digitize(visibility, _VIS_EDGES), len(VIS_BINS) - 1)]
     out = pd.DataFrame({
         "status": np.concatenate([np.where(match >= 0, "both", "caused").astype(object),
                                   np.full(len(fixed), "fixed", dtype=object)]),
@@ -66,8 +65,7 @@ def paired_diff(events: pd.DataFrame, a: str, b: str, window: int = WINDOW, seq:
         "a_before_gt": of(ea, own_a, "track_before_gt"), "b_before_gt": of(eb, own_b, "track_before_gt"),
         "last_frame": e["last_frame"].to_numpy(dtype=np.int64),
         **{k: e[k].to_numpy(dtype=np.float64) for k in ("x", "y", "w", "h")},
-        "vis_bin": np.where(np.isfinite(visibility), bins, NO_VISIBILITY),
-        "gap_bin": np.asarray(EVENT_GAP_BINS, dtype=object)[np.digitize(gap, _GAP_EDGES)],
+        "vis_bin": vis_bins(visibility), "gap_bin": gap_bins(gap),
     }, columns=COLUMNS)
     order = {s: i for i, s in enumerate(dict.fromkeys(events["seq"]))}
     out = out.assign(_o=out["seq"].map(order)).sort_values(["_o", "frame", "gt_id", "kind", "status"], kind="stable")
@@ -97,12 +95,15 @@ def _pair(ea: pd.DataFrame, eb: pd.DataFrame, window: int) -> tuple[list[int], l
     return pa, pb
 
 
-def vis_bin(v: float) -> str:
-    return NO_VISIBILITY if not np.isfinite(v) else VIS_BINS[int(np.digitize(v, _VIS_EDGES))]
+def vis_bins(visibility: np.ndarray) -> np.ndarray:
+    """Each visibility's bin label (NO_VISIBILITY where it is not finite)."""
+    bins = np.asarray(VIS_BINS, dtype=object)[np.minimum(np.digitize(visibility, _VIS_EDGES), len(VIS_BINS) - 1)]
+    return np.where(np.isfinite(visibility), bins, NO_VISIBILITY)
 
 
-def gap_bin(gap: int) -> str:
-    return EVENT_GAP_BINS[int(np.digitize(gap, _GAP_EDGES))]
+def gap_bins(gap: np.ndarray) -> np.ndarray:
+    """Each gap's bin label (frames since the gt's last match)."""
+    return np.asarray(EVENT_GAP_BINS, dtype=object)[np.digitize(gap, _GAP_EDGES)]
 
 
 def diff_counts(diff: pd.DataFrame, by: str, kind: str = "switch") -> pd.DataFrame:

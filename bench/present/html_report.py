@@ -83,8 +83,9 @@ def _fmt(v: object) -> tuple[str, str]:
 
 
 def table_html(df: pd.DataFrame, table_id: str, row_attrs: list[dict[str, str]] | None = None) -> str:
-    heads = "".join(f'<th class="{"l" if df[c].dtype == object else ""}">{_e(c)}</th>' for c in df.columns)
-    classes = [' class="l"' if df[c].dtype == object else "" for c in df.columns]
+    left = [df[c].dtype == object for c in df.columns]  # text columns: left-aligned
+    heads = "".join(f'<th class="{"l" if lft else ""}">{_e(c)}</th>' for c, lft in zip(df.columns, left))
+    classes = [' class="l"' if lft else "" for lft in left]
     body = []
     # by columns of plain values, not iterrows (a Series per row: 2 s of a report with ~1,500 events)
     for k, row in enumerate(zip(*(df[c].tolist() for c in df.columns))):
