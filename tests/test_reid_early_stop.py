@@ -238,10 +238,16 @@ def test_train_checkpoint_records_the_epochs_used(tiny):  # noqa: F811
     _, meta = load_checkpoint(out.path, "cpu")  # what a run's manifest records under `reid`
     assert meta["epochs_used"] == payload["epochs_used"] and "early stop" in _early_stop_note(meta)
 
-    plain = train_checkpoint(apply_overrides(cfg, ["reid.deepsort.train.epochs=2"]), "deepsort", suite, 0, "cpu")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the weights depend on the thread count, so the checkpoint says which it trained with
+    try:
+        plain = train_checkpoint(apply_overrides(cfg, ["reid.deepsort.train.epochs=2"]), "deepsort", suite, 0, "cpu")
+    finally:
+        torch.set_num_threads(threads)
     payload = torch.load(plain.path, weights_only=True)
     assert (payload["epochs_used"], payload["stopped_early"], payload["best_epoch"]) == (2, False, 2)
     assert payload["held_out"] is None and _early_stop_note(payload) == ""
+    assert payload["arithmetic"] == {"cpu_kernels": torch.backends.cpu.get_cpu_capability(), "threads": 1}
 
 
 def test_a_holdout_too_small_is_a_config_error(tiny):  # noqa: F811

@@ -22,7 +22,7 @@ from bench.evaluate.breakdowns.relink import Relink
 from bench.evaluate.breakdowns.visibility import VisibilityBins
 from bench.present import latex
 from bench.commands.ablate import AblationRecord
-from bench.present.report import breakdown_table, write_ablation_report, write_report
+from bench.present.report import _arithmetic_note, breakdown_table, write_ablation_report, write_report
 
 from .test_cli import bench
 
@@ -379,14 +379,24 @@ def test_a_cpu_run_with_bf16_models_says_so_in_text_and_captions(tmp_path):
             "model_config": {"name": "global", "layout": "resnet18", "width": 0.25, "input_size": [128, 64]},
             "train_crops": 100, "train_seconds": 40.0, "metrics": {"mAP": 0.5, "rank1": 0.7},
             "path": "cache/reid/global-x-s0.pt", "train_config": {"precision": "auto"},
-            "precision": precision, "embedding_precision": precision}}
+            "precision": precision, "embedding_precision": precision,
+            "arithmetic": {"cpu_kernels": "AVX512", "threads": 2}}}
         (run / "manifest.json").write_text(json.dumps(manifest))
         write_report(run)
         md, tex = (run / "report.md").read_text(), (run / "report.tex").read_text()
+        assert "trained on 100 crops in 40 s with 2 CPU threads (AVX512 kernels)" in md
         bf16 = precision == "bf16"
         assert ("The Re-ID models of deepsort ran in bf16 mixed precision on this CPU" in md) == bf16
         assert ("in bf16 mixed precision (embedded in bf16)" in md) == bf16
         assert ("bf16 Re-ID" in tex) == bf16 and "CUDA" not in tex
+
+
+def test_the_model_line_says_what_the_weights_depend_on_where_it_was_recorded():
+    """The CPU's kernels and threads or the GPU change the trained weights (README, across machines); checkpoints
+    written before they were recorded say nothing rather than a guess."""
+    assert _arithmetic_note({"arithmetic": {"cpu_kernels": "AVX2", "threads": 1}}) == " with 1 CPU thread (AVX2 kernels)"
+    assert _arithmetic_note({"arithmetic": {"gpu": "NVIDIA H100 80GB HBM3"}}) == " on NVIDIA H100 80GB HBM3"
+    assert _arithmetic_note({}) == _arithmetic_note({"arithmetic": None}) == ""
 
 
 def test_a_cuda_run_says_its_numbers_are_not_comparable_with_cpu_runs(tmp_path):

@@ -23,6 +23,7 @@ from torch.utils.data import Sampler
 
 from bench.appearance.code_fingerprint import code_fingerprint
 from bench.core.config import Config, ReIDModelSection
+from bench.core.device import arithmetic
 from bench.appearance.embeddings import Embedder
 from bench.core.errors import BenchError
 from bench.core.progress import Reporter, SilentReporter
@@ -261,6 +262,7 @@ def train_checkpoint(
         "train_crops": len(data),
         "train_seconds": seconds,
         "precision": precision,  # train.precision as resolved on this device (auto: bf16 where it is native)
+        "arithmetic": arithmetic(device),  # CPU kernels and threads (or the GPU): the weights depend on them too
         "history": history,
         "epochs_used": len(history),
         "stopped_early": len(history) < tc.epochs,

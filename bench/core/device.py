@@ -32,3 +32,14 @@ def resolve_device(device: str) -> str:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise BenchError(f"device {device!r} requested but torch sees no CUDA device", hint="use --device cpu or auto")
     return device
+
+
+def arithmetic(device: str) -> dict[str, object]:
+    """What decides a training's float rounding beside the seed, for the record: on the CPU torch's kernel level
+    (AVX512, AVX2, ...) and its intra-op thread count (`benchmarks/determinism.py`: either changes the trained
+    weights, so runs compare only where they match); on CUDA the GPU's name."""
+    import torch
+
+    if device.startswith("cuda"):
+        return {"gpu": torch.cuda.get_device_name(torch.device(device))}
+    return {"cpu_kernels": torch.backends.cpu.get_cpu_capability(), "threads": torch.get_num_threads()}

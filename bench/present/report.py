@@ -185,6 +185,17 @@ def _precision_note(reid: dict) -> str:
     return trained + (" (embedded in bf16)" if reid.get("embedding_precision") == "bf16" else "")
 
 
+def _arithmetic_note(reid: dict) -> str:
+    """Where the model trained, as far as its weights depend on it: the CPU's kernel level and thread count, or the
+    GPU ("" for checkpoints written before it was recorded)."""
+    a = reid.get("arithmetic") or {}
+    if "gpu" in a:
+        return f" on {a['gpu']}"
+    if "threads" in a:
+        return f" with {a['threads']} CPU thread{'s' if a['threads'] != 1 else ''} ({a.get('cpu_kernels', '?')} kernels)"
+    return ""
+
+
 def _early_stop_note(reid: dict) -> str:
     """How many epochs an early-stopped training ran and whose weights it kept ("" without early stopping, and for
     checkpoints written before it existed)."""
@@ -311,7 +322,7 @@ def write_report(run_dir: Path, published: bool = True, pdf: bool = False, prima
             f"{tracker} Re-ID model `{mc['name']}` ({mc['layout']} ×{mc['width']}, input "
             f"{mc['input_size']}{', ' + str(own) if own else ''}), trained on "
             f"{reid.get('train_crops', '?')} crops in {reid.get('train_seconds', float('nan')):.0f} s"
-            f"{_precision_note(reid)}{_early_stop_note(reid)}: val mAP "
+            f"{_arithmetic_note(reid)}{_precision_note(reid)}{_early_stop_note(reid)}: val mAP "
             f"{100 * m.get('mAP', float('nan')):.1f}, rank-1 {100 * m.get('rank1', float('nan')):.1f} "
             f"(checkpoint `{Path(reid['path']).name}`)."
         )
