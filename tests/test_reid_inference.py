@@ -90,8 +90,13 @@ def test_fused_flow_merge_matches_the_merge(coarse_size: tuple[int, int]) -> Non
     coarse, fine = torch.randn(3, 6, *coarse_size), torch.randn(3, 6, 8, 4)
     with torch.no_grad():
         ref = merge(coarse, fine)
-        ours = FusedFlowMerge(merge)(*(t.contiguous(memory_format=torch.channels_last) for t in (coarse, fine)))
+        nhwc = [t.contiguous(memory_format=torch.channels_last) for t in (coarse, fine)]
+        ours = FusedFlowMerge(merge)(*nhwc)
+        training = merge(*nhwc)  # as the model trains, in channels_last
     assert ours.is_contiguous(memory_format=torch.channels_last)
+    # grid_sample returns NCHW: a merge that handed that on cost a layout round trip and slower convs after it
+    assert training.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(training, ref, rtol=0, atol=0)
     torch.testing.assert_close(ours, ref, rtol=0, atol=1e-5)
 
 
