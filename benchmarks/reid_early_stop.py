@@ -30,6 +30,15 @@ def mean_sd(values: list[float], digits: int = 4) -> str:
     return f"{statistics.fmean(values):.{digits}f} ± {sd:.{digits}f}"
 
 
+def paired_in_seed_sds(values: list[float], baseline: list[float]) -> tuple[list[float], float, float]:
+    """Per-seed differences values - baseline, the baseline's SD over seeds (nan for one seed), and the mean
+    difference in those SDs (nan where the SD is 0 or undefined): a difference well inside one is not one anyone
+    could see in a run."""
+    diffs = [v - b for v, b in zip(values, baseline)]
+    seed_sd = statistics.stdev(baseline) if len(baseline) > 1 else float("nan")
+    return diffs, seed_sd, statistics.fmean(diffs) / seed_sd if seed_sd > 0 else float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3, help="train with seeds 0..N-1 (default 3)")
@@ -66,10 +75,8 @@ def main() -> None:
     for name, label in (("full", "full      "), ("early", "early stop")):
         maps, epochs, secs = (list(col) for col in zip(*rows[name]))
         print(f"{label}: mAP {mean_sd(maps)}, epochs {mean_sd(epochs, 1)}, seconds {mean_sd(secs, 0)}")
-    diffs = [e[0] - f[0] for e, f in zip(rows["early"], rows["full"])]
-    seed_sd = statistics.stdev([f[0] for f in rows["full"]]) if args.seeds > 1 else float("nan")
+    diffs, seed_sd, in_sds = paired_in_seed_sds([e[0] for e in rows["early"]], [f[0] for f in rows["full"]])
     time_ratio = sum(e[2] for e in rows["early"]) / sum(f[2] for f in rows["full"])
-    in_sds = statistics.fmean(diffs) / seed_sd if seed_sd > 0 else float("nan")
     print(f"mAP difference (early stop - full): {mean_sd(diffs)} over seeds; seed SD of full training's mAP "
           f"{seed_sd:.4f}, so the mean difference is {in_sds:+.2f} seed SDs; "
           f"training time early / full {time_ratio:.2f}")

@@ -19,11 +19,10 @@ repository root (about 5 minutes a seed for both models on a 2-core Zen 4; the c
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 from pathlib import Path
 
-from reid_early_stop import mean_sd  # benchmarks/ is on the path when run as a script
+from reid_early_stop import mean_sd, paired_in_seed_sds  # benchmarks/ is on the path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 PRECISIONS = ("fp32", "bf16")
@@ -64,11 +63,9 @@ def main() -> None:
         for precision in PRECISIONS:
             maps, secs = (list(col) for col in zip(*rows[precision]))
             print(f"{tracker} {precision}: mAP {mean_sd(maps)}, seconds {mean_sd(secs, 0)}")
-        diffs = [b[0] - f[0] for b, f in zip(rows["bf16"], rows["fp32"])]
-        seed_sd = statistics.stdev([f[0] for f in rows["fp32"]]) if args.seeds > 1 else float("nan")
+        diffs, seed_sd, in_sds = paired_in_seed_sds([b[0] for b in rows["bf16"]], [f[0] for f in rows["fp32"]])
         timed = slice(1, None) if args.seeds > 1 else slice(None)  # seed 0's fp32 run also decoded the crops
         ratio = sum(b[1] for b in rows["bf16"][timed]) / sum(f[1] for f in rows["fp32"][timed])
-        in_sds = statistics.fmean(diffs) / seed_sd if seed_sd > 0 else float("nan")
         print(f"{tracker}: mAP difference (bf16 - fp32) {mean_sd(diffs)} over seeds; seed SD of fp32's mAP "
               f"{seed_sd:.4f}, so the mean difference is {in_sds:+.2f} seed SDs; training time bf16 / fp32 "
               f"{ratio:.2f}", flush=True)

@@ -21,13 +21,12 @@ the checkpoints land in the cache like `bench train`'s).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from reid_early_stop import mean_sd  # a sibling script
+from reid_early_stop import mean_sd, paired_in_seed_sds  # a sibling script
 
 
 def schedule(text: str) -> tuple[int, float]:
@@ -80,12 +79,11 @@ def main() -> None:
         print(f"seed {seed}: " + " | ".join(f"{n} mAP {r[-1][0]:.4f} in {r[-1][1]:.0f} s" for n, r in zip(names, rows)),
               flush=True)
     base_maps = [m for m, _ in rows[0]]
-    seed_sd = statistics.stdev(base_maps) if args.seeds > 1 else float("nan")
+    _, seed_sd, _ = paired_in_seed_sds(base_maps, base_maps)  # the configured schedule against itself: its SD
     print(f"seed SD of the configured schedule's mAP: {seed_sd:.4f}")
     for name, sched in zip(names, rows):
         maps, secs = [m for m, _ in sched], [s for _, s in sched]
-        diffs = [m - b for m, b in zip(maps, base_maps)]
-        in_sds = statistics.fmean(diffs) / seed_sd if seed_sd > 0 else float("nan")
+        diffs, _, in_sds = paired_in_seed_sds(maps, base_maps)
         print(f"{name}: mAP {mean_sd(maps)}, seconds {mean_sd(secs, 0)}; difference {mean_sd(diffs)} "
               f"({in_sds:+.2f} seed SDs), time {sum(secs) / sum(s for _, s in rows[0]):.2f}x")
 
