@@ -12,8 +12,9 @@ from scipy.optimize import linear_sum_assignment
 
 from bench.core.errors import BenchError
 from bench.data.mot_io import read_detections, read_gt, read_seqinfo
-from bench.data.synth import SynthParams, generate_synth, preview
 from bench.data.synth import generate as generate_mod
+from bench.data.synth.generate import generate_synth, preview
+from bench.data.synth.params import SynthParams
 from bench.data.synth.appearance import make_appearances
 from bench.data.synth.detector import box_iou
 from bench.data.synth.geometry import Camera

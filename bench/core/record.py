@@ -26,13 +26,14 @@ import subprocess
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from bench.core.errors import BenchError
 from bench.core.fsutil import atomic_path, atomic_write_json, atomic_write_text, is_temp
 from bench.core.typed_toml import build
+
+if TYPE_CHECKING:  # pandas loads where a table is read: a refused command stays fast
+    import pandas as pd
 
 RUN_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 RESERVED = ("example",)  # results/example/ holds the committed example reports
@@ -202,6 +203,8 @@ class RunRecord:
     def load(cls, run_dir: Path) -> RunRecord:
         """A finished run from its folder, whichever process wrote it; a missing or malformed file is one error
         naming it."""
+        import pandas as pd
+
         manifest = load_manifest(run_dir)
         metrics = _read_csv(run_dir / METRICS, ("seq", "tracker"))
         crosscheck = _read_csv(run_dir / CROSSCHECK, ("seq", "tracker")) if (run_dir / CROSSCHECK).is_file() \
@@ -234,6 +237,8 @@ def load_manifest(run_dir: Path) -> Manifest:
 
 
 def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    import pandas as pd
+
     if not path.is_file():
         raise BenchError("missing run file", path, hint="pass a folder written by `bench run` or `bench compare`")
     try:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from bench.core.errors import BenchError
 from bench.core.fsutil import stable_hash
@@ -26,6 +25,8 @@ from bench.core.trackers_registry import REGISTRY, TrackerEntry, tracker_params
 from trackers.base import filter_output
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from bench.core.config import Config
 
 
@@ -86,6 +87,8 @@ class TrackOutput:
 
     def to_frame(self) -> pd.DataFrame:
         """The cache's form: the result rows, with frames and tracker seconds kept in the frame's attrs."""
+        import pandas as pd  # here, not at the top: a worker and `bench track` never build one
+
         df = pd.DataFrame(self.rows, columns=ROW_COLUMNS)
         df.attrs.update({"frames": self.frames, "seconds": self.seconds})
         return df
