@@ -7,7 +7,16 @@ import pytest
 import torch
 
 from trackers.reid.configs import FineTrackModelConfig, ModelConfig
-from trackers.reid.finetrack_model import MPMG, FineTrackReID, flow_conv, masked_average, stripe_masks, warp_by_flow
+from trackers.reid.finetrack_model import (
+    MPMG,
+    FineTrackReID,
+    FlowAlignedMerge,
+    flow_conv,
+    masked_average,
+    resize_channels_last,
+    stripe_masks,
+    warp_by_flow,
+)
 from trackers.reid.finetrack_loss import FineTrackLoss
 from trackers.reid.registry import MODEL_REGISTRY, build_model
 
@@ -259,3 +268,27 @@ def test_flow_conv_equals_the_3x3_conv_values_and_gradients() -> None:
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="3x3"):
         flow_conv(x, torch.nn.Conv2d(12, 2, kernel_size=1))
+
+
+def _merge_inputs(channels_last: bool) -> tuple[FlowAlignedMerge, torch.Tensor, torch.Tensor]:
+    torch.manual_seed(3)
+    merge = FlowAlignedMerge(6, align=True)
+    with torch.no_grad():
+        merge.flow.weight.normal_(std=0.3)  # type: ignore[union-attr]  # a real warp, not the identity
+    coarse, fine = torch.randn(2, 6, 4, 3), torch.randn(2, 6, 8, 6)
+    if channels_last:
+        coarse, fine = (t.contiguous(memory_format=torch.channels_last) for t in (coarse, fine))
+    return merge, coarse.requires_grad_(), fine.requires_grad_()
+
+
+def test_bf16_merge_concatenates_in_bf16_with_the_fp32_concatenations_values() -> None:
+    """Under bf16 autocast the flow conv reads bf16, so concatenating in bf16 gives it the same input: the merge
+    equals its fp32-concatenation definition bit for bit."""
+    merge, coarse, fine = _merge_inputs(True)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        fine = fine.detach().to(torch.bfloat16)  # a lateral conv+BN output under autocast
+        ours = merge(coarse, fine)
+        up = resize_channels_last(coarse, fine.shape[-2:])
+        reference = fine + warp_by_flow(up, flow_conv(torch.cat([up, fine.float()], dim=1), merge.flow))
+    assert ours.dtype == reference.dtype
+    assert torch.equal(ours, reference)

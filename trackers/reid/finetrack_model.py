@@ -125,7 +125,9 @@ class FlowAlignedMerge(nn.Module):
         else:
             up = resize_channels_last(coarse, fine.shape[-2:])
         if self.flow is not None:
-            up = warp_by_flow(up, flow_conv(torch.cat([up, fine], dim=1), self.flow))
+            # up in fine's dtype: under bf16 autocast the flow conv reads bf16 anyway, so the concatenation is made
+            # in bf16 (the same values) instead of in fp32 and then cast, 128 channels each way, forward and backward
+            up = warp_by_flow(up, flow_conv(torch.cat([up.to(fine.dtype), fine], dim=1), self.flow))
         # fine first: the sum takes fine's layout (NHWC in training), not grid_sample's NCHW, which cost a layout
         # round trip in the next resize and NCHW convs after it (3-5% of a bf16 training step on 2 cores, the same
         # weights there; in fp32 oneDNN then rounds the convs after it differently)
