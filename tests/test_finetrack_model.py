@@ -270,25 +270,29 @@ def test_flow_conv_equals_the_3x3_conv_values_and_gradients() -> None:
         flow_conv(x, torch.nn.Conv2d(12, 2, kernel_size=1))
 
 
-def _merge_inputs(channels_last: bool) -> tuple[FlowAlignedMerge, torch.Tensor, torch.Tensor]:
+def test_bf16_merge_concatenates_in_bf16_with_the_fp32_concatenations_values_and_gradients() -> None:
+    """Under bf16 autocast the flow conv reads bf16, so concatenating in bf16 gives it the same input: the merge
+    equals its fp32-concatenation definition bit for bit, forward and backward."""
     torch.manual_seed(3)
     merge = FlowAlignedMerge(6, align=True)
     with torch.no_grad():
         merge.flow.weight.normal_(std=0.3)  # type: ignore[union-attr]  # a real warp, not the identity
-    coarse, fine = torch.randn(2, 6, 4, 3), torch.randn(2, 6, 8, 6)
-    if channels_last:
-        coarse, fine = (t.contiguous(memory_format=torch.channels_last) for t in (coarse, fine))
-    return merge, coarse.requires_grad_(), fine.requires_grad_()
+    coarse = torch.randn(2, 6, 4, 3).contiguous(memory_format=torch.channels_last)
+    fine = torch.randn(2, 6, 8, 6).contiguous(memory_format=torch.channels_last).to(torch.bfloat16)  # a lateral's
 
+    def merged(definition: bool) -> tuple[torch.Tensor, ...]:
+        c, f = coarse.clone().requires_grad_(), fine.clone().requires_grad_()
+        merge.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            if definition:
+                up = resize_channels_last(c, f.shape[-2:])
+                out = f + warp_by_flow(up, flow_conv(torch.cat([up, f.float()], dim=1), merge.flow))
+            else:
+                out = merge(c, f)
+        out.backward(torch.arange(out.numel(), dtype=out.dtype).view_as(out).sin())
+        return out.detach(), c.grad, f.grad, merge.flow.weight.grad.clone()  # type: ignore[union-attr]
 
-def test_bf16_merge_concatenates_in_bf16_with_the_fp32_concatenations_values() -> None:
-    """Under bf16 autocast the flow conv reads bf16, so concatenating in bf16 gives it the same input: the merge
-    equals its fp32-concatenation definition bit for bit."""
-    merge, coarse, fine = _merge_inputs(True)
-    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
-        fine = fine.detach().to(torch.bfloat16)  # a lateral conv+BN output under autocast
-        ours = merge(coarse, fine)
-        up = resize_channels_last(coarse, fine.shape[-2:])
-        reference = fine + warp_by_flow(up, flow_conv(torch.cat([up, fine.float()], dim=1), merge.flow))
-    assert ours.dtype == reference.dtype
-    assert torch.equal(ours, reference)
+    ours, reference = merged(False), merged(True)
+    assert ours[0].dtype == reference[0].dtype
+    for a, b in zip(ours, reference):
+        assert torch.equal(a, b)
