@@ -278,7 +278,8 @@ def test_bf16_merge_concatenates_in_bf16_with_the_fp32_concatenations_values_and
     with torch.no_grad():
         merge.flow.weight.normal_(std=0.3)  # type: ignore[union-attr]  # a real warp, not the identity
     coarse = torch.randn(2, 6, 4, 3).contiguous(memory_format=torch.channels_last)
-    fine = torch.randn(2, 6, 8, 6).contiguous(memory_format=torch.channels_last).to(torch.bfloat16)  # as a lateral gives it
+    # bf16, as a lateral conv+BN gives it under autocast
+    fine = torch.randn(2, 6, 8, 6).contiguous(memory_format=torch.channels_last).to(torch.bfloat16)
 
     def merged(definition: bool) -> tuple[torch.Tensor, ...]:
         c, f = coarse.clone().requires_grad_(), fine.clone().requires_grad_()
